@@ -1,0 +1,156 @@
+"""Tamper-evident history: one hash chain per case (`case:<number>`) and per other subject.
+
+row_hash = sha256(prev_hash || canonical JSON of the event), the first prev_hash being 64 zeros.
+Events are appended in the same transaction as the change they describe; the table refuses
+UPDATE and DELETE by trigger. `verify` re-walks chains from the columns themselves, so a changed
+column, a removed row or a reordered row all show as a broken link.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.db.models import AuditEvent
+
+GENESIS = "0" * 64
+EXPORT_FIELDS = ("id", "chain", "seq", "case_id", "actor", "action", "task_id", "task_name",
+                 "data_before", "data_after", "detail", "created_at", "prev_hash", "row_hash")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def case_chain(case_number: str) -> str:
+    return f"case:{case_number}"
+
+
+def _payload(ev: AuditEvent) -> dict[str, Any]:
+    return {
+        "chain": ev.chain, "seq": ev.seq, "case_id": ev.case_id, "actor": ev.actor,
+        "action": ev.action, "task_id": ev.task_id, "task_name": ev.task_name,
+        "data_before": ev.data_before, "data_after": ev.data_after, "detail": ev.detail,
+        "created_at": ev.created_at,
+    }
+
+
+def compute_hash(prev_hash: str, ev: AuditEvent) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(_payload(ev))).encode("utf-8")).hexdigest()
+
+
+def _timestamp(now: datetime) -> str:
+    return now.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def append(session: Session, *, chain: str, actor: str, action: str, now: datetime,
+           case_id: int | None = None, task_id: str | None = None, task_name: str | None = None,
+           before: Any = None, after: Any = None, detail: Any = None) -> AuditEvent:
+    """Add one event to `chain` inside the caller's transaction."""
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    ev = AuditEvent(
+        chain=chain, seq=seq, case_id=case_id, actor=actor, action=action, task_id=task_id,
+        task_name=task_name,
+        data_before=None if before is None else canonical_json(before),
+        data_after=None if after is None else canonical_json(after),
+        detail=None if detail is None else (detail if isinstance(detail, str) else canonical_json(detail)),
+        created_at=_timestamp(now), prev_hash=prev,
+    )
+    ev.row_hash = compute_hash(prev, ev)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+def append_alone(session_factory, retries: int = 5, **kwargs) -> None:
+    """Append in a transaction of its own (refused attempts, whose own transaction rolled back).
+    Two writers racing for the same chain position: the loser retries on the next one."""
+    for attempt in range(retries):
+        session = session_factory()
+        try:
+            append(session, **kwargs)
+            session.commit()
+            return
+        except IntegrityError:
+            session.rollback()
+            if attempt == retries - 1:
+                raise
+        finally:
+            session.close()
+
+
+@dataclass
+class ChainReport:
+    chain: str
+    events: int
+    ok: bool
+    broken_id: int | None = None
+    broken_seq: int | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def verify_events(chain: str, events: Iterable[AuditEvent]) -> ChainReport:
+    prev, expected_seq, count = GENESIS, 1, 0
+    for ev in events:
+        count += 1
+        reason = None
+        if ev.seq != expected_seq:
+            reason = f"sequence gap: expected {expected_seq}, found {ev.seq}"
+        elif ev.prev_hash != prev:
+            reason = "prev_hash does not match the previous event's row_hash"
+        elif compute_hash(prev, ev) != ev.row_hash:
+            reason = "row_hash does not match the event's content (the row was changed)"
+        if reason:
+            return ChainReport(chain, count, False, ev.id, ev.seq, reason)
+        prev, expected_seq = ev.row_hash, expected_seq + 1
+    return ChainReport(chain, count, True)
+
+
+def chains(session: Session, case_chain_name: str | None = None) -> list[str]:
+    if case_chain_name:
+        return [case_chain_name]
+    return list(session.scalars(select(AuditEvent.chain).distinct().order_by(AuditEvent.chain)))
+
+
+def chain_events(session: Session, chain: str) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq)))
+
+
+def verify(session: Session, chain: str | None = None) -> list[ChainReport]:
+    return [verify_events(c, chain_events(session, c)) for c in chains(session, chain)]
+
+
+def event_dict(ev: AuditEvent) -> dict[str, Any]:
+    return {f: getattr(ev, f) for f in EXPORT_FIELDS}
+
+
+def export_jsonl(events: Iterable[AuditEvent]) -> Iterator[str]:
+    for ev in events:
+        yield canonical_json(event_dict(ev)) + "\n"
+
+
+def export_csv(events: Iterable[AuditEvent]) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    yield buf.getvalue()
+    for ev in events:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(event_dict(ev))
+        yield buf.getvalue()

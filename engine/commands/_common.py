@@ -1,0 +1,90 @@
+"""What every command shares: the database option, JSON output, one-line errors with exit code 2."""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, NoReturn
+
+import typer
+
+from engine.config import load_settings
+from engine.runtime.errors import HongwuError
+
+
+@dataclass
+class CliState:
+    db: str | None = None
+
+
+STATE = CliState()
+
+
+def settings():
+    return load_settings(STATE.db)
+
+
+def runtime():
+    from engine.runtime.service import Runtime
+
+    return Runtime(settings())
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"错误 error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors_exit() -> Iterator[None]:
+    """Turn a refused action into one line on stderr and exit code 2."""
+    try:
+        yield
+    except HongwuError as exc:
+        detail = exc.details if exc.details and all(isinstance(d, dict) for d in exc.details) else None
+        if detail:
+            for d in detail:
+                typer.echo(f"错误 error: {d.get('message_zh', '')} | {d.get('message', '')}", err=True)
+            raise typer.Exit(2)
+        fail(str(exc))
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text if text is not None else json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def read_json_arg(value: str | None) -> dict:
+    """`--data '{"a": 1}'` or `--data @file.json`."""
+    if not value:
+        return {}
+    try:
+        if value.startswith("@"):
+            path = Path(value[1:])
+            if not path.is_file():
+                fail(f"no such file: {path}")
+            value = path.read_text(encoding="utf-8")
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        fail(f"--data is not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        fail("--data must be a JSON object")
+    return data
+
+
+def actor(username: str | None):
+    from engine.runtime.actors import Actor, load_actor
+
+    if not username:
+        return Actor.system("cli")
+    rt = runtime()
+    with errors_exit(), rt.uow() as s:
+        return load_actor(s, username)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

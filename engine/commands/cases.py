@@ -1,0 +1,102 @@
+"""hongwu case … / task …"""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from . import _common
+
+case_app = typer.Typer(help="案件（流程实例）", no_args_is_help=True)
+task_app = typer.Typer(help="待办任务", no_args_is_help=True)
+
+
+def _fmt_due(d) -> str:
+    return d[:16].replace("T", " ") if d else "-"
+
+
+@case_app.command("start")
+def case_start(key: str = typer.Argument(..., help="流程 key，例如 committee_election"),
+               compound: str = typer.Option(..., "--compound", help="小区编码"),
+               data: Optional[str] = typer.Option(None, "--data", help="JSON 或 @文件"),
+               as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """发起新案件。"""
+    payload = _common.read_json_arg(data)
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        view = _common.runtime().start_case(key, compound, actor, payload)
+    d = view.as_dict()
+    _common.emit(d, as_json, f"{view.case_number} {view.status} · " + ", ".join(t["title"] for t in d["tasks"]))
+
+
+@case_app.command("list")
+def case_list(process: Optional[str] = typer.Option(None, "--process"),
+              status: Optional[str] = typer.Option(None, "--status"),
+              as_user: Optional[str] = typer.Option(None, "--as"),
+              limit: int = typer.Option(50, "--limit"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """列出案件。"""
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        views = _common.runtime().list_cases(actor, process, status, limit=limit)
+    rows = [v.as_dict() for v in views]
+    _common.emit(rows, as_json, "\n".join(
+        f"{r['case_number']}\t{r['status']}\t{r['compound_name']}\t{r['title']}" for r in rows) or "（无案件）")
+
+
+@case_app.command("show")
+def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """显示案件详情：状态、当前任务、计时器与数据。"""
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        view = _common.runtime().get_case(case, actor)
+    d = view.as_dict()
+    lines = [f"{d['case_number']} {d['title']} [{d['status']}] v{d['version']}"]
+    lines += [f"  任务 {t['id']} {t['title']} ({t['role']}) 期限 {_fmt_due(t['due_at'])}" for t in d["tasks"]]
+    lines += [f"  计时 {t['name']} {_fmt_due(t['due_at'])}" for t in d["timers"]]
+    _common.emit(d, as_json, "\n".join(lines))
+
+
+@task_app.command("list")
+def task_list(as_user: Optional[str] = typer.Option(None, "--as"),
+              process: Optional[str] = typer.Option(None, "--process"),
+              limit: int = typer.Option(50, "--limit"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """列出待办任务（按角色与辖区）。"""
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        tasks = [t.as_dict() for t in _common.runtime().list_tasks(actor, process, limit=limit)]
+    _common.emit(tasks, as_json, "\n".join(
+        f"{t['id']}\t{t['case_number']}\t{t['title']}\t{t['role']}\t期限 {_fmt_due(t['due_at'])}" for t in tasks) or "（无待办）")
+
+
+@task_app.command("show")
+def task_show(task: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+              as_json: bool = typer.Option(True, "--json/--text")) -> None:
+    """显示任务及其表单（JSON Schema）。"""
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        info = _common.runtime().get_task(task, actor)
+    _common.emit(info, as_json)
+
+
+@task_app.command("complete")
+def task_complete(task: str = typer.Argument(...), as_user: str = typer.Option(..., "--as"),
+                  data: Optional[str] = typer.Option(None, "--data", help="JSON 或 @文件"),
+                  version: Optional[int] = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """办理任务：按表单校验数据，推进流程。"""
+    payload = _common.read_json_arg(data)
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        view = _common.runtime().complete_task(task, actor, payload, version)
+    d = view.as_dict()
+    _common.emit(d, as_json, f"{view.case_number} {view.status} v{view.version} · " +
+                 (", ".join(t["title"] for t in d["tasks"]) or "无待办"))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(case_app, name="case")
+    app.add_typer(task_app, name="task")

@@ -1,0 +1,49 @@
+"""hongwu init / deploy."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import _common
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(demo: bool = typer.Option(False, "--demo", help="载入演示组织、账号与案件"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+        """创建/升级数据库（Alembic），部署内置流程；--demo 载入演示数据。"""
+        from engine.db.migrate import current_revision, upgrade
+        from engine.runtime.service import deploy
+
+        s = _common.settings()
+        with _common.errors_exit():
+            upgrade(s.database_url)
+            rt = _common.runtime()
+            from engine.config import BUNDLED_BPMN_DIR
+
+            has_bpmn = any(BUNDLED_BPMN_DIR.glob("*.bpmn"))
+            results = [r.as_dict() for r in deploy(rt)] if has_bpmn else []
+            demo_info = None
+            if demo:
+                from engine.demo_cases import load_demo
+
+                demo_info = load_demo(rt)
+        out = {"database": s.database_url, "revision": current_revision(s.database_url),
+               "deployed": results, "demo": demo_info}
+        text = f"数据库已就绪 database ready: {s.database_url} (revision {out['revision']})\n" + "\n".join(
+            f"  {r['key']} v{r['version']} {r['status']}" for r in results)
+        _common.emit(out, as_json, text)
+
+    @app.command("deploy")
+    def deploy_cmd(paths: Optional[List[Path]] = typer.Argument(None, help="BPMN/DMN 文件或目录（默认内置 bpmn/）"),
+                   forms: Optional[Path] = typer.Option(None, "--forms", help="表单目录（默认内置 forms/）"),
+                   as_json: bool = typer.Option(False, "--json")) -> None:
+        """校验并部署流程定义；内容相同则不变，内容变化则生成新版本。"""
+        from engine.runtime.service import deploy
+
+        with _common.errors_exit():
+            results = [r.as_dict() for r in deploy(_common.runtime(), paths or None, forms)]
+        _common.emit(results, as_json, "\n".join(f"{r['key']} v{r['version']} {r['status']} {r['sha256'][:12]}" for r in results))

@@ -1,0 +1,34 @@
+"""hongwu worker: fires due timers."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import typer
+
+from . import _common
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def worker(once: bool = typer.Option(False, "--once", help="触发当前到期的计时器后退出"),
+               interval: float = typer.Option(5.0, "--interval", help="轮询间隔（秒）"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+        """触发到期计时器（公示期、投票期、调解期限等）。"""
+        rt = _common.runtime()
+        worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        with _common.errors_exit():
+            if once:
+                fired = rt.run_due_timers(worker_id)
+                _common.emit({"fired": fired}, as_json, f"已触发 {fired} 个计时器 fired {fired} timer(s)")
+                return
+            typer.echo(f"worker {worker_id} 运行中 running (Ctrl-C 停止)", err=True)
+            try:
+                while True:
+                    fired = rt.run_due_timers(worker_id)
+                    if fired:
+                        typer.echo(f"fired {fired}", err=True)
+                    time.sleep(interval)
+            except KeyboardInterrupt:
+                pass

@@ -1,0 +1,68 @@
+"""All configuration is read here, from the environment, once.
+
+HONGWU_DATABASE_URL  SQLAlchemy URL; default: SQLite file var/hongwu.db under the working directory
+HONGWU_BASE_URL      public base URL printed in notices' QR codes (default http://127.0.0.1:8000)
+HONGWU_SECRET_KEY    signs session cookies; default: a random key kept in var/secret.key
+HONGWU_TIMEZONE      civil time zone for calendar days (default Asia/Shanghai)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_BPMN_DIR = PROJECT_ROOT / "bpmn"
+BUNDLED_FORMS_DIR = PROJECT_ROOT / "forms"
+TEMPLATES_DIR = PROJECT_ROOT / "docs_templates"
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("HONGWU_VAR_DIR", "var")).resolve()
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{_var_dir() / 'hongwu.db'}"
+
+
+def _secret_key() -> str:
+    env = os.environ.get("HONGWU_SECRET_KEY")
+    if env:
+        return env
+    path = _var_dir() / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Asia/Shanghai"
+    secret_key: str = field(default="", repr=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_database(self, url: str | None) -> "Settings":
+        return replace(self, database_url=url) if url else self
+
+
+def load_settings(database_url: str | None = None) -> Settings:
+    return Settings(
+        database_url=database_url or os.environ.get("HONGWU_DATABASE_URL") or default_database_url(),
+        base_url=os.environ.get("HONGWU_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        timezone=os.environ.get("HONGWU_TIMEZONE", "Asia/Shanghai"),
+        secret_key=_secret_key(),
+    )
+
+
+CIVIL_TZ = ZoneInfo("Asia/Shanghai")

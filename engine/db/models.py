@@ -1,0 +1,253 @@
+"""SQLAlchemy 2.0 typed models. The schema itself is created only by Alembic migrations."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+from datetime import timezone
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which keeps no zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- organisation and people -------------------------------------------------------------
+
+ORG_KINDS = ("district", "street", "community", "compound")
+
+
+class OrgUnit(Base):
+    """District → street → community → compound. `path` ("D1/S1/C1/X1/") makes jurisdiction a prefix test."""
+
+    __tablename__ = "org_unit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    path: Mapped[str] = mapped_column(String(400), index=True)
+
+    parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id])
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    jurisdiction: Mapped[OrgUnit | None] = relationship()
+
+
+class ApiToken(Base):
+    """Per-integration token (e.g. the 12345 hotline). Only a sha256 of the secret is kept."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SettingVersion(Base):
+    """Versioned, per-organisation configuration as data: negative-list grounds, the prior-review
+    matter catalogue, mediation deadlines. Rows are never changed; a new version is a new row."""
+
+    __tablename__ = "setting_version"
+    __table_args__ = (UniqueConstraint("key", "org_unit_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- processes, cases, tasks, timers ------------------------------------------------------
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)  # JSON: {"bpmn": {name: xml}, "dmn": {...}, "forms": {...}}
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Case(Base):
+    """A process instance. `state` is the SpiffWorkflow serialization without the spec."""
+
+    __tablename__ = "process_case"
+    __table_args__ = (
+        UniqueConstraint("external_source", "external_ref"),
+        Index("ix_case_org_status", "org_path", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(40), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    org_path: Mapped[str] = mapped_column(String(400))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | cancelled | error
+    state: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON of reportable facts
+    version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_source: Mapped[str | None] = mapped_column(String(64))
+    external_ref: Mapped[str | None] = mapped_column(String(128))
+
+    definition: Mapped[ProcessDefinition] = relationship()
+    compound: Mapped[OrgUnit] = relationship()
+
+
+class HumanTask(Base):
+    """Derived from the workflow on every save: one row per ready user/manual task."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_task_role_org", "role", "org_path"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task uuid
+    case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(40))
+    form: Mapped[str | None] = mapped_column(String(200))
+    org_path: Mapped[str] = mapped_column(String(400))
+    compound_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    process_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship()
+
+
+class Timer(Base):
+    """Derived from the workflow on every save: one row per waiting timer event."""
+
+    __tablename__ = "timer"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task uuid
+    case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """Append-only; one hash chain per case (chain "case:<number>"), others per subject."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: history outlives rows
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    data_before: Mapped[str | None] = mapped_column(Text)  # canonical JSON
+    data_after: Mapped[str | None] = mapped_column(Text)  # canonical JSON
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(40))  # ISO-8601 UTC, exactly as hashed
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- documents and files ----------------------------------------------------------------
+
+
+class Document(Base):
+    """A rendered notice (PDF). Immutable; a correction is a new row naming the one it replaces."""
+
+    __tablename__ = "document"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("process_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    issuer: Mapped[str] = mapped_column(String(200))
+    doc_number: Mapped[str | None] = mapped_column(String(64))
+    issued_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, civil date
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer, default=1)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    verification_code: Mapped[str] = mapped_column(String(32), unique=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    context: Mapped[str] = mapped_column(Text, default="{}")  # JSON used to render it
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attachment(Base):
+    """A file uploaded with a task form, kept with its sha256."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("process_case.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

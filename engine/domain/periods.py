@@ -1,0 +1,117 @@
+"""Statutory periods and deadlines (Civil Code Arts. 200–204).
+
+- A period in days starts the day AFTER the triggering event (Art. 201) and ends at 24:00 of its
+  last day (Art. 203).
+- A period in months (or years) ends on the corresponding day of the last month, or on that
+  month's last day when it has none (Art. 202).
+- A last day that is a statutory rest day (weekend or public holiday, with adjusted working days
+  counting as working days) moves to the next working day (Art. 203). The State Council's yearly
+  schedule comes from the `chinese_calendar` package; for a year it does not cover yet we fall
+  back to weekends only and say so in `Deadline.note`.
+- Other rules may set other periods (Art. 204): `RULES` holds the rule per deadline kind.
+
+Calendar days are counted in Asia/Shanghai; the resulting instant is returned in UTC.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from dateutil.relativedelta import relativedelta
+
+CIVIL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class PeriodRule:
+    """How one kind of deadline is counted. `move_off_rest_days` False = calendar days as-is
+    (e.g. a publicity period that a local rule says runs over holidays)."""
+
+    move_off_rest_days: bool = True
+
+
+# Deadline kinds used by the processes; a kind not listed follows the Civil Code default.
+RULES: dict[str, PeriodRule] = {
+    "default": PeriodRule(),
+    "publicity": PeriodRule(),
+    "meeting_notice": PeriodRule(),
+    "voting": PeriodRule(),
+    "filing": PeriodRule(),
+    "first_meeting": PeriodRule(),
+    "review": PeriodRule(),
+    "mediation": PeriodRule(),
+    "judicial_confirmation": PeriodRule(),
+    "follow_up": PeriodRule(),
+    "renewal_reminder": PeriodRule(move_off_rest_days=False),
+}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    last_day: date  # civil date of the last day, after moving off rest days
+    due_at: datetime  # 24:00 of last_day in Asia/Shanghai, as UTC
+    calendar_covered: bool  # False: the holiday schedule for that year was unknown
+    note: str = ""
+
+    def iso(self) -> str:
+        return self.due_at.isoformat()
+
+
+def is_rest_day(day: date) -> tuple[bool, bool]:
+    """(rest day?, known from the official schedule?)."""
+    try:
+        return (not chinese_calendar.is_workday(day)), True
+    except NotImplementedError:
+        return day.weekday() >= 5, False
+
+
+def next_working_day(day: date) -> tuple[date, bool]:
+    covered = True
+    while True:
+        rest, known = is_rest_day(day)
+        covered &= known
+        if not rest:
+            return day, covered
+        day += timedelta(days=1)
+
+
+def civil_date(instant: datetime) -> date:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: give an aware (UTC) instant")
+    return instant.astimezone(CIVIL_TZ).date()
+
+
+def end_of_day_utc(day: date) -> datetime:
+    """24:00 of `day` in Asia/Shanghai (= 00:00 of the next day), in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), CIVIL_TZ).astimezone(timezone.utc)
+
+
+def period_end(trigger: datetime | date, *, days: int = 0, months: int = 0, years: int = 0,
+               kind: str = "default") -> Deadline:
+    """The deadline of a period of `days` / `months` / `years` triggered at `trigger`."""
+    if days < 0 or months < 0 or years < 0 or not (days or months or years):
+        raise ValueError("a period needs a positive length")
+    start_day = trigger if isinstance(trigger, date) and not isinstance(trigger, datetime) else civil_date(trigger)
+    # Days: the period starts the next day, so its last day is trigger + N. Months/years: the
+    # corresponding day, clamped to the month's end by relativedelta (Art. 202).
+    last = start_day + relativedelta(years=years, months=months) + timedelta(days=days)
+    rule = RULES.get(kind, RULES["default"])
+    covered = True
+    if rule.move_off_rest_days:
+        last, covered = next_working_day(last)
+    else:
+        covered = is_rest_day(last)[1]
+    note = "" if covered else f"{last.year}年法定节假日安排尚未收录，仅按周末顺延"
+    return Deadline(last, end_of_day_utc(last), covered, note)
+
+
+def days_remaining(deadline_at: datetime, now: datetime) -> int:
+    """Whole civil days left until a deadline (negative when overdue)."""
+    return (civil_date(deadline_at - timedelta(microseconds=1)) - civil_date(now)).days
+
+
+def format_civil_date(day: date) -> str:
+    """2026年11月21日 — dates on notices use Arabic numerals (GB/T 9704)."""
+    return f"{day.year}年{day.month}月{day.day}日"

@@ -1,0 +1,521 @@
+"""The service layer: the one place that changes cases. Web app, CLI and worker all call this.
+
+Each public method is one unit of work: load, check, run SpiffWorkflow, then save the case state,
+its derived task and timer rows and its audit events in one transaction. Refused attempts (wrong
+role, outside jurisdiction, stale version) roll back and are then recorded in the audit chain in a
+transaction of their own.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator
+from uuid import UUID
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import audit
+from engine.config import Settings, load_settings
+from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
+from engine.db.session import session_factory, unit_of_work
+
+from . import state
+from .actors import Actor
+from .clock import Clock, SystemClock, using_clock
+from .definitions import DEFINITIONS, LoadedDefinition
+from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
+from .forms import validate_form
+from .scripting import HongwuScriptEngine
+from .services import ServiceContext
+from .timing import timer_due, human_task_due
+
+CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
+# Who may open a case of each process (jurisdiction is checked as well). Others: staff roles.
+PROCESS_STARTERS = {
+    "committee_election": {"street_staff"},
+    "prior_review": {"street_staff", "community_staff", "party_branch_secretary"},
+    "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
+}
+DEFAULT_STARTERS = {"street_staff", "community_staff"}
+
+
+@dataclass
+class TaskView:
+    id: str
+    case_number: str
+    case_id: int
+    process_key: str
+    name: str
+    title: str
+    role: str
+    lane: str | None
+    compound_code: str
+    compound_name: str
+    created_at: datetime
+    due_at: datetime | None
+    form: str | None
+    case_version: int
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["created_at"] = self.created_at.isoformat()
+        d["due_at"] = self.due_at.isoformat() if self.due_at else None
+        return d
+
+
+@dataclass
+class CaseView:
+    id: int
+    case_number: str
+    process_key: str
+    definition_version: int
+    title: str
+    status: str
+    compound_code: str
+    compound_name: str
+    org_path: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    data: dict[str, Any]
+    summary: dict[str, Any]
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    timers: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        for k in ("created_at", "updated_at", "completed_at"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+class Runtime:
+    """Entry point of the service layer, bound to one database and one clock."""
+
+    def __init__(self, settings: Settings | None = None, clock: Clock | None = None):
+        self.settings = settings or load_settings()
+        self.url = self.settings.database_url
+        self.clock = clock or SystemClock()
+        self._sessions = session_factory(self.url)
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    @contextmanager
+    def uow(self) -> Iterator[Session]:
+        with unit_of_work(self.url) as session:
+            yield session
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def loaded_definition(self, session: Session, definition_id: int) -> tuple[ProcessDefinition, LoadedDefinition]:
+        pd = session.get(ProcessDefinition, definition_id)
+        return pd, DEFINITIONS.get(pd.sha256, lambda: pd.content)
+
+    def _refuse(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
+                task_id: str | None = None, task_name: str | None = None) -> None:
+        audit.append_alone(
+            self._sessions, chain=audit.case_chain(case_number), case_id=case_id,
+            actor=actor.username, action=f"refused:{action}", task_id=task_id, task_name=task_name,
+            detail={"code": reason.code, "message": reason.message, "message_zh": reason.message_zh},
+            now=self.now(),
+        )
+
+    def _engine_for(self, session: Session, case: Case | None, actor: Actor) -> HongwuScriptEngine:
+        ctx = ServiceContext(session=session, now=self.now(), actor=actor.username, case=case,
+                             settings=self.settings)
+        return HongwuScriptEngine(ctx)
+
+    # --- cases --------------------------------------------------------------------------
+
+    def start_case(self, process_key: str, compound_code: str, actor: Actor, data: dict | None = None,
+                   title: str | None = None, external: tuple[str, str] | None = None) -> CaseView:
+        data = dict(data or {})
+        with self.uow() as s:
+            if external is not None:
+                existing = s.scalar(select(Case).where(Case.external_source == external[0],
+                                                       Case.external_ref == external[1]))
+                if existing is not None:
+                    return self._case_view(s, existing)
+            compound = s.scalar(select(OrgUnit).where(OrgUnit.code == compound_code))
+            if compound is None or compound.kind != "compound":
+                raise NotFound(f"unknown compound {compound_code!r}", f"小区 {compound_code!r} 不存在")
+            self._check_may_start(actor, process_key, compound)
+            pd = s.scalar(select(ProcessDefinition).where(ProcessDefinition.key == process_key)
+                          .order_by(ProcessDefinition.version.desc()).limit(1))
+            if pd is None:
+                raise NotFound(f"process {process_key!r} is not deployed", f"流程 {process_key!r} 尚未部署")
+            loaded = DEFINITIONS.get(pd.sha256, lambda: pd.content)
+            now = self.now()
+            case = Case(
+                case_number=f"tmp-{uuid.uuid4().hex}", definition_id=pd.id, process_key=process_key,
+                compound_id=compound.id, org_path=compound.path,
+                title=title or f"{compound.name} · {pd.name}", status="running", state="{}",
+                summary="{}", version=0, created_by=actor.username, created_at=now, updated_at=now,
+                external_source=external[0] if external else None,
+                external_ref=external[1] if external else None,
+            )
+            s.add(case)
+            s.flush()
+            case.case_number = f"{CASE_PREFIX.get(process_key, 'HW')}-{now.year}-{case.id:06d}"
+            data.setdefault("case_number", case.case_number)
+            data.setdefault("compound_code", compound.code)
+            data.setdefault("compound_name", compound.name)
+            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
+            wf.script_engine = self._engine_for(s, case, actor)
+            wf.get_tasks(state=TaskState.READY)[0].data.update(data)
+            steps = self._run_engine(wf)
+            self._save(s, case, wf, loaded, now, initial=True)
+            audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                         action="case_started", after=state.json_safe(data),
+                         detail={"process": process_key, "definition_version": pd.version, "steps": steps},
+                         now=now)
+            return self._case_view(s, case)
+
+    def _check_may_start(self, actor: Actor, process_key: str, compound: OrgUnit) -> None:
+        if actor.is_system:
+            return
+        allowed = PROCESS_STARTERS.get(process_key, DEFAULT_STARTERS)
+        if actor.role not in allowed or not actor.covers(compound.path):
+            raise Forbidden(f"{actor.username} may not open a {process_key} case in {compound.code}",
+                            f"无权在「{compound.name}」发起该流程")
+
+    def _run_engine(self, wf: BpmnWorkflow) -> list[str]:
+        steps: list[str] = []
+        with using_clock(self.clock):
+            wf.do_engine_steps(did_complete_task=lambda t: steps.append(t.task_spec.bpmn_name or t.task_spec.name)
+                               if t.task_spec.bpmn_id else None)
+        return steps
+
+    def get_case(self, case_number: str, actor: Actor) -> CaseView:
+        with self.uow() as s:
+            case = self._case_for_reading(s, case_number, actor)
+            return self._case_view(s, case)
+
+    def _case_for_reading(self, s: Session, case_number: str, actor: Actor) -> Case:
+        case = s.scalar(select(Case).where(Case.case_number == case_number))
+        # Outside the jurisdiction looks exactly like unknown, so case numbers do not leak.
+        if case is None or not actor.covers(case.org_path):
+            raise NotFound(f"unknown case {case_number!r}", f"案件 {case_number!r} 不存在")
+        return case
+
+    def list_cases(self, actor: Actor, process_key: str | None = None, status: str | None = None,
+                   compound_code: str | None = None, limit: int = 50, offset: int = 0) -> list[CaseView]:
+        with self.uow() as s:
+            q = select(Case).where(Case.org_path.startswith(actor.jurisdiction_path))
+            if process_key:
+                q = q.where(Case.process_key == process_key)
+            if status:
+                q = q.where(Case.status == status)
+            if compound_code:
+                q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
+            q = q.order_by(Case.id.desc()).limit(limit).offset(offset)
+            return [self._case_view(s, c, with_data=False) for c in s.scalars(q)]
+
+    def _case_view(self, s: Session, case: Case, with_data: bool = True) -> CaseView:
+        pd = s.get(ProcessDefinition, case.definition_id)
+        compound = s.get(OrgUnit, case.compound_id)
+        data: dict[str, Any] = {}
+        tasks = timers = []
+        if with_data:
+            loaded = DEFINITIONS.get(pd.sha256, lambda: pd.content)
+            wf = state.loads(case.state, loaded.spec, loaded.subprocess_specs)
+            data = state.json_safe(_current_data(wf))
+            tasks = [self._task_view(t, case, compound).as_dict() for t in
+                     s.scalars(select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at))]
+            timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat()} for t in
+                      s.scalars(select(Timer).where(Timer.case_id == case.id).order_by(Timer.due_at))]
+        return CaseView(
+            id=case.id, case_number=case.case_number, process_key=case.process_key,
+            definition_version=pd.version, title=case.title, status=case.status,
+            compound_code=compound.code, compound_name=compound.name, org_path=case.org_path,
+            version=case.version, created_at=case.created_at, updated_at=case.updated_at,
+            completed_at=case.completed_at, data=data, summary=json.loads(case.summary or "{}"),
+            tasks=tasks, timers=timers,
+        )
+
+    def workflow_for(self, s: Session, case: Case) -> tuple[BpmnWorkflow, LoadedDefinition]:
+        _pd, loaded = self.loaded_definition(s, case.definition_id)
+        return state.loads(case.state, loaded.spec, loaded.subprocess_specs), loaded
+
+    # --- tasks --------------------------------------------------------------------------
+
+    def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
+                   overdue_only: bool = False, limit: int = 50, offset: int = 0) -> list[TaskView]:
+        with self.uow() as s:
+            q = (select(HumanTask, Case, OrgUnit)
+                 .join(Case, Case.id == HumanTask.case_id)
+                 .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
+                 .where(HumanTask.org_path.startswith(actor.jurisdiction_path)))
+            if not actor.is_system:
+                q = q.where(HumanTask.role == actor.role)
+            if process_key:
+                q = q.where(HumanTask.process_key == process_key)
+            if compound_code:
+                q = q.where(OrgUnit.code == compound_code)
+            if overdue_only:
+                q = q.where(HumanTask.due_at < self.now())
+            q = q.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit).offset(offset)
+            return [self._task_view(t, c, o) for t, c, o in s.execute(q)]
+
+    def count_tasks(self, actor: Actor, process_key: str | None = None) -> int:
+        with self.uow() as s:
+            q = select(func.count()).select_from(HumanTask).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
+            if not actor.is_system:
+                q = q.where(HumanTask.role == actor.role)
+            if process_key:
+                q = q.where(HumanTask.process_key == process_key)
+            return s.scalar(q) or 0
+
+    @staticmethod
+    def _task_view(t: HumanTask, case: Case, compound: OrgUnit) -> TaskView:
+        return TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
+                        compound.code, compound.name, t.created_at, t.due_at, t.form, case.version)
+
+    def get_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
+        """The task with its form schema and the case data it is shown with."""
+        with self.uow() as s:
+            ht, case = self._task_for(s, task_id, actor)
+            self._authorize_task(actor, ht, case)
+            wf, loaded = self.workflow_for(s, case)
+            task = wf.get_task_from_id(UUID(task_id))
+            compound = s.get(OrgUnit, case.compound_id)
+            return {
+                "task": self._task_view(ht, case, compound).as_dict(),
+                "schema": loaded.form_schema(ht.spec_name) or {},
+                "ui_schema": loaded.ui_schema(ht.spec_name) or {},
+                "data": state.json_safe(task.data),
+                "properties": loaded.human_tasks[ht.spec_name].properties,
+            }
+
+    def _task_for(self, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
+        ht = s.get(HumanTask, task_id)
+        if ht is None:
+            raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
+                           f"任务 {task_id} 不存在或已被办理")
+        return ht, s.get(Case, ht.case_id)
+
+    @staticmethod
+    def _authorize_task(actor: Actor, ht: HumanTask, case: Case) -> None:
+        if actor.is_system:
+            return
+        if not actor.covers(case.org_path):
+            raise NotFound(f"task {ht.id} is not open (already completed, or unknown)",
+                           f"任务 {ht.id} 不存在或已被办理")
+        if actor.read_only or actor.role != ht.role:
+            raise Forbidden(f"role {actor.role} may not complete «{ht.title}» (needs {ht.role})",
+                            f"当前角色无权办理「{ht.title}」")
+
+    def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
+                      expected_version: int | None = None) -> CaseView:
+        data = data if data is not None else {}
+        try:
+            with self.uow() as s:
+                ht = s.get(HumanTask, task_id)
+                if ht is None:
+                    raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
+                                   f"任务 {task_id} 不存在或已被办理")
+                case = s.get(Case, ht.case_id)
+                try:
+                    self._authorize_task(actor, ht, case)
+                    if expected_version is not None and case.version != expected_version:
+                        raise Conflict(
+                            f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
+                            f"案件 {case.case_number} 已被他人更新，请刷新后重试")
+                    return self._complete(s, ht, case, actor, data)
+                except (Forbidden, Conflict) as exc:
+                    exc.refused_on = (case.id, case.case_number, ht.title)
+                    raise
+        except (Forbidden, Conflict) as exc:
+            ref = getattr(exc, "refused_on", None)
+            if ref:
+                self._refuse(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
+            raise
+
+    def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict) -> CaseView:
+        pd, loaded = self.loaded_definition(s, case.definition_id)
+        schema = loaded.form_schema(ht.spec_name)
+        if schema is not None:
+            problems = validate_form(schema, data)
+            if problems:
+                raise ValidationFailed(
+                    "form data is invalid: " + "; ".join(p["message"] for p in problems),
+                    "表单填写有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
+        wf = state.loads(case.state, loaded.spec, loaded.subprocess_specs)
+        wf.script_engine = self._engine_for(s, case, actor)
+        task = wf.get_task_from_id(UUID(ht.id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(f"task {ht.id} is no longer open", f"任务「{ht.title}」已被办理")
+        before = state.json_safe({k: task.data.get(k) for k in data})
+        now = self.now()
+        try:
+            task.set_data(**data)
+            task.run()
+            steps = self._run_engine(wf)
+        except SpiffWorkflowException as exc:
+            raise ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}") from exc
+        self._save(s, case, wf, loaded, now)
+        audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                     action="task_completed", task_id=ht.id, task_name=ht.title, before=before,
+                     after=state.json_safe(data), detail={"steps": steps} if steps else None, now=now)
+        if case.status == "completed":
+            audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                         action="case_completed", now=now)
+        return self._case_view(s, case)
+
+    # --- saving -------------------------------------------------------------------------
+
+    def _save(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition, now: datetime,
+              initial: bool = False) -> None:
+        """State, derived task rows and timer rows, guarded by the case's version."""
+        new_state = state.dumps(wf)
+        status = "completed" if wf.completed else "running"
+        summary = state.json_safe(_current_data(wf).get("case_summary") or {})
+        values = dict(state=new_state, version=case.version + 1, status=status, updated_at=now,
+                      summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
+                      completed_at=now if status == "completed" else None)
+        if initial:
+            for k, v in values.items():
+                setattr(case, k, v)
+            s.flush()
+        else:
+            res = s.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
+                            .values(**values).execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                raise Conflict(f"case {case.case_number} was changed by someone else first",
+                               f"案件 {case.case_number} 已被他人更新，请刷新后重试")
+            for k, v in values.items():
+                set_committed = getattr(case, "__dict__")
+                set_committed[k] = v
+        self._sync_derived_rows(s, case, wf, loaded, now)
+
+    def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,
+                           now: datetime) -> None:
+        waiting_timers = {str(t.id): t for t in wf.get_tasks(state=TaskState.WAITING) if timer_due(t) is not None}
+        ready_human = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+        old_tasks = dict(s.execute(select(HumanTask.id, HumanTask.created_at).where(HumanTask.case_id == case.id)).all())
+        old_timers = set(s.scalars(select(Timer.id).where(Timer.case_id == case.id)))
+        gone = set(old_tasks) - set(ready_human)
+        if gone:
+            s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
+        for tid, task in ready_human.items():
+            info = loaded.human_tasks.get(task.task_spec.name)
+            due = human_task_due(task)
+            if tid in old_tasks:
+                s.execute(update(HumanTask).where(HumanTask.id == tid).values(due_at=due))
+                continue
+            s.add(HumanTask(
+                id=tid, case_id=case.id, spec_name=task.task_spec.name,
+                title=info.title if info else task.task_spec.name, lane=task.task_spec.lane,
+                role=info.role if info else "", form=info.form if info else None, org_path=case.org_path,
+                compound_id=case.compound_id, process_key=case.process_key, created_at=now, due_at=due,
+            ))
+        gone_timers = old_timers - set(waiting_timers)
+        if gone_timers:
+            s.execute(delete(Timer).where(Timer.id.in_(gone_timers)))
+        for tid, task in waiting_timers.items():
+            if tid not in old_timers:
+                s.add(Timer(id=tid, case_id=case.id, spec_name=task.task_spec.bpmn_name or task.task_spec.name,
+                            due_at=timer_due(task)))
+        s.flush()
+
+    # --- timers -------------------------------------------------------------------------
+
+    def claim_due_timers(self, worker_id: str, limit: int = 50, lease_seconds: int = 120) -> list[tuple[str, int]]:
+        """Claim up to `limit` due timers. On PostgreSQL, SKIP LOCKED lets workers claim disjoint sets;
+        an expired lease (a crashed worker) makes a timer claimable again."""
+        from datetime import timedelta
+
+        now = self.now()
+        until = now + timedelta(seconds=lease_seconds)
+        claimable = and_(Timer.due_at <= now, or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
+        with self.uow() as s:
+            pick = select(Timer.id).where(claimable).order_by(Timer.due_at).limit(limit)
+            if s.bind.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = list(s.scalars(pick))
+            if not ids:
+                return []
+            rows = s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
+                             .values(claimed_by=worker_id, claimed_until=until)
+                             .returning(Timer.id, Timer.case_id)).all()
+            return [(r[0], r[1]) for r in rows]
+
+    def fire_timer(self, timer_id: str, worker_id: str) -> bool:
+        """Fire one claimed timer (and any other timer of the case that is due). False if it was
+        gone, re-claimed by someone else, or the case moved on first."""
+        try:
+            with self.uow() as s:
+                q = select(Timer).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
+                if s.bind.dialect.name == "postgresql":
+                    q = q.with_for_update()
+                timer = s.scalar(q)
+                if timer is None:
+                    return False
+                case = s.get(Case, timer.case_id)
+                actor = Actor.system(f"worker:{worker_id}")
+                wf, loaded = self.workflow_for(s, case)
+                wf.script_engine = self._engine_for(s, case, actor)
+                before = {str(t.id): t for t in wf.get_tasks(state=TaskState.WAITING) if timer_due(t) is not None}
+                now = self.now()
+                with using_clock(self.clock):
+                    wf.refresh_timers()
+                fired = [t for tid, t in before.items() if wf.get_task_from_id(UUID(tid)).state != TaskState.WAITING]
+                if not fired:
+                    s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
+                    return False
+                steps = self._run_engine(wf)
+                self._save(s, case, wf, loaded, now)
+                for t in fired:
+                    audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                                 action="timer_fired", task_id=str(t.id), task_name=t.task_spec.bpmn_name or t.task_spec.name,
+                                 detail={"due_at": timer_due(t).isoformat(), "steps": steps}, now=now)
+                if case.status == "completed":
+                    audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id,
+                                 actor=actor.username, action="case_completed", now=now)
+                return True
+        except Conflict:
+            return False
+
+    def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
+        """Fire every timer due now; returns how many timer claims fired something."""
+        worker_id = worker_id or f"w-{uuid.uuid4().hex[:8]}"
+        fired = 0
+        while True:
+            claimed = self.claim_due_timers(worker_id, batch)
+            if not claimed:
+                return fired
+            for timer_id, _case_id in claimed:
+                fired += self.fire_timer(timer_id, worker_id)
+
+
+def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:
+    """The data a person would call "the case's data": that of the latest finished or ready task."""
+    last = wf.last_task
+    ready = wf.get_tasks(state=TaskState.READY)
+    if ready:
+        return ready[0].data
+    if last is not None:
+        return last.data
+    return wf.data
+
+
+def deploy(runtime: Runtime, paths=None, forms_dir=None, actor: Actor | None = None):
+    """Validate then store definitions (see `engine.runtime.deploy`); admins and the system only."""
+    from .deploy import prepare, store
+
+    actor = actor or Actor.system()
+    if not (actor.is_system or actor.role == "admin"):
+        raise Forbidden("only administrators may deploy process definitions", "仅系统管理员可以部署流程")
+    bundles = prepare(paths, forms_dir)
+    with runtime.uow() as s:
+        return store(s, bundles, actor.username, runtime.now())
