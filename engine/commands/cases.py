@@ -97,6 +97,33 @@ def task_complete(task: str = typer.Argument(...), as_user: str = typer.Option(.
                  (", ".join(t["title"] for t in d["tasks"]) or "无待办"))
 
 
+@case_app.command("attach")
+def case_attach(case: str = typer.Argument(...), file: str = typer.Argument(..., help="要上传的文件"),
+                as_user: Optional[str] = typer.Option(None, "--as"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """上传附件（名册、选票、会议记录等），输出可填入表单的附件引用。"""
+    from pathlib import Path
+
+    from engine.attachments import reference, store_attachment
+
+    path = Path(file)
+    if not path.is_file():
+        _common.fail(f"no such file: {path}")
+    actor = _common.actor(as_user)
+    rt = _common.runtime()
+    with _common.errors_exit():
+        rt.get_case(case, actor)  # the case must exist and be inside the user's jurisdiction
+        with rt.uow() as s:
+            from sqlalchemy import select
+
+            from engine.db.models import Case
+
+            case_id = s.scalar(select(Case.id).where(Case.case_number == case))
+            ref = reference(store_attachment(s, filename=path.name, content=path.read_bytes(), actor=actor.username,
+                                             now=rt.now(), case_id=case_id))
+    _common.emit(ref, as_json, __import__("json").dumps(ref, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.add_typer(task_app, name="task")

@@ -34,9 +34,11 @@ from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
 from .forms import validate_form
 from .scripting import HongwuScriptEngine
+from . import services
 from .services import ServiceContext
 from .timing import timer_due, human_task_due
 
+GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered guard service
 CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
 # Who may open a case of each process (jurisdiction is checked as well). Others: staff roles.
 PROCESS_STARTERS = {
@@ -355,6 +357,11 @@ class Runtime:
         task = wf.get_task_from_id(UUID(ht.id))
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task {ht.id} is no longer open", f"任务「{ht.title}」已被办理")
+        guard = loaded.human_tasks[ht.spec_name].properties.get(GUARD_PROPERTY)
+        if guard:
+            # A registered guard may refuse the completion (raise Forbidden / ValidationFailed);
+            # the refusal is audited by the caller, nothing else changes.
+            services.call(guard, {"task_data": task.data, "form_data": data}, wf.script_engine.service_context, task)
         before = state.json_safe({k: task.data.get(k) for k in data})
         now = self.now()
         try:

@@ -1,0 +1,48 @@
+"""Files uploaded with task forms (owner rolls, ballots, minutes, signed agreements).
+
+Form data refers to a file by an object {"attachment_id", "sha256", "filename"}; the bytes stay in
+the `attachment` table, so case state stays small.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from engine.db.models import Attachment
+from engine.runtime.errors import NotFound, ValidationFailed
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def store_attachment(session: Session, *, filename: str, content: bytes, actor: str, now: datetime,
+                     case_id: int | None = None, task_id: str | None = None,
+                     content_type: str = "application/octet-stream") -> Attachment:
+    if not content:
+        raise ValidationFailed(f"{filename}: the file is empty", f"{filename}：文件为空")
+    if len(content) > MAX_BYTES:
+        raise ValidationFailed(f"{filename}: larger than {MAX_BYTES // 1024 // 1024} MB",
+                               f"{filename}：文件超过 {MAX_BYTES // 1024 // 1024} MB")
+    att = Attachment(case_id=case_id, task_id=task_id, filename=filename[:255], content_type=content_type[:100],
+                     sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content,
+                     created_by=actor, created_at=now)
+    session.add(att)
+    session.flush()
+    return att
+
+
+def reference(att: Attachment) -> dict:
+    """What a form field stores."""
+    return {"attachment_id": att.id, "sha256": att.sha256, "filename": att.filename}
+
+
+def load_attachment(session: Session, ref: dict | int) -> Attachment:
+    """The attachment a form field refers to; its sha256 must still match."""
+    att_id = ref.get("attachment_id") if isinstance(ref, dict) else ref
+    att = session.get(Attachment, att_id) if att_id is not None else None
+    if att is None:
+        raise NotFound(f"attachment {att_id} not found", f"附件 {att_id} 不存在")
+    if isinstance(ref, dict) and ref.get("sha256") and ref["sha256"] != att.sha256:
+        raise ValidationFailed(f"attachment {att_id}: sha256 mismatch", f"附件 {att_id} 校验值不符")
+    return att
