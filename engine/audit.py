@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.db.models import AuditEvent
+from engine.db.models import AuditEvent  # noqa: F401 - re-exported for callers
 
 GENESIS = "0" * 64
 EXPORT_FIELDS = ("id", "chain", "seq", "case_id", "actor", "action", "task_id", "task_name",

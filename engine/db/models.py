@@ -202,7 +202,7 @@ class AuditEvent(Base):
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: history outlives rows
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
-    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     task_name: Mapped[str | None] = mapped_column(String(200))
     data_before: Mapped[str | None] = mapped_column(Text)  # canonical JSON
     data_after: Mapped[str | None] = mapped_column(Text)  # canonical JSON

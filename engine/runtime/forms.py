@@ -27,27 +27,35 @@ def _title(schema: dict, path: list) -> str:
     return title or "表单"
 
 
+def _type_zh(val) -> str:
+    names = [val] if isinstance(val, str) else list(val)
+    return "/".join(_TYPE_ZH.get(t, t) for t in names)
+
+
+_MESSAGES_ZH = {
+    "required": lambda t, v: f"「{t}」为必填项",
+    "type": lambda t, v: f"「{t}」应为{_type_zh(v)}",
+    "enum": lambda t, v: f"「{t}」必须是以下之一：{'、'.join(map(str, v))}",
+    "minimum": lambda t, v: f"「{t}」不能小于 {v}",
+    "maximum": lambda t, v: f"「{t}」不能大于 {v}",
+    "exclusiveMinimum": lambda t, v: f"「{t}」必须大于 {v}",
+    "exclusiveMaximum": lambda t, v: f"「{t}」必须小于 {v}",
+    "minLength": lambda t, v: f"「{t}」至少 {v} 个字符" if v > 1 else f"「{t}」不能为空",
+    "maxLength": lambda t, v: f"「{t}」最多 {v} 个字符",
+    "minItems": lambda t, v: f"「{t}」至少 {v} 项",
+    "maxItems": lambda t, v: f"「{t}」最多 {v} 项",
+    "pattern": lambda t, v: f"「{t}」格式不正确",
+    "format": lambda t, v: f"「{t}」格式不正确（应为 {v}）",
+    "multipleOf": lambda t, v: f"「{t}」必须是 {v} 的倍数",
+    "additionalProperties": lambda t, v: f"「{t}」含有表单未定义的字段",
+    "const": lambda t, v: f"「{t}」的值不被接受",
+    "uniqueItems": lambda t, v: f"「{t}」中有重复项",
+}
+
+
 def _zh(error: jsonschema.ValidationError, title: str) -> str:
-    v, val = error.validator, error.validator_value
-    return {
-        "required": f"「{title}」为必填项",
-        "type": f"「{title}」应为{_TYPE_ZH.get(val, val) if isinstance(val, str) else '/'.join(_TYPE_ZH.get(t, t) for t in val)}",
-        "enum": f"「{title}」必须是以下之一：{'、'.join(map(str, val)) if isinstance(val, list) else val}",
-        "minimum": f"「{title}」不能小于 {val}",
-        "maximum": f"「{title}」不能大于 {val}",
-        "exclusiveMinimum": f"「{title}」必须大于 {val}",
-        "exclusiveMaximum": f"「{title}」必须小于 {val}",
-        "minLength": f"「{title}」至少 {val} 个字符",
-        "maxLength": f"「{title}」最多 {val} 个字符",
-        "minItems": f"「{title}」至少 {val} 项",
-        "maxItems": f"「{title}」最多 {val} 项",
-        "pattern": f"「{title}」格式不正确",
-        "format": f"「{title}」格式不正确（应为 {val}）",
-        "multipleOf": f"「{title}」必须是 {val} 的倍数",
-        "additionalProperties": f"「{title}」含有表单未定义的字段",
-        "const": f"「{title}」的值不被接受",
-        "uniqueItems": f"「{title}」中有重复项",
-    }.get(v, f"「{title}」不符合要求")
+    render = _MESSAGES_ZH.get(error.validator)
+    return render(title, error.validator_value) if render else f"「{title}」不符合要求"
 
 
 def validate_form(schema: dict, data: Any) -> list[dict[str, str]]:

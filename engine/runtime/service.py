@@ -249,6 +249,31 @@ class Runtime:
         _pd, loaded = self.loaded_definition(s, case.definition_id)
         return state.loads(case.state, loaded.spec, loaded.subprocess_specs), loaded
 
+    def case_diagram(self, case_number: str, actor: Actor) -> dict[str, Any]:
+        """What the case page draws: the main process's BPMN XML and which of its elements are
+        completed, active (ready/waiting) or overdue (an open human task past its due time)."""
+        with self.uow() as s:
+            case = self._case_for_reading(s, case_number, actor)
+            wf, loaded = self.workflow_for(s, case)
+            from .definitions import executable_processes
+
+            xml = next((x for f, x in sorted(loaded.bpmn.items())
+                        if any(k == case.process_key for k, _ in executable_processes(x, f))), "")
+            completed, active = set(), set()
+            for t in wf.get_tasks():
+                bpmn_id = t.task_spec.bpmn_id
+                if not bpmn_id or t.workflow is not wf:
+                    continue
+                if t.state == TaskState.COMPLETED:
+                    completed.add(bpmn_id)
+                elif t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                    active.add(bpmn_id)
+            now = self.now()
+            overdue = set(s.scalars(select(HumanTask.spec_name).where(
+                HumanTask.case_id == case.id, HumanTask.due_at.is_not(None), HumanTask.due_at < now)))
+            return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
+                    "overdue": sorted(overdue & active)}
+
     # --- tasks --------------------------------------------------------------------------
 
     def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
@@ -324,8 +349,7 @@ class Runtime:
             with self.uow() as s:
                 ht = s.get(HumanTask, task_id)
                 if ht is None:
-                    raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
-                                   f"任务 {task_id} 不存在或已被办理")
+                    self._raise_gone(s, task_id, actor)
                 case = s.get(Case, ht.case_id)
                 try:
                     self._authorize_task(actor, ht, case)
@@ -342,6 +366,22 @@ class Runtime:
             if ref:
                 self._refuse(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
             raise
+
+    def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> None:
+        """No open task row: a conflict if someone completed it (say who and when), else unknown."""
+        done = s.scalar(select(audit.AuditEvent).where(audit.AuditEvent.task_id == task_id,
+                                                       audit.AuditEvent.action == "task_completed").limit(1))
+        if done is None:
+            raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
+                           f"任务 {task_id} 不存在或已被办理")
+        case = s.get(Case, done.case_id)
+        if case is None or not (actor.is_system or actor.covers(case.org_path)):
+            raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
+                           f"任务 {task_id} 不存在或已被办理")
+        exc = Conflict(f"task «{done.task_name}» was already completed by {done.actor} at {done.created_at}",
+                       f"任务「{done.task_name}」已由 {done.actor} 于 {done.created_at[:19].replace('T', ' ')} (UTC) 办理")
+        exc.refused_on = (case.id, case.case_number, done.task_name)
+        raise exc
 
     def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict) -> CaseView:
         pd, loaded = self.loaded_definition(s, case.definition_id)

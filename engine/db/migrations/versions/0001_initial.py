@@ -160,6 +160,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("chain", "seq"),
     )
     op.create_index("ix_audit_event_case_id", "audit_event", ["case_id"])
+    op.create_index("ix_audit_event_task_id", "audit_event", ["task_id"])
     op.create_table(
         "document",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -1,0 +1,131 @@
+"""Start, complete, branch and timer paths of the sample process through the service layer."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import audit
+from engine.db.models import AuditEvent, Case, HumanTask, Timer
+from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+from tests.engine.support import apply_data
+
+
+def _events(rt, case_number):
+    with rt.uow() as s:
+        return [(e.action, e.actor) for e in audit.chain_events(s, audit.case_chain(case_number))]
+
+
+def test_small_amount_ends_without_review(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"], {"source": "test"})
+    assert case.status == "running" and [t["name"] for t in case.tasks] == ["apply"]
+    done = sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=100))
+    assert done.status == "completed" and done.completed_at is not None
+    assert done.data["large"] is False
+    assert [a for a, _ in _events(sample, case.case_number)] == ["case_started", "task_completed", "case_completed"]
+    with sample.uow() as s:
+        assert s.scalar(select(func.count()).select_from(HumanTask)) == 0
+
+
+def test_large_amount_goes_to_party_review_with_lawful_due_date(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    case = sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=5000, days=7))
+    assert [t["name"] for t in case.tasks] == ["review"]
+    # Started Sat 2026-11-21; 7 days → Sat 11-28, a rest day → Mon 11-30; ends 24:00 Beijing time.
+    assert case.tasks[0]["due_at"] == "2026-11-30T16:00:00+00:00"
+    assert case.timers[0]["due_at"] == "2026-11-30T16:00:00+00:00"
+    inbox = sample.list_tasks(actors["cparty"])
+    assert [t.case_number for t in inbox] == [case.case_number]
+    assert sample.list_tasks(actors["street"]) == []
+    done = sample.complete_task(inbox[0].id, actors["cparty"], {"decision": "agree"})
+    assert done.status == "completed" and "escalated" not in done.data
+    with sample.uow() as s:
+        assert s.scalar(select(func.count()).select_from(Timer)) == 0
+
+
+def test_review_deadline_timer_escalates(sample, actors, clock):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=5000, days=7))
+    clock.advance(days=9, hours=13)  # 2026-11-30 15:00 UTC: still an hour before the deadline
+    assert sample.run_due_timers("w") == 0
+    clock.advance(hours=1, seconds=1)
+    assert sample.run_due_timers("w") == 1
+    view = sample.get_case(case.case_number, actors["street"])
+    assert view.status == "completed" and view.data["escalated"] is True
+    assert sample.list_tasks(actors["cparty"]) == []
+    assert "timer_fired" in [a for a, _ in _events(sample, case.case_number)]
+    assert sample.run_due_timers("w") == 0  # nothing left to fire
+
+
+def test_timer_due_while_nothing_ran_fires_at_next_run(sample, actors, clock):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=5000, days=3))
+    clock.advance(days=60)  # the worker was down for two months
+    assert sample.run_due_timers() == 1
+    assert sample.get_case(case.case_number, actors["street"]).data["escalated"] is True
+
+
+def test_invalid_form_data_changes_nothing(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    before = _events(sample, case.case_number)
+    with pytest.raises(ValidationFailed) as err:
+        sample.complete_task(case.tasks[0]["id"], actors["street"], {"applicant": "", "amount": -5})
+    fields = {d["field"] for d in err.value.details}
+    assert fields == {"applicant", "amount", "review_days"}
+    zh = " ".join(d["message_zh"] for d in err.value.details)
+    assert "「审查期限（天）」为必填项" in zh and "「金额（元）」不能小于 0" in zh
+    assert "review_days" in err.value.message
+    after = sample.get_case(case.case_number, actors["street"])
+    assert after.version == case.version and [t["id"] for t in after.tasks] == [case.tasks[0]["id"]]
+    assert _events(sample, case.case_number) == before
+
+
+def test_wrong_role_is_refused_and_audited(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    for who in ("cparty", "auditor"):
+        with pytest.raises(Forbidden):
+            sample.complete_task(case.tasks[0]["id"], actors[who], apply_data())
+    events = _events(sample, case.case_number)
+    assert events[-2:] == [("refused:complete_task", "cparty"), ("refused:complete_task", "auditor")]
+    assert sample.get_case(case.case_number, actors["street"]).version == case.version
+    with sample.uow() as s:
+        assert all(r.ok for r in audit.verify(s))
+
+
+def test_outside_jurisdiction_looks_like_unknown(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    with pytest.raises(NotFound):
+        sample.get_case(case.case_number, actors["community2"])  # another community
+    assert sample.list_cases(actors["community2"]) == []
+    with pytest.raises(NotFound):
+        sample.complete_task("00000000-0000-0000-0000-000000000000", actors["street"], {})
+    with pytest.raises(Forbidden):
+        sample.start_case("sample_review", "PK-JP-XC-01", actors["community2"])
+
+
+def test_stale_version_is_a_conflict(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    with pytest.raises(Conflict):
+        sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(), expected_version=case.version - 1)
+    assert _events(sample, case.case_number)[-1] == ("refused:complete_task", "street")
+    done = sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(), expected_version=case.version)
+    assert done.version == case.version + 1
+    with pytest.raises(Conflict) as late:  # a late submission is told who completed the task
+        sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data())
+    assert "已由 street" in late.value.message_zh
+
+
+def test_unknown_compound_and_process(sample, actors):
+    with pytest.raises(NotFound):
+        sample.start_case("sample_review", "NOPE", actors["street"])
+    with pytest.raises(NotFound):
+        sample.start_case("no_such_process", "PK-JP-XC-01", actors["street"])
+
+
+def test_state_is_small_and_specless(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data())
+    with sample.uow() as s:
+        state = s.scalar(select(Case.state).where(Case.case_number == case.case_number))
+    assert '"spec"' not in state and "task_specs" not in state
+    assert len(state.encode()) < 15_000
