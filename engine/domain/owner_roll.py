@@ -1,0 +1,311 @@
+"""The owner roll (业主名册): who the owners are and how much exclusive area each holds.
+
+Totals follow DESIGN.md §4.1 (Supreme People's Court interpretation on building ownership): one
+unit counts as one owner, an owner of several units counts once with the units' areas summed, and
+all of the developer's unsold units together count as one owner. Areas are exact `Decimal`s —
+vote counting compares them by exact rational arithmetic, never floats.
+
+`parse_roll` reads CSV (UTF-8, with or without BOM) or XLSX with the columns
+`unit_id,owner_id,owner_name,area_m2` and an optional `building`. It reports EVERY problem with its
+file and line in one `RollError`, so a street office fixes the spreadsheet in one pass.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Iterable, Iterator
+
+from engine.runtime.errors import ValidationFailed
+
+REQUIRED_COLUMNS = ("unit_id", "owner_id", "owner_name", "area_m2")
+OPTIONAL_COLUMNS = ("building",)
+# Chinese headings a street office's spreadsheet may use instead of the English ones.
+COLUMN_ALIASES = {
+    "房号": "unit_id", "单元号": "unit_id", "房屋编号": "unit_id",
+    "业主编号": "owner_id", "业主证件号": "owner_id",
+    "业主姓名": "owner_name", "姓名": "owner_name",
+    "专有部分面积": "area_m2", "面积": "area_m2", "建筑面积": "area_m2",
+    "楼栋": "building", "楼号": "building",
+}
+# The developer's unsold units are all entered under one of these owner ids and count as one owner.
+DEVELOPER_IDS = frozenset({"DEVELOPER", "开发商", "建设单位"})
+DEVELOPER_ID = "DEVELOPER"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an uploaded file, where it is, in English and Chinese."""
+
+    file: str
+    line: int | None
+    message: str
+    message_zh: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    def as_detail(self) -> dict:
+        return {"field": self.where, "message": f"{self.where}: {self.message}",
+                "message_zh": f"{self.where}：{self.message_zh}"}
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message_zh} | {self.message}"
+
+
+class InputError(ValidationFailed):
+    """An uploaded file has problems; `problems` lists all of them, nothing was stored."""
+
+    what_en = "file"
+    what_zh = "文件"
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        n = len(self.problems)
+        super().__init__(
+            f"the {self.what_en} has {n} problem(s): " + "; ".join(f"{p.where}: {p.message}" for p in self.problems[:5]),
+            f"{self.what_zh}有 {n} 处错误：" + "；".join(f"{p.where}：{p.message_zh}" for p in self.problems[:5]),
+            details=[p.as_detail() for p in self.problems])
+
+
+class RollError(InputError):
+    what_en = "owner roll"
+    what_zh = "业主名册"
+
+
+@dataclass(frozen=True)
+class Unit:
+    unit_id: str
+    owner_id: str
+    owner_name: str
+    area_m2: Decimal
+    building: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Owner:
+    owner_id: str
+    name: str
+    units: list[str] = field(default_factory=list)
+    area_m2: Decimal = Decimal(0)
+
+    @property
+    def is_developer(self) -> bool:
+        return self.owner_id == DEVELOPER_ID
+
+
+@dataclass
+class OwnerRoll:
+    units: dict[str, Unit]
+    owners: dict[str, Owner]
+    source: str = ""
+
+    @property
+    def total_area(self) -> Decimal:
+        return sum((o.area_m2 for o in self.owners.values()), Decimal(0))
+
+    @property
+    def total_owners(self) -> int:
+        return len(self.owners)
+
+    def summary(self) -> dict:
+        """JSON-able totals for case data and notices."""
+        return {"units": len(self.units), "owners": self.total_owners,
+                "total_area": format(self.total_area, "f"), "source": self.source}
+
+
+# --- reading rows ---------------------------------------------------------------------------
+
+def _is_xlsx(data: bytes, filename: str) -> bool:
+    name = filename.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        return True
+    if name.endswith(".csv"):
+        return False
+    return data[:4] == b"PK\x03\x04"
+
+
+def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Problem]]:
+    """(header, [(line, cells)], problems) from CSV or XLSX bytes; blank rows are skipped."""
+    if _is_xlsx(data, filename):
+        return _read_xlsx(data, filename)
+    return _read_csv(data, filename)
+
+
+def _read_csv(data: bytes, filename: str):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], [], [Problem(filename, None, f"not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8",
+                                f"不是 UTF-8 编码（第 {exc.start} 字节）；请另存为「CSV UTF-8」格式")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] = []
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            if not header:
+                if any(c.strip() for c in cells):
+                    header = cells
+                continue
+            if any(c.strip() for c in cells):
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        return header, rows, [Problem(filename, reader.line_num, f"malformed CSV: {exc}", f"CSV 格式错误：{exc}")]
+    return header, rows, []
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # Spreadsheet numbers: 101.0 → "101"; 89.57 → "89.57" (repr is the shortest exact form).
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _read_xlsx(data: bytes, filename: str):
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        return [], [], [Problem(filename, None, f"cannot read the XLSX file: {exc}", f"无法读取 XLSX 文件：{exc}")]
+    try:
+        ws = wb.worksheets[0]
+        header: list[str] = []
+        rows: list[tuple[int, list[str]]] = []
+        for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            if not header:
+                header = cells
+            else:
+                rows.append((n, cells))
+        return header, rows, []
+    finally:
+        wb.close()
+
+
+def column_index(header: list[str], filename: str, required: Iterable[str], optional: Iterable[str] = (),
+                 aliases: dict[str, str] | None = None) -> tuple[dict[str, int], list[Problem]]:
+    """Map column names to positions; a missing required column is a problem on line 1."""
+    aliases = aliases or {}
+    index: dict[str, int] = {}
+    for i, raw in enumerate(header):
+        name = raw.strip().lstrip("\ufeff")
+        name = aliases.get(name, name.lower())
+        if name in index:
+            continue
+        index[name] = i
+    problems = [Problem(filename, 1, f"missing column {col!r}", f"缺少列 {col}")
+                for col in required if col not in index]
+    if not header:
+        problems = [Problem(filename, 1, "the file is empty (no header row)", "文件为空（没有表头行）")]
+    return {k: v for k, v in index.items() if k in (*required, *optional)}, problems
+
+
+def _get(cells: list[str], idx: dict[str, int], col: str) -> str:
+    i = idx.get(col)
+    return cells[i].strip() if i is not None and i < len(cells) else ""
+
+
+def parse_area(text: str) -> Decimal | None:
+    """A positive, finite decimal, else None."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0:
+        return None
+    return value
+
+
+# --- the roll -------------------------------------------------------------------------------
+
+def parse_roll(data: bytes, filename: str) -> OwnerRoll:
+    """Parse and validate an owner roll; raise `RollError` listing every problem."""
+    header, rows, problems = read_table(data, filename)
+    if problems:
+        raise RollError(problems)
+    idx, problems = column_index(header, filename, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, COLUMN_ALIASES)
+    if problems:
+        raise RollError(problems)
+    units: dict[str, Unit] = {}
+    owners: dict[str, Owner] = {}
+    first_name: dict[str, tuple[str, int]] = {}
+    unit_lines: dict[str, int] = {}  # every unit seen, valid or not, so duplicates are always named
+    for line, cells in rows:
+        unit_id = _get(cells, idx, "unit_id")
+        owner_id = _get(cells, idx, "owner_id")
+        name = _get(cells, idx, "owner_name")
+        area_text = _get(cells, idx, "area_m2")
+        building = _get(cells, idx, "building")
+        ok = True
+        if not unit_id:
+            problems.append(Problem(filename, line, "unit_id is empty", "房号（unit_id）为空"))
+            ok = False
+        elif unit_id in unit_lines:
+            first = unit_lines[unit_id]
+            problems.append(Problem(filename, line, f"duplicate unit {unit_id!r} (first on line {first})",
+                                    f"房号 {unit_id} 重复（首次出现在第 {first} 行）"))
+            ok = False
+        else:
+            unit_lines[unit_id] = line
+        if not owner_id:
+            problems.append(Problem(filename, line, "owner_id is empty", "业主编号（owner_id）为空"))
+            ok = False
+        if owner_id.upper() in DEVELOPER_IDS or owner_id in DEVELOPER_IDS:
+            owner_id = DEVELOPER_ID
+        if not name and owner_id != DEVELOPER_ID:
+            problems.append(Problem(filename, line, "owner_name is empty", "业主姓名（owner_name）为空"))
+            ok = False
+        if not area_text:
+            problems.append(Problem(filename, line, "area_m2 is missing", "专有部分面积（area_m2）缺失"))
+            ok = False
+        else:
+            area = parse_area(area_text)
+            if area is None:
+                try:
+                    Decimal(area_text.replace(",", ""))
+                    numeric = True
+                except InvalidOperation:
+                    numeric = False
+                if numeric:
+                    problems.append(Problem(filename, line, f"area_m2 must be positive, got {area_text!r}",
+                                            f"专有部分面积必须大于零，当前为 {area_text}"))
+                else:
+                    problems.append(Problem(filename, line, f"area_m2 is not a number: {area_text!r}",
+                                            f"专有部分面积不是数字：{area_text}"))
+                ok = False
+        if owner_id and name and owner_id != DEVELOPER_ID:
+            seen = first_name.setdefault(owner_id, (name, line))
+            if seen[0] != name:
+                problems.append(Problem(
+                    filename, line, f"owner {owner_id!r} is named {name!r} here but {seen[0]!r} on line {seen[1]}",
+                    f"业主编号 {owner_id} 在此处姓名为「{name}」，但第 {seen[1]} 行为「{seen[0]}」"))
+                ok = False
+        if not ok:
+            continue
+        unit = Unit(unit_id, owner_id, name or "开发商（未售房屋）", area, building, line)
+        units[unit_id] = unit
+        owner = owners.get(owner_id)
+        if owner is None:
+            owner = owners[owner_id] = Owner(owner_id, unit.owner_name)
+        owner.units.append(unit_id)
+        owner.area_m2 += area
+    if not problems and not units:
+        problems.append(Problem(filename, None, "the roll lists no units", "名册中没有任何房屋"))
+    if problems:
+        raise RollError(problems)
+    return OwnerRoll(units, owners, filename)
+
+
+def iter_csv_lines(roll_rows: Iterable[tuple[str, str, str, str]]) -> Iterator[str]:
+    """CSV text lines for (unit_id, owner_id, owner_name, area_m2) rows — used by tests and benchmarks."""
+    yield "unit_id,owner_id,owner_name,area_m2\n"
+    for row in roll_rows:
+        yield ",".join(row) + "\n"
