@@ -1,0 +1,147 @@
+"""Template + context → HTML → PDF/A-3u.
+
+Jinja2 runs with autoescape (user text can never become markup) and StrictUndefined (a missing
+variable is an error naming it). WeasyPrint's FontConfiguration and the parsed stylesheet are
+built once per thread and reused: parsing the CSS and loading the CJK fonts dominate a one-page
+render otherwise.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import segno
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError, select_autoescape
+
+from engine.config import CIVIL_TZ, TEMPLATES_DIR
+from engine.runtime.errors import ValidationFailed
+
+PDF_VARIANT = "pdf/a-3u"
+STYLESHEET = "notice.css"
+_local = threading.local()
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+def cn_date(value: Any) -> str:
+    """2026-12-08 / date / datetime → "2026年12月8日" (Arabic numerals, GB/T 9704 §7.3.5.3)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(CIVIL_TZ).date() if value.tzinfo else value.date()
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip()[:10]) if len(value.strip()) >= 10 else value
+        except ValueError:
+            return value
+    if isinstance(value, date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return str(value)
+
+
+def cn_datetime(value: Any) -> str:
+    """An ISO datetime → "2026年12月8日 9:30" in Beijing time; other values as cn_date."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        local = value.astimezone(CIVIL_TZ) if value.tzinfo else value
+        return f"{cn_date(local.date())} {local.hour}:{local.minute:02d}"
+    return cn_date(value)
+
+
+def amount(value: Any, places: int = 2) -> str:
+    """Numbers with thousands separators and fixed decimals (areas in m², money in 元)."""
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{d:,.{places}f}"
+
+
+def as_list(value: Any) -> list:
+    """A str becomes one paragraph; lists pass through (templates iterate either)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def qr_data_uri(url: str) -> str:
+    return _qr(url)
+
+
+@lru_cache(maxsize=4096)
+def _qr(url: str) -> str:
+    return segno.make(url, error="m").svg_data_uri(border=1, scale=1)
+
+
+# --- environment -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
+    env = Environment(loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(default=True),
+                      undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
+    env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, amount=amount, as_list=as_list)
+    env.globals.update(qr=qr_data_uri)
+    return env
+
+
+def render_html(template: str, context: dict, templates_dir: Path = TEMPLATES_DIR) -> str:
+    """Render a template; a missing variable or template raises ValidationFailed naming it."""
+    try:
+        return environment(str(templates_dir)).get_template(template).render(**context)
+    except UndefinedError as exc:
+        name = str(exc.message or exc)
+        raise ValidationFailed(f"template {template}: {name}", f"文书模板 {template} 缺少变量：{name}",
+                               details=[{"field": template, "message": f"undefined variable: {name}",
+                                         "message_zh": f"模板变量未提供：{name}"}]) from None
+    except TemplateNotFound as exc:
+        raise ValidationFailed(f"no template {exc.name}", f"文书模板 {exc.name} 不存在") from None
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def _weasy(templates_dir: Path):
+    """Per-thread FontConfiguration + parsed stylesheet (WeasyPrint objects are not thread-safe)."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    key = str(templates_dir)
+    if key not in cache:
+        fc = FontConfiguration()
+        css = CSS(filename=str(templates_dir / STYLESHEET), font_config=fc)
+        cache[key] = (fc, css, {})
+    return cache[key]
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def html_to_pdf(html: str, templates_dir: Path = TEMPLATES_DIR, *, variant: str | None = PDF_VARIANT) -> tuple[bytes, int]:
+    """HTML → (PDF bytes, page count). PDF/A-3u by default; lang and title come from the HTML."""
+    from weasyprint import HTML
+
+    fc, css, image_cache = _weasy(templates_dir)
+    document = HTML(string=html, base_url=str(templates_dir) + "/").render(
+        stylesheets=[css], font_config=fc, cache=image_cache, pdf_variant=variant)
+    pdf = document.write_pdf(pdf_variant=variant)
+    return pdf, len(document.pages)
