@@ -409,6 +409,8 @@ class Runtime:
             task.run()
             steps = self._run_engine(wf)
         except SpiffWorkflowException as exc:
+            if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
+                raise exc.__cause__ from exc
             raise ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}") from exc
         self._save(s, case, wf, loaded, now)
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,

@@ -1,0 +1,70 @@
+"""The hongwu CLI end to end on a fresh database: JSON output, exit code 2 on bad input."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS
+
+
+@pytest.fixture
+def cli(runtime, db_url):
+    runner = CliRunner()
+
+    def run(*args, code=0):
+        res = runner.invoke(app, ["--db", db_url, *map(str, args)])
+        assert res.exit_code == code, res.output
+        return res
+
+    return run
+
+
+def test_deploy_start_complete_worker(cli, clock):
+    out = json.loads(cli("deploy", SAMPLE_BPMN, "--forms", SAMPLE_FORMS, "--json").stdout)
+    assert out[0]["key"] == "sample_review" and out[0]["status"] == "deployed"
+    again = json.loads(cli("deploy", SAMPLE_BPMN, "--forms", SAMPLE_FORMS, "--json").stdout)
+    assert again[0]["status"] == "unchanged"
+
+    case = json.loads(cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01", "--as", "street",
+                          "--data", '{"note": "CLI"}', "--json").stdout)
+    tasks = json.loads(cli("task", "list", "--as", "street", "--json").stdout)
+    assert [t["case_number"] for t in tasks] == [case["case_number"]]
+    done = json.loads(cli("task", "complete", tasks[0]["id"], "--as", "street", "--data",
+                          json.dumps({"applicant": "王五", "amount": 20000, "review_days": 1}), "--json").stdout)
+    assert done["status"] == "running" and done["tasks"][0]["name"] == "review"
+    assert json.loads(cli("worker", "--once", "--json").stdout) == {"fired": 0}
+    shown = json.loads(cli("case", "show", case["case_number"], "--json").stdout)
+    assert shown["timers"] and shown["data"]["applicant"] == "王五"
+    listed = json.loads(cli("case", "list", "--json").stdout)
+    assert [c["case_number"] for c in listed] == [case["case_number"]]
+    assert "OK" in cli("audit", "verify").stdout
+
+
+def test_bad_input_exits_2_with_one_line(cli, tmp_path):
+    cli("deploy", SAMPLE_BPMN, "--forms", SAMPLE_FORMS)
+    assert "unknown compound" in cli("case", "start", "sample_review", "--compound", "NOPE", code=2).output
+    assert "not valid JSON" in cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01",
+                                   "--data", "{oops", code=2).output
+    assert "no such file" in cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01",
+                                 "--data", "@/nonexistent.json", code=2).output
+    assert "unknown or inactive user" in cli("task", "list", "--as", "nobody", code=2).output
+    assert "不存在" in cli("task", "complete", "nope", "--as", "street", "--data", "{}", code=2).output
+    case = json.loads(cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01", "--as", "street",
+                          "--json").stdout)
+    res = cli("task", "complete", case["tasks"][0]["id"], "--as", "street", "--data", '{"amount": "x"}', code=2)
+    assert "「申请人」为必填项" in res.output and "amount" in res.output
+    broken = tmp_path / "b.bpmn"
+    broken.write_text("<not-bpmn", encoding="utf-8")
+    assert "b.bpmn" in cli("deploy", broken, code=2).output
+
+
+def test_attach_stores_a_file_reference(cli, tmp_path):
+    cli("deploy", SAMPLE_BPMN, "--forms", SAMPLE_FORMS)
+    case = json.loads(cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01", "--as", "street",
+                          "--json").stdout)
+    f = tmp_path / "roll.csv"
+    f.write_text("unit_id,owner_id,owner_name,area_m2\n1-101,o1,张三,88.5\n", encoding="utf-8")
+    ref = json.loads(cli("case", "attach", case["case_number"], f, "--as", "street", "--json").stdout)
+    assert ref["filename"] == "roll.csv" and len(ref["sha256"]) == 64
+    cli("case", "attach", case["case_number"], f, "--as", "community2", code=2)
