@@ -1,0 +1,497 @@
+"""Service tasks of `bpmn/prior_review.bpmn` (先议事项) and the catalogue's storage.
+
+The rule this module exists for: no committee or owners'-assembly decision on a listed matter is
+recorded unless the compound party branch reviewed it first (DESIGN.md §4.3). The proof of a
+review is the case's own audit chain — events these services append in the same transaction as
+the task that caused them — not task data, which forms could be used to forge. Every step that
+records a decision calls `require_review`, both as the `completionGuard` of the user task and
+again inside the service task that stores the result, so a diagram that skips the review cannot
+record a decision either.
+
+Services read the form fields they need from the data of the service task itself
+(`ctx.extra["task"]`), and keep the reportable facts in the task-data dict `case_summary`, which
+the service layer copies to `process_case.summary` on every save.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.attachments import load_attachment
+from engine.db.models import AuditEvent, OrgUnit
+from engine.domain import prior_review as pr
+from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date, period_end
+from engine.runtime.actors import Actor, load_actor
+from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
+from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.runtime.services import ServiceContext, service
+from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
+
+EDITOR_ROLES = frozenset({"street_staff", "admin"})  # who may change a street's catalogue
+
+# The committee's own decision has no notice kind among the assembly notices: its result is
+# published with this one (template docs_templates/committee_decision_result.html).
+COMMITTEE_RESULT = NoticeKind(
+    "committee_decision_result", "关于业主委员会决定事项的公告",
+    "业委会决定公告 / the owners' committee's decision on a matter it may decide",
+    {"compound_name": "小区名称 / compound name", "matter": "事项", "meeting_date": "会议日期",
+     "decision_text": "决定内容", "members_total": "委员总数", "members_present": "出席委员人数",
+     "members_agree": "同意委员人数", "passed": "是否通过(bool)", "rule": "表决规则"},
+    {"review_note": "先议情况说明"})
+if "committee_decision_result" not in NOTICE_KINDS:
+    register_kind(COMMITTEE_RESULT)
+
+
+# --- the catalogue as a versioned setting ------------------------------------------------------
+
+def effective_catalogue(session: Session, org: OrgUnit | None) -> SettingValue:
+    """The catalogue that applies to `org` now (the street's, else the built-in default)."""
+    return get_setting(session, pr.SETTING_KEY, org, pr.default_setting())
+
+
+def pinned_catalogue(session: Session, pin: dict | None) -> dict[str, Any]:
+    """The catalogue version a case started on (version 0 = the built-in default)."""
+    if pin and pin.get("setting_id"):
+        return get_setting_version(session, int(pin["setting_id"])).value
+    return pr.default_setting()
+
+
+def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, now: datetime) -> SettingValue:
+    """Store a new version of `street`'s catalogue (audited by `put_setting`); refuse bad data or
+    a user who is not the street's staff or an administrator."""
+    if street.kind != "street":
+        raise ValidationFailed(f"{street.code} is not a street", f"{street.code} 不是街道，先议事项目录按街道设置")
+    if not actor.is_system and (actor.role not in EDITOR_ROLES or not actor.covers(street.path)):
+        raise Forbidden(f"{actor.username} may not change the prior-review catalogue of {street.code}",
+                        f"无权修改「{street.name}」的先议事项目录")
+    problems = pr.validate_setting(value)
+    if problems:
+        raise ValidationFailed("catalogue is invalid: " + "; ".join(p.split(" / ", 1)[-1] for p in problems),
+                               "先议事项目录有误：" + "；".join(p.split(" / ", 1)[0] for p in problems),
+                               details=[{"field": "matters", "message": p.split(" / ", 1)[-1],
+                                         "message_zh": p.split(" / ", 1)[0]} for p in problems])
+    return put_setting(session, pr.SETTING_KEY, street, value, actor.username, now)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _data(ctx: ServiceContext) -> dict[str, Any]:
+    task = ctx.extra.get("task")
+    return task.data if task is not None else {}
+
+
+def _summary(ctx: ServiceContext, **updates: Any) -> dict[str, Any]:
+    data = _data(ctx)
+    summary = dict(data.get("case_summary") or {})
+    summary.update(updates)
+    data["case_summary"] = summary
+    return summary
+
+
+def _audit(ctx: ServiceContext, action: str, detail: dict[str, Any]) -> None:
+    audit.append(ctx.session, chain=audit.case_chain(ctx.case.case_number), case_id=ctx.case.id,
+                 actor=ctx.actor, action=action, detail=detail, now=ctx.now)
+
+
+def case_events(session: Session, case_number: str) -> list[tuple[str, dict]]:
+    """(action, detail) of a case's prior-review events, in chain order."""
+    rows = session.execute(
+        select(AuditEvent.action, AuditEvent.detail)
+        .where(AuditEvent.chain == audit.case_chain(case_number), AuditEvent.action.like("prior_review:%"))
+        .order_by(AuditEvent.seq)).all()
+    return [(a, json.loads(d) if d else {}) for a, d in rows]
+
+
+def _compound(ctx: ServiceContext) -> OrgUnit:
+    return ctx.session.get(OrgUnit, ctx.case.compound_id)
+
+
+def _iso_now(ctx: ServiceContext) -> str:
+    return ctx.now.isoformat()
+
+
+def _attachment_bytes(ctx: ServiceContext, ref: Any, what_zh: str, what: str) -> tuple[bytes, str]:
+    if not isinstance(ref, dict):
+        raise ValidationFailed(f"{what} is missing", f"缺少{what_zh}",
+                               details=[{"field": what, "message": f"{what} is missing", "message_zh": f"缺少{what_zh}"}])
+    att = load_attachment(ctx.session, ref)
+    return att.content, att.filename
+
+
+# --- enforcement ---------------------------------------------------------------------------------
+
+def check_review(session: Session, case) -> pr.ReviewStatus:
+    """Raise Forbidden unless the case may record a decision now."""
+    status = pr.review_status(case_events(session, case.case_number))
+    if not status.classified:
+        raise Forbidden(f"case {case.case_number}: the matter was never classified, so no decision may be recorded",
+                        f"案件 {case.case_number} 尚未完成先议事项分类，不得作出决定")
+    if not status.may_decide:
+        got = f"（最近一次先议意见：{pr.OUTCOME_ZH.get(status.latest_outcome, status.latest_outcome)}）" \
+            if status.latest_outcome else "（尚无党支部先议意见）"
+        raise Forbidden(
+            f"case {case.case_number}: a listed prior-review matter needs the compound party branch's review "
+            f"(outcome 'agree') before the owners' committee or assembly decides; latest outcome: {status.latest_outcome}",
+            f"案件 {case.case_number} 属于先议事项，须经小区党支部先议同意后，业主委员会或业主大会方可作出决定{got}")
+    return status
+
+
+@service("prior_review.require_review", context=True)
+def require_review(ctx: ServiceContext, task_data: dict | None = None, form_data: dict | None = None) -> dict:
+    """completionGuard of every decision-recording user task (and called by the result services)."""
+    status = check_review(ctx.session, ctx.case)
+    return {"listed": status.listed, "reviewed": status.reviewed}
+
+
+@service("prior_review.check_submission", context=True)
+def check_submission(ctx: ServiceContext, task_data: dict | None = None, form_data: dict | None = None) -> dict:
+    """completionGuard of submit/revise: the matter code must be on the pinned catalogue or be
+    `unlisted` — a mistyped code must not quietly skip the review."""
+    form = form_data or {}
+    code = form.get("matter_code")
+    catalogue = pinned_catalogue(ctx.session, (task_data or {}).get("catalogue_pin"))
+    if code != pr.UNLISTED and pr.find_matter(catalogue, code or "") is None:
+        codes = "、".join(m["code"] for m in catalogue["matters"])
+        raise ValidationFailed(
+            f"matter_code {code!r} is not on this case's catalogue (use one of its codes or {pr.UNLISTED!r})",
+            f"事项编码 {code!r} 不在本案适用的先议事项目录中（可选：{codes}，非先议事项填 {pr.UNLISTED}）",
+            details=[{"field": "matter_code", "message": f"unknown matter code {code!r}",
+                      "message_zh": f"事项编码 {code!r} 不在先议事项目录中"}])
+    if code == pr.UNLISTED and not (form.get("unlisted_name") or "").strip():
+        raise ValidationFailed("an unlisted matter needs unlisted_name", "非先议事项须填写事项名称（unlisted_name）",
+                               details=[{"field": "unlisted_name", "message": "required for an unlisted matter",
+                                         "message_zh": "非先议事项须填写事项名称"}])
+    return {"ok": True}
+
+
+@service("prior_review.check_vote_plan", context=True)
+def check_vote_plan(ctx: ServiceContext, task_data: dict | None = None, form_data: dict | None = None) -> dict:
+    """completionGuard of the vote arrangement: a review first, then voting ≥ 15 days after the notice."""
+    require_review(ctx)
+    start = _parse_date((form_data or {}).get("vote_start"))
+    earliest = pr.earliest_vote_start(civil_date(ctx.now))
+    if start is None or start < earliest:
+        raise ValidationFailed(
+            f"voting may start on {earliest} at the earliest (the notice must be posted 15 days before voting)",
+            f"投票开始日期最早为{format_civil_date(earliest)}（表决公告须在投票15日前发布）",
+            details=[{"field": "vote_start", "message": f"earliest {earliest}",
+                      "message_zh": f"最早为{format_civil_date(earliest)}"}])
+    return {"earliest": earliest.isoformat()}
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+# --- submission and classification ------------------------------------------------------------
+
+@service("prior_review.pin_catalogue", context=True)
+def pin_catalogue(ctx: ServiceContext) -> dict:
+    """Pin the catalogue version the case starts on; classification always reads this version."""
+    current = effective_catalogue(ctx.session, _compound(ctx))
+    pin = {"setting_id": current.setting_id, "version": current.version, "org_code": current.org_code}
+    _audit(ctx, "prior_review:catalogue_pinned", pin)
+    _summary(ctx, catalogue_version=current.version, catalogue_org=current.org_code, round=0)
+    return {**pin, "matters": [{"code": m["code"], "name": m["name"], "enabled": m.get("enabled", True)}
+                               for m in current.value["matters"]]}
+
+
+@service("prior_review.classify", context=True)
+def classify(ctx: ServiceContext) -> dict:
+    """Listed? threshold? assembly vote? — from the pinned catalogue (domain rule)."""
+    data = _data(ctx)
+    catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
+    code = data.get("matter_code")
+    try:
+        c = pr.classify(catalogue, code, unlisted_item=int(data.get("unlisted_art278_item") or 9),
+                        unlisted_assembly_vote=bool(data.get("unlisted_assembly_vote", True)),
+                        unlisted_name=data.get("unlisted_name") or "")
+    except pr.UnknownMatter:
+        raise ValidationFailed(f"matter_code {code!r} is not on the catalogue",
+                               f"事项编码 {code!r} 不在先议事项目录中") from None
+    result = c.as_dict()
+    round_no = int((data.get("case_summary") or {}).get("round") or 0) + 1
+    result["round"] = round_no
+    _audit(ctx, pr.CLASSIFIED, {"round": round_no, "matter_code": c.matter_code, "listed": c.listed,
+                                "threshold": c.threshold, "assembly_vote": c.assembly_vote,
+                                "catalogue_version": (data.get("catalogue_pin") or {}).get("version")})
+    updates: dict[str, Any] = dict(
+        matter_code=c.matter_code, matter_name=c.matter_name, listed=c.listed, threshold=c.threshold,
+        assembly_vote=c.assembly_vote, art278_item=c.art278_item, round=round_no, stage="classified",
+        submitted_at=(data.get("case_summary") or {}).get("submitted_at") or _iso_now(ctx),
+        title=data.get("title"))
+    if c.listed:
+        updates.update(stage="in_review", review_started_at=_iso_now(ctx), review_done_at=None, review_due=None)
+    _summary(ctx, **updates)
+    return result
+
+
+@service("prior_review.skip_review", context=True)
+def skip_review(ctx: ServiceContext) -> dict:
+    """Not a listed matter: say so in the history, then go straight to the decision."""
+    c = _data(ctx).get("classification") or {}
+    reason = f"「{c.get('matter_name')}」{c.get('reason_zh', '不属于先议事项')}，免予小区党支部先议"
+    _audit(ctx, pr.REVIEW_NOT_REQUIRED, {"matter_code": c.get("matter_code"), "reason_zh": reason})
+    _summary(ctx, review_outcome="not_required", stage="deciding")
+    return {"skipped": True, "reason_zh": reason}
+
+
+@service("prior_review.note_review_due", context=True)
+def note_review_due(ctx: ServiceContext) -> dict:
+    """Keep the current review deadline in the summary (for the overdue report)."""
+    due = (_data(ctx).get("review_due") or {}).get("due")
+    _summary(ctx, review_due=due)
+    return {"due": due}
+
+
+# --- the party branch's review ----------------------------------------------------------------
+
+def _reviewer(ctx: ServiceContext) -> Actor:
+    """The opinion must come from a party-branch secretary whose jurisdiction covers the compound."""
+    try:
+        actor = load_actor(ctx.session, ctx.actor)
+    except NotFound:
+        actor = None
+    if actor is None or actor.role != "party_branch_secretary" or not actor.covers(ctx.case.org_path):
+        raise Forbidden(f"{ctx.actor} is not the compound's party-branch secretary; only the branch gives the "
+                        "prior-review opinion",
+                        "先议意见须由本小区党支部书记提交，其他人员（含系统账号）不得代为记录")
+    return actor
+
+
+@service("prior_review.record_review", context=True)
+def record_review(ctx: ServiceContext) -> dict:
+    """Record the branch's opinion in the history; returns the opinion notice's context."""
+    reviewer = _reviewer(ctx)
+    data = _data(ctx)
+    outcome = data.get("review_outcome")
+    if outcome not in pr.OUTCOMES:
+        raise ValidationFailed(f"unknown review outcome {outcome!r}", f"无法识别的先议结论 {outcome!r}")
+    summary = data.get("case_summary") or {}
+    started = summary.get("review_started_at")
+    due = (data.get("review_due") or {}).get("due")
+    overdue = bool(due and ctx.now > datetime.fromisoformat(due))
+    days = (ctx.now - datetime.fromisoformat(started)).total_seconds() / 86400 if started else None
+    reviews = list(summary.get("reviews") or [])
+    reviews.append({"round": summary.get("round"), "outcome": outcome, "started_at": started,
+                    "done_at": _iso_now(ctx), "days": round(days, 3) if days is not None else None,
+                    "escalated": bool(summary.get("escalated_this_round")), "overdue": overdue})
+    _audit(ctx, pr.REVIEW_RECORDED, {"round": summary.get("round"), "outcome": outcome,
+                                     "reviewer": reviewer.username, "meeting_date": data.get("meeting_date"),
+                                     "attendees": data.get("attendees"),
+                                     "minutes": (data.get("minutes") or {}).get("sha256")})
+    _summary(ctx, review_outcome=outcome, review_done_at=_iso_now(ctx), review_due=None, reviews=reviews,
+             escalated_this_round=False,
+             stage={"agree": "deciding", "agree_with_changes": "revising", "disagree": "coordinating"}[outcome])
+    compound = _compound(ctx)
+    conclusion = {"agree": "同意提交" + ("业主大会表决" if (data.get("classification") or {}).get("assembly_vote")
+                                       else "业主委员会决定"),
+                  "agree_with_changes": "原则同意，退回提交方按意见修改后重新提交先议",
+                  "disagree": "不同意，提请社区党组织协调"}[outcome]
+    opinion = list(data.get("review_opinion") or [])
+    if outcome == "agree_with_changes" and data.get("required_changes"):
+        opinion.append("修改要求：" + data["required_changes"])
+    notice = {"compound_name": compound.name, "branch_name": f"中共{compound.name}支部委员会",
+              "issuer": f"中共{compound.name}支部委员会",
+              "matter": (data.get("classification") or {}).get("matter_name") or data.get("title"),
+              "meeting_date": data.get("meeting_date"), "opinion": opinion or ["无"],
+              "conclusion": conclusion, "attendees": list(data.get("attendees") or [])}
+    return {"outcome": outcome, "notice": notice}
+
+
+@service("prior_review.record_escalation", context=True)
+def record_escalation(ctx: ServiceContext) -> dict:
+    """The review deadline passed: the community party organisation is asked to supervise."""
+    data = _data(ctx)
+    summary = data.get("case_summary") or {}
+    due = (data.get("review_due") or {}).get("due")
+    _audit(ctx, "prior_review:review_overdue", {"round": summary.get("round"), "due": due})
+    _summary(ctx, escalations=int(summary.get("escalations") or 0) + 1, escalated_this_round=True,
+             stage="escalated")
+    return {"escalated_at": _iso_now(ctx), "due": due}
+
+
+@service("prior_review.record_supervision", context=True)
+def record_supervision(ctx: ServiceContext) -> dict:
+    data = _data(ctx)
+    _audit(ctx, "prior_review:review_supervised", {"note": data.get("supervision_note"),
+                                                   "extend_days": data.get("extend_days")})
+    _summary(ctx, stage="in_review")
+    return {"extend_days": data.get("extend_days")}
+
+
+@service("prior_review.record_withdrawal", context=True)
+def record_withdrawal(ctx: ServiceContext) -> dict:
+    data = _data(ctx)
+    _audit(ctx, "prior_review:withdrawn", {"note": data.get("coordination_note")})
+    _summary(ctx, outcome="withdrawn", stage="closed", closed_at=_iso_now(ctx))
+    return {"withdrawn": True}
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+def _decided(ctx: ServiceContext, path: str, passed: bool, detail: dict[str, Any]) -> None:
+    status = check_review(ctx.session, ctx.case)
+    _audit(ctx, pr.DECISION_RECORDED, {"path": path, "passed": passed, "listed": status.listed,
+                                       "reviewed": status.reviewed, **detail})
+    _summary(ctx, decision=path, decision_passed=passed, decided_at=_iso_now(ctx),
+             decided_after_review=status.reviewed if status.listed else None,
+             outcome="passed" if passed else "rejected", stage="executing" if passed else "closed")
+
+
+@service("prior_review.record_committee_decision", context=True)
+def record_committee_decision(ctx: ServiceContext) -> dict:
+    """The owners' committee decides a matter it may decide; returns the result notice's context."""
+    check_review(ctx.session, ctx.case)
+    data = _data(ctx)
+    try:
+        vote = pr.committee_vote(int(data["members_total"]), int(data["members_present"]),
+                                 int(data["members_agree"]))
+    except (KeyError, TypeError, ValueError):
+        raise ValidationFailed("committee vote counts must satisfy 0 ≤ agree ≤ present ≤ total, total ≥ 1",
+                               "委员人数须满足：同意人数 ≤ 出席人数 ≤ 委员总数，委员总数至少1人",
+                               details=[{"field": "members_agree", "message": "0 ≤ agree ≤ present ≤ total",
+                                         "message_zh": "同意人数 ≤ 出席人数 ≤ 委员总数"}]) from None
+    _decided(ctx, "committee", vote.passed, {"committee_vote": vote.as_dict()})
+    compound = _compound(ctx)
+    c = data.get("classification") or {}
+    notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
+              "matter": c.get("matter_name") or data.get("title"), "meeting_date": data.get("meeting_date"),
+              "decision_text": data.get("decision_text"), "members_total": vote.members_total,
+              "members_present": vote.members_present, "members_agree": vote.members_agree,
+              "passed": vote.passed, "rule": vote.rule_zh,
+              "review_note": _review_note(data)}
+    return {"passed": vote.passed, "vote": vote.as_dict(), "notice": notice}
+
+
+def _review_note(data: dict) -> str:
+    c = data.get("classification") or {}
+    if c.get("listed"):
+        return "本事项属于先议事项，已经小区党支部先议同意。"
+    return "本事项不属于先议事项目录，未经党支部先议。"
+
+
+@service("prior_review.plan_vote", context=True)
+def plan_vote(ctx: ServiceContext) -> dict:
+    """Schedule an owners' assembly vote: notice now, voting from `vote_start` for `vote_days`."""
+    check_review(ctx.session, ctx.case)
+    data = _data(ctx)
+    start = _parse_date(data.get("vote_start"))
+    earliest = pr.earliest_vote_start(civil_date(ctx.now))
+    if start is None or start < earliest:
+        raise ValidationFailed(f"voting may start on {earliest} at the earliest",
+                               f"投票开始日期最早为{format_civil_date(earliest)}（表决公告须在投票15日前发布）")
+    deadline = period_end(start - timedelta(days=1), days=int(data.get("vote_days") or 1), kind="voting")
+    opens_at = end_of_day_utc(start - timedelta(days=1))
+    c = data.get("classification") or {}
+    roll = _roll(ctx, data)
+    _audit(ctx, "prior_review:vote_scheduled", {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(),
+                                               "threshold": c.get("threshold"), "roll": roll.summary()})
+    _summary(ctx, stage="voting", vote_start=start.isoformat(), vote_end=deadline.last_day.isoformat())
+    compound = _compound(ctx)
+    rules = ["参与表决的业主须占专有部分总面积三分之二以上且占业主总人数三分之二以上",
+             pr.THRESHOLD_ZH[c.get("threshold") or pr.MAJORITY] + "，方为通过"]
+    notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
+              "matter": c.get("matter_name") or data.get("title"), "items": list(data.get("vote_items") or []),
+              "form": data.get("vote_form"), "vote_start": opens_at.isoformat(), "vote_end": deadline.iso(),
+              "place": data.get("vote_place"), "voting_rules": rules,
+              "body": [_review_note(data)] + ([deadline.note] if deadline.note else [])}
+    return {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(), "closes_at": deadline.iso(),
+            "roll": roll.summary(), "notice": notice}
+
+
+def _roll(ctx: ServiceContext, data: dict):
+    from engine.domain.owner_roll import parse_roll
+
+    content, filename = _attachment_bytes(ctx, data.get("owner_roll"), "业主名册", "owner_roll")
+    return parse_roll(content, filename)
+
+
+@service("prior_review.count_vote", context=True)
+def count_vote(ctx: ServiceContext) -> dict:
+    """Count the ballots with the shared tally function and the matter's threshold."""
+    from engine.domain.tally import parse_ballots, tally
+
+    check_review(ctx.session, ctx.case)
+    data = _data(ctx)
+    c = data.get("classification") or {}
+    threshold = c.get("threshold") or pr.MAJORITY
+    roll = _roll(ctx, data)
+    content, filename = _attachment_bytes(ctx, data.get("ballots"), "选票", "ballots")
+    items = list(data.get("vote_items") or [])
+    result = tally(roll, parse_ballots(content, filename, roll), items=items, threshold=threshold)
+    d = result.to_dict()
+    passed = bool(result.quorum_met and result.items and all(i.passed for i in result.items))
+    _decided(ctx, "assembly", passed, {"threshold": threshold, "quorum_met": result.quorum_met,
+                                       "items": [{"item": i["item"], "passed": i["passed"]} for i in d["items"]],
+                                       "ballots_sha256": (data.get("ballots") or {}).get("sha256")})
+    _summary(ctx, participating_owners=d["participating_owners"], total_owners=d["total_owners"],
+             participating_area=d["participating_area"], total_area=d["total_area"], quorum_met=d["quorum_met"])
+    compound = _compound(ctx)
+    rule = pr.THRESHOLD_ZH[threshold]
+    if not result.quorum_met:
+        rule = "参与表决的业主未达到专有部分总面积及业主总人数三分之二以上，表决无效"
+    notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
+              "matter": c.get("matter_name") or data.get("title"),
+              "results": [{"text": i["item"], "agree_owners": i["agree_owners"], "agree_area": i["agree_area"],
+                           "disagree_owners": i["disagree_owners"], "disagree_area": i["disagree_area"],
+                           "abstain_owners": i["abstain_owners"], "abstain_area": i["abstain_area"],
+                           "passed": i["passed"], "rule": rule} for i in d["items"]],
+              "participating_owners": d["participating_owners"], "participating_area": d["participating_area"],
+              "total_owners": d["total_owners"], "total_area": d["total_area"],
+              "body": [_review_note(data)]}
+    return {"passed": passed, "tally": d, "threshold": threshold, "notice": notice}
+
+
+# --- execution and its publicity --------------------------------------------------------------
+
+@service("prior_review.execution_publicity", context=True)
+def execution_publicity(ctx: ServiceContext) -> dict:
+    """What was done after the decision, published for `publicity_days` days (e.g. fund spending)."""
+    check_review(ctx.session, ctx.case)
+    data = _data(ctx)
+    entries, total = [], Decimal(0)
+    for i, e in enumerate(data.get("execution_entries") or [], start=1):
+        try:
+            amount = Decimal(str(e.get("amount", 0)))
+        except InvalidOperation:
+            raise ValidationFailed(f"entry {i}: amount is not a number", f"第{i}项金额不是数字") from None
+        total += amount
+        entries.append({"date": e.get("date"), "item": e.get("item"), "amount": format(amount, "f"),
+                        "note": e.get("note") or ""})
+    days = int(data.get("publicity_days") or 7)
+    end = period_end(ctx.now, days=days, kind="publicity")
+    start = civil_date(ctx.now) + timedelta(days=1)
+    c = data.get("classification") or {}
+    decision = data.get("result_notice") or {}
+    _audit(ctx, "prior_review:execution_published", {"total_amount": format(total, "f"), "entries": len(entries),
+                                                    "publicity_end": end.last_day.isoformat()})
+    _summary(ctx, stage="publicity", executed_at=_iso_now(ctx), execution_total=format(total, "f"),
+             publicity_end=end.last_day.isoformat())
+    compound = _compound(ctx)
+    notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
+              "matter": c.get("matter_name") or data.get("title"), "entries": entries,
+              "total_amount": format(total, "f"), "publicity_start": start.isoformat(),
+              "publicity_end": end.last_day.isoformat(),
+              "decision_ref": (f"《{decision['title']}》（{decision['doc_number']}）"
+                               if decision.get("doc_number") and decision.get("title") else None),
+              "body": [data.get("execution_summary")] if data.get("execution_summary") else None}
+    return {"publicity_end_at": end.iso(), "publicity_end": end.last_day.isoformat(), "notice": notice}
+
+
+@service("prior_review.close", context=True)
+def close(ctx: ServiceContext) -> dict:
+    """The end of the case: publicity over, or a decision that did not pass."""
+    summary = _data(ctx).get("case_summary") or {}
+    _summary(ctx, stage="closed", closed_at=_iso_now(ctx))
+    return {"outcome": summary.get("outcome")}
+
