@@ -274,6 +274,31 @@ class Runtime:
             return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
                     "overdue": sorted(overdue & active)}
 
+    def case_diagram(self, case_number: str, actor: Actor) -> dict[str, Any]:
+        """What the case page draws: the main process's BPMN XML and which of its elements are
+        completed, active (ready/waiting) or overdue (an open human task past its due time)."""
+        with self.uow() as s:
+            case = self._case_for_reading(s, case_number, actor)
+            wf, loaded = self.workflow_for(s, case)
+            from .definitions import executable_processes
+
+            xml = next((x for f, x in sorted(loaded.bpmn.items())
+                        if any(k == case.process_key for k, _ in executable_processes(x, f))), "")
+            completed, active = set(), set()
+            for t in wf.get_tasks():
+                bpmn_id = t.task_spec.bpmn_id
+                if not bpmn_id or t.workflow is not wf:
+                    continue
+                if t.state == TaskState.COMPLETED:
+                    completed.add(bpmn_id)
+                elif t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                    active.add(bpmn_id)
+            now = self.now()
+            overdue = set(s.scalars(select(HumanTask.spec_name).where(
+                HumanTask.case_id == case.id, HumanTask.due_at.is_not(None), HumanTask.due_at < now)))
+            return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
+                    "overdue": sorted(overdue & active)}
+
     # --- tasks --------------------------------------------------------------------------
 
     def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,

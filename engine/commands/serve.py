@@ -1,0 +1,43 @@
+"""hongwu serve: the web app under uvicorn."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+
+from . import _common
+
+
+def default_workers(database_url: str) -> int:
+    """One process on SQLite (a file has one writer at a time); several on PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        return 1
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
+              port: int = typer.Option(8000, "--port", help="端口"),
+              workers: Optional[int] = typer.Option(None, "--workers", help="工作进程数（SQLite 为 1；PostgreSQL 默认 2–4）"),
+              reload: bool = typer.Option(False, "--reload", help="代码变动时自动重启（开发用）")) -> None:
+        """启动网页服务（工作人员与审计人员使用的页面和 /api 接口）。"""
+        import uvicorn
+
+        settings = _common.settings()
+        if port < 1 or port > 65535:
+            _common.fail(f"--port must be 1–65535 / 端口应在 1–65535 之间: {port}")
+        n = workers if workers is not None else default_workers(settings.database_url)
+        if n < 1:
+            _common.fail("--workers must be at least 1 / 工作进程数至少为 1")
+        if n > 1 and settings.database_url.startswith("sqlite"):
+            typer.echo("提示 note: SQLite 只用 1 个工作进程 (SQLite runs with one worker)", err=True)
+            n = 1
+        # Worker processes re-read the environment: pass the chosen database and the secret on.
+        os.environ["HONGWU_DATABASE_URL"] = settings.database_url
+        os.environ.setdefault("HONGWU_SECRET_KEY", settings.secret_key)
+        typer.echo(f"hongwu 网页服务 web app: http://{host}:{port}/  ({n} worker{'s' if n > 1 else ''}, "
+                   f"{settings.database_url.split('://', 1)[0]})", err=True)
+        uvicorn.run("engine.web.app:app_from_env", factory=True, host=host, port=port, workers=n if not reload else None,
+                    reload=reload, proxy_headers=True, log_level="info")

@@ -1,0 +1,205 @@
+"""JSON API under /api (described at /openapi.json). Same session cookie as the pages; writes
+need the session's CSRF token in the `X-CSRF-Token` header. Errors are
+{code, message, message_zh, details} with 401/403/404/409/422."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from engine import audit
+
+from .cases import case_attachments, case_documents
+from .context import Viewer, check_csrf, codec, runtime, viewer
+from .history import timeline
+from .security import LoginFailed, authenticate
+
+router = APIRouter(prefix="/api")
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+    message_zh: str
+    details: list[Any] = []
+
+
+ERRORS = {401: {"model": ErrorOut, "description": "未登录"}, 403: {"model": ErrorOut, "description": "无权操作"},
+          404: {"model": ErrorOut, "description": "不存在（或不在辖区内）"}}
+
+
+class LoginIn(BaseModel):
+    username: str = Field(..., max_length=64)
+    password: str = Field(..., max_length=256)
+
+
+class SessionOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    jurisdiction: str | None
+    csrf_token: str
+
+
+class CompleteIn(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict, description="表单数据（按任务的 JSON Schema）")
+    expected_version: int | None = Field(None, ge=0, le=2**31 - 1,
+                                         description="打开任务时案件的版本；不一致则 409")
+
+
+class StartIn(BaseModel):
+    process_key: str = Field(..., max_length=100)
+    compound_code: str = Field(..., max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict)
+    title: str | None = Field(None, max_length=300)
+
+
+class VerifyOut(BaseModel):
+    title: str
+    issuer: str
+    issued_on: str
+    case_number: str | None
+    sha256: str
+
+
+def _session_out(v: Viewer) -> SessionOut:
+    return SessionOut(username=v.username, display_name=v.display_name, role=v.role,
+                      jurisdiction=v.jurisdiction_code, csrf_token=v.csrf)
+
+
+@router.post("/session", tags=["session"], response_model=SessionOut,
+             responses={401: {"model": ErrorOut, "description": "用户名或密码错误 / 账号锁定"}})
+def api_login(request: Request, body: LoginIn, response: Response):
+    """登录：设置会话 Cookie，返回写操作所需的 CSRF 令牌。"""
+    rt = runtime(request)
+    failure = None
+    with rt.uow() as s:
+        try:
+            uid = authenticate(s, body.username, body.password, rt.now()).id
+        except LoginFailed as exc:
+            failure = exc
+    if failure is not None:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"code": "login_failed", "message": failure.message, "message_zh": failure.message_zh,
+                             "details": []}, status_code=401)
+    request.state.session = codec(request).new(uid)
+    request.state.session_dirty = True
+    request.state.viewer = False
+    return _session_out(viewer(request))
+
+
+@router.delete("/session", tags=["session"], status_code=204, responses=ERRORS,
+               dependencies=[Depends(check_csrf)])
+def api_logout(request: Request, v: Viewer = Depends(viewer)):
+    """退出登录。"""
+    request.state.session = codec(request).new(None)
+    request.state.session_dirty = True
+    return Response(status_code=204)
+
+
+@router.get("/me", tags=["session"], response_model=SessionOut, responses=ERRORS)
+def me(v: Viewer = Depends(viewer)):
+    """当前用户。"""
+    return _session_out(v)
+
+
+@router.get("/tasks", tags=["tasks"], responses=ERRORS)
+def list_tasks(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
+               compound: str | None = Query(None, max_length=64), overdue: bool = False,
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000)) -> list[dict[str, Any]]:
+    """我的待办（按角色与辖区）。"""
+    return [t.as_dict() for t in runtime(request).list_tasks(v.actor, process, compound, overdue, limit, offset)]
+
+
+@router.get("/tasks/{task_id}", tags=["tasks"], responses=ERRORS)
+def get_task(request: Request, task_id: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """任务详情：表单的 JSON Schema、UI Schema 与当前数据。"""
+    return runtime(request).get_task(task_id, v.actor)
+
+
+@router.post("/tasks/{task_id}/complete", tags=["tasks"], dependencies=[Depends(check_csrf)],
+             responses={**ERRORS, 409: {"model": ErrorOut, "description": "已被他人办理或案件已更新"},
+                        422: {"model": ErrorOut, "description": "表单数据不符合要求"}})
+async def complete_task(request: Request, task_id: str, body: CompleteIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """办理任务（乐观锁：expected_version）。"""
+    view = await run_in_threadpool(runtime(request).complete_task, task_id, v.actor, body.data, body.expected_version)
+    return view.as_dict()
+
+
+@router.get("/cases", tags=["cases"], responses=ERRORS)
+def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
+               status: str | None = Query(None, max_length=16), compound: str | None = Query(None, max_length=64),
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000)) -> list[dict[str, Any]]:
+    """辖区内的案件。"""
+    return [c.as_dict() for c in runtime(request).list_cases(v.actor, process, status, compound, limit, offset)]
+
+
+@router.post("/cases", tags=["cases"], status_code=201, dependencies=[Depends(check_csrf)],
+             responses={**ERRORS, 422: {"model": ErrorOut, "description": "数据不符合要求"}})
+async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """发起新案件。"""
+    view = await run_in_threadpool(runtime(request).start_case, body.process_key, body.compound_code, v.actor,
+                                   body.data, body.title)
+    return view.as_dict()
+
+
+@router.get("/cases/{case_number}", tags=["cases"], responses=ERRORS)
+def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """案件详情：数据、当前任务、等待中的期限。"""
+    return runtime(request).get_case(case_number, v.actor).as_dict()
+
+
+@router.get("/cases/{case_number}/diagram", tags=["cases"], responses=ERRORS)
+def case_diagram(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """流程图 XML 与已完成、进行中、已超期的元素。"""
+    return runtime(request).case_diagram(case_number, v.actor)
+
+
+@router.get("/cases/{case_number}/history", tags=["audit"], responses=ERRORS)
+def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """办理记录（审计链）及其校验结果。"""
+    rt = runtime(request)
+    view = rt.get_case(case_number, v.actor)
+    with rt.uow() as s:
+        events, chain = timeline(s, view.case_number)
+    return {"case_number": view.case_number, "chain": chain.as_dict(), "events": events}
+
+
+@router.get("/cases/{case_number}/documents", tags=["cases"], responses=ERRORS)
+def documents(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """案件的文书（下载地址与核验码）和附件。"""
+    rt = runtime(request)
+    view = rt.get_case(case_number, v.actor)
+    with rt.uow() as s:
+        docs = case_documents(s, view.id)
+        atts = case_attachments(s, view.id)
+    for d in docs:
+        d["download_url"] = f"/documents/{d['id']}/download"
+        d["verify_url"] = f"/verify/{d['verification_code']}"
+    return {"documents": docs, "attachments": atts}
+
+
+@router.get("/cases/{case_number}/audit/verify", tags=["audit"], responses=ERRORS)
+def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """重新计算该案件的审计哈希链。"""
+    rt = runtime(request)
+    view = rt.get_case(case_number, v.actor)
+    with rt.uow() as s:
+        return audit.verify(s, audit.case_chain(view.case_number))[0].as_dict()
+
+
+@router.get("/verify/{code}", tags=["public"], response_model=VerifyOut,
+            responses={404: {"model": ErrorOut, "description": "核验码不存在"}})
+def verify_code(request: Request, code: str):
+    """公开核验（无需登录）：只返回标题、发文机关、日期、案件编号与 sha256。"""
+    from .verify import lookup
+
+    found = lookup(request, code)
+    if found is None:
+        from engine.runtime.errors import NotFound
+
+        raise NotFound(f"no document with code {code!r}", "核验码不存在")
+    return found

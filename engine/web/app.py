@@ -1,0 +1,99 @@
+"""The FastAPI application factory.
+
+`create_app(settings, clock)` builds one app bound to one database: the service-layer `Runtime`
+sits at `app.state.runtime`. Pages live in one router per area; every module in
+`engine/web/routers/` that defines `router` is included too.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from engine.config import PROJECT_ROOT, Settings, load_settings
+from engine.runtime.clock import Clock
+
+from .context import install_error_handlers, make_templates
+from .security import COOKIE, SESSION_MAX_AGE, SessionCodec
+
+STATIC_DIR = Path(__file__).parent / "static"
+# bpmn-js is installed by set-up (npm); it is served straight from node_modules.
+VENDOR_DIRS = {"bpmn-js": PROJECT_ROOT / "node_modules" / "bpmn-js" / "dist"}
+AREAS = ("auth", "inbox", "tasks", "cases", "documents", "audit_pages", "admin", "dashboard", "verify", "api")
+
+OPENAPI_TAGS = [
+    {"name": "session", "description": "登录 / 退出 (log in / out)"},
+    {"name": "tasks", "description": "待办任务 (tasks)"},
+    {"name": "cases", "description": "案件 (cases)"},
+    {"name": "audit", "description": "审计 (audit history)"},
+    {"name": "public", "description": "公开核验 (public verification)"},
+]
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from engine.runtime.service import Runtime
+
+    settings = settings or load_settings()
+    app = FastAPI(title="hongwu 红物 API", version="1", openapi_tags=OPENAPI_TAGS,
+                  description="红色物业流程引擎：待办、案件、审计与公开核验接口。会话用 Cookie；"
+                              "写操作须带 X-CSRF-Token 头（登录后由 /api/session 返回）。",
+                  docs_url="/api/docs", redoc_url=None)
+    app.state.runtime = Runtime(settings, clock)
+    app.state.settings = settings
+    app.state.session_codec = SessionCodec(settings.secret_key)
+    app.state.templates = make_templates()
+    secure_cookie = settings.base_url.startswith("https://")
+
+    @app.middleware("http")
+    async def _session(request: Request, call_next):
+        codec = app.state.session_codec
+        sess = codec.loads(request.cookies.get(COOKIE))
+        fresh = sess is None
+        request.state.session = sess or codec.new()
+        request.state.session_dirty = fresh
+        response = await call_next(request)
+        sess = request.state.session
+        quiet_path = request.url.path.startswith(("/static/", "/api/"))
+        if request.state.session_dirty and (not quiet_path or sess.uid is not None):
+            response.set_cookie(COOKIE, codec.dumps(sess), max_age=SESSION_MAX_AGE,
+                                httponly=True, samesite="lax", secure=secure_cookie, path="/")
+        if getattr(request.state, "logout", False):
+            response.delete_cookie(COOKIE, path="/")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    install_error_handlers(app)
+    app.mount("/static/app", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for name, path in VENDOR_DIRS.items():
+        if path.is_dir():
+            app.mount(f"/static/vendor/{name}", StaticFiles(directory=str(path)), name=f"vendor-{name}")
+    for area in AREAS:
+        app.include_router(importlib.import_module(f"{__package__}.{area}").router)
+    for router in extra_routers():
+        app.include_router(router)
+    return app
+
+
+def extra_routers() -> list:
+    """`router` of every module in engine/web/routers/ (sorted by module name)."""
+    from . import routers as pkg
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            found.append(router)
+    return found
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (used by `hongwu serve`): settings from the environment."""
+    return create_app()

@@ -1,0 +1,112 @@
+"""Log in, log out, and the home page (which sends each role where its work is)."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from engine.db.models import User
+
+from .context import check_csrf, codec, optional_viewer, render, runtime, session_of
+from .security import LoginFailed, authenticate
+
+router = APIRouter(include_in_schema=False)
+_DEMO_CACHE: dict[int, tuple[float, list]] = {}
+
+
+def home_for(role: str) -> str:
+    if role == "auditor":
+        return "/cases"
+    if role == "admin":
+        return "/admin"
+    return "/inbox"
+
+
+def demo_accounts(request: Request) -> list[dict]:
+    """The demo accounts, when this database is a demo one (their password is the demo password).
+    Checked once a minute: argon2 is slow on purpose."""
+    from engine import demo
+    from engine.orgs import verify_password
+
+    key = id(request.app)
+    hit = _DEMO_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < 60:
+        return hit[1]
+    names = [u[0] for u in demo.USERS]
+    with runtime(request).uow() as s:
+        users = {u.username: u for u in s.scalars(select(User).where(User.username.in_(names), User.active.is_(True)))}
+        probe = users.get(names[0])
+        accounts = []
+        if probe is not None and verify_password(probe.password_hash, demo.DEMO_PASSWORD):
+            for username, display, role, juris in demo.USERS:
+                if username in users:
+                    accounts.append({"username": username, "display_name": display, "role": role,
+                                     "jurisdiction": juris or "全部"})
+    result = [{"password": demo.DEMO_PASSWORD, **a} for a in accounts]
+    _DEMO_CACHE[key] = (time.monotonic(), result)
+    return result
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@router.get("/")
+def home(request: Request):
+    v = optional_viewer(request)
+    if v is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(home_for(v.role), status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None):
+    v = optional_viewer(request)
+    if v is not None:
+        return RedirectResponse(_safe_next(next) or home_for(v.role), status_code=303)
+    return render(request, "login.html", {"next": _safe_next(next) or "", "demo": demo_accounts(request)})
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)])
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("")):
+    rt = runtime(request)
+    failure = None
+    with rt.uow() as s:
+        try:
+            user = authenticate(s, username, password, rt.now())
+            uid, role = user.id, user.role
+        except LoginFailed as exc:  # caught inside: the failure count and audit event are kept
+            failure = exc
+    if failure is not None:
+        return render(request, "login.html", {"next": _safe_next(next) or "", "error": failure,
+                                              "username": username, "demo": demo_accounts(request)},
+                      status_code=401)
+    # A new session id on login (no session fixation); the CSRF token changes with it.
+    request.state.session = codec(request).new(uid)
+    request.state.session_dirty = True
+    request.state.viewer = False
+    return RedirectResponse(_safe_next(next) or home_for(role), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)])
+def logout(request: Request):
+    request.state.session = codec(request).new(None)
+    request.state.session_dirty = True
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/healthz")
+def healthz(request: Request):
+    from sqlalchemy import text
+
+    with runtime(request).uow() as s:
+        s.execute(text("SELECT 1"))
+    return {"ok": True, "session": bool(session_of(request).uid)}

@@ -1,0 +1,224 @@
+"""Per-request plumbing shared by the page and API routers: who is asking, their CSRF token,
+template rendering and how service-layer errors become HTTP answers."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from engine.config import CIVIL_TZ
+from engine.runtime.actors import Actor
+from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.roles import ROLES
+
+from .security import SessionCodec, SessionData, load_session_user
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, ValidationFailed: 422, DeployError: 422}
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
+PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项",
+              "tiered_mediation": "分级调解"}
+# Roles that see the street dashboard (their jurisdiction must also cover the street).
+DASHBOARD_ROLES = {"street_staff", "street_party_committee", "district_mediator", "auditor", "admin"}
+AUDIT_ROLES = {"auditor", "admin"}
+
+
+class LoginRequired(Exception):
+    """No (valid) session: pages redirect to the login page, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+class RoleRefused(Exception):
+    """The page or endpoint is not for this role at all (403)."""
+
+    def __init__(self, message_zh: str = "当前角色无权访问此页面", message: str = "your role may not use this page"):
+        super().__init__(message)
+        self.message_zh, self.message = message_zh, message
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user as pages see them."""
+
+    actor: Actor
+    username: str
+    display_name: str
+    role: str
+    jurisdiction_code: str | None
+    jurisdiction_name: str
+    csrf: str
+
+    @property
+    def role_zh(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+    @property
+    def read_only(self) -> bool:
+        return self.actor.read_only
+
+    def may_act_on(self, task: dict) -> bool:
+        return not self.read_only and task.get("role") == self.role
+
+    def require(self, roles: set[str]) -> None:
+        if self.role not in roles:
+            raise RoleRefused()
+
+
+def session_of(request: Request) -> SessionData:
+    return request.state.session
+
+
+def codec(request: Request) -> SessionCodec:
+    return request.app.state.session_codec
+
+
+def _viewer(request: Request) -> Viewer | None:
+    cached = getattr(request.state, "viewer", False)
+    if cached is not False:
+        return cached
+    sess = session_of(request)
+    viewer = None
+    if sess.uid is not None:
+        with request.app.state.runtime.uow() as s:
+            found = load_session_user(s, sess.uid)
+            if found is not None:
+                user, actor = found
+                j = user.jurisdiction
+                viewer = Viewer(actor, user.username, user.display_name, user.role, j.code if j else None,
+                                j.name if j else "全部", codec(request).csrf_token(sess.sid))
+    request.state.viewer = viewer
+    return viewer
+
+
+def optional_viewer(request: Request) -> Viewer | None:
+    return _viewer(request)
+
+
+def viewer(request: Request) -> Viewer:
+    """Dependency: the logged-in user; state-changing requests must carry the CSRF token
+    (form field `csrf_token` on pages, header `X-CSRF-Token` on the API)."""
+    v = _viewer(request)
+    if v is None:
+        raise LoginRequired()
+    return v
+
+
+async def check_csrf(request: Request) -> None:
+    """Dependency for every state-changing route (also the login form)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        token = form.get("csrf_token")
+    if not codec(request).check_csrf(session_of(request).sid, token if isinstance(token, str) else None):
+        raise CsrfFailed()
+
+
+def runtime(request: Request):
+    return request.app.state.runtime
+
+
+# --- templates -------------------------------------------------------------------------
+
+
+def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        return value.strftime(fmt)
+    return value.astimezone(CIVIL_TZ).strftime(fmt)
+
+
+def pretty_json(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.autoescape = True
+    env.filters["localtime"] = local_time
+    env.filters["pretty_json"] = pretty_json
+    env.globals.update(ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
+                       AUDIT_ROLES=AUDIT_ROLES)
+    return templates
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None,
+           status_code: int = 200) -> HTMLResponse:
+    ctx = {"viewer": _viewer(request), "now": request.app.state.runtime.now(), **(context or {})}
+    sess = session_of(request)
+    ctx.setdefault("csrf", codec(request).csrf_token(sess.sid))
+    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def error_payload(exc: HongwuError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "message_zh": exc.message_zh, "details": exc.details}
+
+
+def status_for(exc: HongwuError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def install_error_handlers(app) -> None:
+    @app.exception_handler(HongwuError)
+    async def _hongwu(request: Request, exc: HongwuError):
+        code = status_for(exc)
+        if is_api(request):
+            return JSONResponse(error_payload(exc), status_code=code)
+        return render(request, "error.html", {"status": code, "error": exc}, status_code=code)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired):
+        if is_api(request):
+            return JSONResponse({"code": "unauthenticated", "message": "log in first", "message_zh": "请先登录",
+                                 "details": []}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed):
+        payload = {"code": "csrf", "message": "missing or wrong CSRF token; reload the page",
+                   "message_zh": "页面已过期或来源不明（CSRF 校验失败），请刷新后重试", "details": []}
+        if is_api(request):
+            return JSONResponse(payload, status_code=403)
+        return render(request, "error.html", {"status": 403, "error": HongwuError(payload["message"], payload["message_zh"])},
+                      status_code=403)
+
+    @app.exception_handler(RoleRefused)
+    async def _role(request: Request, exc: RoleRefused):
+        if is_api(request):
+            return JSONResponse({"code": "forbidden", "message": exc.message, "message_zh": exc.message_zh,
+                                 "details": []}, status_code=403)
+        return render(request, "error.html", {"status": 403, "error": HongwuError(exc.message, exc.message_zh)},
+                      status_code=403)

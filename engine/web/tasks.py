@@ -1,0 +1,115 @@
+"""Task forms: show a task's form, take the submission, report problems inline.
+
+A stale submission (someone completed the task, or changed the case, first) is answered 409 with
+the form still holding everything that was typed."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from engine.attachments import reference, store_attachment
+from engine.db.models import Case
+from engine.runtime.errors import Conflict, NotFound, ValidationFailed
+
+from . import formgen
+from .context import Viewer, check_csrf, render, runtime, viewer
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, errors: list[dict] | None = None,
+                 conflict: Any = None, closed: bool = False, status_code: int = 200, extra_rows=None):
+    by_field, general = formgen.errors_by_field(errors or [])
+    fields = formgen.build_fields(info["schema"], info["ui_schema"], values, by_field, extra_rows=extra_rows)
+    general += formgen.unplaced_errors(fields, by_field)
+    return render(request, "task.html", {
+        "task": info["task"], "schema": info["schema"], "fields": fields, "general_errors": general,
+        "has_errors": bool(errors), "conflict": conflict, "closed": closed,
+        "may_act": v.may_act_on(info["task"]) and not closed,
+    }, status_code=status_code)
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+    info = runtime(request).get_task(task_id, v.actor)
+    values = {k: info["data"][k] for k in (info["schema"].get("properties") or {}) if k in info["data"]}
+    return _render_form(request, v, info, values)
+
+
+def _closed_task_info(request: Request, v: Viewer, case_number: str, spec_name: str, task_id: str) -> dict | None:
+    """Enough of a task that is no longer open to show its form again (read only)."""
+    rt = runtime(request)
+    try:
+        view = rt.get_case(case_number, v.actor)  # jurisdiction check; NotFound outside it
+    except NotFound:
+        return None
+    with rt.uow() as s:
+        case = s.scalar(select(Case).where(Case.case_number == case_number))
+        _pd, loaded = rt.loaded_definition(s, case.definition_id)
+        info = loaded.human_tasks.get(spec_name)
+        if info is None:
+            return None
+        return {"task": {"id": task_id, "name": spec_name, "case_number": case_number, "title": info.title, "role": info.role,
+                         "compound_name": view.compound_name, "case_version": view.version, "due_at": None,
+                         "process_key": view.process_key},
+                "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
+
+
+@router.post("/tasks/{task_id}", dependencies=[Depends(check_csrf)])
+async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+    rt = runtime(request)
+    form = await request.form()
+    case_number = str(form.get("_case") or "")
+    spec_name = str(form.get("_spec") or "")
+    expected = form.get("_version")
+    expected_version = int(expected) if isinstance(expected, str) and expected.isdigit() else None
+    try:
+        info = await run_in_threadpool(rt.get_task, task_id, v.actor)
+    except NotFound:
+        info = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
+        if info is None:
+            raise
+        values = await formgen.coerce(info["schema"], info["ui_schema"], form, None)
+        return _render_form(request, v, info, values, closed=True, status_code=409,
+                            conflict=Conflict("the task was completed by someone else first",
+                                              "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
+
+    case_id = info["task"]["case_id"]
+
+    def store_file(upload: UploadFile, content: bytes) -> dict:
+        with rt.uow() as s:
+            att = store_attachment(s, filename=upload.filename or "file", content=content, actor=v.username,
+                                   now=rt.now(), case_id=case_id, task_id=task_id,
+                                   content_type=upload.content_type or "application/octet-stream")
+            return reference(att)
+
+    try:
+        values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
+    except ValidationFailed as exc:  # an empty or oversized file
+        return _render_form(request, v, info, {}, errors=exc.details or [{"field": "", "message_zh": exc.message_zh}],
+                            status_code=422)
+    add = formgen.add_row_request(form)
+    if add:
+        return _render_form(request, v, info, values, extra_rows={add: 1})
+    try:
+        view = await run_in_threadpool(rt.complete_task, task_id, v.actor, values, expected_version)
+    except ValidationFailed as exc:
+        details = exc.details or [{"field": "", "message": exc.message, "message_zh": exc.message_zh}]
+        return _render_form(request, v, info, values, errors=details, status_code=422)
+    except (Conflict, NotFound) as exc:
+        try:
+            fresh = await run_in_threadpool(rt.get_task, task_id, v.actor)
+            info["task"]["case_version"] = fresh["task"]["case_version"]
+            closed = False
+        except NotFound:
+            closed = True
+        if isinstance(exc, NotFound) and not closed:
+            raise
+        return _render_form(request, v, info, values, conflict=exc, closed=closed, status_code=409)
+    return RedirectResponse(f"/cases/{quote(view.case_number)}?done={quote(info['task']['title'])}", status_code=303)

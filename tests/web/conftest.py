@@ -1,0 +1,20 @@
+import pytest
+
+from tests.conftest import make_runtime
+from tests.web.support import deploy_test_processes, seed_demo
+
+
+@pytest.fixture
+def web_rt(db_url, clock):
+    """A runtime on a fresh database: demo orgs and users (demo password), test processes deployed."""
+    rt = make_runtime(db_url, clock)
+    seed_demo(rt)
+    deploy_test_processes(rt)
+    return rt
+
+
+@pytest.fixture
+def app(web_rt, clock):
+    from engine.web.app import create_app
+
+    return create_app(web_rt.settings, clock)
