@@ -1,0 +1,105 @@
+"""Composition rules for owners' committees and their preparatory groups (DESIGN.md §4.2,
+《业主大会和业主委员会指导规则》2009 and local practice).
+
+- A committee has 5–11 members, an odd number, and a term of at most 5 years.
+- The preparatory (or renewal) group is led by the street office's representative; owners'
+  representatives are at least half of it; its size is odd.
+- New committees should be more than half party members: reviewers see the party-member share
+  of the approved candidates and a warning when it is not more than half (a warning, not a bar —
+  the owners elect).
+
+Each check returns a list of problems `{field, message, message_zh}` ([] = fine), so a form can
+show all of them at once.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Iterable
+
+MIN_SEATS, MAX_SEATS = 5, 11
+MAX_TERM_YEARS = 5
+MEMBER_KINDS = {"owner": "业主代表", "street": "街道办事处代表", "developer": "建设单位代表",
+                "residents_committee": "社区居委会代表", "other": "其他"}
+
+
+def _p(field: str, message: str, message_zh: str) -> dict[str, str]:
+    return {"field": field, "message": message, "message_zh": message_zh}
+
+
+def check_seats_and_term(seats: Any, term_years: Any) -> list[dict[str, str]]:
+    problems = []
+    if not isinstance(seats, int) or isinstance(seats, bool) or not (MIN_SEATS <= seats <= MAX_SEATS) or seats % 2 == 0:
+        problems.append(_p("seats", f"seats must be an odd number from {MIN_SEATS} to {MAX_SEATS}, got {seats!r}",
+                           f"业主委员会委员人数应为 {MIN_SEATS}—{MAX_SEATS} 人的单数，当前为 {seats}"))
+    if not isinstance(term_years, int) or isinstance(term_years, bool) or not (1 <= term_years <= MAX_TERM_YEARS):
+        problems.append(_p("term_years", f"the term must be 1 to {MAX_TERM_YEARS} years, got {term_years!r}",
+                           f"业主委员会任期应为 1—{MAX_TERM_YEARS} 年，当前为 {term_years}"))
+    return problems
+
+
+def check_group(members: list[dict]) -> list[dict[str, str]]:
+    """The preparatory group: odd size, led by the street office, owners at least half."""
+    if not members:
+        return [_p("members", "the group has no members", "筹备组没有成员")]
+    problems = []
+    n = len(members)
+    if n % 2 == 0:
+        problems.append(_p("members", f"the group must have an odd number of members, has {n}",
+                           f"筹备组成员人数应为单数，当前为 {n} 人"))
+    owners = sum(1 for m in members if m.get("kind") == "owner")
+    if 2 * owners < n:
+        problems.append(_p("members", f"owners' representatives must be at least half ({owners} of {n})",
+                           f"业主代表应不少于筹备组成员的一半（当前 {owners}/{n}）"))
+    leaders = [m for m in members if m.get("position") == "组长"]
+    if len(leaders) != 1:
+        problems.append(_p("members", f"the group needs exactly one leader (组长), has {len(leaders)}",
+                           f"筹备组应有且仅有一名组长，当前为 {len(leaders)} 名"))
+    elif leaders[0].get("kind") != "street":
+        problems.append(_p("members", "the leader must be the street office's representative",
+                           "筹备组组长应由街道办事处代表担任"))
+    names = [m.get("name") for m in members]
+    dupes = sorted({x for x in names if names.count(x) > 1 and x})
+    if dupes:
+        problems.append(_p("members", f"listed twice: {', '.join(dupes)}", f"成员重复：{'、'.join(dupes)}"))
+    return problems
+
+
+def party_share(candidates: Iterable[dict]) -> dict[str, Any]:
+    """Party-member share of `candidates`: {"count", "party_members", "share" "a/b", "percent",
+    "more_than_half", "warning"} — exact (a fraction), the percentage for display only."""
+    cands = list(candidates)
+    n = len(cands)
+    pm = sum(1 for c in cands if c.get("party_member"))
+    more = n > 0 and 2 * pm > n
+    percent = f"{float(Fraction(100 * pm, n)):.1f}" if n else "0.0"
+    warning = "" if more else (
+        f"党员占比 {pm}/{n}，未过半数：新组建或换届的业主委员会党员应占半数以上，请加强党员业主的推荐。"
+        if n else "尚无通过审查的候选人。")
+    return {"count": n, "party_members": pm, "share": f"{pm}/{n}", "percent": percent,
+            "more_than_half": more, "warning": warning}
+
+
+def check_officers(chair: str, vice_chair: str, elected: Iterable[str]) -> list[dict[str, str]]:
+    """Chair and vice-chair are two different elected members."""
+    elected = set(elected)
+    problems = []
+    if chair not in elected:
+        problems.append(_p("chair", f"the chair {chair!r} is not an elected member", "主任须从当选委员中产生"))
+    if vice_chair not in elected:
+        problems.append(_p("vice_chair", f"the vice-chair {vice_chair!r} is not an elected member",
+                           "副主任须从当选委员中产生"))
+    if chair and chair == vice_chair:
+        problems.append(_p("vice_chair", "chair and vice-chair must be different people", "主任与副主任不得为同一人"))
+    return problems
+
+
+def may_accept_partial(quorum_met: bool, elected: int) -> list[dict[str, str]]:
+    """Accepting an election with open seats: the quorum was met and the elected alone form a
+    lawful committee (odd, at least five)."""
+    if not quorum_met:
+        return [_p("decision", "the participation quorum was not met: re-ballot or close",
+                   "参与表决的业主未达“双三分之二”，只能重新投票或终止")]
+    if elected < MIN_SEATS or elected % 2 == 0:
+        return [_p("decision", f"{elected} elected members cannot form a committee (odd, at least {MIN_SEATS})",
+                   f"当选 {elected} 人，不足以组成业主委员会（须为不少于 {MIN_SEATS} 人的单数）")]
+    return []
