@@ -332,8 +332,15 @@ def committee_objection(ctx: ServiceContext) -> dict:
     _set(ctx, approved_candidates=remaining, review_sheet=sheet, excluded_candidates=excluded, objection_log=log)
     _summary(ctx, objections=len(log), excluded_by_negative_list=len(excluded))
     returned = [c["candidate_id"] for c in sheet] + [c["candidate_id"] for c in excluded if c.get("objection")]
-    return {"returned": returned, "to_review": len(sheet), "any_returned": bool(returned),
-            "needs_review": bool(sheet)}
+    if sheet:
+        route = "review"
+    elif len(remaining) < int(data["election"]["seats"]):
+        route = "nominate"
+    elif returned:
+        route = "republish"
+    else:
+        route = "continue"
+    return {"returned": returned, "to_review": len(sheet), "route": route}
 
 
 @service("committee_check_objection", context=True)
