@@ -114,15 +114,15 @@ def validate_setting(value: Any) -> list[str]:
             problems.append(f"{where_zh}：民法典第二百七十八条项次须为1–9 / {where}: art278_item must be 1–9")
         elif code in _DEFAULT_BY_CODE and item != _DEFAULT_BY_CODE[code]["art278_item"]:
             d = _DEFAULT_BY_CODE[code]["art278_item"]
-            problems.append(f"{where_zh}：{code} 属于民法典第二百七十八条第{d}项，不得改为第{item}项（表决规则由法律规定）/ "
+            problems.append(f"{where_zh}：{code} 属于民法典第二百七十八条第{d}项，不得改为第{item}项（表决规则由法律规定） / "
                             f"{where}: {code} falls under Art. 278 item {d} by law; it cannot be changed to {item}")
         if not isinstance(m.get("assembly_vote"), bool):
-            problems.append(f"{where_zh}：须说明是否需业主大会表决（true/false）/ {where}: assembly_vote must be true/false")
+            problems.append(f"{where_zh}：须说明是否需业主大会表决（true/false） / {where}: assembly_vote must be true/false")
         days = m.get("review_days")
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_REVIEW_DAYS:
             problems.append(f"{where_zh}：先议期限须为1–{MAX_REVIEW_DAYS}天 / {where}: review_days must be 1–{MAX_REVIEW_DAYS}")
         if not isinstance(m.get("enabled"), bool):
-            problems.append(f"{where_zh}：须说明是否启用（true/false）/ {where}: enabled must be true/false")
+            problems.append(f"{where_zh}：须说明是否启用（true/false） / {where}: enabled must be true/false")
     if not value["matters"]:
         problems.append("目录不能为空 / the catalogue is empty")
     return problems

@@ -122,10 +122,9 @@ def prior_review_report(session: Session, street_code: str, date_from: date | No
         days = [r["days"] for r in reviews if r.get("days") is not None]
         overdue = sum(1 for r in reviews if r.get("overdue") or r.get("escalated"))
         open_due = open_reviews.get(case.id, False)
-        is_open = open_due is not False
-        open_overdue = bool(is_open and open_due is not None and open_due < now)
-        if is_open and summary.get("escalated_this_round"):
-            open_overdue = True
+        escalated = bool(summary.get("escalated_this_round"))  # overdue, with the community party org now
+        is_open = open_due is not False or escalated
+        open_overdue = escalated or bool(open_due and open_due < now)
         for bucket in (b, total):
             bucket["cases"] += 1
             bucket["outcomes"][outcome] += 1

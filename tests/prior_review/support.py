@@ -68,8 +68,15 @@ def committee_decision(runtime: Runtime, total: int = 7, present: int = 6, agree
             "minutes": attach(runtime, "业委会会议记录.txt", "会议记录".encode())}
 
 
-def arrange_vote(runtime: Runtime, vote_start: str = "2026-12-07", items: list[str] | None = None,
+def arrange_vote(runtime: Runtime, vote_start: str | None = None, items: list[str] | None = None,
                  owners: int = 100) -> dict:
+    """Voting from 16 days after the (runtime's) today unless `vote_start` is given."""
+    if vote_start is None:
+        from datetime import timedelta
+
+        from engine.domain.periods import civil_date
+
+        vote_start = (civil_date(runtime.now()) + timedelta(days=16)).isoformat()
     return {"vote_start": vote_start, "vote_days": 7, "vote_form": "书面征求意见", "vote_place": "小区物业服务中心一楼",
             "vote_items": items or ["同意本议案"], "owner_roll": attach(runtime, "业主名册.csv", roll_csv(owners))}
 
@@ -96,3 +103,56 @@ def task_named(runtime: Runtime, case_number: str, actor, name: str) -> str:
     names = [t["name"] for t in view.tasks]
     assert names == [name], names
     return view.tasks[0]["id"]
+
+
+def events(runtime: Runtime, case_number: str) -> list[tuple[str, str | None]]:
+    """(action, task_name) of the case's audit chain, in order."""
+    from sqlalchemy import select
+
+    from engine.audit import case_chain
+    from engine.db.models import AuditEvent
+
+    with runtime.uow() as s:
+        return [(a, n) for a, n in s.execute(select(AuditEvent.action, AuditEvent.task_name)
+                                             .where(AuditEvent.chain == case_chain(case_number))
+                                             .order_by(AuditEvent.seq))]
+
+
+def documents(runtime: Runtime, case_number: str) -> list[str]:
+    """Titles of the notices issued on the case, oldest first."""
+    from sqlalchemy import select
+
+    from engine.db.models import Case, Document
+
+    with runtime.uow() as s:
+        case_id = s.scalar(select(Case.id).where(Case.case_number == case_number))
+        return list(s.scalars(select(Document.title).where(Document.case_id == case_id).order_by(Document.id)))
+
+
+def start(runtime: Runtime, actors, matter_code: str, **extra) -> str:
+    """Open a case and submit the matter; returns the case number."""
+    cn = runtime.start_case("prior_review", COMPOUND, actors["community"]).case_number
+    runtime.complete_task(task_named(runtime, cn, actors["community"], "submit"), actors["community"],
+                          submission(matter_code, **extra))
+    return cn
+
+
+def decide(runtime: Runtime, actors, cn: str, clock, *, assembly: bool, agree: int = 80, disagree: int = 20,
+           items: list[str] | None = None):
+    """From the decision step to the published result (and, when passed, execution and publicity)."""
+    c = actors["community"]
+    items = items or ["同意本议案"]
+    if assembly:
+        runtime.complete_task(task_named(runtime, cn, c, "arrange_vote"), c, arrange_vote(runtime, items=items))
+        clock.advance(days=25)
+        assert runtime.run_due_timers() == 1
+        view = runtime.complete_task(task_named(runtime, cn, c, "count_votes"), c,
+                                     count_votes(runtime, items, agree, disagree, 100 - agree - disagree))
+    else:
+        view = runtime.complete_task(task_named(runtime, cn, c, "committee_decision"), c, committee_decision(runtime))
+    if view.status == "completed":
+        return view
+    runtime.complete_task(task_named(runtime, cn, c, "execution"), c, execution())
+    clock.advance(days=12)
+    assert runtime.run_due_timers() == 1
+    return runtime.get_case(cn, c)

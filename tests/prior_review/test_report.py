@@ -1,0 +1,106 @@
+"""The prior-review report: per compound, matters by type and outcome, compliance (100 %),
+median days in review, overdue reviews."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from engine.reports.prior_review import prior_review_report
+from tests.prior_review.support import (
+    committee_decision, decide, review, start, submission, task_named,
+)
+
+
+def _reviewed(prt, actors, clock, code, days_in_review=0, outcome="agree"):
+    cn = start(prt, actors, code)
+    if days_in_review:
+        clock.advance(days=days_in_review)
+    prt.complete_task(task_named(prt, cn, actors["branch"], "branch_review"), actors["branch"], review(prt, outcome))
+    return cn
+
+
+def test_report_on_a_street(prt, actors, clock):
+    a = _reviewed(prt, actors, clock, "property_company", days_in_review=2)
+    decide(prt, actors, a, clock, assembly=True)
+    b = _reviewed(prt, actors, clock, "fund_raising", days_in_review=3)
+    decide(prt, actors, b, clock, assembly=True, agree=74, disagree=26)
+    c = _reviewed(prt, actors, clock, "common_income")
+    decide(prt, actors, c, clock, assembly=False)
+    d = _reviewed(prt, actors, clock, "rebuilding", outcome="disagree")
+    prt.complete_task(task_named(prt, d, actors["cparty"], "coordinate"), actors["cparty"],
+                      {"coordination_action": "withdraw", "coordination_note": "撤回。"})
+    e = prt.start_case("prior_review", "PK-JP-XC-02", actors["community"]).case_number
+    prt.complete_task(task_named(prt, e, actors["community"], "submit"), actors["community"],
+                      submission("unlisted", unlisted_name="更换门禁", unlisted_assembly_vote=False))
+    prt.complete_task(task_named(prt, e, actors["community"], "committee_decision"), actors["community"],
+                      committee_decision(prt))
+    f = start(prt, actors, "fund_use")  # left in review past its deadline
+    clock.advance(days=11)
+
+    with prt.uow() as s:
+        report = prior_review_report(s, "PK-JP", now=prt.now())
+    t = report["totals"]
+    assert t["cases"] == 6
+    assert (t["listed_decisions"], t["reviewed_decisions"], t["compliance"], t["compliance_pct"]) == (3, 3, 1.0, "100%")
+    assert t["decisions"] == 4 and t["skipped_reviews"] == 1 and t["unreviewed_cases"] == []
+    assert t["median_review_days"] == 1.0  # reviews took 2, 3, 0, 0 days
+    assert t["open_overdue_reviews"] == 1 and t["overdue_reviews"] == 1 and t["open_reviews"] == 1
+    assert t["outcomes"] == {"passed": 3, "rejected": 1, "withdrawn": 1, "in_progress": 1}
+    by_code = {c["code"]: c for c in report["compounds"]}
+    xc01, xc02 = by_code["PK-JP-XC-01"], by_code["PK-JP-XC-02"]
+    assert xc01["cases"] == 5 and xc01["compliance_pct"] == "100%"
+    assert {m["matter_code"]: m["outcomes"] for m in xc01["by_matter"]} == {
+        "property_company": {"passed": 1}, "fund_use": {"in_progress": 1}, "fund_raising": {"rejected": 1},
+        "rebuilding": {"withdrawn": 1}, "common_income": {"passed": 1}}
+    assert [m["matter_code"] for m in xc01["by_matter"]] == [
+        "property_company", "fund_use", "fund_raising", "rebuilding", "common_income"]  # catalogue order
+    assert xc02["compliance"] is None and xc02["compliance_pct"] == "—"  # no listed decisions there
+    assert xc02["by_matter"][0]["listed"] is False
+    assert by_code["PK-JP-WJ-01"]["cases"] == 0
+
+    assert prt.run_due_timers() == 1  # escalated: still an overdue review, now with the community party org
+    with prt.uow() as s:
+        report = prior_review_report(s, "PK-JP", now=prt.now())
+    assert report["totals"]["open_overdue_reviews"] == 1
+    cn_f = f
+    with prt.uow() as s:
+        until_start = prior_review_report(s, "PK-JP", date_from=date(2026, 11, 21), date_to=date(2026, 11, 21),
+                                          now=prt.now())
+    assert until_start["totals"]["cases"] == 1  # only the first case was opened that day
+    assert cn_f and a and b and c and d and e
+
+
+def test_refused_attempts_are_counted_and_compliance_stays_whole(prt, actors):
+    from engine.runtime.errors import Forbidden
+    import pytest
+
+    cn = start(prt, actors, "fund_use")
+    tid = task_named(prt, cn, actors["branch"], "branch_review")
+    with pytest.raises(Forbidden):
+        prt.complete_task(tid, actors["community"], review(prt))
+    with prt.uow() as s:
+        report = prior_review_report(s, "PK-JP", now=prt.now())
+    assert report["totals"]["refused_attempts"] == 1 and report["totals"]["open_reviews"] == 1
+
+
+def test_cli_report(prt, actors, clock):
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    cn = _reviewed(prt, actors, clock, "major_other")
+    decide(prt, actors, cn, clock, assembly=False)
+    r = CliRunner()
+    out = r.invoke(app, ["--db", prt.url, "report", "prior-review", "--street", "PK-JP", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["totals"]["compliance_pct"] == "100%" and data["totals"]["cases"] == 1
+    text = r.invoke(app, ["--db", prt.url, "report", "prior-review", "--street", "PK-JP", "--from", "2026-11-01",
+                          "--to", "2026-11-30"]).output
+    assert "合规率 100%" in text and "明发滨江新城小区" in text
+    bad = r.invoke(app, ["--db", prt.url, "report", "prior-review", "--street", "PK-JP", "--from", "2026-13-01"])
+    assert bad.exit_code == 2
+    unknown = r.invoke(app, ["--db", prt.url, "report", "prior-review", "--street", "NOPE"])
+    assert unknown.exit_code == 2 and "不存在" in unknown.output
+    empty = r.invoke(app, ["--db", prt.url, "report", "prior-review", "--street", "PK-JP", "--from", "2027-01-01"])
+    assert empty.exit_code == 0 and "案件 0 件" in empty.output
