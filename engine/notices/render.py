@@ -7,7 +7,8 @@ render otherwise.
 """
 from __future__ import annotations
 
-import logging
+import base64
+import io
 import threading
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -75,7 +76,15 @@ def as_list(value: Any) -> list:
 
 
 def qr_data_uri(url: str) -> str:
+    """QR code as an SVG data URI (sharp at any size; used once per notice)."""
     return _qr(url)
+
+
+def qr_png_data_uri(url: str) -> str:
+    """QR code as a small PNG data URI: much cheaper than SVG when there is one per page (ballots)."""
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="png", scale=4, border=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 @lru_cache(maxsize=4096)
@@ -125,15 +134,6 @@ def _weasy(templates_dir: Path):
         css = CSS(filename=str(templates_dir / STYLESHEET), font_config=fc)
         cache[key] = (fc, css, {})
     return cache[key]
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def html_to_pdf(html: str, templates_dir: Path = TEMPLATES_DIR, *, variant: str | None = PDF_VARIANT) -> tuple[bytes, int]:

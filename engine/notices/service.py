@@ -117,7 +117,7 @@ def number_ballots(ballots: list, code: str, verify_url: str) -> list[dict]:
             raise ValidationFailed(f"ballot {i} must be an object", f"第{i}张选票的数据必须是对象")
         serial = int(b.get("serial") or i)
         out.append({"units": [], "area": 0, **b, "serial": serial, "code": f"{code}-{serial}",
-                    "qr": render.qr_data_uri(f"{verify_url}-{serial}")})
+                    "qr": render.qr_png_data_uri(f"{verify_url}-{serial}")})
     return out
 
 
@@ -143,6 +143,7 @@ def prepare_context(session: Session, kind: NoticeKind, context: dict, *, case: 
     if kind.kind == "ballot":
         ctx["mode"] = ctx.get("mode") or "vote"
         ctx["ballots"] = number_ballots(ctx["ballots"], code, ctx["verify_url"])
+    ctx["_replaces_id"] = replaces.id if replaces is not None else None
     if replaces is not None and not ctx.get("replaces_note"):
         ctx["replaces_note"] = (f"本文书更正并取代{replaces.doc_number or ''}《{replaces.title}》"
                                 f"（核验码 {replaces.verification_code}），原文书作废。")
@@ -170,12 +171,22 @@ def issue_document(session: Session, *, kind: str, context: dict, case: Case | N
         ctx["doc_number"] = next_doc_number(session, ctx["issuer"], civil_date(now).year)
     html = render.render_html(spec.template, ctx)
     pdf, pages = render.html_to_pdf(html)
-    stored_context = {k: v for k, v in ctx.items() if k not in ("qr_data_uri",)}
+    return store_document(session, spec, ctx, pdf, pages, case=case, actor=actor, now=now)
+
+
+def store_document(session: Session, spec: NoticeKind, ctx: dict, pdf: bytes, pages: int, *, case: Case | None,
+                   actor: str, now: datetime) -> Document:
+    """Add the document row for a rendered PDF (the rendering context is kept, minus images)."""
+    stored = {k: v for k, v in ctx.items() if k != "qr_data_uri"}
+    if isinstance(stored.get("ballots"), list):
+        stored["ballots"] = [{k: v for k, v in b.items() if k != "qr"} for b in stored["ballots"]]
+    replaces_id = ctx.get("_replaces_id")
+    stored.pop("_replaces_id", None)
     doc = Document(
         case_id=case.id if case is not None else None, kind=spec.kind, title=ctx["title"], issuer=ctx["issuer"],
         doc_number=ctx.get("doc_number"), issued_on=ctx["issued_on"], sha256=hashlib.sha256(pdf).hexdigest(),
-        size=len(pdf), pages=pages, content=pdf, verification_code=code, replaces_id=old.id if old else None,
-        context=json.dumps(_jsonable(stored_context), ensure_ascii=False, sort_keys=True),
+        size=len(pdf), pages=pages, content=pdf, verification_code=ctx["verification_code"],
+        replaces_id=replaces_id, context=json.dumps(_jsonable(stored), ensure_ascii=False, sort_keys=True),
         created_by=actor, created_at=now)
     session.add(doc)
     session.flush()
@@ -212,7 +223,7 @@ def describe(doc: Document, case_number: str | None = None) -> dict:
             "created_at": doc.created_at.isoformat() if doc.created_at else None}
 
 
-def _case_number(session: Session, doc: Document) -> str | None:
+def case_number_of(session: Session, doc: Document) -> str | None:
     if doc.case_id is None:
         return None
     return session.scalar(select(Case.case_number).where(Case.id == doc.case_id))
@@ -229,7 +240,7 @@ def verify_pdf_bytes(session: Session, data: bytes) -> Verification:
     if doc is None:
         return Verification(False, digest, reason="no stored document has this file's sha256",
                             reason_zh="该文件与任何已存档文书均不一致（可能被修改或非本系统出具）")
-    return Verification(True, digest, doc, _case_number(session, doc), superseded_by(session, doc),
+    return Verification(True, digest, doc, case_number_of(session, doc), superseded_by(session, doc),
                         reason="the file is identical to a stored document",
                         reason_zh="该文件与已存档文书完全一致")
 

@@ -1,0 +1,228 @@
+"""hongwu notice … (issue, verify, show, export, ballots) and hongwu doctor."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import _common
+
+notice_app = typer.Typer(help="文书（公告、公示、选票）：出具、核验、导出", no_args_is_help=True)
+
+
+def _case(session, case_number: str | None, actor):
+    from sqlalchemy import select
+
+    from engine.db.models import Case
+    from engine.runtime.errors import Forbidden, NotFound
+
+    if not case_number:
+        return None
+    case = session.scalar(select(Case).where(Case.case_number == case_number))
+    if case is None:
+        raise NotFound(f"no case {case_number}", f"案件 {case_number} 不存在")
+    if not actor.covers(case.org_path):
+        raise Forbidden(f"case {case_number} is outside your jurisdiction", f"案件 {case_number} 不在您的管辖范围内")
+    return case
+
+
+def _may_issue(actor) -> None:
+    from engine.runtime.errors import Forbidden
+
+    if actor.read_only:
+        raise Forbidden("read-only role may not issue documents", "只读角色不能出具文书")
+
+
+@notice_app.command("kinds")
+def kinds(as_json: bool = typer.Option(False, "--json")) -> None:
+    """列出文书种类及其必填变量。"""
+    from engine.notices.kinds import NOTICE_KINDS
+
+    rows = [{"kind": k.kind, "title": k.title, "required": list(k.required), "optional": list(k.optional)}
+            for k in NOTICE_KINDS.values()]
+    _common.emit(rows, as_json, "\n".join(f"{r['kind']}\t{r['title']}\t{', '.join(r['required'])}" for r in rows))
+
+
+@notice_app.command("issue")
+def issue(kind: str = typer.Argument(..., help="文书种类，见 hongwu notice kinds"),
+          data: str = typer.Option(..., "--data", help="模板变量 JSON 或 @文件"),
+          case: Optional[str] = typer.Option(None, "--case", help="所属案件编号（默认发文机关取其街道）"),
+          title: Optional[str] = typer.Option(None, "--title", help="标题（默认按种类）"),
+          replaces: Optional[int] = typer.Option(None, "--replaces", help="更正并取代的文书 id"),
+          out: Optional[Path] = typer.Option(None, "--out", help="同时把 PDF 写到此文件"),
+          as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """出具一份文书：渲染 PDF 并存档（不可修改；更正请用 --replaces 出具新文书）。"""
+    from engine.notices.service import describe, issue_document
+
+    context = _common.read_json_arg(data)
+    actor = _common.actor(as_user)
+    rt = _common.runtime()
+    with _common.errors_exit(), rt.uow() as s:
+        _may_issue(actor)
+        doc = issue_document(s, kind=kind, context=context, case=_case(s, case, actor), actor=actor.username,
+                             now=rt.now(), settings=rt.settings, title=title, replaces=replaces)
+        info = describe(doc, case)
+        content = doc.content
+    if out:
+        out.write_bytes(content)
+    _common.emit(info, as_json, f"已出具 issued #{info['id']} {info['doc_number'] or ''} {info['title']} "
+                                f"核验码 {info['verification_code']}" + (f" → {out}" if out else ""))
+
+
+@notice_app.command("verify")
+def verify(file: Path = typer.Argument(..., help="要核验的 PDF 文件"),
+           as_json: bool = typer.Option(False, "--json")) -> None:
+    """核验 PDF 是否为本系统存档文书的原件（逐字节 sha256 比对）；不是则退出码 1。"""
+    from engine.notices.service import verify_pdf_bytes
+
+    if not file.is_file():
+        _common.fail(f"no such file: {file} / 文件不存在")
+    rt = _common.runtime()
+    with _common.errors_exit(), rt.uow() as s:
+        result = verify_pdf_bytes(s, file.read_bytes()).as_dict()
+    if result["genuine"]:
+        d = result["document"]
+        lines = [f"真实 GENUINE：{d['title']}（{d['doc_number'] or '无文号'}）",
+                 f"  发文机关 {d['issuer']}，成文日期 {d['issued_on']}，核验码 {d['verification_code']}",
+                 f"  案件 {d['case_number'] or '—'}，种类 {d['kind']}，文书 #{d['id']}"]
+        lines += [f"  注意：已被更正 superseded by #{x['id']} {x['title']}（核验码 {x['verification_code']}）"
+                  for x in result["superseded_by"]]
+        _common.emit(result, as_json, "\n".join(lines))
+        return
+    _common.emit(result, as_json, f"不一致 NOT GENUINE：{result['reason_zh']} (sha256 {result['sha256']})")
+    raise typer.Exit(1)
+
+
+@notice_app.command("show")
+def show(code: str = typer.Argument(..., help="核验码（或选票编号）"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """按核验码查找文书。"""
+    from engine.notices.service import case_number_of, describe, find_by_code, superseded_by
+
+    rt = _common.runtime()
+    with _common.errors_exit(), rt.uow() as s:
+        doc = find_by_code(s, code)
+        if doc is None:
+            _common.fail(f"no document with code {code} / 核验码 {code} 不存在", 1)
+        info = describe(doc, case_number_of(s, doc))
+        info["superseded_by"] = [describe(x) for x in superseded_by(s, doc)]
+    _common.emit(info, as_json, f"#{info['id']} {info['title']} {info['doc_number'] or ''} {info['issuer']} "
+                                f"{info['issued_on']} 案件 {info['case_number'] or '—'} sha256 {info['sha256']}")
+
+
+@notice_app.command("export")
+def export(document_id: int = typer.Argument(...), out: Path = typer.Option(..., "--out"),
+           as_json: bool = typer.Option(False, "--json")) -> None:
+    """把存档的 PDF 原样写到文件。"""
+    from engine.notices.service import get_document
+
+    rt = _common.runtime()
+    with _common.errors_exit(), rt.uow() as s:
+        doc = get_document(s, document_id)
+        out.write_bytes(doc.content)
+        info = {"id": doc.id, "out": str(out), "sha256": doc.sha256, "size": doc.size}
+    _common.emit(info, as_json, f"{out} ({info['size']} bytes, sha256 {info['sha256']})")
+
+
+def _read_owners(value: str) -> list[dict]:
+    """@owners.json (list of {owner_name, units, area}) or an owner-roll CSV/XLSX file."""
+    path = Path(value[1:] if value.startswith("@") else value)
+    if not path.is_file():
+        _common.fail(f"no such file: {path} / 文件不存在")
+    if path.suffix.lower() == ".json":
+        try:
+            owners = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            _common.fail(f"{path}: not valid JSON: {exc}")
+        if not isinstance(owners, list):
+            _common.fail(f"{path}: must be a JSON list of owners / 须为业主列表")
+        return owners
+    from engine.domain.owner_roll import parse_roll
+
+    roll = parse_roll(path.read_bytes(), path.name)
+    return [{"owner_name": o.name, "owner_id": o.owner_id, "units": list(o.units), "area": format(o.area_m2, "f")}
+            for o in roll.owners.values()]
+
+
+@notice_app.command("ballots")
+def ballots(owners: str = typer.Option(..., "--owners", help="业主名册 CSV/XLSX，或 @owners.json"),
+            data: str = typer.Option(..., "--data", help="选票变量 JSON 或 @文件（compound_name, vote_title, items, "
+                                                         "instructions, deadline[, mode, ballot_box]）"),
+            case: Optional[str] = typer.Option(None, "--case", help="所属案件编号"),
+            chunk: int = typer.Option(100, "--chunk", help="每份 PDF 的页数"),
+            workers: Optional[int] = typer.Option(None, "--workers", help="并行渲染进程数（默认 ≤2）"),
+            out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="同时把 PDF 写到此目录"),
+            as_user: Optional[str] = typer.Option(None, "--as"),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """为全体业主生成选票（每户一页，分批存档），显示进度。"""
+    from engine.notices.ballots import issue_ballots
+
+    context = _common.read_json_arg(data)
+    actor = _common.actor(as_user)
+    rt = _common.runtime()
+    with _common.errors_exit():
+        roll = _read_owners(owners)
+        with typer.progressbar(length=len(roll), label="生成选票 rendering ballots", file=sys.stderr) as bar, \
+                rt.uow() as s:
+            _may_issue(actor)
+            state = {"done": 0}
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - state["done"])
+                state["done"] = done
+
+            run = issue_ballots(s, context=context, owners=roll, case=_case(s, case, actor), actor=actor.username,
+                                now=rt.now(), settings=rt.settings, chunk_size=chunk, workers=workers,
+                                progress=progress)
+            info = run.as_dict()
+            if out_dir:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                for d in run.documents:
+                    (out_dir / f"ballots-{d.verification_code}.pdf").write_bytes(d.content)
+    _common.emit(info, as_json, f"已生成 {info['ballots']} 张选票，{len(info['documents'])} 份 PDF：" + "、".join(
+        f"#{d['document_id']}（{d['verification_code']}，{d['pages']}页）" for d in info["documents"]))
+
+
+def doctor_checks(database_url: str) -> list:
+    from engine.notices.fonts import Check, font_checks, harfbuzz_subset_check, poppler_check
+
+    checks = [*font_checks(), harfbuzz_subset_check()]
+    try:
+        from sqlalchemy import text
+
+        from engine.db.migrate import current_revision, head_revision
+        from engine.db.session import engine_for
+
+        with engine_for(database_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks.append(Check("database", True, database_url.split("@")[-1]))
+        current, head = current_revision(database_url), head_revision(database_url)
+        checks.append(Check("migrations", current == head,
+                            f"at {current}" if current == head else
+                            f"database at {current or 'none'}, code at {head}: run `hongwu init` / 数据库未迁移到最新版本"))
+    except Exception as exc:  # any failure to connect is what doctor reports
+        checks.append(Check("database", False, f"cannot connect: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                                               " / 无法连接数据库"))
+        checks.append(Check("migrations", False, "unknown: database unreachable / 数据库不可达，无法检查迁移"))
+    checks.append(poppler_check())
+    return checks
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notice_app, name="notice")
+
+    @app.command()
+    def doctor(as_json: bool = typer.Option(False, "--json")) -> None:
+        """检查运行环境：中文字体、HarfBuzz 子集化、数据库连接与迁移；缺什么就说什么，并以非零码退出。"""
+        checks = doctor_checks(_common.settings().database_url)
+        missing = [c for c in checks if c.required and not c.ok]
+        lines = [f"{'✓' if c.ok else ('✗' if c.required else '!')} {c.name}: {c.detail}" for c in checks]
+        if missing:
+            lines.append("缺少 missing: " + "; ".join(c.name for c in missing))
+        _common.emit({"ok": not missing, "checks": [c.as_dict() for c in checks]}, as_json, "\n".join(lines))
+        if missing:
+            raise typer.Exit(1)
