@@ -15,15 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.db.models import AuditEvent  # noqa: F401 - re-exported for callers
 
 GENESIS = "0" * 64
+_COLUMNS = ("chain", "seq", "case_id", "actor", "action", "task_id", "task_name", "data_before", "data_after",
+            "detail", "created_at", "prev_hash", "row_hash")
 EXPORT_FIELDS = ("id", "chain", "seq", "case_id", "actor", "action", "task_id", "task_name",
                  "data_before", "data_after", "detail", "created_at", "prev_hash", "row_hash")
+
+
+# Built once: constructing SQLAlchemy statements costs more than running them on the hot path.
+_CHAIN_HEAD = (select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == bindparam("chain"))
+               .order_by(AuditEvent.seq.desc()).limit(1))
+_INSERT = insert(AuditEvent)
 
 
 def canonical_json(value: Any) -> str:
@@ -55,10 +63,7 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
            case_id: int | None = None, task_id: str | None = None, task_name: str | None = None,
            before: Any = None, after: Any = None, detail: Any = None) -> AuditEvent:
     """Add one event to `chain` inside the caller's transaction."""
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last = session.execute(_CHAIN_HEAD, {"chain": chain}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     ev = AuditEvent(
         chain=chain, seq=seq, case_id=case_id, actor=actor, action=action, task_id=task_id,
@@ -69,8 +74,9 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
         created_at=_timestamp(now), prev_hash=prev,
     )
     ev.row_hash = compute_hash(prev, ev)
-    session.add(ev)
-    session.flush()
+    # A Core insert: events are never read back through this session, and the ORM's flush
+    # machinery costs more than the insert itself on the hot path.
+    session.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
     return ev
 
 

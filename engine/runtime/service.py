@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -47,6 +47,15 @@ PROCESS_STARTERS = {
     "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
 }
 DEFAULT_STARTERS = {"street_staff", "community_staff"}
+
+
+@dataclass(frozen=True)
+class DefinitionMeta:
+    id: int
+    key: str
+    version: int
+    sha256: str
+    name: str
 
 
 @dataclass
@@ -108,6 +117,8 @@ class Runtime:
         self.url = self.settings.database_url
         self.clock = clock or SystemClock()
         self._sessions = session_factory(self.url)
+        self._definition_meta: dict[int, DefinitionMeta] = {}
+        self._org_names: dict[int, tuple[str, str]] = {}
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -119,9 +130,24 @@ class Runtime:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def loaded_definition(self, session: Session, definition_id: int) -> tuple[ProcessDefinition, LoadedDefinition]:
-        pd = session.get(ProcessDefinition, definition_id)
-        return pd, DEFINITIONS.get(pd.sha256, lambda: pd.content)
+    def loaded_definition(self, session: Session, definition_id: int) -> tuple["DefinitionMeta", LoadedDefinition]:
+        """A definition's identity (cached: stored definitions never change) and its parsed specs."""
+        meta = self._definition_meta.get(definition_id)
+        if meta is None:
+            row = session.execute(select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.sha256,
+                                         ProcessDefinition.name).where(ProcessDefinition.id == definition_id)).one()
+            meta = self._definition_meta[definition_id] = DefinitionMeta(definition_id, *row)
+        loaded = DEFINITIONS.get(meta.sha256, lambda: session.scalar(
+            select(ProcessDefinition.content).where(ProcessDefinition.id == definition_id)))
+        return meta, loaded
+
+    def _compound(self, session: Session, org_id: int) -> tuple[str, str]:
+        """(code, name) of a compound; organisation units are never renamed in place."""
+        hit = self._org_names.get(org_id)
+        if hit is None:
+            hit = self._org_names[org_id] = tuple(session.execute(
+                select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
+        return hit
 
     def _refuse(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
                 task_id: str | None = None, task_name: str | None = None) -> None:
@@ -176,12 +202,12 @@ class Runtime:
             wf.script_engine = self._engine_for(s, case, actor)
             wf.get_tasks(state=TaskState.READY)[0].data.update(data)
             steps = self._run_engine(wf)
-            self._save(s, case, wf, loaded, now, initial=True)
+            rows = self._save(s, case, wf, loaded, now, initial=True)
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_started", after=state.json_safe(data),
                          detail={"process": process_key, "definition_version": pd.version, "steps": steps},
                          now=now)
-            return self._case_view(s, case)
+            return self._case_view(s, case, wf=wf, rows=rows)
 
     def _check_may_start(self, actor: Actor, process_key: str, compound: OrgUnit) -> None:
         if actor.is_system:
@@ -223,23 +249,31 @@ class Runtime:
             q = q.order_by(Case.id.desc()).limit(limit).offset(offset)
             return [self._case_view(s, c, with_data=False) for c in s.scalars(q)]
 
-    def _case_view(self, s: Session, case: Case, with_data: bool = True) -> CaseView:
-        pd = s.get(ProcessDefinition, case.definition_id)
-        compound = s.get(OrgUnit, case.compound_id)
+    def _case_view(self, s: Session, case: Case, with_data: bool = True, wf: BpmnWorkflow | None = None,
+                   rows: tuple[list[HumanTask], list[Timer]] | None = None) -> CaseView:
+        """The case as shown to people. Pass the in-memory workflow and derived rows right after a
+        save to avoid loading them again."""
+        meta, loaded = self.loaded_definition(s, case.definition_id)
+        code, name = self._compound(s, case.compound_id)
         data: dict[str, Any] = {}
         tasks = timers = []
         if with_data:
-            loaded = DEFINITIONS.get(pd.sha256, lambda: pd.content)
-            wf = state.loads(case.state, loaded.spec, loaded.subprocess_specs)
+            if wf is None:
+                wf = state.loads(case.state, loaded.spec, loaded.subprocess_specs)
             data = state.json_safe(_current_data(wf))
-            tasks = [self._task_view(t, case, compound).as_dict() for t in
-                     s.scalars(select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at))]
-            timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat()} for t in
-                      s.scalars(select(Timer).where(Timer.case_id == case.id).order_by(Timer.due_at))]
+            if rows is None:
+                rows = (list(s.scalars(_CASE_TASKS, {"case_id": case.id})),
+                        list(s.scalars(_CASE_TIMERS, {"case_id": case.id})))
+            task_rows, timer_rows = rows
+            tasks = [TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
+                              code, name, t.created_at, t.due_at, t.form, case.version).as_dict()
+                     for t in sorted(task_rows, key=lambda t: (t.created_at, t.id))]
+            timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat()}
+                      for t in sorted(timer_rows, key=lambda t: t.due_at)]
         return CaseView(
             id=case.id, case_number=case.case_number, process_key=case.process_key,
-            definition_version=pd.version, title=case.title, status=case.status,
-            compound_code=compound.code, compound_name=compound.name, org_path=case.org_path,
+            definition_version=meta.version, title=case.title, status=case.status,
+            compound_code=code, compound_name=name, org_path=case.org_path,
             version=case.version, created_at=case.created_at, updated_at=case.updated_at,
             completed_at=case.completed_at, data=data, summary=json.loads(case.summary or "{}"),
             tasks=tasks, timers=timers,
@@ -248,31 +282,6 @@ class Runtime:
     def workflow_for(self, s: Session, case: Case) -> tuple[BpmnWorkflow, LoadedDefinition]:
         _pd, loaded = self.loaded_definition(s, case.definition_id)
         return state.loads(case.state, loaded.spec, loaded.subprocess_specs), loaded
-
-    def case_diagram(self, case_number: str, actor: Actor) -> dict[str, Any]:
-        """What the case page draws: the main process's BPMN XML and which of its elements are
-        completed, active (ready/waiting) or overdue (an open human task past its due time)."""
-        with self.uow() as s:
-            case = self._case_for_reading(s, case_number, actor)
-            wf, loaded = self.workflow_for(s, case)
-            from .definitions import executable_processes
-
-            xml = next((x for f, x in sorted(loaded.bpmn.items())
-                        if any(k == case.process_key for k, _ in executable_processes(x, f))), "")
-            completed, active = set(), set()
-            for t in wf.get_tasks():
-                bpmn_id = t.task_spec.bpmn_id
-                if not bpmn_id or t.workflow is not wf:
-                    continue
-                if t.state == TaskState.COMPLETED:
-                    completed.add(bpmn_id)
-                elif t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-                    active.add(bpmn_id)
-            now = self.now()
-            overdue = set(s.scalars(select(HumanTask.spec_name).where(
-                HumanTask.case_id == case.id, HumanTask.due_at.is_not(None), HumanTask.due_at < now)))
-            return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
-                    "overdue": sorted(overdue & active)}
 
     def case_diagram(self, case_number: str, actor: Actor) -> dict[str, Any]:
         """What the case page draws: the main process's BPMN XML and which of its elements are
@@ -428,6 +437,7 @@ class Runtime:
             # the refusal is audited by the caller, nothing else changes.
             services.call(guard, {"task_data": task.data, "form_data": data}, wf.script_engine.service_context, task)
         before = state.json_safe({k: task.data.get(k) for k in data})
+        previous = Derived.of(wf)
         now = self.now()
         try:
             task.set_data(**data)
@@ -437,20 +447,21 @@ class Runtime:
             if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
                 raise exc.__cause__ from exc
             raise ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}") from exc
-        self._save(s, case, wf, loaded, now)
+        rows = self._save(s, case, wf, loaded, now, previous=previous)
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action="task_completed", task_id=ht.id, task_name=ht.title, before=before,
                      after=state.json_safe(data), detail={"steps": steps} if steps else None, now=now)
         if case.status == "completed":
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_completed", now=now)
-        return self._case_view(s, case)
+        return self._case_view(s, case, wf=wf, rows=rows)
 
     # --- saving -------------------------------------------------------------------------
 
     def _save(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition, now: datetime,
-              initial: bool = False) -> None:
-        """State, derived task rows and timer rows, guarded by the case's version."""
+              initial: bool = False, previous: Derived | None = None) -> tuple[list[HumanTask], list[Timer]]:
+        """State, derived task rows and timer rows, guarded by the case's version. Returns the
+        case's task and timer rows as they now are."""
         new_state = state.dumps(wf)
         status = "completed" if wf.completed else "running"
         summary = state.json_safe(_current_data(wf).get("case_summary") or {})
@@ -462,45 +473,61 @@ class Runtime:
                 setattr(case, k, v)
             s.flush()
         else:
-            res = s.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
-                            .values(**values).execution_options(synchronize_session=False))
+            res = s.execute(_BUMP_CASE, {**values, "case_id": case.id, "expected": case.version})
             if res.rowcount != 1:
                 raise Conflict(f"case {case.case_number} was changed by someone else first",
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
             for k, v in values.items():
                 set_committed = getattr(case, "__dict__")
                 set_committed[k] = v
-        self._sync_derived_rows(s, case, wf, loaded, now)
+        if initial:
+            previous = Derived({}, set())
+        return self._sync_derived_rows(s, case, wf, loaded, now, previous)
 
     def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,
-                           now: datetime) -> None:
-        waiting_timers = {str(t.id): t for t in wf.get_tasks(state=TaskState.WAITING) if timer_due(t) is not None}
-        ready_human = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-        old_tasks = dict(s.execute(select(HumanTask.id, HumanTask.created_at).where(HumanTask.case_id == case.id)).all())
-        old_timers = set(s.scalars(select(Timer.id).where(Timer.case_id == case.id)))
-        gone = set(old_tasks) - set(ready_human)
-        if gone:
-            s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
-        for tid, task in ready_human.items():
-            info = loaded.human_tasks.get(task.task_spec.name)
+                           now: datetime, previous: "Derived | None" = None) -> tuple[list[HumanTask], list[Timer]]:
+        """Make the task and timer rows match the workflow. `previous` is what the rows were derived
+        from before this change (read off the workflow as loaded), which spares reading them back."""
+        ready, waiting = _scan(wf)
+        if previous is None:
+            previous = Derived({tid: due for tid, due in s.execute(_CASE_TASK_DUES, {"case_id": case.id})},
+                               set(s.scalars(_CASE_TIMER_IDS, {"case_id": case.id})))
+        new_tasks: list[dict] = []
+        carried: list[str] = []
+        for tid, task in ready.items():
             due = human_task_due(task)
-            if tid in old_tasks:
-                s.execute(update(HumanTask).where(HumanTask.id == tid).values(due_at=due))
+            if tid in previous.tasks:
+                carried.append(tid)
+                if previous.tasks[tid] != due:
+                    s.execute(_SET_TASK_DUE, {"tid": tid, "due": due})
                 continue
-            s.add(HumanTask(
+            info = loaded.human_tasks.get(task.task_spec.name)
+            new_tasks.append(dict(
                 id=tid, case_id=case.id, spec_name=task.task_spec.name,
                 title=info.title if info else task.task_spec.name, lane=task.task_spec.lane,
                 role=info.role if info else "", form=info.form if info else None, org_path=case.org_path,
-                compound_id=case.compound_id, process_key=case.process_key, created_at=now, due_at=due,
-            ))
-        gone_timers = old_timers - set(waiting_timers)
+                compound_id=case.compound_id, process_key=case.process_key, created_at=now, due_at=due))
+        new_timers = [dict(id=tid, case_id=case.id, spec_name=t.task_spec.bpmn_name or t.task_spec.name,
+                           due_at=timer_due(t), claimed_by=None, claimed_until=None)
+                      for tid, t in waiting.items() if tid not in previous.timers]
+        gone_tasks = [tid for tid in previous.tasks if tid not in ready]
+        gone_timers = [tid for tid in previous.timers if tid not in waiting]
+        if gone_tasks:
+            s.execute(_DELETE_TASKS, {"ids": gone_tasks})
         if gone_timers:
-            s.execute(delete(Timer).where(Timer.id.in_(gone_timers)))
-        for tid, task in waiting_timers.items():
-            if tid not in old_timers:
-                s.add(Timer(id=tid, case_id=case.id, spec_name=task.task_spec.bpmn_name or task.task_spec.name,
-                            due_at=timer_due(task)))
-        s.flush()
+            s.execute(_DELETE_TIMERS, {"ids": gone_timers})
+        if new_tasks:
+            s.execute(_INSERT_TASK, new_tasks)
+        if new_timers:
+            s.execute(_INSERT_TIMER, new_timers)
+        task_rows = [HumanTask(**d) for d in new_tasks]
+        if carried:
+            task_rows += list(s.scalars(select(HumanTask).where(HumanTask.id.in_(carried))))
+        timer_rows = [Timer(**d) for d in new_timers]
+        kept_timers = [tid for tid in waiting if tid in previous.timers]
+        if kept_timers:
+            timer_rows += list(s.scalars(select(Timer).where(Timer.id.in_(kept_timers))))
+        return task_rows, timer_rows
 
     # --- timers -------------------------------------------------------------------------
 
@@ -570,6 +597,52 @@ class Runtime:
                 return fired
             for timer_id, _case_id in claimed:
                 fired += self.fire_timer(timer_id, worker_id)
+
+
+# Statements built once (building them costs more than running them on the hot path).
+_CASE_TASKS = select(HumanTask).where(HumanTask.case_id == bindparam("case_id"))
+_CASE_TIMERS = select(Timer).where(Timer.case_id == bindparam("case_id"))
+_BUMP_CASE = (update(Case).where(Case.id == bindparam("case_id"), Case.version == bindparam("expected"))
+              .values({c: bindparam(c) for c in ("state", "version", "status", "updated_at", "summary", "completed_at")})
+              .execution_options(synchronize_session=False))
+
+
+_CASE_TASK_DUES = select(HumanTask.id, HumanTask.due_at).where(HumanTask.case_id == bindparam("case_id"))
+_CASE_TIMER_IDS = select(Timer.id).where(Timer.case_id == bindparam("case_id"))
+_SET_TASK_DUE = (update(HumanTask).where(HumanTask.id == bindparam("tid")).values(due_at=bindparam("due"))
+                 .execution_options(synchronize_session=False))
+_DELETE_TASKS = (delete(HumanTask).where(HumanTask.id.in_(bindparam("ids", expanding=True)))
+                 .execution_options(synchronize_session=False))
+_DELETE_TIMERS = (delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
+                  .execution_options(synchronize_session=False))
+_INSERT_TASK = HumanTask.__table__.insert()
+_INSERT_TIMER = Timer.__table__.insert()
+
+
+@dataclass
+class Derived:
+    """The derived rows of a case as {task id: due} and {timer ids}."""
+
+    tasks: dict[str, datetime | None]
+    timers: set[str]
+
+    @classmethod
+    def of(cls, wf: BpmnWorkflow) -> "Derived":
+        ready, waiting = _scan(wf)
+        return cls({tid: human_task_due(t) for tid, t in ready.items()}, set(waiting))
+
+
+def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ready human tasks and waiting timers, in one pass over the task dictionaries."""
+    ready: dict[str, Any] = {}
+    timers: dict[str, Any] = {}
+    for w in (wf, *wf.subprocesses.values()):
+        for task in w.tasks.values():
+            if task.state == TaskState.READY and task.task_spec.manual:
+                ready[str(task.id)] = task
+            elif task.state == TaskState.WAITING and timer_due(task) is not None:
+                timers[str(task.id)] = task
+    return ready, timers
 
 
 def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:
