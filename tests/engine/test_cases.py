@@ -129,3 +129,16 @@ def test_state_is_small_and_specless(sample, actors):
         state = s.scalar(select(Case.state).where(Case.case_number == case.case_number))
     assert '"spec"' not in state and "task_specs" not in state
     assert len(state.encode()) < 15_000
+
+
+def test_a_crashed_workers_claim_expires(sample, actors, clock):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=5000, days=1))
+    clock.advance(days=5)
+    claimed = sample.claim_due_timers("crashed", lease_seconds=120)
+    assert len(claimed) == 1  # ... and the worker dies before firing it
+    assert sample.run_due_timers("other") == 0  # the lease still holds
+    clock.advance(seconds=121)
+    assert sample.run_due_timers("other") == 1
+    assert sample.fire_timer(claimed[0][0], "crashed") is False  # the dead worker's late attempt does nothing
+    assert sample.get_case(case.case_number, actors["street"]).data["escalated"] is True
