@@ -70,3 +70,11 @@ def test_whole_election_to_filing_and_renewal(election, clock, runtime):
     e.do("street", "renewal_reminder", {"renewal_ack": {"acknowledged": True, "plan": "成立换届小组"}})
     view = e.case()
     assert view.status == "completed" and view.summary["renewal_reminded_on"]
+
+    from engine.reports.committee import committee_summary
+
+    with runtime.uow() as ses:
+        rep = committee_summary(ses, "PK-JP")
+    assert (rep["cases"], rep["formed"], rep["renewed"], rep["party_majority"]) == (1, 1, 0, 1)
+    c = rep["committees"][0]
+    assert c["stage"] == "filed" and c["elected_party_member_share"] == "5/7" and c["filing_overdue"]
