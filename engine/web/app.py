@@ -54,14 +54,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         fresh = sess is None
         request.state.session = sess or codec.new()
         request.state.session_dirty = fresh
+        created = request.state.session if fresh else None
         response = await call_next(request)
         sess = request.state.session
         quiet_path = request.url.path.startswith(("/static/", "/api/"))
-        if request.state.session_dirty and (not quiet_path or sess.uid is not None):
+        # A session made up for an anonymous API or asset request is not worth a cookie; one a
+        # handler set (login, logout) always is.
+        if request.state.session_dirty and not (quiet_path and sess is created):
             response.set_cookie(COOKIE, codec.dumps(sess), max_age=SESSION_MAX_AGE,
                                 httponly=True, samesite="lax", secure=secure_cookie, path="/")
-        if getattr(request.state, "logout", False):
-            response.delete_cookie(COOKIE, path="/")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -17,7 +17,7 @@ ACTION_ZH = {
 
 def action_zh(action: str) -> str:
     if action.startswith("refused:"):
-        return "被拒绝的操作：" + {"complete_task": "办理任务"}.get(action[8:], action[8:])
+        return "被拒绝的操作：" + {"complete_task": "办理任务", "open_task": "打开任务"}.get(action[8:], action[8:])
     return ACTION_ZH.get(action, action)
 
 

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from engine import audit
 from engine.attachments import reference, store_attachment
-from engine.db.models import Case
-from engine.runtime.errors import Conflict, NotFound, ValidationFailed
+from engine.db.models import Case, HumanTask
+from engine.db.session import session_factory
+from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 from . import formgen
 from .context import Viewer, check_csrf, render, runtime, viewer
@@ -35,9 +37,30 @@ def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, error
     }, status_code=status_code)
 
 
+def audit_refusal(request: Request, v: Viewer, task_id: str, action: str, exc: Forbidden) -> None:
+    """Record a refused look at / submission of a task in its case's chain (own transaction)."""
+    rt = runtime(request)
+    with rt.uow() as s:
+        row = s.execute(select(HumanTask.case_id, HumanTask.title, Case.case_number)
+                        .join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)).first()
+    if row is None:
+        return
+    audit.append_alone(session_factory(rt.url), chain=audit.case_chain(row[2]), case_id=row[0], actor=v.username,
+                       action=f"refused:{action}", task_id=task_id, task_name=row[1],
+                       detail={"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}, now=rt.now())
+
+
+def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -> dict:
+    try:
+        return runtime(request).get_task(task_id, v.actor)
+    except Forbidden as exc:
+        audit_refusal(request, v, task_id, action, exc)
+        raise
+
+
 @router.get("/tasks/{task_id}")
 def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
-    info = runtime(request).get_task(task_id, v.actor)
+    info = get_task_or_refuse(request, v, task_id, "open_task")
     values = {k: info["data"][k] for k in (info["schema"].get("properties") or {}) if k in info["data"]}
     return _render_form(request, v, info, values)
 
@@ -70,7 +93,7 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
     expected = form.get("_version")
     expected_version = int(expected) if isinstance(expected, str) and expected.isdigit() else None
     try:
-        info = await run_in_threadpool(rt.get_task, task_id, v.actor)
+        info = await run_in_threadpool(get_task_or_refuse, request, v, task_id, "complete_task")
     except NotFound:
         info = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
         if info is None:
