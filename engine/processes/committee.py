@@ -380,26 +380,29 @@ def committee_voting(ctx: ServiceContext) -> dict:
 
 @service("committee_issue_ballots", context=True)
 def committee_issue_ballots(ctx: ServiceContext) -> dict:
-    """One ballot page per owner of the roll, as one verifiable document."""
-    from engine.notices.service import issue_document
+    """One ballot page per owner of the roll, through the notices' ballot batch (verifiable
+    documents of up to 100 pages each), committed with the case state."""
+    from engine.notices.ballots import issue_ballots
 
     data = _data(ctx)
     roll = _load_roll(ctx, data["owner_roll"]["ref"])
     voting, election = data["voting"], data["election"]
-    items = [f"{voting['labels'][i]}（{i}）" for i in voting["items"]]
     context = {
         "compound_name": data.get("compound_name", ""), "mode": "election",
-        "vote_title": data["meeting"]["meeting_name"], "items": items,
-        "ballots": [{"owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
-                    for o in roll.owners.values()],
+        "vote_title": data["meeting"]["meeting_name"],
+        "title": f"{data['meeting']['meeting_name']}选票（第{voting['round']}轮）",
+        "items": [f"{voting['labels'][i]}（{i}）" for i in voting["items"]],
         "instructions": [f"本次应选业主委员会委员 {election['seats']} 名，请对每名候选人选择“同意”“反对”或“弃权”之一",
                          "未作选择的视为弃权；一名业主拥有多套房屋的只填一张选票",
                          "选票须由业主本人或其书面委托的代理人填写"],
         "deadline": voting["due"], "ballot_box": data["meeting"]["place"],
     }
-    doc = issue_document(ctx.session, kind="ballot", context=context, case=ctx.case, actor=ctx.actor,
-                         now=ctx.now, settings=ctx.settings, title=f"{data['meeting']['meeting_name']}选票（第{voting['round']}轮）")
-    return {"document_id": doc.id, "verification_code": doc.verification_code, "ballots": len(context["ballots"])}
+    owners = [{"owner_id": o.owner_id, "owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
+              for o in roll.owners.values()]
+    run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
+                        settings=ctx.settings, case=ctx.case)
+    return {"ballots": run.ballots, "round": voting["round"],
+            "documents": [{"document_id": d.id, "verification_code": d.verification_code} for d in run.documents]}
 
 
 def _ballot_items(task_data: dict) -> tuple[list[str], dict[str, str]]:

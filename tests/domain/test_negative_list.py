@@ -25,3 +25,12 @@ def test_validate_setting():
     assert nl.validate_setting({"fee_arrears": True}) == []
     assert len(nl.validate_setting({"nope": True, "criminal": "yes"})) == 2
     assert nl.validate_setting([1]) != []
+
+
+def test_nomination_form_lists_every_ground():
+    import json
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "forms/committee/nominate.schema.json").read_text("utf-8"))
+    facts = schema["properties"]["candidates"]["items"]["properties"]["facts"]["properties"]
+    assert {k: v["title"] for k, v in facts.items()} == {g.id: g.text for g in nl.GROUNDS}
