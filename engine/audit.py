@@ -80,12 +80,17 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
     return ev
 
 
-def append_alone(session_factory, retries: int = 5, **kwargs) -> None:
+def append_alone(session_factory, retries: int = 5, lock=None, **kwargs) -> None:
     """Append in a transaction of its own (refused attempts, whose own transaction rolled back).
-    Two writers racing for the same chain position: the loser retries on the next one."""
+
+    `lock(session)` is called first: for a case chain it locks the case row, so that the refusal
+    queues behind a change in flight instead of taking the chain position that change is about to
+    write. Two writers that still race for a position: the loser retries on the next one."""
     for attempt in range(retries):
         session = session_factory()
         try:
+            if lock is not None:
+                lock(session)
             append(session, **kwargs)
             session.commit()
             return

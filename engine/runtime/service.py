@@ -151,8 +151,14 @@ class Runtime:
 
     def _refuse(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
                 task_id: str | None = None, task_name: str | None = None) -> None:
+        def lock_case(session: Session) -> None:
+            q = select(Case.id).where(Case.id == case_id)
+            if session.bind.dialect.name == "postgresql":
+                q = q.with_for_update()
+            session.execute(q)
+
         audit.append_alone(
-            self._sessions, chain=audit.case_chain(case_number), case_id=case_id,
+            self._sessions, lock=lock_case, chain=audit.case_chain(case_number), case_id=case_id,
             actor=actor.username, action=f"refused:{action}", task_id=task_id, task_name=task_name,
             detail={"code": reason.code, "message": reason.message, "message_zh": reason.message_zh},
             now=self.now(),
@@ -648,9 +654,9 @@ def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:
 def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:
     """The data a person would call "the case's data": that of the latest finished or ready task."""
     last = wf.last_task
-    ready = wf.get_tasks(state=TaskState.READY)
-    if ready:
-        return ready[0].data
+    ready = next((t for t in wf.tasks.values() if t.state == TaskState.READY), None)
+    if ready is not None:
+        return ready.data
     if last is not None:
         return last.data
     return wf.data
