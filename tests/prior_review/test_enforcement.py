@@ -214,3 +214,39 @@ def test_cli_cannot_give_the_review_for_the_branch(prt, actors, tmp_path):
                                       "--data", f"@{data}"])
     assert result.exit_code == 0, result.output
     assert pr.REVIEW_RECORDED in [a for a, _ in events(prt, cn)]
+
+
+def _api_client(runtime, clock, username: str):
+    from fastapi.testclient import TestClient
+
+    from engine.web.app import create_app
+    from tests.web.support import seed_demo
+
+    seed_demo(runtime)  # demo users get the demo password
+    client = TestClient(create_app(runtime.settings, clock))
+    s = client.post("/api/session", json={"username": username, "password": "hongwu-demo"})
+    assert s.status_code == 200, s.text
+    return client, {"X-CSRF-Token": s.json()["csrf_token"]}
+
+
+def test_api_cannot_skip_the_review(runtime, actors, clock, tmp_path):
+    _forged(runtime, tmp_path, guarded=True)
+    cn = start(runtime, actors, "service_fees")
+    tid = task_named(runtime, cn, actors["community"], "decide")
+    client, headers = _api_client(runtime, clock, "community")
+    r = client.post(f"/api/tasks/{tid}/complete", json={"data": committee_decision(runtime)}, headers=headers)
+    assert r.status_code == 403 and "须经小区党支部先议同意" in r.json()["message_zh"]
+    assert _refusals(runtime, cn)[-1]["actor"] == "community"
+    assert pr.DECISION_RECORDED not in [a for a, _ in events(runtime, cn)]
+    hist = client.get(f"/api/cases/{cn}/history").json()
+    assert "refused:complete_task" in [e["action"] for e in hist["events"]]
+
+
+def test_api_cannot_give_the_review_for_the_branch(prt, actors, clock):
+    cn = start(prt, actors, "fund_use")
+    tid = task_named(prt, cn, actors["branch"], "branch_review")
+    client, headers = _api_client(prt, clock, "cparty")
+    r = client.post(f"/api/tasks/{tid}/complete", json={"data": review(prt)}, headers=headers)
+    assert r.status_code == 403
+    assert _refusals(prt, cn)[-1]["actor"] == "cparty"
+    assert pr.REVIEW_RECORDED not in [a for a, _ in events(prt, cn)]
