@@ -654,9 +654,11 @@ def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:
 def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:
     """The data a person would call "the case's data": that of the latest finished or ready task."""
     last = wf.last_task
-    ready = next((t for t in wf.tasks.values() if t.state == TaskState.READY), None)
-    if ready is not None:
-        return ready.data
+    # Sub-processes (call activities, embedded sub-processes) keep their own task maps.
+    for w in (wf, *wf.subprocesses.values()):
+        ready = next((t for t in w.tasks.values() if t.state == TaskState.READY), None)
+        if ready is not None:
+            return ready.data
     if last is not None:
         return last.data
     return wf.data
