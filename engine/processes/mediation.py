@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.db.models import OrgUnit
 from engine.domain import mediation as rules
-from engine.domain.periods import CIVIL_TZ, civil_date, format_civil_date, period_end
-from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.domain.periods import CIVIL_TZ, civil_date, period_end
+from engine.runtime.errors import Forbidden, ValidationFailed
 from engine.runtime.forms import validate_form
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
@@ -382,7 +382,7 @@ def after_settlement(ctx: ServiceContext) -> dict:
     }
     summary.update({"outcome": "settled", "agreement_signed_on": signed_on.isoformat(),
                     "judicial_confirmation_apply_by": apply_by.last_day.isoformat(),
-                    "follow_up_on": follow.last_day.isoformat(), "closed_at": _iso(ctx.now)})
+                    "follow_up_on": follow.last_day.isoformat(), "concluded_at": _iso(ctx.now)})
     return summary
 
 
@@ -417,7 +417,7 @@ def referral(ctx: ServiceContext) -> dict:
         "ended_on": civil_date(ctx.now).isoformat(),
         "legal_aid": "12348 公共法律服务热线",
     }
-    summary.update({"outcome": "referred", "referred_at": _iso(ctx.now), "closed_at": _iso(ctx.now)})
+    summary.update({"outcome": "referred", "referred_at": _iso(ctx.now), "concluded_at": _iso(ctx.now)})
     return summary
 
 
@@ -462,18 +462,17 @@ def intake_case(runtime, payload: Any, actor, *, within_path: str | None = None)
     data.setdefault("source", source)
     data.update({"intake_prefilled": True, "external_ref": payload["reference"]})
     title = f"{compound.name} · {rules.CATEGORIES.get(payload['category'], '物业')}纠纷调解"
-    for attempt in (1, 2):
+    before = _existing(runtime, external)
+    if before is not None:
+        return runtime.get_case(before, actor), False
+    try:
+        return runtime.start_case(PROCESS_KEY, compound.code, actor, data, title=title, external=external), True
+    except IntegrityError:
+        # The same reference was filed concurrently and won the unique (source, reference) pair.
         before = _existing(runtime, external)
-        if before is not None:
-            return runtime.get_case(before, actor), False
-        try:
-            view = runtime.start_case(PROCESS_KEY, compound.code, actor, data, title=title, external=external)
-            return view, True
-        except IntegrityError:
-            # The same reference was filed concurrently and won the unique (source, ref) pair.
-            if attempt == 2:
-                raise
-    raise NotFound("unreachable", "unreachable")  # pragma: no cover
+        if before is None:
+            raise
+        return runtime.get_case(before, actor), False
 
 
 def _existing(runtime, external: tuple[str, str]) -> str | None:

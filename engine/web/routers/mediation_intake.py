@@ -30,14 +30,45 @@ def _error(exc: HongwuError) -> JSONResponse:
                          "details": exc.details}, status_code=status, headers=headers)
 
 
-@router.get("/api/mediation-cases/schema")
+@router.get("/api/mediation-cases/schema", tags=["mediation"], summary="调解受理接口的请求体 JSON Schema")
 def published_schema() -> JSONResponse:
     """The intake schema integrations validate against."""
     return JSONResponse(intake.published_schema())
 
 
-@router.post("/api/mediation-cases")
+def _error_schema() -> dict:
+    return {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "message_zh": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}, "message_zh": {"type": "string"}}}}}}
+
+
+def _openapi() -> dict:
+    schema = {k: v for k, v in intake.published_schema().items() if k not in ("$schema", "$id")}
+    case = {"type": "object", "properties": {"case_number": {"type": "string"}, "status": {"type": "string"},
+                                             "created": {"type": "boolean"}, "reference": {"type": "string"},
+                                             "compound": {"type": "string"}, "url": {"type": "string"}}}
+    err = {"content": {"application/json": {"schema": _error_schema()}}}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "parameters": [{"name": "Authorization", "in": "header", "required": True,
+                        "description": "Bearer <API 令牌>（hongwu token create … --scope mediation_intake）",
+                        "schema": {"type": "string"}}],
+        "responses": {
+            "201": {"description": "已立案 / case opened", "content": {"application/json": {"schema": case}}},
+            "200": {"description": "同一来源单号已立案，返回原案件 / the case opened for this reference before",
+                    "content": {"application/json": {"schema": case}}},
+            "401": {"description": "API 令牌缺失、无效或已吊销 / missing, unknown or revoked token", **err},
+            "403": {"description": "令牌无权向该小区报送 / compound outside the token's organisation", **err},
+            "422": {"description": "请求内容有误（逐字段，中英文）/ field errors", **err},
+        },
+    }
+
+
+@router.post("/api/mediation-cases", status_code=201, summary="外部系统报送物业纠纷（12345 热线等）",
+             tags=["mediation"], openapi_extra=_openapi())
 async def create_mediation_case(request: Request) -> JSONResponse:
+    """Open a tiered-mediation case from an integration; idempotent by (source, reference)."""
     runtime = request.app.state.runtime
     try:
         with runtime.uow() as s:
