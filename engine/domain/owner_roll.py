@@ -146,11 +146,11 @@ def _read_csv(data: bytes, filename: str):
     rows: list[tuple[int, list[str]]] = []
     try:
         for cells in reader:
+            if not "".join(cells).strip():
+                continue  # blank row
             if not header:
-                if any(c.strip() for c in cells):
-                    header = cells
-                continue
-            if any(c.strip() for c in cells):
+                header = cells
+            else:
                 rows.append((reader.line_num, cells))
     except csv.Error as exc:
         return header, rows, [Problem(filename, reader.line_num, f"malformed CSV: {exc}", f"CSV 格式错误：{exc}")]

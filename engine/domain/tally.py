@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Literal
+from typing import Iterable, Literal, NamedTuple
 
 from .owner_roll import InputError, OwnerRoll, Problem, column_index, read_table
 
@@ -38,8 +38,9 @@ class BallotError(InputError):
     what_zh = "选票文件"
 
 
-@dataclass(frozen=True)
-class Ballot:
+class Ballot(NamedTuple):
+    """One ballot line (a tuple: tens of thousands are read per election)."""
+
     owner_id: str
     item: str
     vote: str  # agree | disagree | abstain
@@ -115,37 +116,36 @@ def parse_ballots(data: bytes, filename: str, roll: OwnerRoll) -> list[Ballot]:
         raise BallotError(problems)
     ballots: list[Ballot] = []
     seen: dict[tuple[str, str], int] = {}
+    io, ii, iv = idx["owner_id"], idx["item"], idx["vote"]
+    width = max(io, ii, iv) + 1
+    owners = roll.owners
     for line, cells in rows:
-        def get(col: str) -> str:
-            i = idx[col]
-            return cells[i].strip() if i < len(cells) else ""
-
-        owner_id, item, word = get("owner_id"), get("item"), get("vote")
-        ok = True
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        owner_id, item, word = cells[io].strip(), cells[ii].strip(), cells[iv].strip()
+        vote = VOTE_WORDS.get(word) or VOTE_WORDS.get(word.lower())
+        key = (owner_id, item)
+        if owner_id in owners and item and vote is not None and key not in seen:
+            seen[key] = line
+            ballots.append(Ballot(owner_id, item, vote, line))
+            continue
+        # The slow path names every problem of the line.
         if not owner_id:
             problems.append(Problem(filename, line, "owner_id is empty", "业主编号为空"))
-            ok = False
-        elif owner_id not in roll.owners:
+        elif owner_id not in owners:
             problems.append(Problem(filename, line, f"unknown owner {owner_id!r} (not on the owner roll)",
                                     f"业主编号 {owner_id} 不在业主名册中"))
-            ok = False
         if not item:
             problems.append(Problem(filename, line, "item is empty", "表决事项（item）为空"))
-            ok = False
-        vote = VOTE_WORDS.get(word.lower())
         if vote is None:
             problems.append(Problem(filename, line,
                                     f"unknown vote {word!r} (use agree, disagree, abstain or 同意, 反对, 弃权)",
                                     f"无法识别的表决意见「{word}」（应为 同意、反对、弃权 或 agree、disagree、abstain）"))
-            ok = False
         if owner_id and item:
-            first = seen.setdefault((owner_id, item), line)
+            first = seen.setdefault(key, line)
             if first != line:
                 problems.append(Problem(filename, line, f"owner {owner_id!r} already voted on {item!r} on line {first}",
                                         f"业主 {owner_id} 已在第 {first} 行对「{item}」表决，不得重复"))
-                ok = False
-        if ok:
-            ballots.append(Ballot(owner_id, item, vote, line))
     if problems:
         raise BallotError(problems)
     return ballots
@@ -184,32 +184,35 @@ def tally(roll: OwnerRoll, ballots: Iterable[Ballot], items: list[str] | None = 
     known = set(items) if items is not None else None
     votes: dict[str, dict[str, str]] = {}  # item -> owner -> vote
     order: list[str] = list(items) if items is not None else []
-    participants: set[str] = set()
+    owners = roll.owners
     for b in ballots:
+        owner_id, item, vote = b[0], b[1], b[2]
+        if owner_id in owners and vote in VOTE_ZH and (known is None or item in known):
+            per_item = votes.get(item)
+            if per_item is None:
+                per_item = votes[item] = {}
+            if owner_id not in per_item:
+                per_item[owner_id] = vote
+                continue
+        # The slow path says what is wrong with the line.
         where = roll.source or "ballots"
-        if b.owner_id not in roll.owners:
-            problems.append(Problem(where, b.line, f"unknown owner {b.owner_id!r}", f"业主编号 {b.owner_id} 不在业主名册中"))
-            continue
-        if b.vote not in VOTE_ZH:
-            problems.append(Problem(where, b.line, f"unknown vote {b.vote!r}", f"无法识别的表决意见「{b.vote}」"))
-            continue
-        if known is not None and b.item not in known:
-            problems.append(Problem(where, b.line, f"{b.item!r} is not on the ballot", f"「{b.item}」不是本次表决事项"))
-            continue
-        per_item = votes.setdefault(b.item, {})
-        if b.owner_id in per_item:
-            problems.append(Problem(where, b.line, f"owner {b.owner_id!r} voted twice on {b.item!r}",
-                                    f"业主 {b.owner_id} 对「{b.item}」重复表决"))
-            continue
-        per_item[b.owner_id] = b.vote
-        participants.add(b.owner_id)
+        if owner_id not in owners:
+            problems.append(Problem(where, b.line, f"unknown owner {owner_id!r}", f"业主编号 {owner_id} 不在业主名册中"))
+        elif vote not in VOTE_ZH:
+            problems.append(Problem(where, b.line, f"unknown vote {vote!r}", f"无法识别的表决意见「{vote}」"))
+        elif known is not None and item not in known:
+            problems.append(Problem(where, b.line, f"{item!r} is not on the ballot", f"「{item}」不是本次表决事项"))
+        else:
+            problems.append(Problem(where, b.line, f"owner {owner_id!r} voted twice on {item!r}",
+                                    f"业主 {owner_id} 对「{item}」重复表决"))
+    participants: set[str] = set().union(*votes.values()) if votes else set()
     if problems:
         raise BallotError(problems)
     if known is None:
         order = sorted(votes)  # the result must not depend on ballot order
 
-    owners = roll.owners
-    part_area = sum((owners[o].area_m2 for o in participants), Decimal(0))
+    area = {o: owners[o].area_m2 for o in participants}
+    part_area = sum(area.values(), Decimal(0))
     part_owners = len(participants)
     total_area, total_owners = roll.total_area, roll.total_owners
     quorum = quorum_met(part_area, part_owners, total_area, total_owners)
@@ -220,10 +223,10 @@ def tally(roll: OwnerRoll, ballots: Iterable[Ballot], items: list[str] | None = 
         agree_n = disagree_n = 0
         for owner_id, vote in per_item.items():
             if vote == "agree":
-                agree_area += owners[owner_id].area_m2
+                agree_area += area[owner_id]
                 agree_n += 1
             elif vote == "disagree":
-                disagree_area += owners[owner_id].area_m2
+                disagree_area += area[owner_id]
                 disagree_n += 1
         passed = quorum and approved(agree_area, agree_n, part_area, part_owners, threshold)
         results.append(ItemResult(item, agree_area, agree_n, disagree_area, disagree_n,
