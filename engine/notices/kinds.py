@@ -9,7 +9,7 @@ three in `context`):
     doc_number        文号 "〔2026〕3号", default: next number of that issuer in that year
     date              成文日期 "2026年11月21日" (civil date of `now`, Asia/Shanghai)
     title             标题 (the kind's default title unless given)
-    verification_code 核验码, verify_url, qr_svg (QR code of verify_url, inline SVG)
+    verification_code 核验码, verify_url, qr_data_uri (QR code of verify_url, SVG data URI)
     case_number       案件编号 of the case (or "" without a case)
 
 Optional variables every kind accepts: recipient (主送, e.g. "各位业主："), body (extra
@@ -28,8 +28,8 @@ from typing import Any, Callable, Mapping
 
 from engine.runtime.errors import ValidationFailed
 
-ENGINE_VARIABLES = ("issuer", "doc_number", "date", "title", "verification_code", "verify_url", "qr_svg",
-                    "case_number", "issued_on")
+ENGINE_VARIABLES = ("issuer", "doc_number", "date", "title", "verification_code", "verify_url", "qr_data_uri",
+                    "case_number", "issued_on", "created_iso")
 COMMON_OPTIONAL = ("recipient", "body", "attachments", "contact", "cc", "seal_text", "replaces_note")
 
 

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -135,6 +135,7 @@ def prepare_context(session: Session, kind: NoticeKind, context: dict, *, case: 
     ctx["title"] = title or context.get("title") or kind.title
     ctx["date"] = context.get("date") or cn_date(issued_on)
     ctx["issued_on"] = issued_on.isoformat()
+    ctx["created_iso"] = now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     ctx["doc_number"] = context.get("doc_number") or doc_number
     ctx["verification_code"] = code
     ctx["verify_url"] = f"{settings.base_url.rstrip('/')}/verify/{code}"
