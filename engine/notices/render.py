@@ -7,6 +7,7 @@ render otherwise.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import io
 import threading
@@ -133,6 +134,9 @@ def _weasy(templates_dir: Path):
         fc = FontConfiguration()
         css = CSS(filename=str(templates_dir / STYLESHEET), font_config=fc)
         cache[key] = (fc, css, {})
+        # Drop the font configuration before interpreter shutdown tears down the modules its
+        # finalizer needs (otherwise Python prints an ignored TypeError at exit).
+        atexit.register(cache.clear)
     return cache[key]
 
 
