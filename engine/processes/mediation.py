@@ -276,6 +276,9 @@ def record_session(ctx: ServiceContext, level: str) -> str:
         if outcome == "settled":
             summary["settled_level"] = level
             data["agreement_context"] = agreement_context(ctx, data, level)
+            # The signing form starts with one row per party, to be ticked as each one signs.
+            data["party_signatures"] = [{"name": p.get("name", ""), "signed": False, "method": "signature"}
+                                        for p in data.get("parties") or []]
         else:
             record["failure_reason"] = data.get("failure_reason")
     data["case_summary"] = summary
@@ -306,16 +309,18 @@ def agreement_context(ctx: ServiceContext, data: dict, level: str) -> dict:
     settling session's form."""
     parties = data.get("parties") or []
     sides = {"applicant": "甲方", "respondent": "乙方"}
-    counters: dict[str, int] = {}
+    labels = [sides.get(p.get("side"), "当事人") for p in parties]
+    seen: dict[str, int] = {}
     rows = []
-    for p in parties:
-        base = sides.get(p.get("side"), "当事人")
-        counters[base] = counters.get(base, 0) + 1
-        rows.append({"role": base if sum(1 for q in parties if sides.get(q.get("side"), "当事人") == base) == 1
-                     else f"{base}{counters[base]}",
-                     "name": p.get("name", ""), "gender": p.get("gender") or "", "age": p.get("age") or "",
-                     "id_number": p.get("id_number") or "", "address": p.get("address") or "",
-                     "phone": p.get("phone") or ""})
+    for p, label in zip(parties, labels):
+        seen[label] = seen.get(label, 0) + 1
+        role = label if labels.count(label) == 1 else f"{label}{seen[label]}"  # 甲方1、甲方2 …
+        name = p.get("name", "")
+        if p.get("representative"):  # an organisation: its responsible person / representative
+            name = f"{name}（负责人：{p['representative']}）"
+        rows.append({"role": role, "name": name, "gender": p.get("gender") or "",
+                     "age": p.get("age") or "", "id_number": p.get("id_number") or "",
+                     "address": p.get("address") or "", "phone": p.get("phone") or ""})
     name = data.get("committee_name") or committee_name(ctx, level)
     mediator = ((data.get("levels") or {}).get(level) or {}).get("mediator") or {}
     return {

@@ -217,6 +217,11 @@ def test_agreement_pdf_has_every_article_29_field(med, actors):
     assert "钱调解" in text and "新城社区人民调解委员会" in text
     assert "签名、盖章或按指印" in text and "人民调解员（签名）" in text and "（印章）" in text
 
+    # The signing form lists every party, none signed yet.
+    sign_task = med.get_task(task(med, case, "community_sign")["id"], SYSTEM)
+    assert sign_task["data"]["party_signatures"] == [
+        {"name": p["name"], "signed": False, "method": "signature"} for p in PARTIES]
+    assert "（负责人：王经理）" in text  # an organisation party names its representative
     # Signing: every party, the mediator and the committee seal are required.
     with pytest.raises(ValidationFailed) as err:
         sign(med, actors, case, "community",
