@@ -49,6 +49,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.middleware("http")
     async def _session(request: Request, call_next):
+        if "\x00" in request.url.path or "%00" in request.url.query or "%00" in request.scope.get("raw_path", b"").decode("latin-1"):
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"code": "bad_input", "message": "NUL characters are not allowed in the address",
+                                 "message_zh": "网址中含有非法字符", "details": []}, status_code=400)
         codec = app.state.session_codec
         sess = codec.loads(request.cookies.get(COOKIE))
         fresh = sess is None

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 
 from engine.config import CIVIL_TZ
 from engine.runtime.actors import Actor
@@ -197,6 +198,17 @@ def install_error_handlers(app) -> None:
         if is_api(request):
             return JSONResponse(error_payload(exc), status_code=code)
         return render(request, "error.html", {"status": code, "error": exc}, status_code=code)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        # Input the database cannot hold (NUL characters, out-of-range numbers): the request's
+        # fault, and nothing was changed (the unit of work rolled back).
+        bad = HongwuError("the input contains characters or numbers the database cannot store",
+                          "输入内容包含无法保存的字符或超出范围的数字")
+        bad.code = "bad_input"
+        if is_api(request):
+            return JSONResponse(error_payload(bad), status_code=422)
+        return render(request, "error.html", {"status": 422, "error": bad}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired):

@@ -82,7 +82,7 @@ def _type(schema: dict) -> str:
 
 def _options(schema: dict, ui: dict) -> list[tuple[str, str]] | None:
     if "enum" in schema:
-        names = ui.get("ui:enumNames") or schema.get("enumNames") or []
+        names = ui.get("ui:enumNames") or schema.get("enumNames") or schema.get("x-enumNames") or []
         return [(_text(v), str(names[i]) if i < len(names) else _label(v)) for i, v in enumerate(schema["enum"])
                 if v is not None]
     alts = schema.get("oneOf") or schema.get("anyOf")

@@ -1,0 +1,270 @@
+"""Real browser (Debian chromium, headless) against a real uvicorn server.
+
+A street staff member logs in, opens a committee election case and takes it to the candidate
+publicity (the two party-review steps in between are done by the party users through the service
+layer), then downloads the publicity PDF; a community staff member of another community cannot
+see the case; an auditor sees history and diagram and no action buttons. Screenshots go to
+test-artifacts/."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.config import BUNDLED_BPMN_DIR, BUNDLED_FORMS_DIR, Settings
+from tests.web.support import seed_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ROLL = """unit_id,owner_id,owner_name,area_m2,building
+1-101,O1,张伟,89.50,1
+1-102,O1,张伟,60.00,1
+1-201,O2,王芳,120.00,1
+1-202,O3,李娜,95.25,1
+2-101,O4,刘洋,88.00,2
+2-102,O5,陈静,102.00,2
+2-201,O6,杨帆,76.50,2
+2-202,O7,赵磊,110.00,2
+3-101,O8,黄敏,99.00,3
+3-102,DEVELOPER,,130.00,3
+"""
+CANDIDATES = [("C1", "O1", "张伟", True), ("C2", "O2", "王芳", True), ("C3", "O3", "李娜", True),
+              ("C4", "O4", "刘洋", True), ("C5", "O5", "陈静", False), ("C6", "O6", "杨帆", False),
+              ("C7", "O7", "赵磊", True), ("C8", "O8", "黄敏", False)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
+    from engine.db.migrate import upgrade
+    from engine.runtime.service import Runtime, deploy
+
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp / 'hongwu.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1")
+    rt = Runtime(settings)
+    seed_demo(rt)
+    deploy(rt, [BUNDLED_BPMN_DIR / "committee_election.bpmn"], BUNDLED_FORMS_DIR)
+    port = _free_port()
+    env = dict(os.environ, HONGWU_DATABASE_URL=url, HONGWU_SECRET_KEY="browser-test", HONGWU_VAR_DIR=str(tmp),
+               HONGWU_BASE_URL=f"http://127.0.0.1:{port}")
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "engine.web.app:app_from_env", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError((tmp / "server.log").read_text())
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("server did not start")
+        yield base, rt, tmp
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def new_page(browser, base):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", accept_downloads=True,
+                                  base_url=base)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    return page
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', "hongwu-demo")
+    page.click('#login-form button[type="submit"]')
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()[:2000]
+
+
+def fill(page, name: str, value) -> None:
+    loc = page.locator(f'[name="{name}"]')
+    kind = loc.first.evaluate("e => e.tagName + ':' + (e.type || '')")
+    if kind.endswith(":radio"):
+        page.check(f'[name="{name}"][value="{_text(value)}"]')
+    elif kind.endswith(":checkbox"):
+        page.check(f'[name="{name}"][value="{_text(value)}"]')
+    elif kind.startswith("SELECT"):
+        loc.select_option(_text(value))
+    elif kind.endswith(":file"):
+        loc.set_input_files(value)
+    else:
+        loc.fill(_text(value))
+
+
+def _text(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def ensure_rows(page, group: str, count: int, probe: str) -> None:
+    while page.locator(f'[name="{group}.{count - 1}.{probe}"]').count() == 0:
+        page.click(f'button.add-row[value="add:{group}"]')
+
+
+def submit_and_next(page) -> None:
+    page.click("#submit-task")
+    page.wait_for_url("**/cases/**")
+    assert page.locator("#done").count() == 1, page.content()[:3000]
+
+
+def open_my_task(page) -> None:
+    page.click("#current-steps a.action")
+    page.wait_for_url("**/tasks/**")
+
+
+def test_election_to_candidate_publicity_in_the_browser(server, browser):
+    base, rt, tmp = server
+    page = new_page(browser, base)
+    page.goto("/login")
+    assert "演示账号" in page.content()
+    shot(page, "01-login")
+    log_in(page, "street")
+    assert page.url.endswith("/inbox")
+    page.click("text=发起新案件")
+    page.select_option('select[name="process"]', "committee_election")
+    page.select_option('select[name="compound"]', "PK-JP-XC-01")
+    page.click('#new-case button[type="submit"]')
+    page.wait_for_url("**/tasks/**")
+    shot(page, "02-open-case-form")
+
+    # Step 1: open the case. First a wrong value to see the inline error, then the right one.
+    fill(page, "case.election_kind", "first")
+    fill(page, "case.seats", 7)
+    fill(page, "case.term_years", "9")
+    page.click("#submit-task")
+    assert page.locator('[data-error-for="case.term_years"]').inner_text() == "「任期（年）」不能大于 5"
+    shot(page, "03-inline-error")
+    fill(page, "case.term_years", "5")
+    submit_and_next(page)
+    case_url = page.url.split("?")[0]
+    case_number = case_url.rsplit("/", 1)[1]
+
+    # Step 2: the preparatory group (a repeating group).
+    open_my_task(page)
+    members = [("王街道", "street", "组长"), ("张伟", "owner", "副组长"), ("李娜", "owner", "成员"),
+               ("某开发公司代表", "developer", "成员"), ("黄敏", "owner", "成员")]
+    ensure_rows(page, "group.members", len(members), "name")
+    for i, (name, kind, position) in enumerate(members):
+        fill(page, f"group.members.{i}.name", name)
+        fill(page, f"group.members.{i}.kind", kind)
+        fill(page, f"group.members.{i}.position", position)
+    shot(page, "04-group-form")
+    submit_and_next(page)
+
+    # Step 3: the owner roll (file upload).
+    open_my_task(page)
+    roll = tmp / "业主名册.csv"
+    roll.write_text(ROLL, encoding="utf-8")
+    fill(page, "roll.file", str(roll))
+    fill(page, "roll.inspection_place", "小区物业服务中心")
+    submit_and_next(page)
+
+    # Step 4: the meeting plan.
+    open_my_task(page)
+    fill(page, "meeting.meeting_name", "首次业主大会会议")
+    fill(page, "meeting.meeting_date", (date.today() + timedelta(days=40)).isoformat())
+    fill(page, "meeting.meeting_time", "上午9:00至11:30")
+    fill(page, "meeting.place", "小区会所")
+    fill(page, "meeting.form", "书面征求意见")
+    submit_and_next(page)
+
+    # Step 5: candidates (a repeating group with yes/no fields).
+    open_my_task(page)
+    ensure_rows(page, "candidates", len(CANDIDATES), "name")
+    for i, (cid, owner, name, party) in enumerate(CANDIDATES):
+        fill(page, f"candidates.{i}.candidate_id", cid)
+        fill(page, f"candidates.{i}.owner_id", owner)
+        fill(page, f"candidates.{i}.name", name)
+        fill(page, f"candidates.{i}.party_member", party)
+    submit_and_next(page)
+
+    # The community party organisation and the street party committee review the candidates.
+    from engine.runtime.actors import load_actor
+
+    with rt.uow() as s:
+        cparty, sparty = load_actor(s, "cparty"), load_actor(s, "sparty")
+    task = next(t for t in rt.list_tasks(cparty, process_key="committee_election") if t.case_number == case_number)
+    sheet = rt.get_task(task.id, cparty)["data"]["review_sheet"]
+    ids = [c["candidate_id"] for c in sheet]
+    rt.complete_task(task.id, cparty, {"community_decisions": [{"candidate_id": i, "approve": True} for i in ids]})
+    task = next(t for t in rt.list_tasks(sparty, process_key="committee_election") if t.case_number == case_number)
+    rt.complete_task(task.id, sparty, {"street_decisions": [{"candidate_id": i, "approve": True} for i in ids]})
+
+    # The street staff member downloads the candidate publicity.
+    page.goto(case_url)
+    row = page.locator("#documents tr", has_text="候选人")
+    assert row.count() >= 1, page.locator("#documents").inner_text()
+    with page.expect_download() as info:
+        row.first.locator("a.download").click()
+    pdf = Path(info.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    shot(page, "05-case-street")
+
+    # Another community's staff member cannot see the case.
+    other = new_page(browser, base)
+    log_in(other, "community2")
+    response = other.goto(case_url)
+    assert response.status == 404 and case_number in other.content()
+    other.goto("/cases")
+    assert case_number not in other.locator("#cases").inner_text()
+    shot(other, "06-other-community-404")
+
+    # The auditor sees history and diagram, and no action buttons.
+    auditor = new_page(browser, base)
+    log_in(auditor, "auditor")
+    auditor.goto(case_url)
+    auditor.wait_for_selector('#diagram[data-state="ready"]')
+    assert auditor.locator("#diagram svg .djs-element.completed").count() > 3
+    assert auditor.locator("#history li").count() >= 8
+    assert "办理完成" in auditor.locator("#history").inner_text()
+    assert auditor.locator("a.action, #task-form, button.primary").count() == 0
+    assert auditor.locator("text=办理").filter(has_text="办理").locator("xpath=ancestor::a").count() == 0
+    shot(auditor, "07-case-auditor")
+    auditor.emulate_media(media="print")
+    shot(auditor, "08-case-auditor-print")
