@@ -144,14 +144,33 @@ def prior_review_report(session: Session, street_code: str, date_from: date | No
             bucket["open_reviews"] += 1 if is_open else 0
             bucket["refused_attempts"] += refused.get(case.id, 0)
 
+    totals = _finish(total)
     return {
         "street": {"code": street.code, "name": street.name},
+        "indicators": _indicators(totals),
+        "overview": {"案件数": totals["cases"], "列入先议的决定": totals["listed_decisions"],
+                     "经先议的决定": totals["reviewed_decisions"], "先议合规率": totals["compliance_pct"],
+                     "先议用时中位数（天）": totals["median_review_days"], "超期先议（次）": totals["overdue_reviews"],
+                     "拦截的违规操作（次）": totals["refused_attempts"]},
         "from": date_from.isoformat() if date_from else None,
         "to": date_to.isoformat() if date_to else None,
         "generated_at": now.isoformat(),
-        "totals": _finish(total),
+        "totals": totals,
         "compounds": [_finish(b) for b in buckets.values()],
     }
+
+
+def _indicators(t: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ratios against targets, for the dashboard's charts."""
+    done = t["reviews_completed"]
+    late = min(t["overdue_reviews"] - t["open_overdue_reviews"], done)
+    return [
+        {"key": "compliance", "label": "先议合规率（决定前经党支部先议）", "value": t["compliance"], "target": 1.0,
+         "display": t["compliance_pct"], "target_text": "100%",
+         "met": None if t["compliance"] is None else t["compliance"] == 1.0},
+        {"key": "reviews_on_time", "label": "先议按期完成率", "value": _ratio(done - late, done), "target": None,
+         "display": _pct(done - late, done), "target_text": "", "met": None},
+    ]
 
 
 def format_text(report: dict[str, Any]) -> str:

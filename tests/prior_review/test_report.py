@@ -104,3 +104,14 @@ def test_cli_report(prt, actors, clock):
     assert unknown.exit_code == 2 and "不存在" in unknown.output
     empty = r.invoke(app, ["--db", prt.url, "report", "prior-review", "--street", "PK-JP", "--from", "2027-01-01"])
     assert empty.exit_code == 0 and "案件 0 件" in empty.output
+
+
+def test_dashboard_indicators(prt, actors, clock):
+    cn = _reviewed(prt, actors, clock, "major_other")
+    decide(prt, actors, cn, clock, assembly=False)
+    with prt.uow() as s:
+        report = prior_review_report(s, "PK-JP", now=prt.now())
+    ind = {i["key"]: i for i in report["indicators"]}
+    assert ind["compliance"]["value"] == 1.0 and ind["compliance"]["met"] is True
+    assert ind["reviews_on_time"]["display"] == "100%"
+    assert report["overview"]["先议合规率"] == "100%"
