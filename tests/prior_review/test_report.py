@@ -115,3 +115,19 @@ def test_dashboard_indicators(prt, actors, clock):
     assert ind["compliance"]["value"] == 1.0 and ind["compliance"]["met"] is True
     assert ind["reviews_on_time"]["display"] == "100%"
     assert report["overview"]["先议合规率"] == "100%"
+
+
+def test_dashboard_page_shows_full_compliance(prt, actors, clock):
+    from fastapi.testclient import TestClient
+
+    from engine.web.app import create_app
+    from tests.web.support import seed_demo
+
+    cn = _reviewed(prt, actors, clock, "common_income")
+    decide(prt, actors, cn, clock, assembly=False)
+    seed_demo(prt)
+    client = TestClient(create_app(prt.settings, clock))
+    assert client.post("/api/session", json={"username": "street", "password": "hongwu-demo"}).status_code == 200
+    page = client.get("/dashboard/PK-JP?date_from=2026-01-01&date_to=2026-12-31")
+    assert page.status_code == 200
+    assert "先议合规率（决定前经党支部先议）" in page.text and "100%" in page.text
