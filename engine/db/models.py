@@ -159,7 +159,8 @@ class HumanTask(Base):
     """Derived from the workflow on every save: one row per ready user/manual task."""
 
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_task_role_org", "role", "org_path"),)
+    __table_args__ = (Index("ix_task_role_org", "role", "org_path"),
+                      Index("ix_task_role_due", "role", "due_at", "created_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task uuid
     case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(100))

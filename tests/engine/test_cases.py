@@ -142,3 +142,27 @@ def test_a_crashed_workers_claim_expires(sample, actors, clock):
     assert sample.run_due_timers("other") == 1
     assert sample.fire_timer(claimed[0][0], "crashed") is False  # the dead worker's late attempt does nothing
     assert sample.get_case(case.case_number, actors["street"]).data["escalated"] is True
+
+
+def test_inbox_orders_due_first_then_undated_and_pages(sample, actors, clock):
+    street = actors["street"]
+    numbers = []
+    for i in range(5):
+        case = sample.start_case("sample_review", "PK-JP-XC-01", street)
+        numbers.append(case.case_number)
+        clock.advance(minutes=1)
+    # Give three of them a due date (the review task of the large branch, as the party organisation).
+    cparty = actors["cparty"]
+    for n, days in zip(numbers[:3], (9, 3, 6)):
+        t = [t for t in sample.list_tasks(street) if t.case_number == n][0]
+        sample.complete_task(t.id, street, apply_data(amount=5000, days=days))
+    inbox = sample.list_tasks(cparty)
+    assert [t.case_number for t in inbox] == [numbers[1], numbers[2], numbers[0]]
+    undated = [t.case_number for t in sample.list_tasks(street)]
+    assert undated == numbers[3:]
+    # Paging across the dated/undated boundary for the system actor (sees every role).
+    system = type(street).system()
+    everything = [t.id for t in sample.list_tasks(system, limit=50)]
+    paged = [t.id for off in range(0, 5, 2) for t in sample.list_tasks(system, limit=2, offset=off)]
+    assert paged == everything and len(everything) == 5
+    assert sample.count_tasks(cparty) == 3
