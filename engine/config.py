@@ -4,6 +4,7 @@ HONGWU_DATABASE_URL  SQLAlchemy URL; default: SQLite file var/hongwu.db under th
 HONGWU_BASE_URL      public base URL printed in notices' QR codes (default http://127.0.0.1:8000)
 HONGWU_SECRET_KEY    signs session cookies; default: a random key kept in var/secret.key
 HONGWU_TIMEZONE      civil time zone for calendar days (default Asia/Shanghai)
+HONGWU_WORKFLOW_CACHE  how many recently saved workflows a process keeps in memory (default 256; 0 = off)
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Shanghai"
     secret_key: str = field(default="", repr=False)
+    workflow_cache_size: int = 256
 
     @property
     def tz(self) -> ZoneInfo:
@@ -62,6 +64,7 @@ def load_settings(database_url: str | None = None) -> Settings:
         base_url=os.environ.get("HONGWU_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         timezone=os.environ.get("HONGWU_TIMEZONE", "Asia/Shanghai"),
         secret_key=_secret_key(),
+        workflow_cache_size=int(os.environ.get("HONGWU_WORKFLOW_CACHE", "256")),
     )
 
 

@@ -30,7 +30,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout; stale connections are recycled instead.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 @lru_cache(maxsize=16)

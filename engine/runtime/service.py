@@ -36,6 +36,7 @@ from .forms import validate_form
 from .scripting import HongwuScriptEngine
 from . import services
 from .services import ServiceContext
+from .workflow_cache import WorkflowCache
 from .timing import timer_due, human_task_due
 
 GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered guard service
@@ -119,6 +120,7 @@ class Runtime:
         self._sessions = session_factory(self.url)
         self._definition_meta: dict[int, DefinitionMeta] = {}
         self._org_names: dict[int, tuple[str, str]] = {}
+        self._workflows = WorkflowCache(self.settings.workflow_cache_size)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -213,7 +215,9 @@ class Runtime:
                          action="case_started", after=state.json_safe(data),
                          detail={"process": process_key, "definition_version": pd.version, "steps": steps},
                          now=now)
-            return self._case_view(s, case, wf=wf, rows=rows)
+            view = self._case_view(s, case, wf=wf, rows=rows)
+        self._workflows.put(view.id, view.version, wf)  # only once committed
+        return view
 
     def _check_may_start(self, actor: Actor, process_key: str, compound: OrgUnit) -> None:
         if actor.is_system:
@@ -407,20 +411,22 @@ class Runtime:
         data = data if data is not None else {}
         try:
             with self.uow() as s:
-                ht = s.get(HumanTask, task_id)
-                if ht is None:
+                found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
+                if found is None:
                     self._raise_gone(s, task_id, actor)
-                case = s.get(Case, ht.case_id)
+                ht, case = found
                 try:
                     self._authorize_task(actor, ht, case)
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    return self._complete(s, ht, case, actor, data)
+                    view, wf = self._complete(s, ht, case, actor, data)
                 except (Forbidden, Conflict) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
                     raise
+            self._workflows.put(view.id, view.version, wf)  # only once committed
+            return view
         except (Forbidden, Conflict) as exc:
             ref = getattr(exc, "refused_on", None)
             if ref:
@@ -443,7 +449,7 @@ class Runtime:
         exc.refused_on = (case.id, case.case_number, done.task_name)
         raise exc
 
-    def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict) -> CaseView:
+    def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict) -> tuple[CaseView, BpmnWorkflow]:
         pd, loaded = self.loaded_definition(s, case.definition_id)
         schema = loaded.form_schema(ht.spec_name)
         if schema is not None:
@@ -452,7 +458,7 @@ class Runtime:
                 raise ValidationFailed(
                     "form data is invalid: " + "; ".join(p["message"] for p in problems),
                     "表单填写有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
-        wf = state.loads(case.state, loaded.spec, loaded.subprocess_specs)
+        wf = self._workflows.take(case.id, case.version) or state.loads(case.state, loaded.spec, loaded.subprocess_specs)
         wf.script_engine = self._engine_for(s, case, actor)
         task = wf.get_task_from_id(UUID(ht.id))
         if task is None or task.state != TaskState.READY:
@@ -480,7 +486,7 @@ class Runtime:
         if case.status == "completed":
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_completed", now=now)
-        return self._case_view(s, case, wf=wf, rows=rows)
+        return self._case_view(s, case, wf=wf, rows=rows), wf
 
     # --- saving -------------------------------------------------------------------------
 
@@ -633,6 +639,8 @@ _BUMP_CASE = (update(Case).where(Case.id == bindparam("case_id"), Case.version =
               .execution_options(synchronize_session=False))
 
 
+_TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
+                   .where(HumanTask.id == bindparam("task_id")))
 _CASE_TASK_DUES = select(HumanTask.id, HumanTask.due_at).where(HumanTask.case_id == bindparam("case_id"))
 _CASE_TIMER_IDS = select(Timer.id).where(Timer.case_id == bindparam("case_id"))
 _SET_TASK_DUE = (update(HumanTask).where(HumanTask.id == bindparam("tid")).values(due_at=bindparam("due"))
