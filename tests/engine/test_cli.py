@@ -68,3 +68,18 @@ def test_attach_stores_a_file_reference(cli, tmp_path):
     ref = json.loads(cli("case", "attach", case["case_number"], f, "--as", "street", "--json").stdout)
     assert ref["filename"] == "roll.csv" and len(ref["sha256"]) == 64
     cli("case", "attach", case["case_number"], f, "--as", "community2", code=2)
+
+
+def test_init_demo_is_idempotent(tmp_path):
+    """`make run`'s first step: migrate, deploy the bundled processes, load demo data — twice."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = CliRunner()
+    first = runner.invoke(app, ["--db", url, "init", "--demo", "--json"])
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.stdout)
+    assert {d["key"] for d in out["deployed"]} == {"committee_election", "prior_review", "tiered_mediation"}
+    assert len(out["demo"]["cases"]) == 4
+    second = json.loads(runner.invoke(app, ["--db", url, "init", "--demo", "--json"]).stdout)
+    assert {d["status"] for d in second["deployed"]} == {"unchanged"} and second["demo"]["cases"] == []
+    tasks = json.loads(runner.invoke(app, ["--db", url, "task", "list", "--as", "street", "--json"]).stdout)
+    assert {t["case_number"] for t in tasks} >= {"YWH-2026-000001", "YWH-2026-000002"}
