@@ -188,9 +188,9 @@ def ballots(owners: str = typer.Option(..., "--owners", help="业主名册 CSV/X
 
 
 def doctor_checks(database_url: str) -> list:
-    from engine.notices.fonts import Check, font_checks, harfbuzz_subset_check, poppler_check
+    from engine.notices.fonts import Check, compact_fonts_check, font_checks, harfbuzz_subset_check, poppler_check
 
-    checks = [*font_checks(), harfbuzz_subset_check()]
+    checks = [*font_checks(), harfbuzz_subset_check(), compact_fonts_check()]
     try:
         from sqlalchemy import text
 

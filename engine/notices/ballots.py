@@ -24,6 +24,7 @@ from engine.runtime.errors import ValidationFailed
 
 from . import render
 from .kinds import get_kind
+from .overlay import underlay
 from .service import _unique_code, prepare_context, store_document
 
 CHUNK_SIZE = 100
@@ -41,9 +42,35 @@ class BallotRun:
              "title": d.title, "pages": d.pages} for d in self.documents]}
 
 
-def _render_chunk(html: str) -> tuple[bytes, int]:
-    """Worker entry point: HTML → PDF (runs in a child process with its own font cache)."""
-    return render.html_to_pdf(html)
+def _render_chunk(ctx: dict, static_pdf: bytes | None = None) -> tuple[bytes, int]:
+    """Worker entry point (a child process with its own font cache): a prepared chunk context →
+    PDF, with the shared static page drawn under every page when given."""
+    pdf, pages = render.html_to_pdf(chunk_html(ctx, static_pdf))
+    if static_pdf is not None:
+        pdf = underlay(pdf, static_pdf)
+    return pdf, pages
+
+
+def _warm() -> None:
+    """Worker start-up: load WeasyPrint, the stylesheet and the CJK fonts once, before the chunks."""
+    render.html_to_pdf('<html lang="zh-CN"><body><p>预热 warm-up 0123</p><p style="font-weight:bold">预</p></body></html>')
+
+
+def static_layer(ctx: dict) -> bytes | None:
+    """The part of the ballot every owner shares, rendered once — or None when it does not fit
+    on one page beside the owner band (then every page is rendered in full)."""
+    pdf, pages = render.html_to_pdf(render.render_html("ballot.html", {**ctx, "layer": "static"}))
+    return pdf if pages == 1 else None
+
+
+def chunk_html(ctx: dict, static_pdf: bytes | None) -> str:
+    return render.render_html("ballot.html", {**ctx, "layer": "owners" if static_pdf is not None else "full"})
+
+
+def render_ballots(ctx: dict) -> tuple[bytes, int]:
+    """One prepared ballot context → (PDF, pages), in this process."""
+    static = static_layer(ctx)
+    return _render_chunk(ctx, static)
 
 
 def default_workers() -> int:
@@ -71,43 +98,54 @@ def issue_ballots(session: Session, *, context: dict, owners: list[dict], actor:
     numbered = [{**o, "serial": int(o.get("serial") or i)} for i, o in enumerate(owners, start=1)]
     base_title = context.get("title") or (
         f"{context.get('vote_title', '')}{'选票' if context.get('mode') == 'election' else '表决票'}")
-    jobs: list[tuple[dict, str]] = []
-    codes: set[str] = set()
-    for start, chunk in _chunks(numbered, chunk_size):
-        code = _unique_code(session)
-        while code in codes:
-            code = _unique_code(session)
-        codes.add(code)
-        first, last = chunk[0]["serial"], chunk[-1]["serial"]
-        title = base_title if len(numbered) <= chunk_size else f"{base_title}（第{first}—{last}号）"
-        ctx = prepare_context(session, spec, {**context, "ballots": chunk}, case=case, now=now, settings=settings,
-                              title=title, code=code)
-        jobs.append((ctx, render.render_html(spec.template, ctx)))
-
+    n_chunks = -(-len(numbered) // chunk_size)
     n_workers = workers if workers is not None else default_workers()
-    n_workers = max(1, min(n_workers, len(jobs)))
-    done = 0
-    if progress:
-        progress(0, len(numbered))
-    results: list[tuple[bytes, int]] = []
-    if n_workers == 1:
-        for ctx, html in jobs:
-            results.append(_render_chunk(html))
+    n_workers = max(1, min(n_workers, n_chunks))
+    pool = None
+    if n_workers > 1:
+        # spawn, not fork: the parent holds database connections and WeasyPrint state. The
+        # workers warm up (import, fonts) while this process prepares the chunks.
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(n_workers):
+            pool.submit(_warm)
+    try:
+        jobs: list[dict] = []
+        codes: set[str] = set()
+        static: bytes | None = None
+        for start, chunk in _chunks(numbered, chunk_size):
+            code = _unique_code(session)
+            while code in codes:
+                code = _unique_code(session)
+            codes.add(code)
+            first, last = chunk[0]["serial"], chunk[-1]["serial"]
+            title = base_title if len(numbered) <= chunk_size else f"{base_title}（第{first}—{last}号）"
+            ctx = prepare_context(session, spec, {**context, "ballots": chunk}, case=case, now=now,
+                                  settings=settings, title=title, code=code)
+            if start == 0:
+                static = static_layer(ctx)  # identical for every chunk: render it once
+            jobs.append(ctx)
+
+        done = 0
+        if progress:
+            progress(0, len(numbered))
+        documents: list[Document] = []
+
+        def stored(ctx: dict, result: tuple[bytes, int]) -> None:
+            """Store each chunk as it arrives (the database work overlaps the rendering)."""
+            nonlocal done
+            pdf, pages = result
+            documents.append(store_document(session, spec, ctx, pdf, pages, case=case, actor=actor, now=now))
             done += len(ctx["ballots"])
             if progress:
                 progress(done, len(numbered))
-    else:
-        # spawn, not fork: the parent holds database connections and WeasyPrint state.
-        mp = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp) as pool:
-            for (ctx, _html), result in zip(jobs, pool.map(_render_chunk, [h for _c, h in jobs])):
-                results.append(result)
-                done += len(ctx["ballots"])
-                if progress:
-                    progress(done, len(numbered))
-    documents = []
-    for (ctx, _html), (pdf, pages) in zip(jobs, results):
-        documents.append(store_document(session, spec, ctx, pdf, pages, case=case, actor=actor, now=now))
-    del results
-    return BallotRun(documents, len(numbered))
 
+        if pool is None:
+            for ctx in jobs:
+                stored(ctx, _render_chunk(ctx, static))
+        else:
+            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs))):
+                stored(ctx, result)
+        return BallotRun(documents, len(numbered))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

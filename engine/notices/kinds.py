@@ -131,7 +131,8 @@ def _kinds() -> list[NoticeKind]:
              "instructions": "填票说明 list of str",
              "deadline": "投票截止 / deadline text or ISO date"},
             {"mode": "election（选举）| vote（表决）, default vote",
-             "ballot_box": "投票地点 / where to hand in"}),
+             "ballot_box": "投票地点 / where to hand in",
+             "layer": "full | static | owners — set by the engine (see ballots.py)"}),
         NoticeKind(
             "election_result", "关于业主委员会选举结果的公告",
             "选举结果公告 / result of the owners' committee election",

@@ -82,9 +82,11 @@ def qr_data_uri(url: str) -> str:
 
 
 def qr_png_data_uri(url: str) -> str:
-    """QR code as a small PNG data URI: much cheaper than SVG when there is one per page (ballots)."""
+    """QR code as a one-pixel-per-module PNG data URI (drawn with image-rendering: pixelated), for
+    pages that each carry their own code (ballots). The mask pattern is fixed: choosing the best
+    of eight masks costs five times more than the rest of the encoding, and any mask is valid."""
     buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="png", scale=4, border=1)
+    segno.make(url, error="m", mask=0).save(buf, kind="png", scale=1, border=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -101,7 +103,7 @@ def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
     env = Environment(loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, amount=amount, as_list=as_list)
-    env.globals.update(qr=qr_data_uri)
+    env.globals.update(qr=qr_data_uri, qr_png=qr_png_data_uri)
     return env
 
 
@@ -131,9 +133,12 @@ def _weasy(templates_dir: Path):
         cache = _local.cache = {}
     key = str(templates_dir)
     if key not in cache:
+        from .fonts import compact_fonts, font_face_css
+
         fc = FontConfiguration()
+        faces = CSS(string=font_face_css(compact_fonts()), font_config=fc)
         css = CSS(filename=str(templates_dir / STYLESHEET), font_config=fc)
-        cache[key] = (fc, css, {})
+        cache[key] = (fc, [faces, css], {})
         # Drop the font configuration before interpreter shutdown tears down the modules its
         # finalizer needs (otherwise Python prints an ignored TypeError at exit).
         atexit.register(cache.clear)
@@ -146,6 +151,6 @@ def html_to_pdf(html: str, templates_dir: Path = TEMPLATES_DIR, *, variant: str 
 
     fc, css, image_cache = _weasy(templates_dir)
     document = HTML(string=html, base_url=str(templates_dir) + "/").render(
-        stylesheets=[css], font_config=fc, cache=image_cache, pdf_variant=variant)
+        stylesheets=css, font_config=fc, cache=image_cache, pdf_variant=variant)
     pdf = document.write_pdf(pdf_variant=variant)
     return pdf, len(document.pages)

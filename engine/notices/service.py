@@ -106,7 +106,8 @@ def _unique_code(session: Session) -> str:
 
 def number_ballots(ballots: list, code: str, verify_url: str) -> list[dict]:
     """Give every ballot page a serial (its place in the compound's roll unless given), a ballot
-    code "<document code>-<serial>" and the QR code of <verify url>-<serial>."""
+    code "<document code>-<serial>" and its units line. (The template draws the QR code of
+    <verify url>-<serial> itself, so that it is computed where the page is rendered.)"""
     if not isinstance(ballots, list) or not ballots:
         raise ValidationFailed("ballots must be a non-empty list", "选票列表（ballots）不能为空",
                                details=[{"field": "ballots", "message": "ballots must be a non-empty list",
@@ -117,8 +118,22 @@ def number_ballots(ballots: list, code: str, verify_url: str) -> list[dict]:
             raise ValidationFailed(f"ballot {i} must be an object", f"第{i}张选票的数据必须是对象")
         serial = int(b.get("serial") or i)
         out.append({"units": [], "area": 0, **b, "serial": serial, "code": f"{code}-{serial}",
-                    "qr": render.qr_png_data_uri(f"{verify_url}-{serial}")})
+                    "units_text": units_text(b.get("units"))})
     return out
+
+
+def units_text(units: Any, limit: int = 70) -> str:
+    """The units line of a ballot, shortened to fit its band: "1-101、1-102等共12处"."""
+    items = [str(u) for u in (units if isinstance(units, (list, tuple)) else [units] if units else [])]
+    text = "、".join(items)
+    if len(text) <= limit:
+        return text
+    shown: list[str] = []
+    for u in items:
+        if len("、".join([*shown, u])) > limit - 8:
+            break
+        shown.append(u)
+    return "、".join(shown) + f"等共{len(items)}处"
 
 
 def prepare_context(session: Session, kind: NoticeKind, context: dict, *, case: Case | None, now: datetime,
@@ -143,6 +158,7 @@ def prepare_context(session: Session, kind: NoticeKind, context: dict, *, case: 
     ctx["case_number"] = case.case_number if case is not None else ""
     if kind.kind == "ballot":
         ctx["mode"] = ctx.get("mode") or "vote"
+        ctx["layer"] = ctx.get("layer") or "full"
         ctx["ballots"] = number_ballots(ctx["ballots"], code, ctx["verify_url"])
     ctx["_replaces_id"] = replaces.id if replaces is not None else None
     if replaces is not None and not ctx.get("replaces_note"):
@@ -170,8 +186,12 @@ def issue_document(session: Session, *, kind: str, context: dict, case: Case | N
                           replaces=old)
     if not ctx.get("doc_number") and spec.kind != "ballot":
         ctx["doc_number"] = next_doc_number(session, ctx["issuer"], civil_date(now).year)
-    html = render.render_html(spec.template, ctx)
-    pdf, pages = render.html_to_pdf(html)
+    if spec.kind == "ballot":
+        from .ballots import render_ballots  # one page per owner; see ballots.py
+
+        pdf, pages = render_ballots(ctx)
+    else:
+        pdf, pages = render.html_to_pdf(render.render_html(spec.template, ctx))
     return store_document(session, spec, ctx, pdf, pages, case=case, actor=actor, now=now)
 
 
@@ -179,8 +199,6 @@ def store_document(session: Session, spec: NoticeKind, ctx: dict, pdf: bytes, pa
                    actor: str, now: datetime) -> Document:
     """Add the document row for a rendered PDF (the rendering context is kept, minus images)."""
     stored = {k: v for k, v in ctx.items() if k != "qr_data_uri"}
-    if isinstance(stored.get("ballots"), list):
-        stored["ballots"] = [{k: v for k, v in b.items() if k != "qr"} for b in stored["ballots"]]
     replaces_id = ctx.get("_replaces_id")
     stored.pop("_replaces_id", None)
     doc = Document(

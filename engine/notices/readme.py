@@ -1,0 +1,30 @@
+"""Writes docs_templates/README.md from the kind registry, so the two never disagree:
+
+    python -m engine.notices.readme > docs_templates/README.md
+"""
+from __future__ import annotations
+
+from .kinds import _kinds
+
+HEAD = '# docs_templates — official notice templates\n\nEvery notice hongwu issues is a Jinja2 child template `<kind>.html` extending `base.html`\n(GB/T 9704-2012 layout, DESIGN.md §4.5) styled by `notice.css`. Rendering: Jinja2 with\n**autoescape** (user text is always literal text) and **StrictUndefined** (a missing variable is an\nerror naming it, and nothing is stored). The registry of kinds is `engine/notices/kinds.py`\n(`NOTICE_KINDS`); this file lists the same kinds and variables (a test keeps them in step).\n\n## Issuing a notice\n\nFrom a BPMN service task (the document commits with the case state):\n\n```xml\n<spiffworkflow:serviceTaskOperator id="issue_notice" resultVariable="notice">\n  <spiffworkflow:parameters>\n    <spiffworkflow:parameter id="kind" type="str" value="\'candidate_list_publicity\'"/>\n    <spiffworkflow:parameter id="context" type="any" value="candidate_notice"/>\n  </spiffworkflow:parameters>\n</spiffworkflow:serviceTaskOperator>\n```\n\nOptional parameters: `title` (overrides the default title), `replaces` (id of the document this one\ncorrects). Result: `{"document_id", "verification_code", "sha256", "title", "doc_number"}`.\n\nFrom Python: `engine.notices.service.issue_document(session, kind=…, context=…, case=…, actor=…,\nnow=…, settings=…, title=None, replaces=None) -> Document`; `verify_pdf_bytes(session, data)`,\n`find_by_code(session, code)`. Ballots for a whole compound: `engine.notices.ballots.issue_ballots`.\nComplete example contexts for every kind: `tests/notices/samples.py`.\n\n## Variables the engine supplies\n\n| variable | meaning | default |\n|---|---|---|\n| `issuer` | 发文机关 | the case compound\'s street name + "办事处" (give `issuer` in context without a case) |\n| `doc_number` | 发文字号 〔YYYY〕N号 | next number of that issuer in that year (ballots: none) |\n| `date` | 成文日期 "2026年11月21日" | civil date (Asia/Shanghai) of the issuing moment |\n| `title` | 标题 | the kind\'s default title below |\n| `verification_code`, `verify_url`, `qr_data_uri` | 核验码, <base-url>/verify/<code>, its QR code | — |\n| `case_number` | 案件编号 | "" without a case |\n\nOptional in every kind: `recipient` (主送, e.g. "各位业主："), `body` (extra paragraphs, list of\nstr), `attachments` (附件 names), `contact` (联系人及电话), `cc` (抄送), `replaces_note`.\nDates may be ISO strings (`"2026-12-08"`, or ISO datetimes for times) or date objects; templates\nprint them with the filters `cn_date` / `cn_datetime` ("2026年12月8日 9:30", Beijing time).\nOther filters: `amount` (12,345.60), `as_list` (a str becomes a one-item list).\n\n## Kinds\n'
+
+TAIL = '## Adding a kind\n\n1. Write `docs_templates/<kind>.html`: `{% extends "base.html" %}` and fill `{% block body %}`\n   (paragraphs `<p>`, headings `<h2>` 一、 / `<h3>` （一）, tables `<table class="list">`);\n   override `{% block signature %}` only when the signer differs (e.g. a party branch). Never use\n   `|safe` on data: autoescape is what makes user-supplied text literal.\n2. Register it: add a `NoticeKind(kind, title, description, required={...}, optional={...})` in\n   `engine/notices/kinds.py` (or call `register_kind` from your process module), and list it here.\n3. Add a sample context to `tests/notices/samples.py`; the notices tests then render it, check its\n   text, fonts and escaping.\n'
+
+
+def readme() -> str:
+    out = [HEAD]
+    for k in _kinds():
+        out.append(f"### `{k.kind}` — {k.title}\n\n{k.description}\n\nRequired:\n")
+        out += [f"- `{n}`: {w}" for n, w in k.required.items()]
+        if k.optional:
+            out.append("\nOptional:\n")
+            out += [f"- `{n}`: {w}" for n, w in k.optional.items()]
+        if k.check is not None:
+            out.append(f"\nChecked: {(k.check.__doc__ or '').split('.')[0].strip()}.")
+        out.append("")
+    out.append(TAIL)
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(readme(), end="")
