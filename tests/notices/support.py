@@ -38,8 +38,19 @@ def embedded_cmaps(pdf: bytes) -> dict[str, set[int]]:
     """Base font name (as pdfplumber reports it) → code points in its embedded font program's cmap."""
     reader = PdfReader(io.BytesIO(pdf))
     out: dict[str, set[int]] = {}
+
+    def fonts_of(resources) -> list:
+        """Fonts of a resource dictionary and of the form XObjects it draws (ballot underlays)."""
+        resources = resources.get_object()
+        found = list(resources.get("/Font", {}).values()) if "/Font" in resources else []
+        for xobject in (resources.get("/XObject") or {}).values():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+                found += fonts_of(xobject["/Resources"])
+        return found
+
     for page in reader.pages:
-        for ref in page["/Resources"]["/Font"].values():
+        for ref in fonts_of(page["/Resources"]):
             font = ref.get_object()
             name = str(font["/BaseFont"]).lstrip("/")
             if name in out:

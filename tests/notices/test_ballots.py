@@ -14,6 +14,7 @@ from engine.notices.service import find_by_code, verify_pdf_bytes
 from engine.runtime.errors import ValidationFailed
 
 from .samples import SAMPLES
+from .support import chars_missing_glyphs
 
 CONTEXT = {k: v for k, v in SAMPLES["ballot"].items() if k != "ballots"}
 
@@ -32,6 +33,9 @@ def test_one_page_per_owner_in_chunks(runtime):
         docs = [(d.id, d.verification_code, d.content, d.pages, d.title) for d in run.documents]
     assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]
     assert [d[3] for d in docs] == [2, 2, 1] and run.ballots == 5
+    first = PdfReader(io.BytesIO(docs[0][2]))
+    assert first.trailer["/Root"]["/Lang"] == "zh-CN" and 'pdfaid:part="3"' in first.xmp_metadata.rdf_root.toxml()
+    assert chars_missing_glyphs(docs[0][2]) == []  # owner bands and the shared underlay
     assert docs[0][4].endswith("（第1—2号）") and docs[2][4].endswith("（第5—5号）")
     serial = 0
     for doc_id, code, content, pages, _title in docs:
