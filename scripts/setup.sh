@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium)
+APT_PACKAGES=(fonts-noto-cjk fonts-liberation libharfbuzz-subset0 poppler-utils chromium)
 PYTHON=${PYTHON:-python3}
 
 missing=()

@@ -35,6 +35,7 @@ def test_one_page_per_owner_in_chunks(runtime):
     assert [d[3] for d in docs] == [2, 2, 1] and run.ballots == 5
     first = PdfReader(io.BytesIO(docs[0][2]))
     assert first.trailer["/Root"]["/Lang"] == "zh-CN" and 'pdfaid:part="3"' in first.xmp_metadata.rdf_root.toxml()
+    assert first.metadata.title == docs[0][4]
     assert chars_missing_glyphs(docs[0][2]) == []  # owner bands and the shared underlay
     assert docs[0][4].endswith("（第1—2号）") and docs[2][4].endswith("（第5—5号）")
     serial = 0
