@@ -32,8 +32,9 @@ def test_two_processes_complete_the_same_task_exactly_one_wins(sample, actors, d
 
 
 @pytest.mark.slow
-def test_three_workers_fire_300_timers_exactly_once(sample, actors, pg_url, clock):
+def test_three_workers_fire_300_timers_exactly_once(pg_url, clock):
     from engine import demo
+    from engine.runtime.actors import load_actor
     from engine.runtime.service import deploy
     from tests.conftest import make_runtime
     from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS
@@ -42,7 +43,8 @@ def test_three_workers_fire_300_timers_exactly_once(sample, actors, pg_url, cloc
     with rt.uow() as s:
         demo.seed(s, clock.now(), password=None)
     deploy(rt, [SAMPLE_BPMN], SAMPLE_FORMS)
-    street = actors["street"]
+    with rt.uow() as s:
+        street = load_actor(s, "street")
     for i in range(300):
         case = rt.start_case("sample_review", "PK-JP-XC-01", street)
         rt.complete_task(case.tasks[0]["id"], street, apply_data(amount=5000, days=1 + i % 5))
