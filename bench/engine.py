@@ -22,7 +22,7 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from bench._chain import STEPS, write_chain_process  # noqa: E402
 from engine import demo  # noqa: E402
@@ -32,12 +32,9 @@ from engine.db.models import Case  # noqa: E402
 from engine.runtime import state  # noqa: E402
 from engine.runtime.actors import load_actor  # noqa: E402
 from engine.runtime.clock import FrozenClock  # noqa: E402
-from engine.runtime.definitions import DEFINITIONS  # noqa: E402
 from engine.runtime.scripting import HongwuScriptEngine  # noqa: E402
 from engine.runtime.service import Runtime, deploy  # noqa: E402
-from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from uuid import UUID  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_CASES", "40"))
 FORM = {"ok": True, "note": "同意"}

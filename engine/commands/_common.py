@@ -88,3 +88,15 @@ def actor(username: str | None):
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def date_option(value: str | None, option: str):
+    """`--from 2026-11-01` → a date; anything else is a one-line error (exit 2)."""
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} 须为日期 YYYY-MM-DD / {option} must be a date YYYY-MM-DD: {value!r}")

@@ -5,7 +5,6 @@ import sys
 from typing import Optional
 
 import typer
-from sqlalchemy import select
 
 from . import _common
 

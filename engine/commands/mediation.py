@@ -5,7 +5,6 @@ stats_app`).
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Optional
 
 import typer
@@ -15,15 +14,6 @@ from . import _common
 mediation_app = typer.Typer(help="物业纠纷分级调解", no_args_is_help=True)
 stats_app = typer.Typer(help="统计", no_args_is_help=True)
 token_app = typer.Typer(help="外部系统 API 令牌", no_args_is_help=True)
-
-
-def _date(value: Optional[str], option: str) -> Optional[date]:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _common.fail(f"{option} 须为日期 YYYY-MM-DD / {option} must be a date YYYY-MM-DD: {value!r}")
 
 
 # --- mediation ------------------------------------------------------------------------------
@@ -102,7 +92,7 @@ def stats_mediation(street: str = typer.Option(..., "--street", help="街道编�
     """调解统计：受理、调处率、成功率、各级化解占比、引导诉讼、各级用时中位数、当前超期（对照目标）。"""
     from engine.reports.mediation import mediation_stats
 
-    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    start, end = _common.date_option(date_from, "--from"), _common.date_option(date_to, "--to")
     rt = _common.runtime()
     with _common.errors_exit(), rt.uow() as s:
         report = mediation_stats(s, street, start, end, now=rt.now())

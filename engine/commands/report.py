@@ -1,7 +1,6 @@
 """hongwu report … — read-only reports over cases (street level)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Optional
 
 import typer
@@ -9,15 +8,6 @@ import typer
 from . import _common
 
 report_app = typer.Typer(help="统计报表", no_args_is_help=True)
-
-
-def _date(value: Optional[str], option: str) -> Optional[date]:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _common.fail(f"{option} 须为日期 YYYY-MM-DD / {option} must be a date YYYY-MM-DD: {value!r}")
 
 
 @report_app.command("prior-review")
@@ -28,7 +18,7 @@ def prior_review(street: str = typer.Option(..., "--street", help="街道编码�
     """先议事项统计：各小区事项类型与结果、先议合规率、先议用时中位数、超期先议。"""
     from engine.reports.prior_review import format_text, prior_review_report
 
-    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    start, end = _common.date_option(date_from, "--from"), _common.date_option(date_to, "--to")
     rt = _common.runtime()
     with _common.errors_exit(), rt.uow() as s:
         report = prior_review_report(s, street, start, end, now=rt.now())

@@ -1,7 +1,6 @@
 """hongwu init / deploy."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
 
 from engine.attachments import load_attachment
 from engine.db.models import OrgUnit

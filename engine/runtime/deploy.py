@@ -19,8 +19,6 @@ from engine.db.models import ProcessDefinition
 
 from .definitions import (
     DEFINITIONS,
-    FORM_PROPERTY,
-    UI_FORM_PROPERTY,
     Bundle,
     executable_processes,
     parse_bundle,

@@ -1,11 +1,9 @@
 """Start, complete, branch and timer paths of the sample process through the service layer."""
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from engine import audit
-from engine.db.models import AuditEvent, Case, HumanTask, Timer
+from engine.db.models import Case, HumanTask, Timer
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 from tests.engine.support import apply_data
