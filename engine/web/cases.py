@@ -15,6 +15,7 @@ from engine.runtime.errors import HongwuError, NotFound
 
 from .context import Viewer, check_csrf, render, runtime, viewer
 from .history import timeline
+from .labels import summary_rows
 from .lookups import org_units, processes
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +120,7 @@ def case_page(request: Request, case_number: str, v: Viewer = Depends(viewer), d
     for t in bundle["case"]["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
-    return render(request, "case.html", {**bundle, "done": done})
+    return render(request, "case.html", {**bundle, "done": done, "summary_rows": summary_rows(bundle["case"]["summary"])})
 
 
 @router.get("/cases/{case_number}/attachments/{attachment_id}")

@@ -9,16 +9,9 @@ from sqlalchemy import select
 from engine import audit
 from engine.db.models import User
 
-ACTION_ZH = {
-    "case_started": "发起案件", "task_completed": "办理完成", "case_completed": "案件办结",
-    "timer_fired": "期限届满（自动）", "document_issued": "生成文书", "document_rendered": "生成文书",
-}
+from .labels import action_zh
 
-
-def action_zh(action: str) -> str:
-    if action.startswith("refused:"):
-        return "被拒绝的操作：" + {"complete_task": "办理任务", "open_task": "打开任务"}.get(action[8:], action[8:])
-    return ACTION_ZH.get(action, action)
+__all__ = ["action_zh", "changes", "timeline"]
 
 
 def _load(text: str | None) -> Any:
@@ -51,10 +44,11 @@ def timeline(session, case_number: str) -> tuple[list[dict[str, Any]], audit.Cha
                                  .where(User.username.in_({e.actor for e in events}))).all())
     rows = []
     for e in events:
+        detail = _load(e.detail)
         rows.append({
             "seq": e.seq, "at": e.created_at, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
-            "action": e.action, "action_zh": action_zh(e.action), "task_name": e.task_name,
+            "action": e.action, "action_zh": action_zh(e.action, detail), "task_name": e.task_name,
             "refused": e.action.startswith("refused:"), "changes": changes(_load(e.data_before), _load(e.data_after)),
-            "detail": _load(e.detail), "row_hash": e.row_hash,
+            "detail": detail, "row_hash": e.row_hash,
         })
     return rows, audit.verify_events(audit.case_chain(case_number), events)
