@@ -209,6 +209,14 @@ def store_document(session: Session, spec: NoticeKind, ctx: dict, pdf: bytes, pa
         created_by=actor, created_at=now)
     session.add(doc)
     session.flush()
+    if case is not None:  # the case's history names every document issued on it
+        from engine import audit
+
+        audit.append(session, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor,
+                     action="document_issued", now=now,
+                     detail={"document_id": doc.id, "kind": doc.kind, "title": doc.title,
+                             "doc_number": doc.doc_number, "sha256": doc.sha256,
+                             "verification_code": doc.verification_code, "replaces_id": doc.replaces_id})
     return doc
 
 

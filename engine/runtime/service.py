@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from uuid import UUID
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -427,6 +428,10 @@ class Runtime:
                     raise
             self._workflows.put(view.id, view.version, wf)  # only once committed
             return view
+        except IntegrityError as exc:
+            # Two writers took the same audit-chain position: the case changed under us.
+            raise Conflict("the case was changed by someone else at the same moment; please retry",
+                           "案件正被他人同时办理，请刷新后重试") from exc
         except (Forbidden, Conflict) as exc:
             ref = getattr(exc, "refused_on", None)
             if ref:
@@ -616,7 +621,7 @@ class Runtime:
                     audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id,
                                  actor=actor.username, action="case_completed", now=now)
                 return True
-        except Conflict:
+        except (Conflict, IntegrityError):
             return False
 
     def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
@@ -639,8 +644,10 @@ _BUMP_CASE = (update(Case).where(Case.id == bindparam("case_id"), Case.version =
               .execution_options(synchronize_session=False))
 
 
+# FOR UPDATE (PostgreSQL; SQLite has one writer anyway): completions of one case queue from the
+# start, so nothing a completion writes early (notices, their audit events) can race another's.
 _TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
-                   .where(HumanTask.id == bindparam("task_id")))
+                   .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case))
 _CASE_TASK_DUES = select(HumanTask.id, HumanTask.due_at).where(HumanTask.case_id == bindparam("case_id"))
 _CASE_TIMER_IDS = select(Timer.id).where(Timer.case_id == bindparam("case_id"))
 _SET_TASK_DUE = (update(HumanTask).where(HumanTask.id == bindparam("tid")).values(due_at=bindparam("due"))
