@@ -471,7 +471,8 @@ def intake_case(runtime, payload: Any, actor, *, within_path: str | None = None)
     if before is not None:
         return runtime.get_case(before, actor), False
     try:
-        return runtime.start_case(PROCESS_KEY, compound.code, actor, data, title=title, external=external), True
+        view = runtime.start_case(PROCESS_KEY, compound.code, actor, data, title=title, external=external)
+        return view, view.created  # False: a concurrent request with the same reference got there first
     except IntegrityError:
         # The same reference was filed concurrently and won the unique (source, reference) pair.
         before = _existing(runtime, external)

@@ -103,6 +103,7 @@ class CaseView:
     summary: dict[str, Any]
     tasks: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
+    created: bool = False  # True only on the answer to the start_case call that made the case
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -181,7 +182,7 @@ class Runtime:
             if external is not None:
                 existing = s.scalar(select(Case).where(Case.external_source == external[0],
                                                        Case.external_ref == external[1]))
-                if existing is not None:
+                if existing is not None:  # the same external request again: the same case
                     return self._case_view(s, existing)
             compound = s.scalar(select(OrgUnit).where(OrgUnit.code == compound_code))
             if compound is None or compound.kind != "compound":
@@ -217,6 +218,7 @@ class Runtime:
                          detail={"process": process_key, "definition_version": pd.version, "steps": steps},
                          now=now)
             view = self._case_view(s, case, wf=wf, rows=rows)
+            view.created = True
         self._workflows.put(view.id, view.version, wf)  # only once committed
         return view
 

@@ -27,18 +27,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-ROLL = """unit_id,owner_id,owner_name,area_m2,building
-1-101,O1,张伟,89.50,1
-1-102,O1,张伟,60.00,1
-1-201,O2,王芳,120.00,1
-1-202,O3,李娜,95.25,1
-2-101,O4,刘洋,88.00,2
-2-102,O5,陈静,102.00,2
-2-201,O6,杨帆,76.50,2
-2-202,O7,赵磊,110.00,2
-3-101,O8,黄敏,99.00,3
-3-102,DEVELOPER,,130.00,3
-"""
+from engine.demo_cases import ROLL  # noqa: E402 - the demo compound's owner roll
 CANDIDATES = [("C1", "O1", "张伟", True), ("C2", "O2", "王芳", True), ("C3", "O3", "李娜", True),
               ("C4", "O4", "刘洋", True), ("C5", "O5", "陈静", False), ("C6", "O6", "杨帆", False),
               ("C7", "O7", "赵磊", True), ("C8", "O8", "黄敏", False)]
