@@ -31,7 +31,7 @@ EXPORT_FIELDS = ("id", "chain", "seq", "case_id", "actor", "action", "task_id", 
 # Built once: constructing SQLAlchemy statements costs more than running them on the hot path.
 _CHAIN_HEAD = (select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == bindparam("chain"))
                .order_by(AuditEvent.seq.desc()).limit(1))
-_INSERT = insert(AuditEvent)
+_INSERT = AuditEvent.__table__.insert()
 
 
 def canonical_json(value: Any) -> str:
@@ -63,7 +63,8 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
            case_id: int | None = None, task_id: str | None = None, task_name: str | None = None,
            before: Any = None, after: Any = None, detail: Any = None) -> AuditEvent:
     """Add one event to `chain` inside the caller's transaction."""
-    last = session.execute(_CHAIN_HEAD, {"chain": chain}).first()
+    conn = session.connection()  # Core on the session's connection: no ORM overhead per statement
+    last = conn.execute(_CHAIN_HEAD, {"chain": chain}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     ev = AuditEvent(
         chain=chain, seq=seq, case_id=case_id, actor=actor, action=action, task_id=task_id,
@@ -76,7 +77,7 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
     ev.row_hash = compute_hash(prev, ev)
     # A Core insert: events are never read back through this session, and the ORM's flush
     # machinery costs more than the insert itself on the hot path.
-    session.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
+    conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
     return ev
 
 

@@ -512,7 +512,7 @@ class Runtime:
                 setattr(case, k, v)
             s.flush()
         else:
-            res = s.execute(_BUMP_CASE, {**values, "case_id": case.id, "expected": case.version})
+            res = s.connection().execute(_BUMP_CASE, {**values, "case_id": case.id, "expected": case.version})
             if res.rowcount != 1:
                 raise Conflict(f"case {case.case_number} was changed by someone else first",
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
@@ -528,9 +528,10 @@ class Runtime:
         """Make the task and timer rows match the workflow. `previous` is what the rows were derived
         from before this change (read off the workflow as loaded), which spares reading them back."""
         ready, waiting = _scan(wf)
+        conn = s.connection()  # Core statements on the session's connection: no ORM overhead
         if previous is None:
-            previous = Derived({tid: due for tid, due in s.execute(_CASE_TASK_DUES, {"case_id": case.id})},
-                               set(s.scalars(_CASE_TIMER_IDS, {"case_id": case.id})))
+            previous = Derived({tid: due for tid, due in conn.execute(_CASE_TASK_DUES, {"case_id": case.id})},
+                               set(conn.scalars(_CASE_TIMER_IDS, {"case_id": case.id})))
         new_tasks: list[dict] = []
         carried: list[str] = []
         for tid, task in ready.items():
@@ -538,7 +539,7 @@ class Runtime:
             if tid in previous.tasks:
                 carried.append(tid)
                 if previous.tasks[tid] != due:
-                    s.execute(_SET_TASK_DUE, {"tid": tid, "due": due})
+                    conn.execute(_SET_TASK_DUE, {"tid": tid, "due": due})
                 continue
             info = loaded.human_tasks.get(task.task_spec.name)
             new_tasks.append(dict(
@@ -552,13 +553,13 @@ class Runtime:
         gone_tasks = [tid for tid in previous.tasks if tid not in ready]
         gone_timers = [tid for tid in previous.timers if tid not in waiting]
         if gone_tasks:
-            s.execute(_DELETE_TASKS, {"ids": gone_tasks})
+            conn.execute(_DELETE_TASKS, {"ids": gone_tasks})
         if gone_timers:
-            s.execute(_DELETE_TIMERS, {"ids": gone_timers})
+            conn.execute(_DELETE_TIMERS, {"ids": gone_timers})
         if new_tasks:
-            s.execute(_INSERT_TASK, new_tasks)
+            conn.execute(_INSERT_TASK, new_tasks)
         if new_timers:
-            s.execute(_INSERT_TIMER, new_timers)
+            conn.execute(_INSERT_TIMER, new_timers)
         task_rows = [HumanTask(**d) for d in new_tasks]
         if carried:
             task_rows += list(s.scalars(select(HumanTask).where(HumanTask.id.in_(carried))))
