@@ -602,7 +602,9 @@ class Runtime:
                 timer = s.scalar(q)
                 if timer is None:
                     return False
-                case = s.get(Case, timer.case_id)
+                # Lock the case as a completion does, so that what firing writes (notices and
+                # their audit events) queues behind any change of the case in flight.
+                case = s.get(Case, timer.case_id, with_for_update=s.bind.dialect.name == "postgresql")
                 actor = Actor.system(f"worker:{worker_id}")
                 wf, loaded = self.workflow_for(s, case)
                 wf.script_engine = self._engine_for(s, case, actor)
