@@ -153,8 +153,10 @@ class Runtime:
                 select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
         return hit
 
-    def _refuse(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
-                task_id: str | None = None, task_name: str | None = None) -> None:
+    def record_refusal(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
+                       task_id: str | None = None, task_name: str | None = None) -> None:
+        """Write `refused:<action>` to the case's chain in a transaction of its own (the refused
+        one rolled back), queued behind any change of the case in flight."""
         def lock_case(session: Session) -> None:
             q = select(Case.id).where(Case.id == case_id)
             if session.bind.dialect.name == "postgresql":
@@ -437,7 +439,7 @@ class Runtime:
         except (Forbidden, Conflict) as exc:
             ref = getattr(exc, "refused_on", None)
             if ref:
-                self._refuse(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
+                self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
             raise
 
     def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> None:

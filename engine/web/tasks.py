@@ -13,10 +13,8 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from engine import audit
 from engine.attachments import reference, store_attachment
 from engine.db.models import Case, HumanTask
-from engine.db.session import session_factory
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 from . import formgen
@@ -45,9 +43,7 @@ def audit_refusal(request: Request, v: Viewer, task_id: str, action: str, exc: F
                         .join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)).first()
     if row is None:
         return
-    audit.append_alone(session_factory(rt.url), chain=audit.case_chain(row[2]), case_id=row[0], actor=v.username,
-                       action=f"refused:{action}", task_id=task_id, task_name=row[1],
-                       detail={"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}, now=rt.now())
+    rt.record_refusal(row[0], row[2], v.actor, action, exc, task_id, row[1])
 
 
 def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -> dict:
