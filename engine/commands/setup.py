@@ -34,6 +34,10 @@ def register(app: typer.Typer) -> None:
                "deployed": results, "demo": demo_info}
         text = f"数据库已就绪 database ready: {s.database_url} (revision {out['revision']})\n" + "\n".join(
             f"  {r['key']} v{r['version']} {r['status']}" for r in results)
+        if demo_info:
+            text += ("\n演示账号 demo accounts (密码 password: {p}): {u}".format(
+                p=demo_info["password"], u=", ".join(demo_info["users"])) +
+                ("\n演示案件 demo cases: " + ", ".join(demo_info["cases"]) if demo_info["cases"] else ""))
         _common.emit(out, as_json, text)
 
     @app.command("deploy")
