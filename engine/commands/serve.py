@@ -16,12 +16,37 @@ def default_workers(database_url: str) -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
+def start_timer_thread(interval: float) -> None:
+    """Fire due timers in the background of the serving process, so that a single `make run`
+    also closes publicity periods and escalates deadlines. Safe beside `hongwu worker`: timers are
+    claimed, never fired twice."""
+    import socket
+    import threading
+    import time
+
+    rt = _common.runtime()
+    worker_id = f"serve:{socket.gethostname()}:{os.getpid()}"
+
+    def loop() -> None:
+        while True:
+            try:
+                rt.run_due_timers(worker_id)
+            except Exception as exc:  # keep serving; say what went wrong
+                typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)
+            time.sleep(interval)
+
+    threading.Thread(target=loop, name="hongwu-timers", daemon=True).start()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
               port: int = typer.Option(8000, "--port", help="端口"),
               workers: Optional[int] = typer.Option(None, "--workers", help="工作进程数（SQLite 为 1；PostgreSQL 默认 2–4）"),
-              reload: bool = typer.Option(False, "--reload", help="代码变动时自动重启（开发用）")) -> None:
+              reload: bool = typer.Option(False, "--reload", help="代码变动时自动重启（开发用）"),
+              timers: bool = typer.Option(True, "--timers/--no-timers",
+                                          help="同时在后台触发到期计时器（另行运行 hongwu worker 时可关闭）"),
+              interval: float = typer.Option(30.0, "--timer-interval", help="计时器轮询间隔（秒）")) -> None:
         """启动网页服务（工作人员与审计人员使用的页面和 /api 接口）。"""
         import uvicorn
 
@@ -39,5 +64,7 @@ def register(app: typer.Typer) -> None:
         os.environ.setdefault("HONGWU_SECRET_KEY", settings.secret_key)
         typer.echo(f"hongwu 网页服务 web app: http://{host}:{port}/  ({n} worker{'s' if n > 1 else ''}, "
                    f"{settings.database_url.split('://', 1)[0]})", err=True)
+        if timers:
+            start_timer_thread(interval)
         uvicorn.run("engine.web.app:app_from_env", factory=True, host=host, port=port, workers=n if not reload else None,
                     reload=reload, proxy_headers=True, log_level="info")
