@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Optional
 
 import typer
@@ -16,26 +17,27 @@ def default_workers(database_url: str) -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
-def start_timer_thread(interval: float) -> None:
+def start_timer_thread(interval: float) -> "threading.Event":
     """Fire due timers in the background of the serving process, so that a single `make run`
     also closes publicity periods and escalates deadlines. Safe beside `hongwu worker`: timers are
-    claimed, never fired twice."""
+    claimed, never fired twice. Setting the returned event stops the thread."""
     import socket
-    import threading
-    import time
 
     rt = _common.runtime()
     worker_id = f"serve:{socket.gethostname()}:{os.getpid()}"
 
+    stop = threading.Event()
+
     def loop() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 rt.run_due_timers(worker_id)
             except Exception as exc:  # keep serving; say what went wrong
                 typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)
-            time.sleep(interval)
+            stop.wait(interval)
 
     threading.Thread(target=loop, name="hongwu-timers", daemon=True).start()
+    return stop
 
 
 def register(app: typer.Typer) -> None:

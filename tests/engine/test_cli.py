@@ -83,3 +83,38 @@ def test_init_demo_is_idempotent(tmp_path):
     assert {d["status"] for d in second["deployed"]} == {"unchanged"} and second["demo"]["cases"] == []
     tasks = json.loads(runner.invoke(app, ["--db", url, "task", "list", "--as", "street", "--json"]).stdout)
     assert {t["case_number"] for t in tasks} >= {"YWH-2026-000001", "YWH-2026-000002"}
+
+
+def test_serve_fires_due_timers_in_the_background(db_url):
+    """`hongwu serve`'s timer thread (here without the web server) fires what is due by the wall clock."""
+    import time
+    from datetime import datetime, timezone
+
+    from engine import demo
+    from engine.commands import _common
+    from engine.commands.serve import start_timer_thread
+    from engine.runtime.actors import load_actor
+    from engine.runtime.clock import FrozenClock
+    from engine.runtime.service import deploy
+    from tests.conftest import make_runtime
+    from tests.engine.support import apply_data
+
+    past = make_runtime(db_url, FrozenClock(datetime(2026, 9, 1, 2, tzinfo=timezone.utc)))
+    with past.uow() as s:
+        demo.seed(s, past.now(), password=None)
+    deploy(past, [SAMPLE_BPMN], SAMPLE_FORMS)
+    with past.uow() as s:
+        street = load_actor(s, "street")
+    case = past.start_case("sample_review", "PK-JP-XC-01", street)
+    past.complete_task(case.tasks[0]["id"], street, apply_data(amount=5000, days=1))  # due in September
+    _common.STATE.db = db_url
+    stop = start_timer_thread(0.2)
+    try:
+        for _ in range(50):
+            if past.get_case(case.case_number, street).status == "completed":
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        _common.STATE.db = None
+    assert past.get_case(case.case_number, street).data["escalated"] is True
