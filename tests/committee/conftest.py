@@ -7,23 +7,12 @@ from pathlib import Path
 import pytest
 
 from engine.attachments import reference, store_attachment
+from engine.demo_cases import ROLL as DEMO_ROLL
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOUND = "PK-JP-XC-01"
 # 9 owners, one of them with two units, and the developer's unsold units (one owner).
-ROLL = """unit_id,owner_id,owner_name,area_m2,building
-1-101,O1,张伟,89.50,1
-1-102,O1,张伟,60.00,1
-1-201,O2,王芳,120.00,1
-1-202,O3,李娜,95.25,1
-2-101,O4,刘洋,88.00,2
-2-102,O5,陈静,102.00,2
-2-201,O6,杨帆,76.50,2
-2-202,O7,赵磊,110.00,2
-3-101,O8,黄敏,99.00,3
-3-102,DEVELOPER,,130.00,3
-3-201,DEVELOPER,,130.00,3
-"""
+ROLL = DEMO_ROLL + '3-201,DEVELOPER,,130.00,3\n'  # the demo roll plus a second unsold unit
 OWNERS = ["O1", "O2", "O3", "O4", "O5", "O6", "O7", "O8", "DEVELOPER"]
 CANDIDATES = [  # (id, owner, name, party member)
     ("C1", "O1", "张伟", True), ("C2", "O2", "王芳", True), ("C3", "O3", "李娜", True),
