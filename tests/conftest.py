@@ -144,3 +144,20 @@ def actors(runtime):
 
     with runtime.uow() as s:
         return {u[0]: load_actor(s, u[0]) for u in demo.USERS}
+
+
+@pytest.fixture
+def cli(runtime, db_url):
+    """`cli("case", "list", code=0)`: run a `hongwu` command on the test database, asserting its exit code."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    runner = CliRunner()
+
+    def run(*args, code=0):
+        res = runner.invoke(app, ["--db", db_url, *map(str, args)])
+        assert res.exit_code == code, res.output
+        return res
+
+    return run

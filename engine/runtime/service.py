@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -280,8 +281,7 @@ class Runtime:
                 rows = (list(s.scalars(_CASE_TASKS, {"case_id": case.id})),
                         list(s.scalars(_CASE_TIMERS, {"case_id": case.id})))
             task_rows, timer_rows = rows
-            tasks = [TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
-                              code, name, t.created_at, t.due_at, t.form, case.version).as_dict()
+            tasks = [self._task_view(t, case, code, name).as_dict()
                      for t in sorted(task_rows, key=lambda t: (t.created_at, t.id))]
             timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat()}
                       for t in sorted(timer_rows, key=lambda t: t.due_at)]
@@ -373,9 +373,9 @@ class Runtime:
             return s.scalar(q) or 0
 
     @staticmethod
-    def _task_view(t: HumanTask, case: Case, compound: OrgUnit) -> TaskView:
+    def _task_view(t: HumanTask, case: Case, compound_code: str, compound_name: str) -> TaskView:
         return TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
-                        compound.code, compound.name, t.created_at, t.due_at, t.form, case.version)
+                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version)
 
     def get_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
         """The task with its form schema and the case data it is shown with."""
@@ -384,9 +384,8 @@ class Runtime:
             self._authorize_task(actor, ht, case)
             wf, loaded = self.workflow_for(s, case)
             task = wf.get_task_from_id(UUID(task_id))
-            compound = s.get(OrgUnit, case.compound_id)
             return {
-                "task": self._task_view(ht, case, compound).as_dict(),
+                "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
                 "schema": loaded.form_schema(ht.spec_name) or {},
                 "ui_schema": loaded.ui_schema(ht.spec_name) or {},
                 "data": state.json_safe(task.data),
@@ -518,9 +517,8 @@ class Runtime:
             if res.rowcount != 1:
                 raise Conflict(f"case {case.case_number} was changed by someone else first",
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-            for k, v in values.items():
-                set_committed = getattr(case, "__dict__")
-                set_committed[k] = v
+            for k, v in values.items():  # the row now holds these; keep the ORM object in step
+                set_committed_value(case, k, v)
         if initial:
             previous = Derived({}, set())
         return self._sync_derived_rows(s, case, wf, loaded, now, previous)

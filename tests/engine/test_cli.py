@@ -1,23 +1,10 @@
 """The hongwu CLI end to end on a fresh database: JSON output, exit code 2 on bad input."""
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
 from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS
-
-
-@pytest.fixture
-def cli(runtime, db_url):
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        res = runner.invoke(app, ["--db", db_url, *map(str, args)])
-        assert res.exit_code == code, res.output
-        return res
-
-    return run
 
 
 def test_deploy_start_complete_worker(cli, clock):

@@ -129,18 +129,6 @@ def test_service_task_with_bad_context_fails_the_start_and_stores_nothing(runtim
     assert _count(runtime) == 0
 
 
-@pytest.fixture
-def cli(runtime, db_url):
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        res = runner.invoke(app, ["--db", db_url, *map(str, args)])
-        assert res.exit_code == code, res.output
-        return res
-
-    return run
-
-
 def test_cli_issue_verify_show_export(cli, tmp_path):
     data = tmp_path / "ctx.json"
     data.write_text(json.dumps(SAMPLES["mediation_acceptance"], ensure_ascii=False), encoding="utf-8")
