@@ -34,6 +34,7 @@ from .actors import Actor
 from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
+from .invariants import InvariantViolated, enforce as enforce_invariants
 from .forms import validate_form
 from .scripting import HongwuScriptEngine
 from . import services
@@ -426,7 +427,7 @@ class Runtime:
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
                     view, wf = self._complete(s, ht, case, actor, data)
-                except (Forbidden, Conflict) as exc:
+                except (Forbidden, Conflict, InvariantViolated) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
                     raise
             self._workflows.put(view.id, view.version, wf)  # only once committed
@@ -435,7 +436,7 @@ class Runtime:
             # Two writers took the same audit-chain position: the case changed under us.
             raise Conflict("the case was changed by someone else at the same moment; please retry",
                            "案件正被他人同时办理，请刷新后重试") from exc
-        except (Forbidden, Conflict) as exc:
+        except (Forbidden, Conflict, InvariantViolated) as exc:
             ref = getattr(exc, "refused_on", None)
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
@@ -502,9 +503,11 @@ class Runtime:
               initial: bool = False, previous: Derived | None = None) -> tuple[list[HumanTask], list[Timer]]:
         """State, derived task rows and timer rows, guarded by the case's version. Returns the
         case's task and timer rows as they now are."""
+        current = _current_data(wf)
+        enforce_invariants(s, case.process_key, case.id, current)  # refuses before anything is written
         new_state = state.dumps(wf)
         status = "completed" if wf.completed else "running"
-        summary = state.json_safe(_current_data(wf).get("case_summary") or {})
+        summary = state.json_safe(current.get("case_summary") or {})
         values = dict(state=new_state, version=case.version + 1, status=status, updated_at=now,
                       summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
                       completed_at=now if status == "completed" else None)
@@ -617,7 +620,11 @@ class Runtime:
                     s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
                     return False
                 steps = self._run_engine(wf)
-                self._save(s, case, wf, loaded, now)
+                try:
+                    self._save(s, case, wf, loaded, now)
+                except InvariantViolated as exc:
+                    exc.refused_on = (case.id, case.case_number, None)
+                    raise
                 for t in fired:
                     audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                                  action="timer_fired", task_id=str(t.id), task_name=t.task_spec.bpmn_name or t.task_spec.name,
@@ -627,6 +634,10 @@ class Runtime:
                                  actor=actor.username, action="case_completed", now=now)
                 return True
         except (Conflict, IntegrityError):
+            return False
+        except InvariantViolated as exc:  # the firing is refused; the lease lets it be retried later
+            case_id, case_number, _ = exc.refused_on
+            self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
 
     def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
