@@ -5,9 +5,9 @@
 - A period in months (or years) ends on the corresponding day of the last month, or on that
   month's last day when it has none (Art. 202).
 - A last day that is a statutory rest day (weekend or public holiday, with adjusted working days
-  counting as working days) moves to the next working day (Art. 203). The State Council's yearly
-  schedule comes from the `chinese_calendar` package; for a year it does not cover yet we fall
-  back to weekends only and say so in `Deadline.note`.
+  counting as working days) moves to the next working day (Art. 203). Which days are rest days is
+  decided by `engine.domain.holidays` (loaded State Council schedule > `chinese_calendar` package >
+  the 《全国年节及纪念日放假办法》 itself); a deadline that rests on the last says so in `Deadline.note`.
 - Other rules may set other periods (Art. 204): `RULES` holds the rule per deadline kind.
 
 Calendar days are counted in Asia/Shanghai; the resulting instant is returned in UTC.
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 from dateutil.relativedelta import relativedelta
+
+from engine.domain.holidays import SOURCE_STATUTE, HolidayCalendar, active_calendar
 
 CIVIL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -49,32 +50,62 @@ RULES: dict[str, PeriodRule] = {
 
 
 @dataclass(frozen=True)
+class Period:
+    """What a deadline was counted from, so that it can be counted again when the holiday
+    schedule of its year becomes known: the civil trigger day, the length and the rule kind."""
+
+    trigger: date
+    days: int = 0
+    months: int = 0
+    years: int = 0
+    kind: str = "default"
+
+    def as_dict(self) -> dict:
+        return {"trigger": self.trigger.isoformat(), "days": self.days, "months": self.months,
+                "years": self.years, "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Period":
+        return cls(date.fromisoformat(d["trigger"]), int(d.get("days") or 0), int(d.get("months") or 0),
+                   int(d.get("years") or 0), str(d.get("kind") or "default"))
+
+
+@dataclass(frozen=True)
 class Deadline:
     last_day: date  # civil date of the last day, after moving off rest days
     due_at: datetime  # 24:00 of last_day in Asia/Shanghai, as UTC
-    calendar_covered: bool  # False: the holiday schedule for that year was unknown
+    calendar_covered: bool  # False: some day it rests on had no official schedule (statutory fallback)
     note: str = ""
+    period: Period | None = None
 
     def iso(self) -> str:
         return self.due_at.isoformat()
 
-
-def is_rest_day(day: date) -> tuple[bool, bool]:
-    """(rest day?, known from the official schedule?)."""
-    try:
-        return (not chinese_calendar.is_workday(day)), True
-    except NotImplementedError:
-        return day.weekday() >= 5, False
+    def as_data(self) -> dict:
+        """The JSON-able form processes keep in task data; `period` lets it be recounted."""
+        return {"due": self.iso(), "last_day": self.last_day.isoformat(), "calendar_covered": self.calendar_covered,
+                "note": self.note, "period": self.period.as_dict() if self.period else None}
 
 
-def next_working_day(day: date) -> tuple[date, bool]:
+def is_rest_day(day: date, calendar: HolidayCalendar | None = None) -> tuple[bool, bool]:
+    """(rest day?, known from an official schedule rather than the statutory fallback?)."""
+    rest, source = (calendar or active_calendar()).day(day)
+    return rest, source != SOURCE_STATUTE
+
+
+def next_working_day(day: date, calendar: HolidayCalendar | None = None) -> tuple[date, bool]:
     covered = True
     while True:
-        rest, known = is_rest_day(day)
+        rest, known = is_rest_day(day, calendar)
         covered &= known
         if not rest:
             return day, covered
         day += timedelta(days=1)
+
+
+def fallback_note(year: int) -> str:
+    return (f"{year}年国务院放假安排尚未收录，本期限按《全国年节及纪念日放假办法》的法定节假日及周末推算，"
+            f"正式安排公布后可能调整")
 
 
 def civil_date(instant: datetime) -> date:
@@ -89,8 +120,9 @@ def end_of_day_utc(day: date) -> datetime:
 
 
 def period_end(trigger: datetime | date, *, days: int = 0, months: int = 0, years: int = 0,
-               kind: str = "default") -> Deadline:
-    """The deadline of a period of `days` / `months` / `years` triggered at `trigger`."""
+               kind: str = "default", calendar: HolidayCalendar | None = None) -> Deadline:
+    """The deadline of a period of `days` / `months` / `years` triggered at `trigger`, by
+    `calendar` (default: the active one, see `engine.domain.holidays`)."""
     if days < 0 or months < 0 or years < 0 or not (days or months or years):
         raise ValueError("a period needs a positive length")
     start_day = trigger if isinstance(trigger, date) and not isinstance(trigger, datetime) else civil_date(trigger)
@@ -100,11 +132,17 @@ def period_end(trigger: datetime | date, *, days: int = 0, months: int = 0, year
     rule = RULES.get(kind, RULES["default"])
     covered = True
     if rule.move_off_rest_days:
-        last, covered = next_working_day(last)
-    else:
-        covered = is_rest_day(last)[1]
-    note = "" if covered else f"{last.year}年法定节假日安排尚未收录，仅按周末顺延"
-    return Deadline(last, end_of_day_utc(last), covered, note)
+        last, covered = next_working_day(last, calendar)
+    # Counted in calendar days as-is, the last day does not depend on any holiday schedule.
+    note = "" if covered else fallback_note(last.year)
+    period = Period(start_day, int(days), int(months), int(years), kind)
+    return Deadline(last, end_of_day_utc(last), covered, note, period)
+
+
+def recount(period: Period, calendar: HolidayCalendar | None = None) -> Deadline:
+    """The same period counted again (e.g. after a year's schedule was loaded)."""
+    return period_end(period.trigger, days=period.days, months=period.months, years=period.years,
+                      kind=period.kind, calendar=calendar)
 
 
 def days_remaining(deadline_at: datetime, now: datetime) -> int:
