@@ -155,7 +155,20 @@ class Case(Base):
     compound: Mapped[OrgUnit] = relationship()
 
 
-class HumanTask(Base):
+class DeadlinePeriod:
+    """What a row's due time was counted from (see engine.domain.periods.Period), kept so that a
+    newly loaded holiday schedule can count it again; `due_note` says when it rests on the
+    statutory fallback calendar. All NULL when the due time is not a counted period."""
+
+    period_trigger: Mapped[str | None] = mapped_column(String(10))
+    period_days: Mapped[int | None] = mapped_column(Integer)
+    period_months: Mapped[int | None] = mapped_column(Integer)
+    period_years: Mapped[int | None] = mapped_column(Integer)
+    period_kind: Mapped[str | None] = mapped_column(String(32))
+    due_note: Mapped[str | None] = mapped_column(String(300))
+
+
+class HumanTask(DeadlinePeriod, Base):
     """Derived from the workflow on every save: one row per ready user/manual task."""
 
     __tablename__ = "human_task"
@@ -177,7 +190,7 @@ class HumanTask(Base):
     case: Mapped[Case] = relationship()
 
 
-class Timer(Base):
+class Timer(DeadlinePeriod, Base):
     """Derived from the workflow on every save: one row per waiting timer event."""
 
     __tablename__ = "timer"

@@ -81,10 +81,16 @@ class Deadline:
     def iso(self) -> str:
         return self.due_at.isoformat()
 
+    def fields(self, key: str) -> dict:
+        """`key` (the due, ISO UTC) with `<key>_period` and `<key>_note` beside it: how processes
+        keep a deadline in task data so that it can be counted again (engine.runtime.timing)."""
+        return {key: self.iso(), f"{key}_period": self.period.as_dict() if self.period else None,
+                f"{key}_note": self.note}
+
     def as_data(self) -> dict:
-        """The JSON-able form processes keep in task data; `period` lets it be recounted."""
-        return {"due": self.iso(), "last_day": self.last_day.isoformat(), "calendar_covered": self.calendar_covered,
-                "note": self.note, "period": self.period.as_dict() if self.period else None}
+        """{"due", "due_period", "due_note", "last_day", "calendar_covered", "note"}."""
+        return {**self.fields("due"), "last_day": self.last_day.isoformat(),
+                "calendar_covered": self.calendar_covered, "note": self.note}
 
 
 def is_rest_day(day: date, calendar: HolidayCalendar | None = None) -> tuple[bool, bool]:

@@ -22,7 +22,7 @@ from engine.db.models import OrgUnit
 from engine.domain import committee as rules
 from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
-from engine.domain.periods import civil_date, period_end
+from engine.domain.periods import Deadline, civil_date, period_end
 from engine.domain.tally import BallotError, parse_ballots, tally
 from engine.runtime.errors import ValidationFailed
 from engine.runtime.services import ServiceContext, service
@@ -74,9 +74,18 @@ def _public(c: dict) -> dict:
             "intro": c.get("intro", "")}
 
 
-def _publicity(ctx: ServiceContext, days: int) -> tuple[str, str, str]:
+def _publicity(ctx: ServiceContext, days: int) -> tuple[str, str, Deadline]:
     d = period_end(ctx.now, days=int(days), kind="publicity")
-    return _today(ctx).isoformat(), d.last_day.isoformat(), d.iso()
+    return _today(ctx).isoformat(), d.last_day.isoformat(), d
+
+
+def _noted(context: dict, *deadlines: Deadline) -> dict:
+    """A notice context with the note of every deadline that rests on the statutory fallback
+    calendar (the date printed may still move when the year's official schedule is published)."""
+    notes = list(dict.fromkeys(d.note for d in deadlines if d.note))
+    if notes:
+        context["body"] = [*(context.get("body") or []), *notes]
+    return context
 
 
 # --- opening --------------------------------------------------------------------------------
@@ -108,13 +117,13 @@ def committee_group_notice(ctx: ServiceContext) -> dict:
     """Context of the preparatory-group member list notice."""
     data = _data(ctx)
     group, election = data["group"], data["election"]
-    start, end, _due = _publicity(ctx, election["publicity_days"])
+    start, end, due = _publicity(ctx, election["publicity_days"])
     members = [{"name": m["name"], "position": m.get("position", "成员"),
                 "affiliation": m.get("affiliation") or rules.MEMBER_KINDS.get(m.get("kind"), "")}
                for m in group["members"]]
     _summary(ctx, group_size=len(members))
-    return {"compound_name": data.get("compound_name", ""), "members": members, "publicity_start": start,
-            "publicity_end": end, "objection_contact": group.get("objection_contact") or "向街道办事处提出"}
+    return _noted({"compound_name": data.get("compound_name", ""), "members": members, "publicity_start": start,
+                   "publicity_end": end, "objection_contact": group.get("objection_contact") or "向街道办事处提出"}, due)
 
 
 # --- owner roll -----------------------------------------------------------------------------
@@ -134,7 +143,7 @@ def committee_load_roll(ctx: ServiceContext) -> dict:
     data = _data(ctx)
     form = data["roll"]
     roll = _load_roll(ctx, form["file"])
-    start, end, _due = _publicity(ctx, data["election"]["publicity_days"])
+    start, end, due = _publicity(ctx, data["election"]["publicity_days"])
     notice = {"compound_name": data.get("compound_name", ""), "owner_count": roll.total_owners,
               "total_area": format(roll.total_area, "f"), "inspection_place": form["inspection_place"],
               "publicity_start": start, "publicity_end": end,
@@ -143,7 +152,7 @@ def committee_load_roll(ctx: ServiceContext) -> dict:
         notice["owners"] = [{"name": o.name, "units": "、".join(o.units), "area": format(o.area_m2, "f")}
                             for o in roll.owners.values()]
     _summary(ctx, units=len(roll.units), owners=roll.total_owners, total_area=format(roll.total_area, "f"))
-    return {"ref": form["file"], **roll.summary(), "notice": notice}
+    return {"ref": form["file"], **roll.summary(), "notice": _noted(notice, due)}
 
 
 # --- meeting plan ---------------------------------------------------------------------------
@@ -301,10 +310,10 @@ def committee_candidate_notice(ctx: ServiceContext) -> dict:
     election = data["election"]
     start, end, due = _publicity(ctx, election["publicity_days"])
     approved = data["approved_candidates"]
-    return {"publicity_due": due, "publicity_end": end,
-            "context": {"compound_name": data.get("compound_name", ""), "seats": election["seats"],
-                        "candidates": [_public(c) for c in approved], "publicity_start": start,
-                        "publicity_end": end, "objection_contact": "向筹备组或街道办事处书面提出"}}
+    return {**due.fields("publicity_due"), "publicity_end": end,
+            "context": _noted({"compound_name": data.get("compound_name", ""), "seats": election["seats"],
+                               "candidates": [_public(c) for c in approved], "publicity_start": start,
+                               "publicity_end": end, "objection_contact": "向筹备组或街道办事处书面提出"}, due)}
 
 
 @service("committee_objection", context=True)
@@ -373,7 +382,7 @@ def committee_voting(ctx: ServiceContext) -> dict:
     _set(ctx, ballot_round=rnd)
     _summary(ctx, ballot_rounds=rnd)
     cands = data["approved_candidates"]
-    return {"due": d.iso(), "last_day": d.last_day.isoformat(), "round": rnd,
+    return {**d.as_data(), "round": rnd,
             "items": [c["candidate_id"] for c in cands], "labels": {c["candidate_id"]: c["name"] for c in cands}}
 
 
@@ -393,7 +402,8 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
         "items": [f"{voting['labels'][i]}（{i}）" for i in voting["items"]],
         "instructions": [f"本次应选业主委员会委员 {election['seats']} 名，请对每名候选人选择“同意”“反对”或“弃权”之一",
                          "未作选择的视为弃权；一名业主拥有多套房屋的只填一张选票",
-                         "选票须由业主本人或其书面委托的代理人填写"],
+                         "选票须由业主本人或其书面委托的代理人填写",
+                         *([voting["note"]] if voting.get("note") else [])],
         "deadline": voting["due"], "ballot_box": data["meeting"]["place"],
     }
     owners = [{"owner_id": o.owner_id, "owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
@@ -475,7 +485,7 @@ def committee_result_notice(ctx: ServiceContext) -> dict:
     share = rules.party_share(count["elected"])
     _summary(ctx, elected_on=_today(ctx).isoformat(), elected_count=len(count["elected"]),
              elected_party_member_share=share["share"], elected_party_majority=share["more_than_half"])
-    return {"first_meeting_due": first.iso(), "filing_due": filing.iso(),
+    return {**first.fields("first_meeting_due"), **filing.fields("filing_due"),
             "first_meeting_last_day": first.last_day.isoformat(), "filing_last_day": filing.last_day.isoformat(),
             "context": {"compound_name": data.get("compound_name", ""), "meeting_name": data["meeting"]["meeting_name"],
                         "elected": [{"name": e["name"], "position": "委员", "agree_owners": e["agree_owners"],

@@ -7,7 +7,6 @@ from engine.runtime.services import ServiceContext, service
 
 @service("deadline", context=True)
 def deadline(ctx: ServiceContext, days: int = 0, months: int = 0, kind: str = "default") -> dict:
-    """A lawful deadline counted from now: {"due": ISO UTC, "last_day", "calendar_covered", "note"}."""
-    d = period_end(ctx.now, days=int(days), months=int(months), kind=kind)
-    return {"due": d.iso(), "last_day": d.last_day.isoformat(), "calendar_covered": d.calendar_covered,
-            "note": d.note}
+    """A lawful deadline counted from now: {"due": ISO UTC, "due_period", "due_note", "last_day",
+    "calendar_covered", "note"} (see Deadline.as_data)."""
+    return period_end(ctx.now, days=int(days), months=int(months), kind=kind).as_data()

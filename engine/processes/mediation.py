@@ -194,8 +194,7 @@ def open_level(ctx: ServiceContext, level: str) -> dict:
     data["committee_name"] = committee_name(ctx, level)
     data.setdefault("levels", {})[level] = {"started_at": _iso(ctx.now), "days": days, "due": d.iso(),
                                             "sessions": [], "mediator": None, "result": None}
-    return {"due": d.iso(), "last_day": d.last_day.isoformat(), "days": days, "note": d.note,
-            "calendar_covered": d.calendar_covered}
+    return {**d.as_data(), "days": days}
 
 
 @service("mediation_record_assignment", context=True)
@@ -265,8 +264,7 @@ def record_session(ctx: ServiceContext, level: str) -> str:
         data.setdefault("extensions", []).append(ext)
         summary.setdefault("extensions", []).append({"level": level, "days": days})
         summary.setdefault("level_due_at", {})[level] = d.iso()
-        data["level_deadline"] = {"due": d.iso(), "last_day": d.last_day.isoformat(), "days": days,
-                                  "note": d.note, "calendar_covered": d.calendar_covered}
+        data["level_deadline"] = {**d.as_data(), "days": days}
         record["due"] = d.iso()
     elif outcome in ("settled", "failed"):
         record["result"] = outcome
@@ -374,7 +372,7 @@ def after_settlement(ctx: ServiceContext) -> dict:
     # The visit becomes due at the start of its last day (00:00 Beijing) and is late after 24:00.
     data["follow_up"] = {"at": (follow.due_at - timedelta(days=1)).isoformat(), "due": follow.iso(),
                          "last_day": follow.last_day.isoformat()}
-    data["follow_up_due"] = follow.iso()
+    data.update(follow.fields("follow_up_due"))
     agreement = data.get("agreement_context") or {}
     data["judicial_reminder_context"] = {
         "issuer": agreement.get("committee_name") or committee_name(ctx, level),

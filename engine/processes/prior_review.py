@@ -405,7 +405,7 @@ def plan_vote(ctx: ServiceContext) -> dict:
               "form": data.get("vote_form"), "vote_start": opens_at.isoformat(), "vote_end": deadline.iso(),
               "place": data.get("vote_place"), "voting_rules": rules,
               "body": [_review_note(data)] + ([deadline.note] if deadline.note else [])}
-    return {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(), "closes_at": deadline.iso(),
+    return {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(), **deadline.fields("closes_at"),
             "roll": roll.summary(), "notice": notice}
 
 
@@ -484,8 +484,9 @@ def execution_publicity(ctx: ServiceContext) -> dict:
               "publicity_end": end.last_day.isoformat(),
               "decision_ref": (f"《{decision['title']}》（{decision['doc_number']}）"
                                if decision.get("doc_number") and decision.get("title") else None),
-              "body": [data.get("execution_summary")] if data.get("execution_summary") else None}
-    return {"publicity_end_at": end.iso(), "publicity_end": end.last_day.isoformat(), "notice": notice}
+              "body": ([data.get("execution_summary")] if data.get("execution_summary") else [])
+              + ([end.note] if end.note else []) or None}
+    return {**end.fields("publicity_end_at"), "publicity_end": end.last_day.isoformat(), "notice": notice}
 
 
 @service("prior_review.close", context=True)

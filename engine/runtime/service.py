@@ -24,10 +24,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import audit
+from engine import audit, calendar_store
 from engine.config import Settings, load_settings
 from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
 from engine.db.session import session_factory, unit_of_work
+from engine.domain.periods import Period, recount
 
 from . import state
 from .actors import Actor
@@ -40,7 +41,7 @@ from .scripting import HongwuScriptEngine
 from . import services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
-from .timing import timer_due, human_task_due
+from .timing import human_task_due, human_task_period, timer_due, timer_period
 
 GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered guard service
 CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
@@ -78,6 +79,7 @@ class TaskView:
     due_at: datetime | None
     form: str | None
     case_version: int
+    due_note: str | None = None  # set when the due time rests on the statutory fallback calendar
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -173,6 +175,7 @@ class Runtime:
         )
 
     def _engine_for(self, session: Session, case: Case | None, actor: Actor) -> HongwuScriptEngine:
+        calendar_store.sync(session)  # deadlines counted in this unit of work use the stored schedules
         ctx = ServiceContext(session=session, now=self.now(), actor=actor.username, case=case,
                              settings=self.settings)
         return HongwuScriptEngine(ctx)
@@ -284,7 +287,7 @@ class Runtime:
             task_rows, timer_rows = rows
             tasks = [self._task_view(t, case, code, name).as_dict()
                      for t in sorted(task_rows, key=lambda t: (t.created_at, t.id))]
-            timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat()}
+            timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat(), "due_note": t.due_note}
                       for t in sorted(timer_rows, key=lambda t: t.due_at)]
         return CaseView(
             id=case.id, case_number=case.case_number, process_key=case.process_key,
@@ -336,7 +339,7 @@ class Runtime:
         with self.uow() as s:
             q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
                         HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
-                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name)
+                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note)
                  .join(Case, Case.id == HumanTask.case_id)
                  .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
                  .where(HumanTask.org_path.startswith(actor.jurisdiction_path)))
@@ -361,8 +364,8 @@ class Runtime:
                 rows += s.execute(q.where(HumanTask.due_at.is_(None))
                                   .order_by(HumanTask.created_at, HumanTask.id)
                                   .limit(limit - len(rows)).offset(skipped)).all()
-            return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11])
-                    for r in rows]
+            return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11],
+                             r[14]) for r in rows]
 
     def count_tasks(self, actor: Actor, process_key: str | None = None) -> int:
         with self.uow() as s:
@@ -376,7 +379,7 @@ class Runtime:
     @staticmethod
     def _task_view(t: HumanTask, case: Case, compound_code: str, compound_name: str) -> TaskView:
         return TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
-                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version)
+                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version, t.due_note)
 
     def get_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
         """The task with its form schema and the case data it is shown with."""
@@ -523,7 +526,7 @@ class Runtime:
             for k, v in values.items():  # the row now holds these; keep the ORM object in step
                 set_committed_value(case, k, v)
         if initial:
-            previous = Derived({}, set())
+            previous = Derived({}, {})
         return self._sync_derived_rows(s, case, wf, loaded, now, previous)
 
     def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,
@@ -534,7 +537,7 @@ class Runtime:
         conn = s.connection()  # Core statements on the session's connection: no ORM overhead
         if previous is None:
             previous = Derived({tid: due for tid, due in conn.execute(_CASE_TASK_DUES, {"case_id": case.id})},
-                               set(conn.scalars(_CASE_TIMER_IDS, {"case_id": case.id})))
+                               {tid: due for tid, due in conn.execute(_CASE_TIMER_DUES, {"case_id": case.id})})
         new_tasks: list[dict] = []
         carried: list[str] = []
         for tid, task in ready.items():
@@ -542,17 +545,21 @@ class Runtime:
             if tid in previous.tasks:
                 carried.append(tid)
                 if previous.tasks[tid] != due:
-                    conn.execute(_SET_TASK_DUE, {"tid": tid, "due": due})
+                    conn.execute(_SET_TASK_DUE, {"tid": tid, "due": due, **_period_columns(human_task_period(task))})
                 continue
             info = loaded.human_tasks.get(task.task_spec.name)
             new_tasks.append(dict(
                 id=tid, case_id=case.id, spec_name=task.task_spec.name,
                 title=info.title if info else task.task_spec.name, lane=task.task_spec.lane,
                 role=info.role if info else "", form=info.form if info else None, org_path=case.org_path,
-                compound_id=case.compound_id, process_key=case.process_key, created_at=now, due_at=due))
+                compound_id=case.compound_id, process_key=case.process_key, created_at=now, due_at=due,
+                **_period_columns(human_task_period(task) if due is not None else None)))
         new_timers = [dict(id=tid, case_id=case.id, spec_name=t.task_spec.bpmn_name or t.task_spec.name,
-                           due_at=timer_due(t), claimed_by=None, claimed_until=None)
+                           due_at=timer_due(t), claimed_by=None, claimed_until=None, **_period_columns(timer_period(t)))
                       for tid, t in waiting.items() if tid not in previous.timers]
+        for tid, t in waiting.items():  # a kept timer moved (a recount after a schedule was loaded)
+            if tid in previous.timers and previous.timers[tid] != timer_due(t):
+                conn.execute(_SET_TIMER_DUE, {"tid": tid, "due": timer_due(t), **_period_columns(timer_period(t))})
         gone_tasks = [tid for tid in previous.tasks if tid not in ready]
         gone_timers = [tid for tid in previous.timers if tid not in waiting]
         if gone_tasks:
@@ -665,9 +672,14 @@ _BUMP_CASE = (update(Case).where(Case.id == bindparam("case_id"), Case.version =
 _TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
                    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case))
 _CASE_TASK_DUES = select(HumanTask.id, HumanTask.due_at).where(HumanTask.case_id == bindparam("case_id"))
-_CASE_TIMER_IDS = select(Timer.id).where(Timer.case_id == bindparam("case_id"))
-_SET_TASK_DUE = (update(HumanTask).where(HumanTask.id == bindparam("tid")).values(due_at=bindparam("due"))
+_CASE_TIMER_DUES = select(Timer.id, Timer.due_at).where(Timer.case_id == bindparam("case_id"))
+_PERIOD_COLUMNS = ("period_trigger", "period_days", "period_months", "period_years", "period_kind", "due_note")
+_SET_TASK_DUE = (update(HumanTask).where(HumanTask.id == bindparam("tid"))
+                 .values(due_at=bindparam("due"), **{c: bindparam(c) for c in _PERIOD_COLUMNS})
                  .execution_options(synchronize_session=False))
+_SET_TIMER_DUE = (update(Timer).where(Timer.id == bindparam("tid"))
+                  .values(due_at=bindparam("due"), **{c: bindparam(c) for c in _PERIOD_COLUMNS})
+                  .execution_options(synchronize_session=False))
 _DELETE_TASKS = (delete(HumanTask).where(HumanTask.id.in_(bindparam("ids", expanding=True)))
                  .execution_options(synchronize_session=False))
 _DELETE_TIMERS = (delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
@@ -678,15 +690,27 @@ _INSERT_TIMER = Timer.__table__.insert()
 
 @dataclass
 class Derived:
-    """The derived rows of a case as {task id: due} and {timer ids}."""
+    """The derived rows of a case as {task id: due} and {timer id: due}."""
 
     tasks: dict[str, datetime | None]
-    timers: set[str]
+    timers: dict[str, datetime]
 
     @classmethod
     def of(cls, wf: BpmnWorkflow) -> "Derived":
         ready, waiting = _scan(wf)
-        return cls({tid: human_task_due(t) for tid, t in ready.items()}, set(waiting))
+        return cls({tid: human_task_due(t) for tid, t in ready.items()},
+                   {tid: timer_due(t) for tid, t in waiting.items()})
+
+
+def _period_columns(period: dict | None) -> dict[str, Any]:
+    """Row columns of a counted period (engine.domain.periods.Period.as_dict) and its current
+    note by the active calendar; all None when the due time was not counted."""
+    if not period:
+        return dict.fromkeys(_PERIOD_COLUMNS)
+    counted = recount(Period.from_dict(period))
+    return {"period_trigger": period["trigger"], "period_days": int(period.get("days") or 0),
+            "period_months": int(period.get("months") or 0), "period_years": int(period.get("years") or 0),
+            "period_kind": str(period.get("kind") or "default"), "due_note": counted.note or None}
 
 
 def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,0 +1,65 @@
+"""Official holiday schedules as versioned, audited settings (one key per year, global), and the
+active calendar every deadline is counted by (engine.domain.holidays).
+
+Every process (web, worker, CLI) checks before running a workflow whether the stored schedules
+changed (one indexed read) and rebuilds its calendar only then.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.db.models import SettingVersion
+from engine.domain.holidays import HolidayCalendar, YearSchedule, active_calendar, set_active_calendar
+from engine.settings_store import get_setting, put_setting, setting_history
+
+KEY_PREFIX = "holiday_schedule:"
+
+
+def key_for(year: int) -> str:
+    return f"{KEY_PREFIX}{year}"
+
+
+def _latest_mark(session: Session) -> tuple[int, int]:
+    """(number of stored versions, newest id) of every schedule: changes whenever one is stored."""
+    n, top = session.execute(select(func.count(SettingVersion.id), func.max(SettingVersion.id))
+                             .where(SettingVersion.key.startswith(KEY_PREFIX),
+                                    SettingVersion.org_unit_id.is_(None))).one()
+    return int(n or 0), int(top or 0)
+
+
+_built_from: tuple[str, tuple[int, int]] | None = None  # (database url, mark) of the active calendar
+
+
+def load_calendar(session: Session) -> HolidayCalendar:
+    """A calendar of the newest stored version of every year's schedule."""
+    keys = session.scalars(select(SettingVersion.key).where(SettingVersion.key.startswith(KEY_PREFIX),
+                                                            SettingVersion.org_unit_id.is_(None))
+                           .distinct())
+    schedules = {}
+    for key in keys:
+        value = get_setting(session, key, None, None)
+        schedules[int(key[len(KEY_PREFIX):])] = YearSchedule.from_value(value.value, value.version)
+    return HolidayCalendar(schedules)
+
+
+def sync(session: Session) -> HolidayCalendar:
+    """Make the active calendar match this database's stored schedules."""
+    global _built_from
+    source = (str(session.bind.url), _latest_mark(session))
+    if _built_from != source:
+        set_active_calendar(load_calendar(session))
+        _built_from = source
+    return active_calendar()
+
+
+def put_schedule(session: Session, schedule: YearSchedule, actor: str, now: datetime) -> YearSchedule:
+    """Store a year's schedule as its next version (audited on chain setting:holiday_schedule:<year>:*)."""
+    stored = put_setting(session, key_for(schedule.year), None, schedule.as_value(), actor, now)
+    return YearSchedule.from_value(stored.value, stored.version)
+
+
+def schedule_history(session: Session, year: int) -> list[SettingVersion]:
+    return setting_history(session, key_for(year), None)
