@@ -579,6 +579,21 @@ class Runtime:
             timer_rows += list(s.scalars(select(Timer).where(Timer.id.in_(kept_timers))))
         return task_rows, timer_rows
 
+    # --- deadlines ----------------------------------------------------------------------
+
+    def recount_deadlines(self, actor: Actor, dry_run: bool = False, calendar=None):
+        """Count pending deadlines again by the stored holiday schedules (engine.runtime.recount);
+        one transaction per case. `dry_run` only lists what would move (optionally under `calendar`)."""
+        from .recount import recount_pending
+
+        return recount_pending(self, actor, dry_run=dry_run, calendar=calendar)
+
+    def load_holiday_schedule(self, text: str, actor: Actor, source: str = "", dry_run: bool = False):
+        """Check and store a year's official holiday schedule, then recount pending deadlines."""
+        from .recount import load_schedule
+
+        return load_schedule(self, text, actor, source=source, dry_run=dry_run)
+
     # --- timers -------------------------------------------------------------------------
 
     def claim_due_timers(self, worker_id: str, limit: int = 50, lease_seconds: int = 120) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 DUE_PROPERTY = "dueDateVariable"
 
 
-def _parse(value) -> datetime | None:
+def parse_due(value) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
@@ -32,7 +32,7 @@ def timer_due(task) -> datetime | None:
     event = getattr(task.task_spec, "event_definition", None)
     if not isinstance(event, TimerEventDefinition):
         return None
-    return _parse(task._get_internal_data("event_value"))
+    return parse_due(task._get_internal_data("event_value"))
 
 
 def human_task_due(task) -> datetime | None:
@@ -41,7 +41,7 @@ def human_task_due(task) -> datetime | None:
     props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
     var = props.get(DUE_PROPERTY)
     if var and task.data.get(var):
-        return _parse(task.data[var])
+        return parse_due(task.data[var])
     parent = task.parent
     if parent is None:
         return None

@@ -1,0 +1,267 @@
+"""Count pending deadlines again after a year's holiday schedule was loaded or changed.
+
+Every waiting timer and open task whose due time was a counted period (its row keeps the trigger
+day, length and kind) is counted again by the current calendar. A changed due time is written
+into the workflow (the timer's value and the data holding it), so that the rows, the case page and
+the timers all follow; one transaction per case, each change audited on the case's chain with the
+old and new date. A due time never moves earlier onto a moment already passed: such a deadline
+keeps its date and is reported as kept.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.util.task import TaskState
+
+from engine import audit, calendar_store
+from engine.db.models import Case, HumanTask, Timer
+from engine.domain.holidays import HolidayCalendar, ScheduleError, YearSchedule, parse_schedule
+from engine.domain.periods import Period, civil_date, format_civil_date, recount
+
+from .actors import Actor
+from .errors import Conflict, Forbidden, ValidationFailed
+from .timing import (
+    PERIOD_SUFFIX,
+    container,
+    human_task_due,
+    human_task_due_path,
+    human_task_period,
+    parse_due,
+    timer_due,
+    timer_due_path,
+    timer_period,
+)
+
+if TYPE_CHECKING:
+    from .service import Runtime
+
+
+@dataclass(frozen=True)
+class Move:
+    """One pending deadline whose due time or note changes."""
+
+    case_id: int
+    case_number: str
+    what: str  # "timer" | "task"
+    row_id: str
+    name: str
+    old_due: datetime
+    new_due: datetime
+    old_note: str | None
+    new_note: str | None
+    kept: bool = False  # the new time would lie in the past: the due time stays
+
+    def line_zh(self) -> str:
+        what = "定时" if self.what == "timer" else "任务"
+        if self.kept:
+            return (f"{self.case_number} {what}「{self.name}」：{_day(self.old_due)} 不变"
+                    f"（重算为 {_day(self.new_due)}，已过，不提前）")
+        if self.old_due == self.new_due:
+            return f"{self.case_number} {what}「{self.name}」：{_day(self.old_due)} 不变，说明更新"
+        return f"{self.case_number} {what}「{self.name}」：{_day(self.old_due)} → {_day(self.new_due)}"
+
+
+def _day(instant: datetime) -> str:
+    # A due time is 24:00 of its last day: name that day.
+    return format_civil_date(civil_date(instant - timedelta(microseconds=1)))
+
+
+@dataclass
+class RecountReport:
+    moves: list[Move] = field(default_factory=list)
+    cases_changed: list[str] = field(default_factory=list)
+    cases_failed: dict[str, str] = field(default_factory=dict)  # case number → reason (retry later)
+
+    @property
+    def moved(self) -> list[Move]:
+        return [m for m in self.moves if not m.kept]
+
+
+def _row_period(row) -> Period:
+    return Period(date.fromisoformat(row.period_trigger), row.period_days or 0, row.period_months or 0,
+                  row.period_years or 0, row.period_kind or "default")
+
+
+def plan(session: Session, calendar: HolidayCalendar, now: datetime) -> list[Move]:
+    """What would change under `calendar`, read off the rows alone (nothing is written)."""
+    moves: list[Move] = []
+    for model, what, name_col in ((Timer, "timer", Timer.spec_name), (HumanTask, "task", HumanTask.title)):
+        rows = session.execute(
+            select(model, Case.case_number, name_col).join(Case, Case.id == model.case_id)
+            .where(model.period_trigger.is_not(None), model.due_at.is_not(None), Case.status == "running")
+            .order_by(Case.id, model.due_at)).all()
+        for row, number, name in rows:
+            counted = recount(_row_period(row), calendar)
+            new_note = counted.note or None
+            if counted.due_at == row.due_at and new_note == row.due_note:
+                continue
+            kept = counted.due_at < row.due_at and counted.due_at <= now
+            moves.append(Move(row.case_id, number, what, row.id, name, row.due_at, counted.due_at,
+                              row.due_note, new_note, kept))
+    return sorted(moves, key=lambda m: (m.case_id, m.what != "timer", m.old_due))
+
+
+def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
+                    calendar: HolidayCalendar | None = None) -> RecountReport:
+    """Count every pending deadline again. `calendar` (dry runs only) previews a schedule not
+    stored yet; otherwise the stored schedules are used."""
+    _admin_only(actor)
+    if calendar is not None and not dry_run:
+        raise ValueError("a calendar other than the stored one can only be previewed")
+    now = runtime.now()
+    with runtime.uow() as s:
+        cal = calendar or calendar_store.sync(s)
+        moves = plan(s, cal, now)
+    report = RecountReport(moves)
+    if dry_run:
+        return report
+    by_case: dict[int, str] = {}
+    for m in moves:
+        if not m.kept:
+            by_case[m.case_id] = m.case_number
+    for case_id, number in by_case.items():
+        try:
+            if _recount_case(runtime, case_id, actor):
+                report.cases_changed.append(number)
+        except Conflict as exc:  # changed meanwhile: a later run picks it up
+            report.cases_failed[number] = exc.message_zh
+    return report
+
+
+def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
+    """One case, one transaction: re-read its workflow, count its periods again, save, audit."""
+    from .service import Derived, _scan
+
+    with runtime.uow() as s:
+        case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+        if case is None or case.status != "running":
+            return False
+        wf, loaded = runtime.workflow_for(s, case)
+        wf.script_engine = runtime._engine_for(s, case, actor)  # also brings the calendar up to date
+        now = runtime.now()
+        previous = Derived.of(wf)
+        ready, waiting = _scan(wf)
+        live = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
+                if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
+        changes: list[tuple[str, str, datetime, datetime, str | None, str | None, dict]] = []
+
+        def recount_at(task, path, period, old_due, what):
+            """The deadline counted again, written where the workflow holds it; None if unchanged."""
+            if not path or not period or old_due is None:
+                return None
+            counted = recount(Period.from_dict(period))
+            if counted.due_at < old_due and counted.due_at <= now:
+                return None  # never moved earlier onto a moment already passed
+            holder = container(task.data, path)
+            old_note = (holder or {}).get(path[-1] + "_note") or None
+            if counted.due_at == old_due and (counted.note or None) == old_note:
+                return None
+            _write(live, path, old_due, counted)
+            changes.append((what, str(task.id), old_due, counted.due_at, old_note, counted.note or None, period))
+            return counted
+
+        for tid, t in waiting.items():
+            counted = recount_at(t, timer_due_path(t), timer_period(t), timer_due(t), "timer")
+            if counted is not None:
+                t._set_internal_data(event_value=counted.iso())
+        for tid, t in ready.items():  # tasks due by their own data variable (boundary timers moved above)
+            path = human_task_due_path(t)
+            if path and t.data.get(path[0]):
+                recount_at(t, path, human_task_period(t), human_task_due(t), "task")
+        if not changes:
+            return False
+        runtime._save(s, case, wf, loaded, now, previous=previous)
+        _refresh_notes(s, case.id)
+        names = {str(t.id): (t.task_spec.bpmn_name or t.task_spec.name) for t in (*waiting.values(), *ready.values())}
+        for what, tid, old, new, old_note, new_note, period in changes:
+            audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                         action="deadline_recounted", task_id=tid, task_name=names.get(tid),
+                         before={"due": old.isoformat(), "note": old_note},
+                         after={"due": new.isoformat(), "note": new_note},
+                         detail={"what": what, "period": period,
+                                 "schedules": {str(y): v for y, v in calendar_store.sync(s).fingerprint()}},
+                         now=now)
+        return True
+
+
+def _write(live: list, path: list[str], old_due: datetime, counted) -> None:
+    """Put the new due time (and its note) wherever the live tasks hold the old one."""
+    key = path[-1]
+    for task in live:
+        holder = container(task.data, path)
+        if holder is None or _parse(holder.get(key)) != old_due:
+            continue
+        holder[key] = counted.iso()
+        if key + "_note" in holder:
+            holder[key + "_note"] = counted.note
+        if key + PERIOD_SUFFIX in holder and key == "due":  # a whole Deadline.as_data dict
+            holder.update({k: v for k, v in counted.as_data().items() if k in holder and k != "due_period"})
+
+
+def _parse(value) -> datetime | None:
+    return parse_due(value) if isinstance(value, str) else None
+
+
+def _refresh_notes(s: Session, case_id: int) -> None:
+    """Rows whose due time stayed but whose note changed (e.g. the year is now covered)."""
+    for model in (Timer, HumanTask):
+        for row in s.scalars(select(model).where(model.case_id == case_id, model.period_trigger.is_not(None))):
+            note = recount(_row_period(row)).note or None
+            if note != row.due_note:
+                s.execute(update(model).where(model.id == row.id).values(due_note=note)
+                          .execution_options(synchronize_session=False))
+
+
+# --- loading a year's schedule ----------------------------------------------------------------
+
+@dataclass
+class LoadResult:
+    schedule: YearSchedule
+    stored: bool  # False: a dry run, or the same arrangement was already loaded
+    report: RecountReport
+
+
+def _admin_only(actor: Actor) -> None:
+    if not (actor.is_system or actor.role == "admin"):
+        raise Forbidden("only administrators may load holiday schedules", "仅系统管理员可以加载放假安排")
+
+
+def read_schedule(text: str, source: str = "") -> YearSchedule:
+    """Parse a schedule file; problems become one ValidationFailed listing every line."""
+    try:
+        return parse_schedule(text, source)
+    except ScheduleError as exc:
+        details = [{"field": f"line {p.line}" if p.line else "file", "message": str(p), "message_zh": str(p)}
+                   for p in exc.problems]
+        raise ValidationFailed("the holiday schedule file is invalid; nothing was loaded",
+                               "放假安排文件有误，未加载：" + "；".join(str(p) for p in exc.problems),
+                               details=details) from None
+
+
+def load_schedule(runtime: "Runtime", text: str, actor: Actor, *, source: str = "",
+                  dry_run: bool = False) -> LoadResult:
+    """Check, store (a new audited version) and then count pending deadlines again. A dry run
+    stores nothing and lists what would move under the new schedule."""
+    _admin_only(actor)
+    schedule = read_schedule(text, source)
+    with runtime.uow() as s:
+        current = calendar_store.load_calendar(s)
+        if dry_run:
+            preview = current.with_schedule(schedule)
+    if dry_run:
+        return LoadResult(schedule, False, recount_pending(runtime, actor, dry_run=True, calendar=preview))
+    old = current.schedules.get(schedule.year)
+    stored = old is None or old.as_value() != schedule.as_value()
+    if stored:
+        with runtime.uow() as s:
+            schedule = calendar_store.put_schedule(s, schedule, actor.username, runtime.now())
+    else:
+        schedule = old
+    # The schedule is committed first: should a case fail here, `hongwu calendar recount` finishes.
+    return LoadResult(schedule, stored, recount_pending(runtime, actor))
