@@ -6,13 +6,13 @@ changed (one indexed read) and rebuilds its calendar only then.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import SettingVersion
-from engine.domain.holidays import HolidayCalendar, YearSchedule, active_calendar, set_active_calendar
+from engine.domain.holidays import SOURCE_ZH, HolidayCalendar, YearSchedule, active_calendar, set_active_calendar
 from engine.settings_store import get_setting, put_setting, setting_history
 
 KEY_PREFIX = "holiday_schedule:"
@@ -63,3 +63,22 @@ def put_schedule(session: Session, schedule: YearSchedule, actor: str, now: date
 
 def schedule_history(session: Session, year: int) -> list[SettingVersion]:
     return setting_history(session, key_for(year), None)
+
+
+def year_overview(s: Session, year: int) -> dict:
+    """Which source decides `year`, and its days off other than weekends / weekend working days."""
+    cal = sync(s)
+    source = cal.year_source(year)
+    sched = cal.schedules.get(year)
+    off, on = [], []
+    day = date(year, 1, 1)
+    while day.year == year:
+        rest, _src = cal.day(day)
+        if rest and day.weekday() < 5:
+            off.append(day.isoformat())
+        elif not rest and day.weekday() >= 5:
+            on.append(day.isoformat())
+        day += timedelta(days=1)
+    return {"year": year, "source": source, "source_zh": SOURCE_ZH[source],
+            "version": sched.version if sched else None, "basis": sched.source if sched else None,
+            "weekday_rest_days": off, "weekend_working_days": on}

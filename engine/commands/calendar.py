@@ -73,41 +73,19 @@ def recount_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="只列出
                   "cases_failed": report.cases_failed}, as_json, _moves_text(report, dry_run))
 
 
-def year_overview(s, year: int) -> dict:
-    """Which source decides `year`, and its days off other than weekends / weekend working days."""
-    from datetime import timedelta
-
-    from engine import calendar_store
-    from engine.domain.holidays import SOURCE_ZH
-
-    cal = calendar_store.sync(s)
-    source = cal.year_source(year)
-    sched = cal.schedules.get(year)
-    off, on = [], []
-    day = date(year, 1, 1)
-    while day.year == year:
-        rest, _src = cal.day(day)
-        if rest and day.weekday() < 5:
-            off.append(day.isoformat())
-        elif not rest and day.weekday() >= 5:
-            on.append(day.isoformat())
-        day += timedelta(days=1)
-    return {"year": year, "source": source, "source_zh": SOURCE_ZH[source],
-            "version": sched.version if sched else None, "basis": sched.source if sched else None,
-            "weekday_rest_days": off, "weekend_working_days": on}
-
-
 @calendar_app.command("show")
 def show(year: Optional[int] = typer.Argument(None, help="年份；不给则列出前后几年的来源"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """显示某年法定节假日的来源（已加载安排 / 内置数据 / 按放假办法推算）及非周末休息日、调休上班日。"""
+    from engine import calendar_store
+
     rt = _common.runtime()
     if year is not None and not 1900 <= year <= 2100:
         _common.fail(f"年份须在 1900–2100 之间 / year must be within 1900–2100: {year}")
     with _common.errors_exit(), rt.uow() as s:
         this = rt.now().year
         years = [year] if year is not None else list(range(this - 1, this + 4))
-        out = [year_overview(s, y) for y in years]
+        out = [calendar_store.year_overview(s, y) for y in years]
     lines = []
     for o in out:
         ver = f"（第 {o['version']} 版{('，' + o['basis']) if o['basis'] else ''}）" if o["version"] else ""

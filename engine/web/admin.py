@@ -1,5 +1,6 @@
 """Administration: users and roles, the organisation hierarchy, deploying process versions and
-the street-editable settings (negative-list grounds, prior-review catalogue, mediation deadlines).
+the street-editable settings (negative-list grounds, prior-review catalogue, mediation deadlines)
+and the yearly official holiday schedules.
 Administrators only. Every change is audited."""
 from __future__ import annotations
 
@@ -350,3 +351,47 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
 @router.get("/admin/settings")
 def settings_home(request: Request, v: Viewer = Depends(admin)):
     return RedirectResponse(f"/admin/settings/{next(iter(SETTING_MODULES))}", status_code=303)
+
+
+# --- holiday schedules ---------------------------------------------------------------------
+
+
+def _calendar_page(request: Request, *, error: HongwuError | None = None, result=None, dry_run: bool = False,
+                   values=None, status_code=200):
+    from engine import calendar_store
+
+    rt = runtime(request)
+    this = rt.now().year
+    with rt.uow() as s:
+        years = [calendar_store.year_overview(s, y) for y in range(this - 1, this + 4)]
+        for y in years:
+            y["history"] = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at}
+                            for r in calendar_store.schedule_history(s, y["year"])]
+    return render(request, "admin/calendar.html", {"years": years, "error": error, "result": result,
+                                                   "dry_run": dry_run, "values": values or {}},
+                  status_code=status_code)
+
+
+@router.get("/admin/calendar")
+def calendar_page(request: Request, v: Viewer = Depends(admin)):
+    return _calendar_page(request)
+
+
+@router.post("/admin/calendar", dependencies=[Depends(check_csrf)])
+async def calendar_upload(request: Request, v: Viewer = Depends(admin)):
+    form = await request.form()
+    upload = form.get("file")
+    source = str(form.get("source") or "").strip()
+    dry_run = bool(form.get("dry_run"))
+    values = {"source": source, "dry_run": dry_run}
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed("choose a schedule file", "请选择放假安排文件")
+        try:
+            text = (await upload.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationFailed("the file must be UTF-8 CSV", "文件须为 UTF-8 编码的 CSV") from None
+        result = await run_in_threadpool(runtime(request).load_holiday_schedule, text, v.actor, source, dry_run)
+    except HongwuError as exc:
+        return _calendar_page(request, error=exc, values=values, status_code=422)
+    return _calendar_page(request, result=result, dry_run=dry_run, values=values)
