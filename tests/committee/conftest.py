@@ -64,7 +64,7 @@ class Election:
 
     # --- the standard path up to the candidate publicity -------------------------------------
 
-    def start(self, kind="first", seats=7):
+    def start(self, kind="first", seats=7, meeting_date="2026-12-20"):
         view = self.rt.start_case("committee_election", COMPOUND, self.actors["street"], {})
         self.case_number = view.case_number
         self.do("street", "open_case", {"case": {"election_kind": kind, "seats": seats, "term_years": 5}})
@@ -77,7 +77,7 @@ class Election:
         self.do("street", "confirm_roll", {"roll": {"file": self.upload("roll.csv", ROLL),
                                                    "inspection_place": "小区物业服务中心"}})
         self.do("street", "meeting_plan", {"meeting": {
-            "meeting_name": "首次业主大会会议", "meeting_date": "2026-12-20", "meeting_time": "上午9:00至11:30",
+            "meeting_name": "首次业主大会会议", "meeting_date": meeting_date, "meeting_time": "上午9:00至11:30",
             "place": "小区会所", "form": "书面征求意见"}})
 
     def nominate(self, cands):
