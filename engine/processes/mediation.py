@@ -222,6 +222,8 @@ def record_assignment(ctx: ServiceContext, level: str) -> dict | None:
         "mediation_deadline": (data.get("level_deadline") or {}).get("last_day"),
         "place": data.get("mediation_place"),
         "compound_name": data.get("compound_name"),
+        # The deadline may still move when its year's official holiday schedule is loaded: say so.
+        **({"body": [data["level_deadline"]["note"]]} if (data.get("level_deadline") or {}).get("note") else {}),
     }
 
 
@@ -382,6 +384,7 @@ def after_settlement(ctx: ServiceContext) -> dict:
         "court": court_name(ctx),
         "apply_by": apply_by.last_day.isoformat(),
         "agreement_no": agreement.get("agreement_no"),
+        **({"body": [apply_by.note]} if apply_by.note else {}),
     }
     summary.update({"outcome": "settled", "agreement_signed_on": signed_on.isoformat(),
                     "judicial_confirmation_apply_by": apply_by.last_day.isoformat(),

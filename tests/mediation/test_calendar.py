@@ -1,0 +1,51 @@
+"""A mediation level deadline in 2027, before and after the year's official schedule is loaded:
+its note on the acceptance notice and the task rows, then counted again and audited."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+
+from engine.db.models import AuditEvent, Document, HumanTask, Timer
+from tests.engine.test_holidays import SCHEDULE_2027
+from tests.mediation.support import SYSTEM, assign, open_case, task
+
+NOTE = "2027年国务院放假安排尚未收录"
+
+
+def test_level_deadline_note_then_recount(med, actors, clock):
+    clock.set(datetime(2027, 1, 21, 2, tzinfo=timezone.utc))  # 15 days → 02-05 除夕 → 02-09
+    case = open_case(med, actors)
+    assign(med, actors, case, "community")
+    view = med.get_case(case, SYSTEM)
+    with med.uow() as s:
+        timers = list(s.scalars(select(Timer).where(Timer.case_id == view.id)))
+        acceptance = s.scalar(select(Document).where(Document.case_id == view.id, Document.kind == "mediation_acceptance"))
+    old_due = datetime(2027, 2, 9, 16, tzinfo=timezone.utc)
+    assert timers and all(t.due_at == old_due and NOTE in t.due_note for t in timers)
+    assert any(NOTE in p for p in json.loads(acceptance.context)["body"])
+    mediate = task(med, case, "community_mediate")
+    assert mediate["due_at"] == old_due.isoformat() and NOTE in mediate["due_note"]
+
+    result = med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
+    assert result.report.cases_changed == [case]
+    new_due = datetime(2027, 2, 12, 16, tzinfo=timezone.utc)
+    view = med.get_case(case, SYSTEM)
+    assert view.data["level_deadline"]["due"] == new_due.isoformat()
+    assert view.data["level_deadline"]["last_day"] == "2027-02-12"
+    mediate = task(med, case, "community_mediate")
+    assert mediate["due_at"] == new_due.isoformat() and mediate["due_note"] is None
+    with med.uow() as s:
+        assert all(t.due_at == new_due for t in s.scalars(select(Timer).where(Timer.case_id == view.id)))
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.case_id == view.id,
+                                                          AuditEvent.action == "deadline_recounted")))
+    assert events and all(json.loads(e.data_after)["due"] == new_due.isoformat() for e in events)
+
+    # An extension counts from the moved last day.
+    clock.set(datetime(2027, 2, 10, 2, tzinfo=timezone.utc))
+    from tests.mediation.support import complete, session
+
+    complete(med, actors, case, "community_mediate",
+             session("extend", on=date(2027, 2, 10), extension_days=10, extension_reason="双方同意延长", parties_agreed=True))
+    assert med.get_case(case, SYSTEM).data["level_deadline"]["last_day"] == "2027-02-22"
