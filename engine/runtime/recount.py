@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -131,6 +132,8 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
                 report.cases_changed.append(number)
         except Conflict as exc:  # changed meanwhile: a later run picks it up
             report.cases_failed[number] = exc.message_zh
+        except IntegrityError:  # another writer took the same audit-chain position
+            report.cases_failed[number] = "案件正被他人同时办理"
     return report
 
 
@@ -191,9 +194,12 @@ def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
 
 
 def _write(live: list, path: list[str], old_due: datetime, counted) -> None:
-    """Put the new due time (and its note) wherever the live tasks hold the old one."""
+    """Put the new due time (and its note) wherever the live tasks hold the old one, including
+    the copies in `case_summary` that reports read (overdue lists)."""
     key = path[-1]
     for task in live:
+        if isinstance(task.data.get("case_summary"), dict):
+            task.data["case_summary"] = _replaced(task.data["case_summary"], old_due.isoformat(), counted.iso())
         holder = container(task.data, path)
         if holder is None or _parse(holder.get(key)) != old_due:
             continue
@@ -202,6 +208,14 @@ def _write(live: list, path: list[str], old_due: datetime, counted) -> None:
             holder[key + "_note"] = counted.note
         if key + PERIOD_SUFFIX in holder and key == "due":  # a whole Deadline.as_data dict
             holder.update({k: v for k, v in counted.as_data().items() if k in holder and k != "due_period"})
+
+
+def _replaced(value, old: str, new: str):
+    if isinstance(value, dict):
+        return {k: _replaced(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replaced(v, old, new) for v in value]
+    return new if value == old else value
 
 
 def _parse(value) -> datetime | None:

@@ -49,3 +49,11 @@ def test_level_deadline_note_then_recount(med, actors, clock):
     complete(med, actors, case, "community_mediate",
              session("extend", on=date(2027, 2, 10), extension_days=10, extension_reason="双方同意延长", parties_agreed=True))
     assert med.get_case(case, SYSTEM).data["level_deadline"]["last_day"] == "2027-02-22"
+
+
+def test_the_summary_copy_of_the_due_time_follows(med, actors, clock):
+    clock.set(datetime(2027, 1, 21, 2, tzinfo=timezone.utc))
+    case = open_case(med, actors)
+    assert med.get_case(case, SYSTEM).summary["level_due_at"]["community"] == "2027-02-09T16:00:00+00:00"
+    med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
+    assert med.get_case(case, SYSTEM).summary["level_due_at"]["community"] == "2027-02-12T16:00:00+00:00"
