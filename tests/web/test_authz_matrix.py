@@ -45,6 +45,7 @@ MATRIX = {
     ("GET", "/admin/deploy"): "admin", ("POST", "/admin/deploy"): "admin",
     ("GET", "/admin/settings/{key}"): "admin", ("POST", "/admin/settings/{key}"): "admin",
     ("GET", "/admin/settings"): "admin",
+    ("GET", "/admin/calendar"): "admin", ("POST", "/admin/calendar"): "admin",
     ("GET", "/dashboard"): "dashboard", ("GET", "/dashboard/{street_code}"): "dashboard",
     ("GET", "/verify/{code}"): "public", ("GET", "/verify"): "public",
     ("POST", "/api/session"): "public", ("DELETE", "/api/session"): "user", ("GET", "/api/me"): "user",
