@@ -22,15 +22,16 @@ def key_for(year: int) -> str:
     return f"{KEY_PREFIX}{year}"
 
 
-def _latest_mark(session: Session) -> tuple[int, int]:
-    """(number of stored versions, newest id) of every schedule: changes whenever one is stored."""
-    n, top = session.execute(select(func.count(SettingVersion.id), func.max(SettingVersion.id))
-                             .where(SettingVersion.key.startswith(KEY_PREFIX),
-                                    SettingVersion.org_unit_id.is_(None))).one()
-    return int(n or 0), int(top or 0)
+# Versions are only ever added, so the newest id changes whenever a schedule is stored.
+_NEWEST = (select(func.max(SettingVersion.id)).where(SettingVersion.key.startswith(KEY_PREFIX),
+                                                     SettingVersion.org_unit_id.is_(None)))
 
 
-_built_from: tuple[str, tuple[int, int]] | None = None  # (database url, mark) of the active calendar
+def _latest_mark(session: Session) -> int:
+    return int(session.connection().execute(_NEWEST).scalar() or 0)
+
+
+_built_from: tuple[str, int] | None = None  # (database url, newest schedule version id) of the active calendar
 
 
 def load_calendar(session: Session) -> HolidayCalendar:

@@ -88,6 +88,7 @@ class HolidayCalendar:
             self._listed.update({d: True for d in sched.holidays})
             self._listed.update({d: False for d in sched.workdays})
         self._statute: dict[int, dict[date, str]] = {}
+        self._memo: dict[date, tuple[bool, str]] = {}  # the package's lookup is slow; days never change here
 
     def year_source(self, year: int) -> str:
         if year in self.schedules:
@@ -100,6 +101,12 @@ class HolidayCalendar:
 
     def day(self, day: date) -> tuple[bool, str]:
         """(rest day?, source that decided it)."""
+        hit = self._memo.get(day)
+        if hit is None:
+            hit = self._memo[day] = self._decide(day)
+        return hit
+
+    def _decide(self, day: date) -> tuple[bool, str]:
         if day in self._listed:
             return self._listed[day], SOURCE_LOADED
         if day.year in self.schedules:
