@@ -57,7 +57,7 @@ def cn_datetime(value: Any, end: bool = False) -> str:
             return value
     if isinstance(value, datetime):
         local = value.astimezone(CIVIL_TZ) if value.tzinfo else value
-        if end and (local.hour, local.minute) == (0, 0):
+        if end and local.time() == datetime.min.time():
             return f"{cn_date(local.date() - timedelta(days=1))}24时"
         return f"{cn_date(local.date())}{local.hour}时" + (f"{local.minute}分" if local.minute else "")
     return cn_date(value)
