@@ -120,13 +120,16 @@ def in_rank_order(people: Iterable[dict]) -> list[dict]:
 
 def term_last_day(start: "date", years: int) -> "date":
     """Last day of a term of `years` that starts on (and includes) `start`: the day before the
-    anniversary — a term from 2026-12-18 for 5 years runs to 2031-12-17. Counted as the Civil Code
-    counts a period in years (Arts. 201–202) from the day before the start: its corresponding day,
-    or the month's last day when there is none (from 2028-02-29 for a year: to 2029-02-28)."""
+    anniversary — a term from 2026-12-18 for 5 years runs to 2031-12-17, one from 2027-03-01 to
+    2032-02-29. A term from 29 February has its anniversary on 1 March of a common year, so it
+    runs to 28 February."""
     from datetime import timedelta
 
     from dateutil.relativedelta import relativedelta
 
     if years < 1:
         raise ValueError("a term lasts at least one year")
-    return (start - timedelta(days=1)) + relativedelta(years=years)
+    anniversary = start + relativedelta(years=years)
+    if anniversary.day != start.day:  # 29 February → relativedelta gives 28 February
+        anniversary += timedelta(days=1)
+    return anniversary - timedelta(days=1)
