@@ -9,9 +9,12 @@ PORT ?= 8000
 setup:
 	@bash scripts/setup.sh
 
+# QR codes on notices point at HONGWU_BASE_URL; unset, it is the address being served (a loopback
+# address is fine for a demo: notices then carry a 测试文书 mark and `hongwu doctor` warns).
+# (init issues the demo cases' notices, so it gets the address too.)
 run: setup
-	@$(VENV)/hongwu init --demo
-	@$(VENV)/hongwu serve --host $(HOST) --port $(PORT)
+	@export HONGWU_BASE_URL="$${HONGWU_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	$(VENV)/hongwu init --demo && $(VENV)/hongwu serve --host $(HOST) --port $(PORT)
 
 test: setup
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)

@@ -69,3 +69,30 @@ def load_settings(database_url: str | None = None) -> Settings:
 
 
 CIVIL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def base_url_warning(base_url: str) -> str | None:
+    """Why a resident's phone could not open QR codes pointing at `base_url`, or None. Loopback
+    and private (RFC 1918, link-local, unique-local) addresses and "localhost" are reachable only
+    from this machine or this network; a host name is assumed public."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base_url or "")
+        host = (parts.hostname or "").strip().lower()
+    except ValueError:
+        return f"HONGWU_BASE_URL「{base_url}」不是有效的网址"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"HONGWU_BASE_URL「{base_url}」不是有效的 http(s) 网址"
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"HONGWU_BASE_URL「{base_url}」是本机地址，居民手机扫码无法访问；文书将标注“测试文书”"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.is_loopback or ip.is_unspecified:
+        return f"HONGWU_BASE_URL「{base_url}」是本机地址，居民手机扫码无法访问；文书将标注“测试文书”"
+    if ip.is_private or ip.is_link_local:
+        return f"HONGWU_BASE_URL「{base_url}」是内网地址，居民手机扫码无法访问；文书将标注“测试文书”"
+    return None

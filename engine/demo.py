@@ -23,6 +23,9 @@ ORGS = [
     ("compound", "PK-JP-WJ-01", "文景花园小区", "PK-JP-WJ"),
 ]
 
+# 机关代字 of the demo streets in their document numbers (江街〔2026〕3号).
+DOC_PREFIXES = {"PK-JP": "江街"}
+
 USERS = [
     ("street", "王街道", "street_staff", "PK-JP"),
     ("community", "李社区", "community_staff", "PK-JP-XC"),
@@ -38,6 +41,8 @@ USERS = [
 
 def seed(session: Session, now: datetime, password: str | None = DEMO_PASSWORD) -> None:
     for kind, code, name, parent in ORGS:
-        ensure_org(session, kind, code, name, parent)
+        org = ensure_org(session, kind, code, name, parent)
+        if code in DOC_PREFIXES and not org.doc_prefix:
+            org.doc_prefix = DOC_PREFIXES[code]
     for username, display, role, juris in USERS:
         ensure_user(session, username, display, role, juris, password, now)

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(fonts-noto-cjk fonts-liberation libharfbuzz-subset0 poppler-utils chromium)
+APT_PACKAGES=(fonts-noto-cjk fonts-liberation libharfbuzz-subset0 poppler-utils chromium libicu-dev pkg-config)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "setup: apt-get not found. Install these yourself (names are Debian's):" >&2
     echo "  ${missing[*]}" >&2
-    echo "  (CJK fonts: Noto Serif/Sans CJK SC; HarfBuzz with the hb-subset library; poppler's pdftoppm; Chromium)" >&2
+    echo "  (CJK fonts: Noto Serif/Sans CJK SC; HarfBuzz with the hb-subset library; poppler's pdftoppm; Chromium; ICU headers and pkg-config to build PyICU)" >&2
     exit 1
   fi
 fi

@@ -51,7 +51,8 @@ def issue(kind: str = typer.Argument(..., help="文书种类，见 hongwu notice
           data: str = typer.Option(..., "--data", help="模板变量 JSON 或 @文件"),
           case: Optional[str] = typer.Option(None, "--case", help="所属案件编号（默认发文机关取其街道）"),
           title: Optional[str] = typer.Option(None, "--title", help="标题（默认按种类）"),
-          replaces: Optional[int] = typer.Option(None, "--replaces", help="更正并取代的文书 id"),
+          replaces: Optional[int] = typer.Option(None, "--replaces", help="被替代的文书 id"),
+          reason: Optional[str] = typer.Option(None, "--reason", help="替代原因（与 --replaces 同用，印在新文书中）"),
           out: Optional[Path] = typer.Option(None, "--out", help="同时把 PDF 写到此文件"),
           as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
           as_json: bool = typer.Option(False, "--json")) -> None:
@@ -64,7 +65,7 @@ def issue(kind: str = typer.Argument(..., help="文书种类，见 hongwu notice
     with _common.errors_exit(), rt.uow() as s:
         _may_issue(actor)
         doc = issue_document(s, kind=kind, context=context, case=_case(s, case, actor), actor=actor.username,
-                             now=rt.now(), settings=rt.settings, title=title, replaces=replaces)
+                             now=rt.now(), settings=rt.settings, title=title, replaces=replaces, replace_reason=reason)
         info = describe(doc, case)
         content = doc.content
     if out:
@@ -187,7 +188,17 @@ def ballots(owners: str = typer.Option(..., "--owners", help="业主名册 CSV/X
         f"#{d['document_id']}（{d['verification_code']}，{d['pages']}页）" for d in info["documents"]))
 
 
-def doctor_checks(database_url: str) -> list:
+def base_url_check(base_url: str):
+    """A warning (not a failure: a local demo is fine) when QR codes would point where no
+    resident's phone can go."""
+    from engine.config import base_url_warning
+    from engine.notices.fonts import Check
+
+    problem = base_url_warning(base_url)
+    return Check("base-url", problem is None, problem or f"{base_url}（文书二维码地址）", required=False)
+
+
+def doctor_checks(database_url: str, base_url: str | None = None) -> list:
     from engine.notices.fonts import Check, compact_fonts_check, font_checks, harfbuzz_subset_check, poppler_check
 
     checks = [*font_checks(), harfbuzz_subset_check(), compact_fonts_check()]
@@ -209,6 +220,8 @@ def doctor_checks(database_url: str) -> list:
                                                " / 无法连接数据库"))
         checks.append(Check("migrations", False, "unknown: database unreachable / 数据库不可达，无法检查迁移"))
     checks.append(poppler_check())
+    if base_url is not None:
+        checks.append(base_url_check(base_url))
     return checks
 
 
@@ -218,7 +231,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def doctor(as_json: bool = typer.Option(False, "--json")) -> None:
         """检查运行环境：中文字体、HarfBuzz 子集化、数据库连接与迁移；缺什么就说什么，并以非零码退出。"""
-        checks = doctor_checks(_common.settings().database_url)
+        settings = _common.settings()
+        checks = doctor_checks(settings.database_url, settings.base_url)
         missing = [c for c in checks if c.required and not c.ok]
         lines = [f"{'✓' if c.ok else ('✗' if c.required else '!')} {c.name}: {c.detail}" for c in checks]
         if missing:

@@ -64,6 +64,12 @@ def register(app: typer.Typer) -> None:
         # Worker processes re-read the environment: pass the chosen database and the secret on.
         os.environ["HONGWU_DATABASE_URL"] = settings.database_url
         os.environ.setdefault("HONGWU_SECRET_KEY", settings.secret_key)
+        # QR codes point at HONGWU_BASE_URL; unset, the address being served is the best guess.
+        from engine.config import base_url_warning
+
+        base_url = os.environ.setdefault("HONGWU_BASE_URL", f"http://{host}:{port}").rstrip("/")
+        problem = base_url_warning(base_url)
+        typer.echo(f"文书二维码地址 QR base URL: {base_url}" + (f"\n警告 warning: {problem}" if problem else ""), err=True)
         typer.echo(f"hongwu 网页服务 web app: http://{host}:{port}/  ({n} worker{'s' if n > 1 else ''}, "
                    f"{settings.database_url.split('://', 1)[0]})", err=True)
         if timers:

@@ -61,8 +61,21 @@ class OrgUnit(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     path: Mapped[str] = mapped_column(String(400), index=True)
+    doc_prefix: Mapped[str | None] = mapped_column(String(20))  # 机关代字 in its document numbers (GB/T 9704 §7.2.4)
 
     parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id])
+
+
+class OrgSeal(Base):
+    """An organisation's electronic seal image, placed over issuer and date on its notices."""
+
+    __tablename__ = "org_seal"
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class User(Base):
@@ -230,15 +243,19 @@ class AuditEvent(Base):
 
 
 class Document(Base):
-    """A rendered notice (PDF). Immutable; a correction is a new row naming the one it replaces."""
+    """A rendered notice (PDF). Immutable; a correction is a new row naming the one it replaces.
+    `doc_year`/`doc_seq` are the parts of its number; the database keeps them unique per issuer."""
 
     __tablename__ = "document"
+    __table_args__ = (Index("uq_document_issuer_year_seq", "issuer", "doc_year", "doc_seq", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("process_case.id"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
     issuer: Mapped[str] = mapped_column(String(200))
     doc_number: Mapped[str | None] = mapped_column(String(64))
+    doc_year: Mapped[int | None] = mapped_column(Integer)
+    doc_seq: Mapped[int | None] = mapped_column(Integer)
     issued_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, civil date
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
@@ -249,6 +266,16 @@ class Document(Base):
     context: Mapped[str] = mapped_column(Text, default="{}")  # JSON used to render it
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DocumentRevocation(Base):
+    """A document withdrawn by a supervisor, with the reason residents see on the verify page."""
+
+    __tablename__ = "document_revocation"
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Attachment(Base):

@@ -103,3 +103,33 @@ def may_accept_partial(quorum_met: bool, elected: int) -> list[dict[str, str]]:
         return [_p("decision", f"{elected} elected members cannot form a committee (odd, at least {MIN_SEATS})",
                    f"当选 {elected} 人，不足以组成业主委员会（须为不少于 {MIN_SEATS} 人的单数）")]
     return []
+
+
+# Officers listed in rank order in notices: chair, vice-chair, members (a preparatory group:
+# leader, deputy leader, members). Unknown positions come after the known ones.
+OFFICER_RANKS = {"主任": 0, "组长": 0, "副主任": 1, "副组长": 1, "委员": 2, "成员": 2}
+
+
+def in_rank_order(people: Iterable[dict]) -> list[dict]:
+    """People by officer rank, then 按姓氏笔画 within a rank."""
+    from .collation import stroke_key
+
+    return sorted(people, key=lambda p: (OFFICER_RANKS.get(str(p.get("position") or "").strip(), len(OFFICER_RANKS)),
+                                         stroke_key(str(p.get("name") or ""))))
+
+
+def term_last_day(start: "date", years: int) -> "date":
+    """Last day of a term of `years` that starts on (and includes) `start`: the day before the
+    anniversary — a term from 2026-12-18 for 5 years runs to 2031-12-17, one from 2027-03-01 to
+    2032-02-29. A term from 29 February has its anniversary on 1 March of a common year, so it
+    runs to 28 February."""
+    from datetime import timedelta
+
+    from dateutil.relativedelta import relativedelta
+
+    if years < 1:
+        raise ValueError("a term lasts at least one year")
+    anniversary = start + relativedelta(years=years)
+    if anniversary.day != start.day:  # 29 February → relativedelta gives 28 February
+        anniversary += timedelta(days=1)
+    return anniversary - timedelta(days=1)

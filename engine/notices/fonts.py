@@ -84,7 +84,7 @@ def harfbuzz_subset_check() -> Check:
 
 def poppler_check() -> Check:
     exe = shutil.which("pdftoppm")
-    return Check("pdftoppm", exe is not None, exe or "poppler-utils not installed (only tests need it) / 未安装 poppler-utils",
+    return Check("pdftoppm", exe is not None, exe or "poppler-utils not installed: the verify page shows no first-page image / 未安装 poppler-utils，核验页无法显示文书首页",
                  required=False)
 
 

@@ -14,7 +14,9 @@ three in `context`):
 
 Optional variables every kind accepts: recipient (主送, e.g. "各位业主："), body (extra
 paragraphs, list of str), attachments (附件 names, list of str), contact (联系人及电话),
-cc (抄送), seal_text (text printed inside the seal ring, default = issuer), replaces_note.
+cc (抄送), replaces_reason (why this notice replaces another; required with `replaces`).
+The engine also sets test_mark (base URL unreachable for residents) and seal_image (the issuing
+organisation's electronic seal, if uploaded).
 
 Dates may be given as `date`/`datetime` objects or ISO strings ("2026-12-08"); templates print
 them as "2026年12月8日" with the `cn_date` filter. Lists of people are lists of objects whose
@@ -30,7 +32,7 @@ from engine.runtime.errors import ValidationFailed
 
 ENGINE_VARIABLES = ("issuer", "doc_number", "date", "title", "verification_code", "verify_url", "qr_data_uri",
                     "case_number", "issued_on", "created_iso")
-COMMON_OPTIONAL = ("recipient", "body", "attachments", "contact", "cc", "seal_text", "replaces_note")
+COMMON_OPTIONAL = ("recipient", "body", "attachments", "contact", "cc", "seal_text", "replaces_reason", "replaces_note")
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def _kinds() -> list[NoticeKind]:
             {**_COMPOUND,
              "members": "成员列表 list of {name 姓名, position 职务(组长/副组长/成员), affiliation 身份或单位}",
              **_PUBLICITY},
-            {"objection_contact": "异议受理方式 / where to raise objections"}),
+            {"objection_to": "异议受理机构（默认发文机关）/ who receives objections",
+             "objection_contact": "异议受理方式（电话、地点等）/ how to reach them"}),
         NoticeKind(
             "owner_roll_publicity", "关于业主名册的公示",
             "业主名册公示 / publicity of the owner roll (count and area for voting)",
@@ -99,7 +102,7 @@ def _kinds() -> list[NoticeKind]:
              "inspection_place": "名册查阅地点 / where the roll may be inspected",
              **_PUBLICITY},
             {"owners": "名册明细 list of {name 姓名, units 房号, area 面积}",
-             "objection_contact": "异议受理方式"}),
+             "objection_to": "异议受理机构（默认发文机关）", "objection_contact": "异议受理方式（电话、地点等）"}),
         NoticeKind(
             "meeting_plan_notice", "关于召开业主大会会议的公告",
             "业主大会会议公告 / owners' assembly meeting notice, posted ≥15 days before the meeting",
@@ -120,7 +123,7 @@ def _kinds() -> list[NoticeKind]:
              "candidates": "候选人 list of {name 姓名, gender 性别, units 房号, intro 简况}",
              "seats": "应选委员人数 / number of seats",
              **_PUBLICITY},
-            {"objection_contact": "异议受理方式"}),
+            {"objection_to": "异议受理机构（默认发文机关）", "objection_contact": "异议受理方式（电话、地点等）"}),
         NoticeKind(
             "ballot", "表决票",
             "选票/表决票: one page per owner / one ballot page per owner (election or assembly vote)",

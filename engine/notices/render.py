@@ -11,13 +11,14 @@ import atexit
 import base64
 import io
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import segno
+from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError, select_autoescape
 
 from engine.config import CIVIL_TZ, TEMPLATES_DIR
@@ -45,8 +46,10 @@ def cn_date(value: Any) -> str:
     return str(value)
 
 
-def cn_datetime(value: Any) -> str:
-    """An ISO datetime → "2026年12月8日 9:30" in Beijing time; other values as cn_date."""
+def cn_datetime(value: Any, end: bool = False) -> str:
+    """An ISO datetime → "2026年12月8日9时30分" (or "…9时") in Beijing time; other values as cn_date.
+    With `end`, midnight closes the day before: "2026年12月30日24时", never "12月31日0:00" — a
+    deadline read as the start of a day is a day too early for residents."""
     if isinstance(value, str) and "T" in value:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -54,8 +57,66 @@ def cn_datetime(value: Any) -> str:
             return value
     if isinstance(value, datetime):
         local = value.astimezone(CIVIL_TZ) if value.tzinfo else value
-        return f"{cn_date(local.date())} {local.hour}:{local.minute:02d}"
+        if end and local.time() == datetime.min.time():
+            return f"{cn_date(local.date() - timedelta(days=1))}24时"
+        return f"{cn_date(local.date())}{local.hour}时" + (f"{local.minute}分" if local.minute else "")
     return cn_date(value)
+
+
+def cn_deadline(value: Any) -> str:
+    """The end of a period: cn_datetime with midnight written as 24时 of the day before."""
+    return cn_datetime(value, end=True)
+
+
+def named(prefix: Any, name: Any) -> str:
+    """`prefix` + `name` unless `name` already starts with it: the compound's name before a meeting
+    name that may carry it already ("文景花园小区" + "文景花园小区首次业主大会会议" once)."""
+    prefix, name = str(prefix or "").strip(), str(name or "").strip()
+    return name if prefix and name.startswith(prefix) else prefix + name
+
+
+def by_strokes(items: Any, attribute: str | None = None) -> list:
+    """Sort 按姓氏笔画 (ICU stroke collation); `attribute` names the key of dict items."""
+    from engine.domain.collation import by_strokes as _sort
+
+    return _sort(as_list(items), (lambda x: x.get(attribute)) if attribute else (lambda x: x))
+
+
+def in_rank_order(items: Any) -> list:
+    """主任, 副主任, 委员 (组长, 副组长, 成员), then 按姓氏笔画 within a rank."""
+    from engine.domain.committee import in_rank_order as _order
+
+    return _order(as_list(items))
+
+
+# The issuer mark: 30 pt bold with 2 pt tracking; 156 mm = 442 pt of type width (notice.css).
+MARK_PT, MARK_TRACKING_PT, MARK_MIN_PT, TYPE_WIDTH_PT = 30.0, 2.0, 22.0, 442.0
+
+
+def _em_width(text: str) -> float:
+    """Advance of `text` in ems: CJK and full-width characters 1, others about half."""
+    import unicodedata
+
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+
+
+def mark_style(text: Any) -> Markup:
+    """Style attribute that keeps the issuer mark on one line (GB/T 9704 §7.2.3). A long name first
+    loses its tracking and shrinks to 22 pt; beyond that it is set compressed (a horizontal scale,
+    as the standard's 长体 setting), centred, full height kept."""
+    text = str(text or "").strip()
+    ems = _em_width(text)
+    if not text or ems * MARK_PT + len(text) * MARK_TRACKING_PT <= TYPE_WIDTH_PT:
+        return Markup("")
+    usable = TYPE_WIDTH_PT * 0.97  # room for the estimate's error
+    size = max(MARK_MIN_PT, min(MARK_PT, usable / ems))
+    natural = ems * size
+    if natural <= usable:
+        return Markup(f' style="font-size:{size:.2f}pt;letter-spacing:0"')
+    scale = usable / natural
+    return Markup(f' style="font-size:{size:.2f}pt;letter-spacing:0;width:{natural:.1f}pt;'
+                  f'margin-left:{(TYPE_WIDTH_PT - natural) / 2:.1f}pt;transform:scaleX({scale:.4f});'
+                  f'transform-origin:50% 50%"')
 
 
 def amount(value: Any, places: int = 2) -> str:
@@ -102,8 +163,9 @@ def _qr(url: str) -> str:
 def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
     env = Environment(loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
-    env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, amount=amount, as_list=as_list)
-    env.globals.update(qr=qr_data_uri, qr_png=qr_png_data_uri)
+    env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_deadline=cn_deadline, amount=amount,
+                       as_list=as_list, by_strokes=by_strokes, in_rank_order=in_rank_order)
+    env.globals.update(qr=qr_data_uri, qr_png=qr_png_data_uri, named=named, mark_style=mark_style)
     return env
 
 

@@ -123,7 +123,8 @@ def committee_group_notice(ctx: ServiceContext) -> dict:
                for m in group["members"]]
     _summary(ctx, group_size=len(members))
     return _noted({"compound_name": data.get("compound_name", ""), "members": members, "publicity_start": start,
-                   "publicity_end": end, "objection_contact": group.get("objection_contact") or "向街道办事处提出"}, due)
+                   "publicity_end": end,
+                   **({"objection_contact": group["objection_contact"]} if group.get("objection_contact") else {})}, due)
 
 
 # --- owner roll -----------------------------------------------------------------------------
@@ -147,7 +148,8 @@ def committee_load_roll(ctx: ServiceContext) -> dict:
     notice = {"compound_name": data.get("compound_name", ""), "owner_count": roll.total_owners,
               "total_area": format(roll.total_area, "f"), "inspection_place": form["inspection_place"],
               "publicity_start": start, "publicity_end": end,
-              "objection_contact": form.get("objection_contact") or "向筹备组提出"}
+              "objection_to": "筹备组",
+              **({"objection_contact": form["objection_contact"]} if form.get("objection_contact") else {})}
     if roll.total_owners <= NOTICE_OWNER_LIST_LIMIT:
         notice["owners"] = [{"name": o.name, "units": "、".join(o.units), "area": format(o.area_m2, "f")}
                             for o in roll.owners.values()]
@@ -313,7 +315,7 @@ def committee_candidate_notice(ctx: ServiceContext) -> dict:
     return {**due.fields("publicity_due"), "publicity_end": end,
             "context": _noted({"compound_name": data.get("compound_name", ""), "seats": election["seats"],
                                "candidates": [_public(c) for c in approved], "publicity_start": start,
-                               "publicity_end": end, "objection_contact": "向筹备组或街道办事处书面提出"}, due)}
+                               "publicity_end": end, "objection_to": "筹备组或街道办事处"}, due)}
 
 
 @service("committee_objection", context=True)
@@ -516,12 +518,12 @@ def committee_first_meeting(ctx: ServiceContext) -> dict:
 
 @service("committee_file", context=True)
 def committee_file(ctx: ServiceContext) -> dict:
-    """Record the filing; the term runs from the election; the renewal reminder is set
+    """Record the filing; the term runs from the election to the day before its anniversary; the renewal reminder is set
     `renewal_reminder_months` before the term ends."""
     data = _data(ctx)
     election = data["election"]
     elected_on = date.fromisoformat(data["case_summary"]["elected_on"])
-    term_end = period_end(elected_on, years=int(election["term_years"]), kind="renewal_reminder").last_day
+    term_end = rules.term_last_day(elected_on, int(election["term_years"]))
     from dateutil.relativedelta import relativedelta
 
     remind_on = term_end - relativedelta(months=int(election["renewal_reminder_months"]))

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from starlette.concurrency import run_in_threadpool
@@ -22,9 +22,9 @@ from starlette.datastructures import UploadFile
 
 from engine import audit
 from engine.config import BUNDLED_FORMS_DIR
-from engine.db.models import ORG_KINDS, OrgUnit, ProcessDefinition, User
+from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, User
 from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
-from engine.runtime.errors import DeployError, HongwuError, ValidationFailed
+from engine.runtime.errors import DeployError, HongwuError, NotFound, ValidationFailed
 from engine.runtime.roles import ROLES
 
 from .context import Viewer, check_csrf, render, runtime, viewer
@@ -45,7 +45,11 @@ def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
 
 @router.get("/admin")
 def admin_home(request: Request, v: Viewer = Depends(admin)):
-    return render(request, "admin/home.html", {"settings": _setting_list()})
+    from engine.config import base_url_warning
+
+    base_url = runtime(request).settings.base_url
+    return render(request, "admin/home.html", {"settings": _setting_list(), "base_url": base_url,
+                                               "base_url_warning": base_url_warning(base_url)})
 
 
 # --- users ------------------------------------------------------------------------------
@@ -128,9 +132,11 @@ def update_user(request: Request, username: str, v: Viewer = Depends(admin), rol
 def _orgs_page(request: Request, error: HongwuError | None = None, message: str = "", values=None, status_code=200):
     with runtime(request).uow() as s:
         orgs = list(s.scalars(select(OrgUnit).order_by(OrgUnit.path)))
+        seals = {row[0]: row[1] for row in s.execute(select(OrgSeal.org_unit_id, OrgSeal.sha256))}
         s.expunge_all()
     return render(request, "admin/orgs.html", {"orgs": orgs, "error": error, "message": message, "values": values or {},
-                                               "KIND_ZH": KIND_ZH, "kinds": ORG_KINDS}, status_code=status_code)
+                                               "KIND_ZH": KIND_ZH, "kinds": ORG_KINDS, "seals": seals},
+                  status_code=status_code)
 
 
 @router.get("/admin/orgs")
@@ -157,6 +163,34 @@ def create_org(request: Request, v: Viewer = Depends(admin), kind: str = Form(""
     except HongwuError as exc:
         return _orgs_page(request, exc, values=values, status_code=422)
     return _orgs_page(request, message=f"已添加 {KIND_ZH.get(kind, kind)}「{name}」")
+
+
+@router.post("/admin/orgs/{org_code}", dependencies=[Depends(check_csrf)])
+async def update_org_notices(request: Request, org_code: str, v: Viewer = Depends(admin)):
+    """An organisation's 机关代字 and electronic seal (PNG), each change audited."""
+    from engine.notices.service import set_org_notice_settings
+
+    rt = runtime(request)
+    form = await request.form()
+    upload = form.get("seal")
+    seal = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+    try:
+        with rt.uow() as s:
+            set_org_notice_settings(s, org_by_code(s, org_code), actor=v.username, now=rt.now(),
+                                    doc_prefix=str(form.get("doc_prefix") or ""), seal=seal,
+                                    remove_seal=form.get("remove_seal") == "1")
+    except HongwuError as exc:
+        return _orgs_page(request, exc, status_code=422)
+    return _orgs_page(request, message=f"已保存「{org_code}」的发文设置")
+
+
+@router.get("/admin/orgs/{org_code}/seal.png")
+def org_seal_image(request: Request, org_code: str, v: Viewer = Depends(admin)):
+    with runtime(request).uow() as s:
+        seal = s.get(OrgSeal, org_by_code(s, org_code).id)
+        if seal is None:
+            raise NotFound(f"{org_code} has no seal", "该组织尚未上传电子印章")
+        return Response(seal.content, media_type=seal.content_type)
 
 
 # --- deploy -----------------------------------------------------------------------------

@@ -56,12 +56,34 @@ class StartIn(BaseModel):
     title: str | None = Field(None, max_length=300)
 
 
+class ReplacementOut(BaseModel):
+    doc_number: str | None
+    title: str
+    verification_code: str
+    issued_on: str
+
+
 class VerifyOut(BaseModel):
+    doc_number: str | None
     title: str
     issuer: str
     issued_on: str
     case_number: str | None
+    compound: str | None = Field(None, description="所属小区")
+    process: str | None = Field(None, description="所属事项（流程）")
     sha256: str
+    verification_code: str
+    pages: int
+    status: str = Field(..., description="valid | superseded | revoked")
+    status_zh: str = Field(..., description="有效 / 已被〔2026〕7号替代 / 已撤销")
+    reason: str | None = Field(None, description="撤销原因")
+    revoked_by: str | None = None
+    revoked_at: str | None = None
+    replaced_by: ReplacementOut | None = None
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(..., max_length=500, description="撤销原因（居民在核验页看到）")
 
 
 def _session_out(v: Viewer) -> SessionOut:
@@ -194,7 +216,8 @@ def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(vi
 @router.get("/verify/{code}", tags=["public"], response_model=VerifyOut,
             responses={404: {"model": ErrorOut, "description": "核验码不存在"}})
 def verify_code(request: Request, code: str):
-    """公开核验（无需登录）：只返回标题、发文机关、日期、案件编号与 sha256。"""
+    """公开核验（无需登录）：文号、标题、发文机关、日期、所属案件（小区、事项）、sha256 与状态
+    （有效 / 已被替代 / 已撤销及原因）。"""
     from .verify import lookup
 
     found = lookup(request, code)
@@ -203,3 +226,13 @@ def verify_code(request: Request, code: str):
 
         raise NotFound(f"no document with code {code!r}", "核验码不存在")
     return found
+
+
+@router.post("/documents/{document_id}/revoke", tags=["cases"], dependencies=[Depends(check_csrf)],
+             response_model=VerifyOut, responses=ERRORS)
+def revoke_document(request: Request, document_id: int, body: RevokeIn, v: Viewer = Depends(viewer)):
+    """撤销文书（街道党工委，须说明原因；记入审计）。返回撤销后的核验结果。"""
+    from .verify import lookup, revoke
+
+    doc = revoke(request, v, document_id, body.reason)
+    return lookup(request, doc.verification_code)

@@ -85,11 +85,13 @@ async def start_case(request: Request, v: Viewer = Depends(viewer), process: str
 
 
 def case_documents(session, case_id: int) -> list[dict[str, Any]]:
+    from engine.notices.service import status_of
+
     rows = session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.created_at, Document.id))
     return [{"id": d.id, "kind": d.kind, "title": d.title, "issuer": d.issuer, "doc_number": d.doc_number,
              "issued_on": d.issued_on, "sha256": d.sha256, "size": d.size, "pages": d.pages,
              "verification_code": d.verification_code, "replaces_id": d.replaces_id,
-             "created_at": d.created_at.isoformat()} for d in rows]
+             "created_at": d.created_at.isoformat(), **status_of(session, d)} for d in rows]
 
 
 def case_attachments(session, case_id: int) -> list[dict[str, Any]]:

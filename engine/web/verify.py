@@ -1,46 +1,125 @@
-"""Public verification of a posted notice: `/verify/<code>` needs no login and shows only the
-notice's title, issuer, date, case number and sha256 — nothing more."""
+"""Public verification of a posted notice: `/verify/<code>` needs no login and shows what a
+resident needs to compare with the paper in front of them — document number, title, issuer, date,
+the case (compound, process), an image of the first page — and whether it still stands: 有效,
+已被〔2026〕7号替代 (linking to the replacement) or 已撤销 with the reason. Revoking is a
+supervisor's act (POST /documents/<id>/revoke), audited."""
 from __future__ import annotations
 
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from engine.db.models import Case, Document
+from engine.db.models import Case, Document, OrgUnit, ProcessDefinition
+from engine.runtime.errors import NotFound
 
-from .context import render, runtime
+from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
 
 
+def describe_for_public(session, doc: Document) -> dict[str, Any]:
+    """The public facts of a document and its status (the page and /api/verify/<code> alike)."""
+    from engine.notices.service import status_of
+
+    case_number = compound = process = None
+    if doc.case_id is not None:
+        row = session.execute(select(Case.case_number, OrgUnit.name, Case.process_key, ProcessDefinition.name)
+                              .join(OrgUnit, OrgUnit.id == Case.compound_id)
+                              .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+                              .where(Case.id == doc.case_id)).first()
+        if row is not None:
+            case_number, compound = row[0], row[1]
+            process = PROCESS_ZH.get(row[2]) or row[3]
+    return {"doc_number": doc.doc_number, "title": doc.title, "issuer": doc.issuer, "issued_on": doc.issued_on,
+            "case_number": case_number, "compound": compound, "process": process, "sha256": doc.sha256,
+            "verification_code": doc.verification_code, "pages": doc.pages, **status_of(session, doc)}
+
+
 def lookup(request: Request, code: str) -> dict[str, Any] | None:
+    from engine.notices.service import find_by_code
+
     code = (code or "").strip()
     if not code or len(code) > 64:
         return None
     with runtime(request).uow() as s:
+        doc = find_by_code(s, code)
+        return describe_for_public(s, doc) if doc is not None else None
+
+
+@lru_cache(maxsize=64)
+def first_page_png(sha256: str, pdf: bytes) -> bytes | None:
+    """The first page at 60 dpi (poppler's pdftoppm); None when the file cannot be rendered.
+    Cached by content: a document never changes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "d.pdf"
+        src.write_bytes(pdf)
         try:
-            from engine.notices.service import find_by_code
-        except ImportError:  # notices not installed: match the code exactly
-            doc = s.scalar(select(Document).where(Document.verification_code == code))
-        else:
-            doc = find_by_code(s, code)
-        if doc is None:
+            subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile", str(src),
+                            str(Path(tmp) / "p")], check=True, timeout=30, capture_output=True)
+        except (OSError, subprocess.SubprocessError):
             return None
-        case_number = s.scalar(select(Case.case_number).where(Case.id == doc.case_id)) if doc.case_id else None
-        return {"title": doc.title, "issuer": doc.issuer, "issued_on": doc.issued_on, "case_number": case_number,
-                "sha256": doc.sha256}
+        out = Path(tmp) / "p.png"
+        return out.read_bytes() if out.is_file() else None
+
+
+def _page(request: Request, code: str):
+    found = lookup(request, code)
+    return render(request, "verify.html", {"code": code, "doc": found}, status_code=200 if found else 404)
 
 
 @router.get("/verify/{code}")
 def verify_page(request: Request, code: str):
-    found = lookup(request, code)
-    return render(request, "verify.html", {"code": code, "doc": found}, status_code=200 if found else 404)
+    return _page(request, code)
+
+
+@router.get("/verify/{code}/page-1.png")
+def verify_page_image(request: Request, code: str):
+    from engine.notices.service import find_by_code
+
+    with runtime(request).uow() as s:
+        doc = find_by_code(s, code) if code and len(code) <= 64 else None
+        if doc is None:
+            raise NotFound(f"no document with code {code!r}", "核验码不存在")
+        sha, content = doc.sha256, doc.content
+    png = first_page_png(sha, content)
+    if png is None:
+        raise NotFound("the first page cannot be shown", "该文书首页图像无法生成")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/verify")
 def verify_form(request: Request, code: str = ""):
     if code:
-        found = lookup(request, code)
-        return render(request, "verify.html", {"code": code, "doc": found}, status_code=200 if found else 404)
+        return _page(request, code)
     return render(request, "verify.html", {"code": "", "doc": None, "ask": True})
+
+
+# --- revoking ---------------------------------------------------------------------------
+
+
+def revoke(request: Request, v: Viewer, document_id: int, reason: str) -> Document:
+    """Revoke a document of a case in the viewer's jurisdiction (404 outside it: ids don't leak)."""
+    from engine.notices.service import revoke_document
+
+    rt = runtime(request)
+    with rt.uow() as s:
+        doc = s.get(Document, document_id)
+        case = s.get(Case, doc.case_id) if doc is not None and doc.case_id is not None else None
+        if doc is None or not v.actor.covers(case.org_path if case is not None else ""):
+            raise NotFound(f"document {document_id} not found", f"文书 {document_id} 不存在")
+        revoke_document(s, doc, actor=v.username, role=v.role, reason=reason, now=rt.now())
+        s.expunge(doc)
+        return doc
+
+
+@router.post("/documents/{document_id}/revoke", dependencies=[Depends(check_csrf)])
+def revoke_form(request: Request, document_id: int, v: Viewer = Depends(viewer), reason: str = Form("")):
+    doc = revoke(request, v, document_id, reason)
+    return RedirectResponse(f"/verify/{quote(doc.verification_code)}", status_code=303)

@@ -52,11 +52,11 @@ def test_whole_election_to_filing_and_renewal(election, clock, runtime):
     s = view.summary
     assert s["kind"] == "first" and s["seats"] == 7 and s["elected_count"] == 7
     assert s["party_member_share"] == "5/7" and s["filing_overdue"] and s["first_meeting_overdue"]
-    assert s["term_end"] == "2031-12-22" and s["filed_on"]
+    assert s["term_end"] == "2031-12-21" and s["filed_on"]
     officers = view.data["officers"]["officers"]
     assert [o["position"] for o in officers if o["candidate_id"] in ("C1", "C2")] == ["主任", "副主任"]
     assert view.status == "running" and [t["name"] for t in view.timers] == ["任期届满前提醒"]
-    assert view.timers[0]["due_at"].startswith("2031-06-21")
+    assert view.timers[0]["due_at"].startswith("2031-06-20T16:00")  # 00:00 of 2031-06-21 in Beijing, six months before the term ends
 
     # Every public step produced a notice.
     with runtime.uow() as ses:

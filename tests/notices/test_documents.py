@@ -60,10 +60,15 @@ def test_document_numbers_run_per_issuer_and_year(runtime):
     other = _issue(runtime, "litigation_referral", dict(SAMPLES["litigation_referral"], issuer="文景街道办事处"))
     given = _issue(runtime, "litigation_referral", dict(SAMPLES["litigation_referral"], doc_number="江浦调告〔2026〕9号"))
     ballot = _issue(runtime, "ballot")
-    assert (a.doc_number, b.doc_number, other.doc_number) == ("〔2026〕1号", "〔2026〕2号", "〔2026〕1号")
+    # The demo street's 机关代字 is 江街; an issuer without an organisation has none.
+    assert (a.doc_number, b.doc_number, other.doc_number) == ("江街〔2026〕1号", "江街〔2026〕2号", "〔2026〕1号")
     assert given.doc_number == "江浦调告〔2026〕9号" and ballot.doc_number is None
-    assert _issue(runtime, "mediation_acceptance").doc_number == "〔2026〕3号"
-    assert "〔2026〕2号" in pdf_text(b.content)
+    # A number the caller gives takes its place in the issuer's sequence: the next one is 10.
+    assert _issue(runtime, "mediation_acceptance").doc_number == "江街〔2026〕10号"
+    assert "江街〔2026〕2号" in pdf_text(b.content)
+    with pytest.raises(ValidationFailed) as err:  # the same sequence number twice in a year
+        _issue(runtime, "litigation_referral", dict(SAMPLES["litigation_referral"], doc_number="〔2026〕2号"))
+    assert "已使用过文号" in err.value.message_zh
 
 
 def test_missing_variable_stores_nothing(runtime):
@@ -87,10 +92,14 @@ def test_missing_variable_stores_nothing(runtime):
 def test_correction_is_a_new_document_naming_the_old(runtime):
     old = _issue(runtime, "candidate_list_publicity")
     fixed = _issue(runtime, "candidate_list_publicity",
-                   dict(SAMPLES["candidate_list_publicity"], publicity_end="2026-11-30"), replaces=old.id)
+                   dict(SAMPLES["candidate_list_publicity"], publicity_end="2026-11-30"), replaces=old.id,
+                   replace_reason="公示截止日期有误")
     assert fixed.replaces_id == old.id and fixed.id != old.id and fixed.verification_code != old.verification_code
     text = pdf_text(fixed.content)
-    assert old.verification_code in text and "取代" in text
+    assert f"本公示替代{old.doc_number}《关于业主委员会委员候选人名单的公示》。替代原因：公示截止日期有误。" in text
+    with pytest.raises(ValidationFailed) as err:  # a replacement says why
+        _issue(runtime, "candidate_list_publicity", replaces=old.id)
+    assert "替代原因" in err.value.message_zh
     with runtime.uow() as s:
         again = s.get(Document, old.id)
         assert again.sha256 == old.sha256 and again.content == old.content  # the old one is untouched
@@ -113,7 +122,7 @@ def test_service_task_issues_notice_with_the_case_street_as_issuer(runtime, acto
         doc = s.get(Document, notice["document_id"])
         assert doc.case_id == case.id and doc.issuer == "江浦街道办事处" and doc.created_by == "street"
         assert notice == {"document_id": doc.id, "verification_code": doc.verification_code, "sha256": doc.sha256,
-                          "title": "关于业主大会筹备组成员名单的公示", "doc_number": "〔2026〕1号"}
+                          "title": "关于业主大会筹备组成员名单的公示", "doc_number": "江街〔2026〕1号"}
         verdict = verify_pdf_bytes(s, doc.content)
         assert verdict.genuine and verdict.case_number == view.case_number
         text = pdf_text(doc.content)

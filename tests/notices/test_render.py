@@ -136,10 +136,10 @@ def test_masthead_title_separator_and_page_numbers(long_notice):
 
 def test_date_and_issuer_right_aligned_leaving_four_characters():
     _html, pdf, _ = render_kind("mediation_acceptance", SAMPLES["mediation_acceptance"])
-    with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        lines = [ln for p in doc.pages for ln in p.extract_text_lines()]
-    date = next(ln for ln in lines if ln["text"] == "2026年11月21日")
-    issuer = [ln for ln in lines if ln["text"] == "江浦街道办事处"][-1]
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:  # the verification block shares these lines, on the left
+        found = [m for p in doc.pages for m in p.search("2026年11月21日")]
+        date = found[-1]
+        issuer = [m for p in doc.pages for m in p.search("江浦街道办事处") if m["bottom"] < date["top"]][-1]
     assert abs(_mm(date["x1"]) - (RIGHT - 4 * 16 / MM)) <= 1.5  # four 3号 characters from the right
     assert abs((issuer["x0"] + issuer["x1"]) / 2 - (date["x0"] + date["x1"]) / 2) <= 1.0 * MM
 
@@ -231,7 +231,15 @@ def test_meeting_notice_must_be_posted_15_days_ahead():
 
 def test_filters():
     assert render.cn_date("2026-01-05") == "2026年1月5日"
-    assert render.cn_datetime("2026-12-26T09:30:00+00:00") == "2026年12月26日 17:30"
+    assert render.cn_datetime("2026-12-26T09:30:00+00:00") == "2026年12月26日17时30分"
+    assert render.cn_datetime("2026-12-26T01:00:00+00:00") == "2026年12月26日9时"
+    # Midnight ending a period is 24时 of the day before; starting one, 0时 of its day.
+    assert render.cn_deadline("2026-12-30T16:00:00+00:00") == "2026年12月30日24时"
+    assert render.cn_datetime("2026-12-30T16:00:00+00:00") == "2026年12月31日0时"
+    assert render.cn_deadline("2026-12-30T16:00:01+00:00") == "2026年12月31日0时"
+    assert render.cn_deadline("2026-12-31") == "2026年12月31日"
+    assert render.named("文景花园小区", "文景花园小区首次业主大会会议") == "文景花园小区首次业主大会会议"
+    assert render.named("文景花园小区", "首次业主大会会议") == "文景花园小区首次业主大会会议"
     assert render.amount(128456.375) == "128,456.38"
     assert render.as_list("一") == ["一"]
 

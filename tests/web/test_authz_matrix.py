@@ -27,6 +27,7 @@ RULES = {
     "audit": {"auditor", "admin"},
     "admin": {"admin"},
     "dashboard": {"street", "sparty", "mediator", "auditor", "admin"},
+    "revoke": {"sparty"},  # the street party working committee supervises notices
 }
 # (method, path) -> rule
 MATRIX = {
@@ -42,12 +43,14 @@ MATRIX = {
     ("GET", "/audit/cases/{case_number}/export"): "audit",
     ("GET", "/admin"): "admin", ("GET", "/admin/users"): "admin", ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/{username}"): "admin", ("GET", "/admin/orgs"): "admin", ("POST", "/admin/orgs"): "admin",
+    ("POST", "/admin/orgs/{org_code}"): "admin", ("GET", "/admin/orgs/{org_code}/seal.png"): "admin",
     ("GET", "/admin/deploy"): "admin", ("POST", "/admin/deploy"): "admin",
     ("GET", "/admin/settings/{key}"): "admin", ("POST", "/admin/settings/{key}"): "admin",
     ("GET", "/admin/settings"): "admin",
     ("GET", "/admin/calendar"): "admin", ("POST", "/admin/calendar"): "admin",
     ("GET", "/dashboard"): "dashboard", ("GET", "/dashboard/{street_code}"): "dashboard",
-    ("GET", "/verify/{code}"): "public", ("GET", "/verify"): "public",
+    ("GET", "/verify/{code}"): "public", ("GET", "/verify"): "public", ("GET", "/verify/{code}/page-1.png"): "public",
+    ("POST", "/documents/{document_id}/revoke"): "revoke", ("POST", "/api/documents/{document_id}/revoke"): "revoke",
     ("POST", "/api/session"): "public", ("DELETE", "/api/session"): "user", ("GET", "/api/me"): "user",
     ("GET", "/api/tasks"): "user", ("GET", "/api/tasks/{task_id}"): "task",
     ("POST", "/api/tasks/{task_id}/complete"): "task",
@@ -80,6 +83,18 @@ def all_routes(app) -> list[tuple[str, str, bool]]:
     return [x for x in out if x[1] not in ("/openapi.json", "/api/docs", "/docs/oauth2-redirect")]
 
 
+def blank_pdf() -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(200, 200)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
 def setup_world(app, rt):
     street = logged_in(app, "street")
     r = street.post("/cases/new", data={"process": "web_forms", "compound": "PK-JP-XC-01",
@@ -90,12 +105,19 @@ def setup_world(app, rt):
     with rt.uow() as s:
         case = s.scalar(select(Case))
         att = store_attachment(s, filename="a.txt", content=b"abc", actor="street", now=rt.now(), case_id=case.id)
+        pdf = blank_pdf()  # the verify page shows its first page
         doc = Document(case_id=case.id, kind="notice", title="公告", issuer="江浦街道办事处", issued_on="2026-11-21",
-                       sha256=hashlib.sha256(b"%PDF").hexdigest(), size=4, content=b"%PDF", verification_code="MATRIX234567",
+                       sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), content=pdf, verification_code="MATRIX234567",
                        context="{}", created_by="street", created_at=rt.now())
         s.add(doc)
         s.flush()
+        from engine.db.models import OrgSeal, OrgUnit
+
+        street = s.scalar(select(OrgUnit).where(OrgUnit.code == "PK-JP"))
+        s.add(OrgSeal(org_unit_id=street.id, content_type="image/png", content=b"\x89PNG", sha256="0" * 64,
+                      uploaded_by="admin", uploaded_at=rt.now()))
         return {"case_number": case.case_number, "task_id": task_id, "attachment_id": att.id, "document_id": doc.id,
+                "org_code": "PK-JP",
                 "code": "MATRIX234567", "street_code": "PK-JP", "key": "mediation_deadlines", "username": "community"}
 
 
@@ -107,6 +129,9 @@ BODIES = {  # form or JSON bodies that pass input parsing, so the answer is abou
     ("POST", "/api/tasks/{task_id}/complete"): {"json": {"data": {}}},
     ("POST", "/api/cases"): {"json": {"process_key": "web_forms", "compound_code": "PK-JP-XC-01"}},
     ("POST", "/admin/settings/{key}"): {"data": {"v.community": "-1"}},
+    ("POST", "/admin/orgs/{org_code}"): {"data": {"doc_prefix": "1"}},  # refused input: nothing changes
+    ("POST", "/documents/{document_id}/revoke"): {"data": {"reason": ""}},  # refused reason: nothing revoked
+    ("POST", "/api/documents/{document_id}/revoke"): {"json": {"reason": ""}},
 }
 
 

@@ -244,12 +244,15 @@ def test_documents_download_and_public_verify(app, web_rt):
     public = TestClient(app)
     v = public.get("/verify/ABCD2345EFGH")
     assert v.status_code == 200
-    for shown in ("关于成立筹备组的公告", "江浦街道办事处", "2026-11-21", number, doc.sha256):
+    for shown in ("关于成立筹备组的公告", "江浦街道办事处", "2026-11-21", number, doc.sha256, "明发滨江新城小区", "有效"):
         assert shown in v.text
-    assert "明发滨江新城小区" not in v.text and "张三" not in v.text  # nothing more
-    assert public.get("/api/verify/ABCD2345EFGH").json() == {
+    assert "张三" not in v.text  # nothing of the case's data beyond where it belongs
+    got = public.get("/api/verify/ABCD2345EFGH").json()
+    assert {k: got[k] for k in ("title", "issuer", "issued_on", "case_number", "sha256", "compound", "status",
+                                "status_zh", "replaced_by")} == {
         "title": "关于成立筹备组的公告", "issuer": "江浦街道办事处", "issued_on": "2026-11-21",
-        "case_number": number, "sha256": doc.sha256}
+        "case_number": number, "sha256": doc.sha256, "compound": "明发滨江新城小区", "status": "valid",
+        "status_zh": "有效", "replaced_by": None}
     assert public.get("/verify/ZZZZ9999ZZZZ").status_code == 404
 
 
