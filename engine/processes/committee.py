@@ -25,6 +25,7 @@ from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import civil_date, period_end
 from engine.domain.tally import BallotError, parse_ballots, tally
 from engine.runtime.errors import ValidationFailed
+from engine.runtime.choices import choice_list
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -548,3 +549,23 @@ def committee_close(ctx: ServiceContext) -> dict:
 def committee_renewal_due(ctx: ServiceContext) -> dict:
     _summary(ctx, renewal_reminded_on=_today(ctx).isoformat())
     return {"reminded_on": _today(ctx).isoformat(), "term_end": _data(ctx)["filing_result"]["term_end"]}
+
+
+@choice_list("candidates")
+def candidate_choices(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The candidates on the case's current review sheet (what the party reviews decide on)."""
+    return [(c["candidate_id"], f"{c['candidate_id']} {c.get('name', '')}") for c in task_data.get("review_sheet") or []]
+
+
+@choice_list("elected")
+def elected_choices(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """Those elected (the first meeting picks its chair and vice chair among them)."""
+    return [(e["candidate_id"], f"{e['candidate_id']} {e.get('name', '')}")
+            for e in ((task_data.get("count") or {}).get("elected") or [])]
+
+
+@choice_list("approved")
+def approved_choices(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """Candidates in publicity (an objection names one of them)."""
+    return [(c["candidate_id"], f"{c['candidate_id']} {c.get('name', '')}")
+            for c in task_data.get("approved_candidates") or []]

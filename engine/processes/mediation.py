@@ -24,6 +24,7 @@ from engine.domain import mediation as rules
 from engine.domain.periods import CIVIL_TZ, civil_date, period_end
 from engine.runtime.errors import Forbidden, ValidationFailed
 from engine.runtime.forms import validate_form
+from engine.runtime.choices import choice_list
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -487,3 +488,11 @@ def _existing(runtime, external: tuple[str, str]) -> str | None:
     with runtime.uow() as s:
         return s.scalar(select(Case.case_number).where(Case.external_source == external[0],
                                                         Case.external_ref == external[1]))
+
+
+@choice_list("parties")
+def party_choices(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The parties registered at intake (who signs the agreement)."""
+    side = {"applicant": "申请人", "respondent": "被申请人"}
+    return [(p["name"], f"{p['name']}（{side.get(p.get('side'), '当事人')}）")
+            for p in task_data.get("parties") or [] if p.get("name")]

@@ -30,6 +30,7 @@ from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date,
 from engine.runtime.actors import Actor, load_actor
 from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
 from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.runtime.choices import choice_list
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
@@ -495,3 +496,13 @@ def close(ctx: ServiceContext) -> dict:
     _summary(ctx, stage="closed", closed_at=_iso_now(ctx))
     return {"outcome": summary.get("outcome")}
 
+
+
+@choice_list("matters")
+def matter_choices(session: Session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The matters of the catalogue the case is pinned to (the ones the street switched off are
+    marked: classification treats them as not needing a review), then "not on the catalogue"."""
+    catalogue = pinned_catalogue(session, task_data.get("catalogue_pin"))
+    listed = [(m["code"], f"{m.get('no', '')}. {m['name']}" + ("" if m.get("enabled", True) else "（本街道未列为先议事项）"))
+              for m in catalogue["matters"]]
+    return listed + [(pr.UNLISTED, "不属于先议事项目录（非先议事项）")]
