@@ -38,7 +38,7 @@ from .invariants import InvariantViolated, enforce as enforce_invariants
 from .forms import prune_inapplicable, validate_form
 from engine.attachments import PendingUpload, check_references, store_pending
 from .scripting import HongwuScriptEngine
-from . import choices, services
+from . import choices, panels, services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
 from .timing import timer_due, human_task_due
@@ -393,6 +393,7 @@ class Runtime:
                 "data": state.json_safe(task.data),
                 "properties": loaded.human_tasks[ht.spec_name].properties,
                 "choices": choices.resolve(s, case, ht.role, task.data, loaded.form_schema(ht.spec_name) or {}),
+                "panel": panels.build(s, case, loaded.form_schema(ht.spec_name), task.data),
             }
 
     def _task_for(self, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
@@ -469,10 +470,11 @@ class Runtime:
         schema = loaded.form_schema(ht.spec_name)
         if schema is not None:
             data = prune_inapplicable(schema, data)  # what was typed on a path not taken is not kept
+            # Uploads are stored in this transaction: a refusal below rolls them back with it.
+            data = store_pending(s, data, uploads, actor=actor.username, now=self.now(), case_id=case.id,
+                                 task_id=ht.id)
             problems = validate_form(schema, data)
             if not problems:
-                data = store_pending(s, data, uploads, actor=actor.username, now=self.now(), case_id=case.id,
-                                     task_id=ht.id)
                 problems = check_references(s, data, case.id)
             if problems:
                 raise ValidationFailed(

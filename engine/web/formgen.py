@@ -55,6 +55,11 @@ class Field:
         return str(self.value)
 
     @property
+    def option_label(self) -> str:
+        """The label of the chosen option (a fixed or read-only choice)."""
+        return next((label for value, label in self.options if value == self.value_text), self.value_text)
+
+    @property
     def file_json(self) -> str:
         return json.dumps(self.value, ensure_ascii=False) if isinstance(self.value, dict) else ""
 
@@ -270,14 +275,29 @@ def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors:
     elif widget == "repeat":
         items, items_ui = schema.get("items") or {}, ui.get("items") or {}
         rows = value if isinstance(value, list) else []
+        # `x-rows-from: <list>`: one row per entry of a picked list (a verdict per listed candidate),
+        # its entry fixed, instead of rows where the ids are typed.
+        source = schema.get("x-rows-from")
+        key = next((k for k, sub in (items.get("properties") or {}).items()
+                    if isinstance(sub, dict) and sub.get("x-choices") == source), None) if source else None
+        if key and choices.get(source):
+            # Exactly the listed entries, in list order, keeping what was entered for each.
+            entered = {r.get(key): r for r in rows if isinstance(r, dict)}
+            rows = [entered.get(v, {key: v}) for v, _label in choices[source]]
         count = len(rows) + extra_rows.get(name, 0)
         if count == 0:
             count = max(1, int(schema.get("minItems") or 0))
         for i in range(count):
             row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}
-            f.rows.append(build_fields(items, items_ui, row, errors, _join(name, i), extra_rows, choices))
+            fields = build_fields(items, items_ui, row, errors, _join(name, i), extra_rows, choices)
+            if key and row.get(key) is not None:
+                for child in fields:
+                    if child.name == _join(_join(name, i), key):
+                        child.widget = "fixed"
+            f.rows.append(fields)
         f.template = build_fields(items, items_ui, {}, {}, _join(name, ROW_PLACEHOLDER), {}, choices)
-        f.attrs = {"min": schema.get("minItems"), "max": schema.get("maxItems")}
+        f.attrs["fixed_rows"] = bool(key)
+        f.attrs.update({"min": schema.get("minItems"), "max": schema.get("maxItems")})
     elif widget == "lines":
         f.value = "\n".join(_text(v) for v in value) if isinstance(value, list) else (value or "")
     elif widget in ("integer", "number"):

@@ -31,6 +31,7 @@ def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, error
     general += formgen.unplaced_errors(fields, by_field)
     return render(request, "task.html", {
         "task": info["task"], "schema": info["schema"], "fields": fields, "general_errors": general,
+        "panel": info.get("panel") or [],
         "has_errors": bool(errors), "conflict": conflict, "closed": closed,
         "may_act": v.may_act_on(info["task"]) and not closed,
     }, status_code=status_code)
@@ -58,7 +59,10 @@ def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -
 @router.get("/tasks/{task_id}")
 def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
     info = get_task_or_refuse(request, v, task_id, "open_task")
-    values = {k: info["data"][k] for k in (info["schema"].get("properties") or {}) if k in info["data"]}
+    props = info["schema"].get("properties") or {}
+    # Verdicts per listed entry start empty: an earlier round's verdicts must not be pre-filled.
+    values = {k: info["data"][k] for k in props if k in info["data"]
+              and not (isinstance(props[k], dict) and props[k].get("x-rows-from"))}
     return _render_form(request, v, info, values)
 
 
