@@ -43,7 +43,9 @@ def submit(client: TestClient, url: str, data: dict, files=None, status: int = 3
 
 
 def hidden_fields(html: str) -> dict:
-    return {m.group(1): m.group(2) for m in re.finditer(r'<input type="hidden" name="(_version|_case|_spec)" value="([^"]*)"', html)}
+    """The hidden inputs a browser would send back (version, fixed rows' keys, …)."""
+    return {m.group(1): m.group(2) for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+            if m.group(1) != "csrf_token"}
 
 
 def visible(html: str) -> str:
@@ -195,3 +197,41 @@ def create_app_for(rt, clock):
 def load_actor_of(rt, user: str):
     with rt.uow() as s:
         return load_actor(s, user)
+
+
+def test_party_reviews_see_the_candidate_sheet_and_decide_per_candidate(bundled, clock):
+    from engine import demo
+    from tests.committee.conftest import CANDIDATES, Election, candidate
+
+    rt = bundled
+    with rt.uow() as s:
+        actors = {u[0]: load_actor(s, u[0]) for u in demo.USERS}
+    e = Election(rt, actors)
+    e.start(seats=5)
+    # C8 admits a negative-list fact: screened out before review. Three of six remaining are party members.
+    cands = [candidate(*c) for c in CANDIDATES[:2]] + [candidate(*c) for c in CANDIDATES[4:8]]
+    cands[-1]["facts"] = {"illegal_construction": True}
+    cands[0]["party_member"] = False
+    e.nominate(cands)
+
+    cparty = logged_in(create_app_for(rt, clock), "cparty")
+    url = task_url(rt, "cparty", e.case_number, "community_review")
+    page = cparty.get(url).text
+    text = visible(page)
+    assert "本次审查的候选人（5 名）" in text and "C2 王芳" in text and "未命中负面清单情形" in text
+    assert "因负面清单已排除（1 名" in text and "在小区内违法搭建" in text
+    assert "2/5" in text and "未过半数" in text  # the party-member share and its warning
+    # One verdict row per listed candidate, the candidate fixed (no typed ids, no rows to add).
+    assert len(re.findall(r'name="community_decisions\.\d+\.candidate_id" value="C\d"', page)) == 5
+    assert 'value="add:community_decisions"' not in page
+    verdicts = {f"community_decisions.{i}.approve": "true" for i in range(5)}
+    refused = submit(cparty, url, {**verdicts, "community_decisions.4.approve": "false"}, status=422)
+    assert "理由" in _errors(refused.text)
+    submit(cparty, url, {**verdicts, "community_decisions.4.approve": "false",
+                         "community_decisions.4.reason": "群众反映较多"})
+
+    sparty = logged_in(create_app_for(rt, clock), "sparty")
+    page = sparty.get(task_url(rt, "sparty", e.case_number, "street_review")).text
+    text = visible(page)
+    assert "社区党组织意见" in text and "不同意（群众反映较多）" in text
+    assert "已通过审查及社区党组织同意的候选人" in text and "1/4" in text
