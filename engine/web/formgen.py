@@ -267,6 +267,8 @@ def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors:
         f.options = _picked(schema.get("items") or {}, ui.get("items") or {}, choices)
     elif widget == "boolean":
         f.options = [("true", "是"), ("false", "否")]
+    elif widget == "file" and isinstance(schema.get("x-template"), str):
+        f.attrs["template"] = schema["x-template"]
     elif widget == "files":
         f.value = [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
     elif widget == "group":
