@@ -95,7 +95,8 @@ def setup_world(app, rt):
         s.add(doc)
         s.flush()
         return {"case_number": case.case_number, "task_id": task_id, "attachment_id": att.id, "document_id": doc.id,
-                "code": "MATRIX234567", "street_code": "PK-JP", "key": "mediation_deadlines", "username": "community"}
+                "code": "MATRIX234567", "street_code": "PK-JP", "key": "mediation_deadlines", "username": "community",
+                "name": "roll", "fmt": "xlsx"}  # /templates/{name}.{fmt}
 
 
 BODIES = {  # form or JSON bodies that pass input parsing, so the answer is about access
