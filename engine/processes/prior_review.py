@@ -509,9 +509,6 @@ def matter_choices(session: Session, case, role: str, task_data: dict) -> list[t
     return listed + [(pr.UNLISTED, "不属于先议事项目录（非先议事项）")]
 
 
-SUBMITTER_ZH = {"owners_committee": "业主委员会", "property_company": "物业服务企业", "community": "社区"}
-
-
 @panel("matter")
 def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
     """The matter under review: what it is, its Art. 278 item and threshold, and its documents."""
@@ -522,7 +519,7 @@ def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
              ("表决通过标准", c.get("threshold_zh")),
              ("决定方式", ("业主大会表决" if c.get("assembly_vote") else "业主委员会决定") if c else None),
              ("是否须党组织先议", ("是" if c.get("listed") else "否") if c else None),
-             ("提交方", f"{SUBMITTER_ZH.get(task_data.get('submitter_kind'), '')} {task_data.get('submitter_name') or ''}".strip()),
+             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind'), '')} {task_data.get('submitter_name') or ''}".strip()),
              ("涉及金额", f"{amount} 元" if amount not in (None, "") else None)]
     sections = [section("待议事项", facts=facts, notes=[c["reason_zh"]] if c.get("reason_zh") else [])]
     if task_data.get("description"):
