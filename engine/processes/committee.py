@@ -639,3 +639,14 @@ def roll_totals_panel(session, case, task_data: dict) -> list[dict]:
         ("专有部分总面积", f"{roll.get('total_area', '—')} 平方米"),
         ("参与表决要求", "参与表决的业主须占专有部分总面积三分之二以上且占业主总人数三分之二以上")],
         files=[roll["ref"]] if isinstance(roll.get("ref"), dict) else [])]
+
+
+@choice_list("owners")
+def owner_choices(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The owners on the confirmed roll (a candidate must be one of them)."""
+    ref = (task_data.get("owner_roll") or {}).get("ref")
+    if not ref:
+        return []
+    att = load_attachment(session, ref)
+    roll = parse_roll(att.content, att.filename)
+    return [(o.owner_id, f"{o.owner_id} {o.name or '建设单位'}（{'、'.join(o.units)}）") for o in roll.owners.values()]

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData, UploadFile
 from engine.runtime import forms as form_rules
 
 FILE_KEYS = {"attachment_id", "sha256"}
+SEARCH_OVER = 30  # a picked list longer than this is searched (text input + suggestions), not scrolled
 ROW_PLACEHOLDER = "__i__"
 
 
@@ -263,6 +264,8 @@ def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors:
         f.options = _picked(schema, ui, choices)
         if value is not None and _text(value) not in {v for v, _ in f.options}:
             f.options.append((_text(value), _text(value)))  # keep what was entered visible
+        if widget == "select" and len(f.options) > SEARCH_OVER:
+            f.widget = "search"  # a long list (an owner roll): type to find, the browser suggests
     elif widget == "checkboxes":
         f.options = _picked(schema.get("items") or {}, ui.get("items") or {}, choices)
     elif widget == "boolean":
