@@ -235,3 +235,51 @@ def test_party_reviews_see_the_candidate_sheet_and_decide_per_candidate(bundled,
     text = visible(page)
     assert "社区党组织意见" in text and "不同意（群众反映较多）" in text
     assert "已通过审查及社区党组织同意的候选人" in text and "1/4" in text
+
+
+def test_the_same_rules_hold_outside_the_web_form(bundled, clock):
+    """Through the service layer (what the API and CLI call): a mediator outside the list, a file
+    of another case, or a pending upload of a refused form are all refused and leave nothing."""
+    from engine.attachments import PendingUpload, reference, store_attachment
+    from engine.runtime.errors import ValidationFailed
+
+    rt = bundled
+    community = load_actor_of(rt, "community")
+    client = logged_in(create_app_for(rt, clock), "community")
+    cn = open_mediation(client, rt)
+    other = open_mediation(client, rt)
+    assign = task_url(rt, "community", cn, "community_assign").rsplit("/", 1)[1]
+    with pytest.raises(ValidationFailed) as err:
+        rt.complete_task(assign, community, {"mediator_name": "赵社区", "mediator_phone": "13900000000"})
+    assert "请从列表中选择" in err.value.message_zh  # 赵社区 serves another community
+    rt.complete_task(assign, community, {"mediator_name": "李社区", "mediator_phone": "13900000000"})
+    rt.complete_task(task_url(rt, "community", cn, "community_mediate").rsplit("/", 1)[1], community, {
+        "session_date": "2026-11-21", "session_attendees": ["张建国"], "session_summary": "达成一致。", "outcome": "settled",
+        "agreement_facts": "事实清楚", "disputed_matters": "收费标准", "responsibilities": "双方各半",
+        "terms": ["按原标准收费"], "performance_manner": "转账", "performance_deadline": "2026-12-31"})
+    sign = task_url(rt, "community", cn, "community_sign").rsplit("/", 1)[1]
+    with rt.uow() as s:
+        other_id = s.scalar(select(Case.id).where(Case.case_number == other))
+        foreign = reference(store_attachment(s, filename="别案.pdf", content=b"%PDF-1.4 other", actor="community",
+                                             now=rt.now(), case_id=other_id))
+    signed = {"signed_on": "2026-11-21", "mediator_signed": True, "committee_sealed": True,
+              "party_signatures": [{"name": "张建国", "signed": True, "method": "signature"},
+                                   {"name": "南京明发物业服务有限公司", "signed": True, "method": "seal"}]}
+    with pytest.raises(ValidationFailed) as err:
+        rt.complete_task(sign, community, {**signed, "signed_copy": foreign})
+    assert "不是本案件的文件" in err.value.message_zh
+
+    def count() -> int:
+        with rt.uow() as s:
+            return s.scalar(select(func.count()).select_from(Attachment))
+
+    before = count()
+    upload = {"u0": PendingUpload("协议书.pdf", b"%PDF-1.4 signed")}
+    with pytest.raises(ValidationFailed):  # a signer who is not a party: refused, the upload with it
+        rt.complete_task(sign, community, {**signed, "party_signatures": [{"name": "路人", "signed": True,
+                                                                           "method": "signature"}],
+                                           "signed_copy": {PendingUpload.MARK: "u0"}}, None, upload)
+    assert count() == before
+    view = rt.complete_task(sign, community, {**signed, "signed_copy": {PendingUpload.MARK: "u0"}}, None, upload)
+    assert count() == before + 1
+    assert view.data["signed_copy"]["sha256"] == hashlib.sha256(b"%PDF-1.4 signed").hexdigest()
