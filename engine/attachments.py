@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -46,3 +47,56 @@ def load_attachment(session: Session, ref: dict | int) -> Attachment:
     if isinstance(ref, dict) and ref.get("sha256") and ref["sha256"] != att.sha256:
         raise ValidationFailed(f"attachment {att_id}: sha256 mismatch", f"附件 {att_id} 校验值不符")
     return att
+
+
+class PendingUpload:
+    """A file taken with a form submission, stored only inside the completion's transaction:
+    when the form is refused, the transaction rolls back and the file is not kept."""
+
+    MARK = "_pending_upload"
+
+    def __init__(self, filename: str, content: bytes, content_type: str = "application/octet-stream"):
+        self.filename, self.content, self.content_type = filename, content, content_type
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def store_pending(session: Session, data: Any, uploads: dict[str, PendingUpload], *, actor: str, now: datetime,
+                  case_id: int, task_id: str | None) -> Any:
+    """`data` with every {"_pending_upload": key} replaced by the reference of the stored file."""
+    if isinstance(data, dict):
+        key = data.get(PendingUpload.MARK)
+        if isinstance(key, str) and len(data) == 1:
+            if key not in uploads:
+                raise ValidationFailed(f"unknown upload {key}", "上传的文件已失效，请重新选择")
+            up = uploads[key]
+            return reference(store_attachment(session, filename=up.filename, content=up.content, actor=actor,
+                                              now=now, case_id=case_id, task_id=task_id,
+                                              content_type=up.content_type))
+        return {k: store_pending(session, v, uploads, actor=actor, now=now, case_id=case_id, task_id=task_id)
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [store_pending(session, v, uploads, actor=actor, now=now, case_id=case_id, task_id=task_id)
+                for v in data]
+    return data
+
+
+def check_references(session: Session, data: Any, case_id: int, path: str = "") -> list[dict]:
+    """Problems with file references in form data: each must name a stored file of this case
+    (or one not yet tied to a case) with the same sha256."""
+    problems: list[dict] = []
+    if isinstance(data, dict):
+        if "attachment_id" in data and isinstance(data.get("attachment_id"), int):
+            att = session.get(Attachment, data["attachment_id"])
+            if att is None or (att.case_id is not None and att.case_id != case_id) or \
+                    (data.get("sha256") and data["sha256"] != att.sha256):
+                problems.append({"field": path, "message": f"{path}: attachment {data['attachment_id']} is not a file of this case",
+                                 "message_zh": f"附件 {data['attachment_id']} 不是本案件的文件或校验值不符"})
+            return problems
+        for k, v in data.items():
+            problems += check_references(session, v, case_id, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            problems += check_references(session, v, case_id, f"{path}.{i}" if path else str(i))
+    return problems

@@ -6,7 +6,8 @@ all of the developer's unsold units together count as one owner. Areas are exact
 vote counting compares them by exact rational arithmetic, never floats.
 
 `parse_roll` reads CSV (UTF-8, with or without BOM) or XLSX with the columns
-`unit_id,owner_id,owner_name,area_m2` and an optional `building`. It reports EVERY problem with its
+房号、业主编号、业主姓名、专有部分面积（㎡） and an optional 楼栋 (or the English
+`unit_id,owner_id,owner_name,area_m2`, `building`). It reports EVERY problem with its
 file and line in one `RollError`, so a street office fixes the spreadsheet in one pass.
 """
 from __future__ import annotations
@@ -27,8 +28,11 @@ COLUMN_ALIASES = {
     "业主编号": "owner_id", "业主证件号": "owner_id",
     "业主姓名": "owner_name", "姓名": "owner_name",
     "专有部分面积": "area_m2", "面积": "area_m2", "建筑面积": "area_m2",
+    "专有部分面积（㎡）": "area_m2", "专有部分面积(㎡)": "area_m2", "专有部分面积（平方米）": "area_m2",
     "楼栋": "building", "楼号": "building",
 }
+# The headings of the downloadable roll template (the importer reads them through COLUMN_ALIASES).
+TEMPLATE_COLUMNS = ("房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋")
 # The developer's unsold units are all entered under one of these owner ids and count as one owner.
 DEVELOPER_IDS = frozenset({"DEVELOPER", "开发商", "建设单位"})
 DEVELOPER_ID = "DEVELOPER"

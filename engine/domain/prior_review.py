@@ -22,6 +22,8 @@ DEFAULT_REVIEW_DAYS = 10
 MAX_REVIEW_DAYS = 60
 NOTICE_DAYS_BEFORE_VOTE = 15  # Property Management Regulations Art. 14: notice 15 days before
 UNLISTED = "unlisted"  # the submitter's code for a matter that is not on the list
+# Who submits a matter (the submission form's choices).
+SUBMITTER_KINDS = {"owners_committee": "业主委员会", "property_company": "物业服务企业", "community": "社区"}
 
 MAJORITY = "majority"
 THREE_QUARTERS = "three_quarters"

@@ -104,14 +104,17 @@ def _dec(d: Decimal) -> str:
 
 # --- reading ballots -----------------------------------------------------------------------
 
+# Chinese headings of a ballot sheet (the downloadable templates use them); English ones still work.
+BALLOT_COLUMN_ALIASES = {"业主编号": "owner_id", "表决事项": "item", "候选人": "item", "候选人（编号或姓名）": "item",
+                         "事项": "item", "表决意见": "vote", "表决意见（同意/反对/弃权）": "vote", "意见": "vote"}
+
+
 def parse_ballots(data: bytes, filename: str, roll: OwnerRoll) -> list[Ballot]:
     """Ballot lines `owner_id,item,vote` from CSV (or XLSX); every problem in one `BallotError`."""
     header, rows, problems = read_table(data, filename)
     if problems:
         raise BallotError(problems)
-    idx, problems = column_index(header, filename, ("owner_id", "item", "vote"), (),
-                                 {"业主编号": "owner_id", "表决事项": "item", "候选人": "item", "事项": "item",
-                                  "表决意见": "vote", "意见": "vote"})
+    idx, problems = column_index(header, filename, ("owner_id", "item", "vote"), (), BALLOT_COLUMN_ALIASES)
     if problems:
         raise BallotError(problems)
     ballots: list[Ballot] = []

@@ -30,6 +30,8 @@ from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date,
 from engine.runtime.actors import Actor, load_actor
 from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
 from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.runtime.choices import choice_list
+from engine.runtime.panels import panel, section
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
@@ -496,3 +498,38 @@ def close(ctx: ServiceContext) -> dict:
     _summary(ctx, stage="closed", closed_at=_iso_now(ctx))
     return {"outcome": summary.get("outcome")}
 
+
+
+@choice_list("matters")
+def matter_choices(session: Session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The matters of the catalogue the case is pinned to (the ones the street switched off are
+    marked: classification treats them as not needing a review), then "not on the catalogue"."""
+    catalogue = pinned_catalogue(session, task_data.get("catalogue_pin"))
+    listed = [(m["code"], f"{m.get('no', '')}. {m['name']}" + ("" if m.get("enabled", True) else "（本街道未列为先议事项）"))
+              for m in catalogue["matters"]]
+    return listed + [(pr.UNLISTED, "不属于先议事项目录（非先议事项）")]
+
+
+@panel("matter")
+def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
+    """The matter under review: what it is, its Art. 278 item and threshold, and its documents."""
+    c = task_data.get("classification") or {}
+    amount = task_data.get("amount")
+    facts = [("事项标题", task_data.get("title")), ("事项", c.get("matter_name")),
+             ("民法典第二百七十八条", f"第{c['art278_item']}项：{c.get('art278_zh', '')}" if c.get("art278_item") else None),
+             ("表决通过标准", c.get("threshold_zh")),
+             ("决定方式", ("业主大会表决" if c.get("assembly_vote") else "业主委员会决定") if c else None),
+             ("是否须党组织先议", ("是" if c.get("listed") else "否") if c else None),
+             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind'), '')} {task_data.get('submitter_name') or ''}".strip()),
+             ("涉及金额", f"{amount} 元" if amount not in (None, "") else None)]
+    sections = [section("待议事项", facts=facts, notes=[c["reason_zh"]] if c.get("reason_zh") else [])]
+    if task_data.get("description"):
+        sections.append(section("事项说明", notes=[task_data["description"]]))
+    if task_data.get("revision_note"):
+        sections.append(section("修改说明", notes=[task_data["revision_note"]]))
+    if task_data.get("review_opinion"):
+        sections.append(section("小区党支部先议意见", notes=list(task_data["review_opinion"])
+                                + ([f"修改要求：{task_data['required_changes']}"] if task_data.get("required_changes") else [])))
+    docs = task_data.get("attachments") or []
+    sections.append(section("事项附件", files=docs, notes=[] if docs else ["提交方未上传附件。"]))
+    return sections

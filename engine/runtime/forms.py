@@ -73,3 +73,112 @@ def validate_form(schema: dict, data: Any) -> list[dict[str, str]]:
         problems.append({"field": field, "message": f"{field or 'form'}: {error.message}",
                          "message_zh": _zh(error, _title(schema, path))})
     return problems
+
+
+# --- fields that apply on the path the data takes ----------------------------------------
+#
+# A form may make fields depend on earlier answers with JSON Schema's own conditionals
+# (if/then/else, dependentRequired, dependentSchemas, oneOf branches, also inside allOf).
+# A property that such a branch names and the object's own `required` does not is
+# *conditional*: it applies only while a branch naming it is taken. Fields that do not apply are
+# hidden in the page and dropped from the data before validation, so whatever was typed in them
+# before the path changed neither blocks the step nor is stored.
+
+
+def _branch_fields(branch: Any) -> set[str]:
+    """Property names a branch schema requires or constrains (nested allOf included)."""
+    if not isinstance(branch, dict):
+        return set()
+    names = set(branch.get("required") or []) | set((branch.get("properties") or {}).keys())
+    for deps in (branch.get("dependentRequired") or {}).values():
+        names |= set(deps)
+    for sub in branch.get("allOf") or []:
+        names |= _branch_fields(sub)
+    return names
+
+
+def _selector(alt: dict) -> dict | None:
+    """The part of a oneOf branch that picks it: its properties fixed by const/enum."""
+    fixed = {k: v for k, v in (alt.get("properties") or {}).items()
+             if isinstance(v, dict) and ("const" in v or "enum" in v)}
+    return {"properties": fixed, "required": sorted(fixed)} if fixed else None
+
+
+def branch_rules(schema: dict) -> list[tuple[dict, set[str], set[str]]]:
+    """(test, fields while the test holds, fields while it does not) of an object schema's
+    conditionals. A test is a JSON Schema checked against the object's data."""
+    rules: list[tuple[dict, set[str], set[str]]] = []
+    parts = [schema] + [p for p in schema.get("allOf") or [] if isinstance(p, dict)]
+    for part in parts:
+        if isinstance(part.get("if"), dict):
+            rules.append((part["if"], _branch_fields(part.get("then")), _branch_fields(part.get("else"))))
+        for name, deps in (part.get("dependentRequired") or {}).items():
+            rules.append(({"required": [name]}, set(deps), set()))
+        for name, sub in (part.get("dependentSchemas") or {}).items():
+            rules.append(({"required": [name]}, _branch_fields(sub), set()))
+        for alt in part.get("oneOf") or []:
+            if isinstance(alt, dict) and "const" not in alt:
+                test = _selector(alt)
+                if test is not None:
+                    rules.append((test, _branch_fields(alt) - set(test["properties"]), set()))
+    return rules
+
+
+def conditional_fields(schema: dict) -> set[str]:
+    base_required = set(schema.get("required") or [])
+    names: set[str] = set()
+    for _test, then_fields, else_fields in branch_rules(schema):
+        names |= then_fields | else_fields
+    return (names - base_required) & set((schema.get("properties") or {}).keys())
+
+
+def _holds(test: dict, data: dict) -> bool:
+    return _validator(json.dumps(test, sort_keys=True)).is_valid(data)
+
+
+def applicable(schema: dict, data: dict) -> set[str]:
+    """The properties of an object schema that apply to `data` (every unconditional one, and the
+    conditional ones a taken branch names)."""
+    props = set((schema.get("properties") or {}).keys())
+    conditional = conditional_fields(schema)
+    taken: set[str] = set()
+    for test, then_fields, else_fields in branch_rules(schema):
+        taken |= then_fields if _holds(test, data) else else_fields
+    return (props - conditional) | (conditional & taken)
+
+
+def required_when_taken(schema: dict) -> set[str]:
+    """Conditional properties some branch requires (marked required wherever they are shown)."""
+    names: set[str] = set()
+    parts = [schema] + [p for p in schema.get("allOf") or [] if isinstance(p, dict)]
+    for part in parts:
+        for key in ("then", "else"):
+            if isinstance(part.get(key), dict):
+                names |= set(part[key].get("required") or [])
+        for deps in (part.get("dependentRequired") or {}).values():
+            names |= set(deps)
+        for sub in (part.get("dependentSchemas") or {}).values():
+            if isinstance(sub, dict):
+                names |= set(sub.get("required") or [])
+        for alt in part.get("oneOf") or []:
+            if isinstance(alt, dict):
+                names |= set(alt.get("required") or [])
+    return names
+
+
+def prune_inapplicable(schema: dict, data: Any) -> Any:
+    """`data` without the values of fields that do not apply on its path (recursively)."""
+    if not isinstance(schema, dict):
+        return data
+    if isinstance(data, dict) and (schema.get("properties") or schema.get("allOf")):
+        keep = applicable(schema, data)
+        props = schema.get("properties") or {}
+        out = {}
+        for key, value in data.items():
+            if key in props and key not in keep:
+                continue
+            out[key] = prune_inapplicable(props.get(key, {}), value)
+        return out
+    if isinstance(data, list) and isinstance(schema.get("items"), dict):
+        return [prune_inapplicable(schema["items"], v) for v in data]
+    return data

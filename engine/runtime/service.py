@@ -36,9 +36,10 @@ from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
 from .invariants import InvariantViolated, enforce as enforce_invariants
-from .forms import validate_form
+from .forms import prune_inapplicable, validate_form
+from engine.attachments import PendingUpload, check_references, store_pending
 from .scripting import HongwuScriptEngine
-from . import services
+from . import choices, panels, services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
 from .timing import human_task_due, human_task_period, timer_due, timer_period
@@ -394,6 +395,8 @@ class Runtime:
                 "ui_schema": loaded.ui_schema(ht.spec_name) or {},
                 "data": state.json_safe(task.data),
                 "properties": loaded.human_tasks[ht.spec_name].properties,
+                "choices": choices.resolve(s, case, ht.role, task.data, loaded.form_schema(ht.spec_name) or {}),
+                "panel": panels.build(s, case, loaded.form_schema(ht.spec_name), task.data),
             }
 
     def _task_for(self, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
@@ -415,7 +418,10 @@ class Runtime:
                             f"当前角色无权办理「{ht.title}」")
 
     def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
-                      expected_version: int | None = None) -> CaseView:
+                      expected_version: int | None = None,
+                      uploads: "dict[str, PendingUpload] | None" = None) -> CaseView:
+        """Complete a user task with its form data. `uploads` are files the data refers to by
+        {"_pending_upload": key}; they are stored in this transaction, so a refused form keeps none."""
         data = data if data is not None else {}
         try:
             with self.uow() as s:
@@ -429,7 +435,7 @@ class Runtime:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    view, wf = self._complete(s, ht, case, actor, data)
+                    view, wf = self._complete(s, ht, case, actor, data, uploads or {})
                 except (Forbidden, Conflict, InvariantViolated) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
                     raise
@@ -461,11 +467,18 @@ class Runtime:
         exc.refused_on = (case.id, case.case_number, done.task_name)
         raise exc
 
-    def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict) -> tuple[CaseView, BpmnWorkflow]:
+    def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict,
+                  uploads: "dict[str, PendingUpload]") -> tuple[CaseView, BpmnWorkflow]:
         pd, loaded = self.loaded_definition(s, case.definition_id)
         schema = loaded.form_schema(ht.spec_name)
         if schema is not None:
+            data = prune_inapplicable(schema, data)  # what was typed on a path not taken is not kept
+            # Uploads are stored in this transaction: a refusal below rolls them back with it.
+            data = store_pending(s, data, uploads, actor=actor.username, now=self.now(), case_id=case.id,
+                                 task_id=ht.id)
             problems = validate_form(schema, data)
+            if not problems:
+                problems = check_references(s, data, case.id)
             if problems:
                 raise ValidationFailed(
                     "form data is invalid: " + "; ".join(p["message"] for p in problems),
@@ -475,6 +488,12 @@ class Runtime:
         task = wf.get_task_from_id(UUID(ht.id))
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task {ht.id} is no longer open", f"任务「{ht.title}」已被办理")
+        if schema is not None and choices.sources(schema):
+            problems = choices.problems(schema, data, choices.resolve(s, case, ht.role, task.data, schema))
+            if problems:
+                raise ValidationFailed(
+                    "form data is invalid: " + "; ".join(p["message"] for p in problems),
+                    "表单填写有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
         guard = loaded.human_tasks[ht.spec_name].properties.get(GUARD_PROPERTY)
         if guard:
             # A registered guard may refuse the completion (raise Forbidden / ValidationFailed);

@@ -8,7 +8,8 @@ layer's validation problems name, so every error lands next to its field.
 Widgets: text, textarea (ui:widget textarea), integer/number, date (format date), datetime,
 select / radio (enum or oneOf const/title), checkboxes (array of enum), yes/no (boolean),
 lines (array of plain strings), repeating groups (array of objects), nested groups (object),
-file (object with attachment_id + sha256, or ui:widget file), hidden.
+file (object with attachment_id + sha256, or ui:widget file), files (a list of those), hidden.
+A field with `x-choices` is picked from a list resolved for the task (matters, mediators, …).
 """
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from typing import Any, Callable
 
 from starlette.datastructures import FormData, UploadFile
 
+from engine.runtime import forms as form_rules
+
 FILE_KEYS = {"attachment_id", "sha256"}
+SEARCH_OVER = 30  # a picked list longer than this is searched (text input + suggestions), not scrolled
 ROW_PLACEHOLDER = "__i__"
 
 
@@ -37,6 +41,11 @@ class Field:
     error: str | None = None
     placeholder: str = ""
     attrs: dict[str, Any] = field(default_factory=dict)
+    # A conditional field: whether it applies to the values shown, when it applies (JSON the
+    # page's script evaluates; "" = the script cannot tell, keep it shown) and that rule in words.
+    applies: bool = True
+    when: str = ""
+    condition_zh: str = ""
 
     @property
     def value_text(self) -> str:
@@ -45,6 +54,11 @@ class Field:
         if isinstance(self.value, bool):
             return "true" if self.value else "false"
         return str(self.value)
+
+    @property
+    def option_label(self) -> str:
+        """The label of the chosen option (a fixed or read-only choice)."""
+        return next((label for value, label in self.options if value == self.value_text), self.value_text)
 
     @property
     def file_json(self) -> str:
@@ -105,6 +119,12 @@ def is_file_schema(schema: dict, ui: dict) -> bool:
     return _type(schema) == "object" and FILE_KEYS <= set((schema.get("properties") or {}).keys())
 
 
+def choice_source(schema: dict) -> str | None:
+    """The named list a field's value is picked from (`x-choices`), resolved per task."""
+    source = schema.get("x-choices") if isinstance(schema, dict) else None
+    return source if isinstance(source, str) else None
+
+
 def _widget(schema: dict, ui: dict) -> str:
     requested = ui.get("ui:widget")
     if requested == "hidden":
@@ -116,13 +136,17 @@ def _widget(schema: dict, ui: dict) -> str:
         return "group"
     if t == "array":
         items = schema.get("items") or {}
-        if _options(items, ui.get("items") or {}) is not None:
+        if is_file_schema(items, ui.get("items") or {}):
+            return "files"
+        if _options(items, ui.get("items") or {}) is not None or choice_source(items):
             return "checkboxes"
-        if _type(items) == "object" and not is_file_schema(items, ui.get("items") or {}):
+        if _type(items) == "object":
             return "repeat"
         return "lines"
     if t == "boolean":
         return "boolean"
+    if choice_source(schema):
+        return "radio" if requested == "radio" else "select"
     opts = _options(schema, ui)
     if opts is not None:
         return "radio" if requested == "radio" or (requested is None and len(opts) <= 4) else "select"
@@ -153,47 +177,132 @@ def _ordered(props: dict, ui: dict) -> list[str]:
 
 
 def build_fields(schema: dict, ui: dict | None, values: dict | None, errors: dict[str, str] | None = None,
-                 prefix: str = "", extra_rows: dict[str, int] | None = None) -> list[Field]:
+                 prefix: str = "", extra_rows: dict[str, int] | None = None,
+                 choices: dict[str, list[tuple[str, str]]] | None = None) -> list[Field]:
     """The fields of an object schema, filled with `values` and `errors` (by dotted path)."""
     ui = ui or {}
     values = values if isinstance(values, dict) else {}
     errors = errors or {}
     required = set(schema.get("required") or [])
     props = schema.get("properties") or {}
+    conditional = form_rules.conditional_fields(schema)
+    applying = form_rules.applicable(schema, values) if conditional else set(props)
+    required_in_branch = form_rules.required_when_taken(schema) if conditional else set()
     fields = []
     for key in _ordered(props, ui):
         sub = props[key] if isinstance(props[key], dict) else {}
         sub_ui = ui.get(key) or {}
-        fields.append(_field(key, sub, sub_ui, values.get(key, sub.get("default")), key in required,
-                             errors, _join(prefix, key), extra_rows or {}))
+        is_required = key in required or (key in conditional and key in required_in_branch)
+        f = _field(key, sub, sub_ui, values.get(key, sub.get("default")), is_required,
+                   errors, _join(prefix, key), extra_rows or {}, choices)
+        if key in conditional:
+            f.applies = key in applying
+            f.when, f.condition_zh = _client_condition(schema, ui, key, prefix)
+        fields.append(f)
     return fields
 
 
+def _client_condition(schema: dict, ui: dict, key: str, prefix: str) -> tuple[str, str]:
+    """When conditional field `key` applies, as [{"all": [clause…], "not": bool}, …] (any one
+    alternative suffices) for the page's script, and in Chinese for the page without script."""
+    props = schema.get("properties") or {}
+    alternatives, words = [], []
+    for test, then_fields, else_fields in form_rules.branch_rules(schema):
+        for fields, negate in ((then_fields, False), (else_fields, True)):
+            if key not in fields:
+                continue
+            clauses, said = _clauses(test, props, ui, prefix)
+            if clauses is None:
+                return "", ""
+            alternatives.append({"all": clauses, "not": negate})
+            words.append(("不是" if negate else "") + "且".join(said))
+    if not alternatives:
+        return "", ""
+    return json.dumps(alternatives, ensure_ascii=False), "仅当" + "，或".join(words) + "时填写"
+
+
+def _clauses(test: dict, props: dict, ui: dict, prefix: str) -> tuple[list[dict] | None, list[str]]:
+    if set(test) - {"properties", "required"}:
+        return None, []
+    clauses, said = [], []
+    fixed = test.get("properties") or {}
+    for name, cond in fixed.items():
+        if not isinstance(cond, dict) or not ({"const", "enum"} & set(cond)):
+            return None, []
+        wanted = [cond["const"]] if "const" in cond else list(cond["enum"])
+        sub = props.get(name) if isinstance(props.get(name), dict) else {}
+        sub_ui = ui.get(name) or {}
+        labels = dict(_options(sub, sub_ui) or [])
+        if _type(sub) == "boolean":
+            labels = {"true": "是", "false": "否"}
+        clauses.append({"field": _join(prefix, name), "in": [_text(v) for v in wanted]})
+        title = sub_ui.get("ui:title") or sub.get("title") or name
+        said.append(f"「{title}」为" + "或".join(f"「{labels.get(_text(v), _text(v))}」" for v in wanted))
+    for name in test.get("required") or []:
+        if name not in fixed:
+            sub = props.get(name) if isinstance(props.get(name), dict) else {}
+            clauses.append({"field": _join(prefix, name), "present": True})
+            said.append(f"填写了「{(ui.get(name) or {}).get('ui:title') or sub.get('title') or name}」")
+    return clauses, said
+
+
+def _picked(schema: dict, ui: dict, choices: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    source = choice_source(schema)
+    if source is not None:
+        return list(choices.get(source) or [])
+    return _options(schema, ui) or []
+
+
 def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors: dict[str, str],
-           name: str, extra_rows: dict[str, int]) -> Field:
+           name: str, extra_rows: dict[str, int], choices: dict[str, list[tuple[str, str]]] | None = None) -> Field:
+    choices = choices or {}
     widget = _widget(schema, ui)
     f = Field(name=name, title=str(ui.get("ui:title") or schema.get("title") or key), widget=widget,
               required=required, description=str(ui.get("ui:help") or schema.get("description") or ""),
               value=value, error=errors.get(name), placeholder=str(ui.get("ui:placeholder") or ""))
     if widget in ("radio", "select"):
-        f.options = _options(schema, ui) or []
+        f.options = _picked(schema, ui, choices)
+        if value is not None and _text(value) not in {v for v, _ in f.options}:
+            f.options.append((_text(value), _text(value)))  # keep what was entered visible
+        if widget == "select" and len(f.options) > SEARCH_OVER:
+            f.widget = "search"  # a long list (an owner roll): type to find, the browser suggests
     elif widget == "checkboxes":
-        f.options = _options(schema.get("items") or {}, ui.get("items") or {}) or []
+        f.options = _picked(schema.get("items") or {}, ui.get("items") or {}, choices)
     elif widget == "boolean":
         f.options = [("true", "是"), ("false", "否")]
+    elif widget == "file" and isinstance(schema.get("x-template"), str):
+        f.attrs["template"] = schema["x-template"]
+    elif widget == "files":
+        f.value = [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
     elif widget == "group":
-        f.children = build_fields(schema, ui, value if isinstance(value, dict) else {}, errors, name, extra_rows)
+        f.children = build_fields(schema, ui, value if isinstance(value, dict) else {}, errors, name, extra_rows,
+                                  choices)
     elif widget == "repeat":
         items, items_ui = schema.get("items") or {}, ui.get("items") or {}
         rows = value if isinstance(value, list) else []
+        # `x-rows-from: <list>`: one row per entry of a picked list (a verdict per listed candidate),
+        # its entry fixed, instead of rows where the ids are typed.
+        source = schema.get("x-rows-from")
+        key = next((k for k, sub in (items.get("properties") or {}).items()
+                    if isinstance(sub, dict) and sub.get("x-choices") == source), None) if source else None
+        if key and choices.get(source):
+            # Exactly the listed entries, in list order, keeping what was entered for each.
+            entered = {r.get(key): r for r in rows if isinstance(r, dict)}
+            rows = [entered.get(v, {key: v}) for v, _label in choices[source]]
         count = len(rows) + extra_rows.get(name, 0)
         if count == 0:
             count = max(1, int(schema.get("minItems") or 0))
         for i in range(count):
             row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}
-            f.rows.append(build_fields(items, items_ui, row, errors, _join(name, i), extra_rows))
-        f.template = build_fields(items, items_ui, {}, {}, _join(name, ROW_PLACEHOLDER), {})
-        f.attrs = {"min": schema.get("minItems"), "max": schema.get("maxItems")}
+            fields = build_fields(items, items_ui, row, errors, _join(name, i), extra_rows, choices)
+            if key and row.get(key) is not None:
+                for child in fields:
+                    if child.name == _join(_join(name, i), key):
+                        child.widget = "fixed"
+            f.rows.append(fields)
+        f.template = build_fields(items, items_ui, {}, {}, _join(name, ROW_PLACEHOLDER), {}, choices)
+        f.attrs["fixed_rows"] = bool(key)
+        f.attrs.update({"min": schema.get("minItems"), "max": schema.get("maxItems")})
     elif widget == "lines":
         f.value = "\n".join(_text(v) for v in value) if isinstance(value, list) else (value or "")
     elif widget in ("integer", "number"):
@@ -309,14 +418,17 @@ async def _coerce_value(schema: dict, ui: dict, form: FormData, name: str, store
             content = await upload.read()
             if content and store_file is not None:
                 return store_file(upload, content)
-        existing = form.get(f"{name}._existing")
-        if isinstance(existing, str) and existing:
-            try:
-                ref = json.loads(existing)
-            except ValueError:
-                return ABSENT
-            return ref if isinstance(ref, dict) else ABSENT
-        return ABSENT
+        kept = _kept_files(form, name)
+        return kept[0] if kept else ABSENT
+    if widget == "files":
+        # Files uploaded before (a re-shown form) stay unless unticked; new uploads are added.
+        refs = _kept_files(form, name)
+        for upload in form.getlist(name):
+            if isinstance(upload, UploadFile) and upload.filename:
+                content = await upload.read()
+                if content and store_file is not None:
+                    refs.append(store_file(upload, content))
+        return refs if refs else ABSENT
     if widget == "group":
         value = await coerce(schema, ui, form, store_file, name)
         return value if value else ABSENT
@@ -343,9 +455,22 @@ async def _coerce_value(schema: dict, ui: dict, form: FormData, name: str, store
         if not isinstance(raw, str):
             return ABSENT
         items = schema.get("items") or {}
-        values = [_scalar(items, line) for line in raw.splitlines()]
-        return [v for v in values if v is not ABSENT]
+        values = [v for v in (_scalar(items, line) for line in raw.splitlines()) if v is not ABSENT]
+        return values if values else ABSENT  # an empty box is "not given", like any other empty input
     return _scalar(schema, form.get(name))
+
+
+def _kept_files(form: FormData, name: str) -> list[dict]:
+    refs = []
+    for existing in form.getlist(f"{name}._existing"):
+        if isinstance(existing, str) and existing:
+            try:
+                ref = json.loads(existing)
+            except ValueError:
+                continue
+            if isinstance(ref, dict):
+                refs.append(ref)
+    return refs
 
 
 def add_row_request(form: FormData) -> str | None:

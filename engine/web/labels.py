@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.config import CIVIL_TZ
 from engine.domain.mediation import CATEGORIES, LEVEL_ZH, LEVEL_RESULTS, PARTY_KINDS, SOURCES
-from engine.domain.prior_review import ART278_ZH
+from engine.domain.prior_review import ART278_ZH, DEFAULT_MATTERS, SUBMITTER_KINDS, UNLISTED
 
 # Summary keys, in the order the page lists them (roughly the order a case produces them).
 SUMMARY_ZH: dict[str, str] = {
@@ -79,6 +79,9 @@ VALUES_ZH: dict[str, dict[Any, str]] = {
     "level": _LEVELS, "from": _LEVELS, "to": _LEVELS,
     "reason": LEVEL_RESULTS, "level_results": LEVEL_RESULTS,
     "performance": {"fully": "已全部履行", "partially": "部分履行", "not_performed": "未履行"},
+    # A street's own catalogue may add codes; the summary's matter_name names those.
+    "matter_code": {**{m["code"]: m["name"] for m in DEFAULT_MATTERS}, UNLISTED: "不属于先议事项目录"},
+    "submitter_kind": SUBMITTER_KINDS,
 }
 UNITS_ZH = {"term_years": "年", "total_area": "平方米", "participating_area": "平方米", "party_member_percent": "%",
             "days": "天", "execution_total": "元", "units": "套", "group_size": "人", "owners": "人",

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from engine.attachments import reference, store_attachment
+from engine.attachments import PendingUpload
 from engine.db.models import Case, HumanTask
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
@@ -26,10 +26,12 @@ router = APIRouter(include_in_schema=False)
 def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, errors: list[dict] | None = None,
                  conflict: Any = None, closed: bool = False, status_code: int = 200, extra_rows=None):
     by_field, general = formgen.errors_by_field(errors or [])
-    fields = formgen.build_fields(info["schema"], info["ui_schema"], values, by_field, extra_rows=extra_rows)
+    fields = formgen.build_fields(info["schema"], info["ui_schema"], values, by_field, extra_rows=extra_rows,
+                                  choices=info.get("choices"))
     general += formgen.unplaced_errors(fields, by_field)
     return render(request, "task.html", {
         "task": info["task"], "schema": info["schema"], "fields": fields, "general_errors": general,
+        "panel": info.get("panel") or [],
         "has_errors": bool(errors), "conflict": conflict, "closed": closed,
         "may_act": v.may_act_on(info["task"]) and not closed,
     }, status_code=status_code)
@@ -57,7 +59,10 @@ def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -
 @router.get("/tasks/{task_id}")
 def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
     info = get_task_or_refuse(request, v, task_id, "open_task")
-    values = {k: info["data"][k] for k in (info["schema"].get("properties") or {}) if k in info["data"]}
+    props = info["schema"].get("properties") or {}
+    # Verdicts per listed entry start empty: an earlier round's verdicts must not be pre-filled.
+    values = {k: info["data"][k] for k in props if k in info["data"]
+              and not (isinstance(props[k], dict) and props[k].get("x-rows-from"))}
     return _render_form(request, v, info, values)
 
 
@@ -80,6 +85,16 @@ def _closed_task_info(request: Request, v: Viewer, case_number: str, spec_name: 
                 "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
 
 
+def _without_pending(value: Any) -> Any:
+    """Form values to show again: files not stored (the form was refused) are left out."""
+    if isinstance(value, dict):
+        return {k: _without_pending(v) for k, v in value.items()
+                if not (isinstance(v, dict) and PendingUpload.MARK in v)}
+    if isinstance(value, list):
+        return [_without_pending(v) for v in value if not (isinstance(v, dict) and PendingUpload.MARK in v)]
+    return value
+
+
 @router.post("/tasks/{task_id}", dependencies=[Depends(check_csrf)])
 async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer)):
     rt = runtime(request)
@@ -99,28 +114,27 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
                             conflict=Conflict("the task was completed by someone else first",
                                               "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
 
-    case_id = info["task"]["case_id"]
+    # Uploads are stored by the completion itself, in its transaction: a refused form keeps no file.
+    uploads: dict[str, PendingUpload] = {}
 
     def store_file(upload: UploadFile, content: bytes) -> dict:
-        with rt.uow() as s:
-            att = store_attachment(s, filename=upload.filename or "file", content=content, actor=v.username,
-                                   now=rt.now(), case_id=case_id, task_id=task_id,
-                                   content_type=upload.content_type or "application/octet-stream")
-            return reference(att)
+        key = f"u{len(uploads)}"
+        uploads[key] = PendingUpload(upload.filename or "file", content,
+                                     upload.content_type or "application/octet-stream")
+        return {PendingUpload.MARK: key}
 
-    try:
-        values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
-    except ValidationFailed as exc:  # an empty or oversized file
-        return _render_form(request, v, info, {}, errors=exc.details or [{"field": "", "message_zh": exc.message_zh}],
-                            status_code=422)
+    values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
     add = formgen.add_row_request(form)
     if add:
-        return _render_form(request, v, info, values, extra_rows={add: 1})
+        return _render_form(request, v, info, _without_pending(values), extra_rows={add: 1})
     try:
-        view = await run_in_threadpool(rt.complete_task, task_id, v.actor, values, expected_version)
+        view = await run_in_threadpool(rt.complete_task, task_id, v.actor, values, expected_version, uploads)
     except ValidationFailed as exc:
         details = exc.details or [{"field": "", "message": exc.message, "message_zh": exc.message_zh}]
-        return _render_form(request, v, info, values, errors=details, status_code=422)
+        if uploads:
+            details = details + [{"field": "", "message": "uploaded files were not kept",
+                                  "message_zh": "本次选择的文件未保存，请改正后重新选择上传"}]
+        return _render_form(request, v, info, _without_pending(values), errors=details, status_code=422)
     except (Conflict, NotFound) as exc:
         try:
             fresh = await run_in_threadpool(rt.get_task, task_id, v.actor)
@@ -130,5 +144,5 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
             closed = True
         if isinstance(exc, NotFound) and not closed:
             raise
-        return _render_form(request, v, info, values, conflict=exc, closed=closed, status_code=409)
+        return _render_form(request, v, info, _without_pending(values), conflict=exc, closed=closed, status_code=409)
     return RedirectResponse(f"/cases/{quote(view.case_number)}?done={quote(info['task']['title'])}", status_code=303)

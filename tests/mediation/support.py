@@ -66,7 +66,9 @@ def open_case(runtime, actors, *, start_level: str = "community", reason: str | 
     return view.case_number
 
 
-def assign(runtime, actors, case_number: str, level: str, name: str = "钱调解") -> None:
+def assign(runtime, actors, case_number: str, level: str, name: str | None = None) -> None:
+    """Assign the level's mediator: by default the demo user who holds that level's role."""
+    name = name or actors[LEVEL_USER[level]].display_name
     complete(runtime, actors, case_number, f"{level}_assign", {"mediator_name": name, "mediator_phone": "13900000000"})
 
 

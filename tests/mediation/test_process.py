@@ -198,7 +198,7 @@ def test_referral_after_level_3_failure(med, actors):
 
 def test_agreement_pdf_has_every_article_29_field(med, actors):
     case = open_case(med, actors)
-    assign(med, actors, case, "community", name="钱调解")
+    assign(med, actors, case, "community", name="李社区")
     settle(med, actors, case, "community")
     agreement = docs(med, case)["mediation_agreement"][0]
     text = pdf_text(agreement)
@@ -214,7 +214,7 @@ def test_agreement_pdf_has_every_article_29_field(med, actors):
         assert term in text
     # Performance deadline, mediator, committee, signature and seal blocks.
     assert "2026年12月31日" in text
-    assert "钱调解" in text and "新城社区人民调解委员会" in text
+    assert "李社区" in text and "新城社区人民调解委员会" in text
     assert "签名、盖章或按指印" in text and "人民调解员（签名）" in text and "（印章）" in text
 
     # The signing form lists every party, none signed yet.

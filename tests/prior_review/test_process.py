@@ -153,7 +153,7 @@ def test_unknown_matter_code_is_refused_not_skipped(prt, actors):
     with pytest.raises(ValidationFailed) as err:
         prt.complete_task(task_named(prt, cn, actors["community"], "submit"), actors["community"],
                           submission("fund_usage"))
-    assert "不在本案适用的先议事项目录中" in err.value.message_zh
+    assert "「事项」请从列表中选择（fund_usage 不在可选范围内）" in err.value.message_zh  # the catalogue list
     assert [t["name"] for t in prt.get_case(cn, actors["community"]).tasks] == ["submit"]
 
 

@@ -41,18 +41,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from running_server(tmp_path_factory.mktemp("browser"), ["committee_election.bpmn"])
+
+
+def running_server(tmp: Path, bpmn_files: list[str]):
+    """A uvicorn server on a fresh SQLite database with the demo users and `bpmn_files` deployed:
+    yields (base url, runtime, tmp)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
     from engine.db.migrate import upgrade
     from engine.runtime.service import Runtime, deploy
 
-    tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'hongwu.db'}"
     upgrade(url)
     settings = Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1")
     rt = Runtime(settings)
     seed_demo(rt)
-    deploy(rt, [BUNDLED_BPMN_DIR / "committee_election.bpmn"], BUNDLED_FORMS_DIR)
+    deploy(rt, [BUNDLED_BPMN_DIR / f for f in bpmn_files], BUNDLED_FORMS_DIR)
     port = _free_port()
     env = dict(os.environ, HONGWU_DATABASE_URL=url, HONGWU_SECRET_KEY="browser-test", HONGWU_VAR_DIR=str(tmp),
                HONGWU_BASE_URL=f"http://127.0.0.1:{port}")

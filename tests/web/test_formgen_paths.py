@@ -1,0 +1,72 @@
+"""The form renderer's side of conditional fields, picked lists and file lists (engine/web/formgen.py)."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.datastructures import FormData, UploadFile
+
+from engine.web import formgen
+
+SCHEMA = {
+    "type": "object", "required": ["outcome"],
+    "properties": {
+        "outcome": {"type": "string", "title": "本次结果",
+                    "oneOf": [{"const": "settled", "title": "达成调解协议"}, {"const": "failed", "title": "调解不成"}]},
+        "failure_reason": {"type": "string", "title": "调解不成的原因"},
+        "terms": {"type": "array", "title": "协议内容", "minItems": 1, "items": {"type": "string"}},
+        "mediator": {"type": "string", "title": "调解员", "x-choices": "mediators"},
+        "owner": {"type": "string", "title": "业主", "x-choices": "owners"},
+        "documents": {"type": "array", "title": "材料附件", "items": {
+            "type": "object", "properties": {"attachment_id": {"type": "integer"}, "sha256": {"type": "string"},
+                                             "filename": {"type": "string"}}}},
+    },
+    "allOf": [{"if": {"properties": {"outcome": {"const": "failed"}}, "required": ["outcome"]},
+               "then": {"required": ["failure_reason"]}},
+              {"if": {"properties": {"outcome": {"const": "settled"}}, "required": ["outcome"]},
+               "then": {"required": ["terms"]}}],
+}
+CHOICES = {"mediators": [("李社区", "李社区（新城社区）")], "owners": [(f"O{i}", f"O{i} 业主{i}") for i in range(40)]}
+
+
+def fields_by_name(values):
+    return {f.name: f for f in formgen.build_fields(SCHEMA, {}, values, {}, choices=CHOICES)}
+
+
+def test_conditional_fields_carry_their_rule_for_the_script_and_in_words():
+    f = fields_by_name({"outcome": "failed"})
+    assert f["failure_reason"].applies and not f["terms"].applies
+    assert f["failure_reason"].required and f["terms"].required  # required whenever shown
+    assert json.loads(f["terms"].when) == [{"all": [{"field": "outcome", "in": ["settled"]}], "not": False}]
+    assert f["terms"].condition_zh == "仅当「本次结果」为「达成调解协议」时填写"
+    assert f["outcome"].when == "" and f["outcome"].options == [("settled", "达成调解协议"), ("failed", "调解不成")]
+
+
+def test_picked_lists_short_as_select_long_as_search():
+    f = fields_by_name({})
+    assert f["mediator"].widget == "select" and f["mediator"].options == [("李社区", "李社区（新城社区）")]
+    assert f["owner"].widget == "search" and len(f["owner"].options) == 40
+    kept = fields_by_name({"mediator": "钱调解"})["mediator"]  # an entered value outside the list stays visible
+    assert ("钱调解", "钱调解") in kept.options
+
+
+def test_a_file_list_takes_several_uploads_and_keeps_the_ticked_earlier_ones():
+    f = fields_by_name({"documents": [{"attachment_id": 1, "sha256": "a" * 64, "filename": "旧.pdf"}]})
+    assert f["documents"].widget == "files" and f["documents"].value[0]["filename"] == "旧.pdf"
+    import io
+
+    form = FormData([("documents", UploadFile(io.BytesIO(b"one"), filename="一.txt")),
+                     ("documents", UploadFile(io.BytesIO(b"two"), filename="二.txt")),
+                     ("documents._existing", json.dumps({"attachment_id": 1, "sha256": "a" * 64, "filename": "旧.pdf"})),
+                     ("outcome", "failed"), ("terms", "")])
+    stored = []
+
+    def store(upload, content):
+        stored.append((upload.filename, content))
+        return {"pending": upload.filename}
+
+    data = asyncio.run(formgen.coerce(SCHEMA, {}, form, store))
+    assert data["documents"] == [{"attachment_id": 1, "sha256": "a" * 64, "filename": "旧.pdf"},
+                                 {"pending": "一.txt"}, {"pending": "二.txt"}]
+    assert stored == [("一.txt", b"one"), ("二.txt", b"two")]
+    assert "terms" not in data  # an empty list box is "not given", not an empty list

@@ -1,0 +1,157 @@
+"""Journeys through the web UI only, in headless Debian chromium, by the people whose steps they
+are: a mediation escalating community → street → district without an agreement, and a
+prior-review submission with uploaded documents up to the party branch's review. Each page is
+saved under test-artifacts/journeys/."""
+from __future__ import annotations
+
+import pytest
+
+from tests.web.test_browser import ARTIFACTS, browser, fill, log_in, new_page, running_server  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+JOURNEYS = ARTIFACTS / "journeys"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from running_server(tmp_path_factory.mktemp("journeys"), ["tiered_mediation.bpmn", "prior_review.bpmn"])
+
+
+def shot(page, name: str) -> None:
+    JOURNEYS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(JOURNEYS / f"{name}.png"), full_page=True)
+
+
+def as_user(browser, base, username: str):
+    page = new_page(browser, base)
+    log_in(page, username)
+    return page
+
+
+def submit_ok(page) -> None:
+    page.click("#submit-task")
+    page.wait_for_url("**/cases/**")
+    assert page.locator("#done").count() == 1, page.locator("#form-errors").all_inner_texts()
+
+
+def open_step(page, case_url: str, title_part: str) -> None:
+    page.goto(case_url)
+    page.click(f'#current-steps tr:has-text("{title_part}") a.action')
+    page.wait_for_url("**/tasks/**")
+
+
+def shown(page, name: str) -> bool:
+    return page.locator(f'[data-field="{name}"]').is_visible()
+
+
+def test_mediation_escalates_to_the_district_without_an_agreement(server, browser):
+    base, rt, tmp = server
+    page = as_user(browser, base, "community")
+    page.click("text=发起新案件")
+    page.select_option('select[name="process"]', "tiered_mediation")
+    page.select_option('select[name="compound"]', "PK-JP-XC-01")
+    page.click('#new-case button[type="submit"]')
+    page.wait_for_url("**/tasks/**")
+    fill(page, "source", "walk_in")
+    fill(page, "category", "fees")
+    for i, (kind, side, name, phone) in enumerate([("owner", "applicant", "张建国", "13800000001"),
+                                                   ("property_company", "respondent", "南京明发物业服务有限公司", "025-58000000")]):
+        fill(page, f"parties.{i}.kind", kind)
+        fill(page, f"parties.{i}.side", side)
+        fill(page, f"parties.{i}.name", name)
+        fill(page, f"parties.{i}.phone", phone)
+    fill(page, "facts", "业主认为物业服务费上调未经业主大会决定，拒绝按新标准缴费；物业公司停止门禁卡授权。")
+    fill(page, "claims", "按原标准收费并恢复门禁")
+    shot(page, "mediation-01-intake")
+    submit_ok(page)
+    case_url = page.url.split("?")[0]
+
+    open_step(page, case_url, "受理审查")
+    fill(page, "accepted", True)
+    assert not shown(page, "not_accepted_reason") and shown(page, "start_level")
+    fill(page, "start_level", "community")
+    assert not shown(page, "start_level_reason")
+    fill(page, "mediation_place", "新城社区调解室")
+    shot(page, "mediation-02-review")
+    submit_ok(page)
+
+    for level, user, mediator, title in (("community", "community", "李社区", "社区调解"),
+                                         ("street", "street", "王街道", "街道调解"),
+                                         ("district", "mediator", "孙调解员", "区级调解")):
+        if user != "community":
+            page.context.close()
+            page = as_user(browser, base, user)
+        open_step(page, case_url, f"{title}：指派调解员")
+        assert "张建国" in page.locator("#review-panel").inner_text()  # parties and claims are shown
+        assert page.locator('select[name="mediator_name"]').count() == 1  # picked, not typed
+        page.select_option('select[name="mediator_name"]', mediator)
+        fill(page, "mediator_phone", "13900000000")
+        shot(page, f"mediation-03-{level}-assign")
+        submit_ok(page)
+
+        open_step(page, case_url, f"{title}：组织调解并记录")
+        assert not shown(page, "terms") and not shown(page, "failure_reason")
+        fill(page, "outcome", "settled")
+        assert shown(page, "terms") and shown(page, "agreement_facts")
+        fill(page, "outcome", "failed")  # the agreement fields go away again; the reason is asked for
+        assert not shown(page, "terms") and shown(page, "failure_reason") and not shown(page, "extension_days")
+        fill(page, "session_date", "2026-11-21")
+        fill(page, "session_attendees", "张建国\n王经理（物业）")
+        fill(page, "session_summary", "听取双方陈述，双方未能达成一致。")
+        fill(page, "failure_reason", f"{title}阶段双方对收费标准分歧较大。")
+        shot(page, f"mediation-04-{level}-mediate-failed")
+        submit_ok(page)
+        shot(page, f"mediation-05-{level}-case")
+
+    text = page.locator("main").inner_text()
+    assert "引导诉讼/仲裁" in text, text[:2000]
+    view = rt.get_case(case_url.rsplit("/", 1)[1], __import__("engine.runtime.actors", fromlist=["Actor"]).Actor.system("t"))
+    assert view.summary["level_results"] == {"community": "failed", "street": "failed", "district": "failed"}
+
+
+def test_prior_review_submission_with_documents(server, browser):
+    base, rt, tmp = server
+    page = as_user(browser, base, "community")
+    page.click("text=发起新案件")
+    page.select_option('select[name="process"]', "prior_review")
+    page.select_option('select[name="compound"]', "PK-JP-XC-01")
+    page.click('#new-case button[type="submit"]')
+    page.wait_for_url("**/tasks/**")
+    plan, budget = tmp / "电梯更换方案.txt", tmp / "预算表.csv"
+    plan.write_text("3栋电梯整体更换方案", encoding="utf-8")
+    budget.write_text("项目,金额\n电梯设备,320000\n安装,60000\n", encoding="utf-8")
+    fill(page, "title", "关于使用专项维修资金更换3栋电梯的议案")
+    page.select_option('select[name="matter_code"]', label="6. 大额使用专项维修资金（紧急情况除外）")
+    assert not shown(page, "unlisted_name")
+    fill(page, "submitter_kind", "owners_committee")
+    fill(page, "submitter_name", "明发滨江新城小区业主委员会")
+    fill(page, "description", "3栋电梯使用已满20年，故障频发，拟整体更换。")
+    fill(page, "amount", "380000")
+    page.set_input_files('input[name="attachments"]', [str(plan), str(budget)])
+    shot(page, "prior-review-01-submit")
+    submit_ok(page)
+    case_url = page.url.split("?")[0]
+    text = page.locator("main").inner_text()
+    assert "电梯更换方案.txt" in text and "预算表.csv" in text
+    shot(page, "prior-review-02-case")
+
+    page.context.close()
+    page = as_user(browser, base, "branch")
+    open_step(page, case_url, "小区党支部先议")
+    panel = page.locator("#review-panel").inner_text()
+    assert "第5项" in panel and "电梯更换方案.txt" in panel and "过半数" in panel
+    assert not shown(page, "required_changes")
+    fill(page, "review_outcome", "agree_with_changes")
+    assert shown(page, "required_changes")
+    fill(page, "review_outcome", "agree")
+    fill(page, "review_opinion", "方案可行，同意提交业主大会表决。")
+    fill(page, "meeting_date", "2026-11-20")
+    fill(page, "attendees", "陈书记\n支委甲\n支委乙")
+    minutes = tmp / "支委会会议记录.txt"
+    minutes.write_text("支委会审议了更换电梯议案，一致同意。", encoding="utf-8")
+    fill(page, "minutes", str(minutes))
+    shot(page, "prior-review-03-branch-review")
+    submit_ok(page)
+    text = page.locator("main").inner_text()
+    assert "支委会会议记录.txt" in text
+    shot(page, "prior-review-04-case-after-review")
