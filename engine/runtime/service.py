@@ -522,6 +522,7 @@ class Runtime:
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
             for k, v in values.items():  # the row now holds these; keep the ORM object in step
                 set_committed_value(case, k, v)
+        audit.note_case_state(s, case.id, values["version"], status, new_state)
         if initial:
             previous = Derived({}, set())
         return self._sync_derived_rows(s, case, wf, loaded, now, previous)
@@ -639,6 +640,16 @@ class Runtime:
             case_id, case_number, _ = exc.refused_on
             self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
+
+    def audit_checkpoint(self, if_due: bool = False):
+        """Sign the heads of all audit chains (see engine.audit_anchor). With `if_due`, only when
+        the last checkpoint is older than the interval and something was added since."""
+        from engine import audit_anchor
+
+        with self.uow() as s:
+            if if_due:
+                return audit_anchor.checkpoint_if_due(s, self.now())
+            return audit_anchor.write_checkpoint(s, self.now())
 
     def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
         """Fire every timer due now; returns how many timer claims fired something."""
