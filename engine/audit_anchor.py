@@ -165,18 +165,20 @@ def _check_signature(doc: dict[str, Any], problems: list[Problem]) -> dict[str, 
         return None
 
 
-def verify_anchor(session: Session, document: dict[str, Any] | None = None, chain: str | None = None) -> AnchorReport:
+def verify_anchor(session: Session, document: dict[str, Any] | None = None,
+                  chain: str | list[str] | None = None) -> AnchorReport:
     """The database against a checkpoint (the latest stored one unless an exported `document` is
     given): every chain walked, every anchored head present and unchanged, every case's row equal
-    to the state its last state-changing event recorded. Limited to one chain with `chain`."""
+    to the state its last state-changing event recorded. Limited to some chains with `chain`
+    (an auditor sees only the cases of their jurisdiction)."""
+    only = [chain] if isinstance(chain, str) else chain
     problems: list[Problem] = []
     if document is None:
         cp = latest(session)
         document = export_document(cp) if cp is not None else None
     body = _check_signature(document, problems) if document is not None else None
     heads = {c: (int(s), h) for c, s, h in body["heads"]} if body else {}
-    current = {r[0]: (int(r[1]), r[2]) for r in session.execute(_HEADS)}
-    wanted = [chain] if chain else sorted(set(current) | set(heads))
+    wanted = only if only is not None else sorted(set(audit.chains(session)) | set(heads))
     report = AnchorReport({k: body[k] for k in ("created_at", "events", "chains", "merkle_root", "last_event_id")}
                           if body else None)
     for name in wanted:
@@ -204,19 +206,19 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None, chai
             problems.append(Problem("rewritten", f"检查点之前的事件被改写：第 {anchored_seq} 条的哈希与检查点不符",
                                     f"anchored events were rewritten: seq {anchored_seq} no longer matches the checkpoint",
                                     name, anchored_seq))
-    _check_case_states(session, chain, problems)
+    _check_case_states(session, only, problems)
     report.problems = problems
     if document is None:
         report.warnings.append("尚无审计检查点：删除整条链或链尾事件尚无法发现（运行 hongwu audit checkpoint 写入）")
     return report
 
 
-def _check_case_states(session: Session, chain: str | None, problems: list[Problem]) -> None:
+def _check_case_states(session: Session, only: list[str] | None, problems: list[Problem]) -> None:
     """Each case row must hold the state its chain's last state-changing event recorded."""
     recorded = {r[0]: (int(r[1]), r[2]) for r in session.execute(_STATE_HEADS)}
     q = select(Case.case_number, Case.version, Case.status, Case.state)
-    if chain:
-        q = q.where(Case.case_number == chain.removeprefix("case:"))
+    if only is not None:
+        q = q.where(Case.case_number.in_([c.removeprefix("case:") for c in only if c.startswith("case:")]))
     seen = set()
     for number, version, status, state in session.execute(q):
         name = audit.case_chain(number)
@@ -225,7 +227,7 @@ def _check_case_states(session: Session, chain: str | None, problems: list[Probl
             problems.append(Problem("state_edited", f"案件 {number} 的当前状态与其审计记录不符（状态被直接改动）",
                                     f"case {number}: its state does not match its last recorded change", name, recorded[name][0]))
     for name, (seq, _h) in recorded.items():
-        if name not in seen and (chain is None or name == chain):
+        if name not in seen and (only is None or name in only):
             problems.append(Problem("case_missing", f"审计链 {name} 记录的案件已不在数据库中",
                                     f"the case of {name} is gone from the database", name, seq))
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import audit
+from engine import audit, audit_anchor
 
 from .cases import case_attachments, case_documents
 from .context import Viewer, check_csrf, codec, runtime, viewer
@@ -187,8 +187,15 @@ def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(vi
     """重新计算该案件的审计哈希链。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
+    chain = audit.case_chain(view.case_number)
     with rt.uow() as s:
-        return audit.verify(s, audit.case_chain(view.case_number))[0].as_dict()
+        report = audit.verify(s, chain)[0].as_dict()
+        anchor = audit_anchor.verify_anchor(s, chain=chain)
+    # Checked against the latest signed checkpoint too: a deleted chain or tail is not "ok, 0 events".
+    report["anchor_problems"] = [p.as_dict() for p in anchor.problems]
+    report["checkpoint"] = anchor.checkpoint
+    report["ok"] = report["ok"] and anchor.ok
+    return report
 
 
 @router.get("/verify/{code}", tags=["public"], response_model=VerifyOut,

@@ -202,3 +202,30 @@ def test_periodic_checkpoint_only_when_due_and_changed(history, runtime, clock, 
     runtime.start_case("sample_review", "PK-JP-XC-01", actors["street"])
     cp = runtime.audit_checkpoint(if_due=True)
     assert cp is not None and cp.events > 0
+
+
+def test_the_auditor_page_and_api_show_the_checkpoint_and_what_is_missing(db_url, clock):
+    from engine.runtime.actors import load_actor
+    from tests.conftest import make_runtime
+    from tests.web.support import deploy_test_processes, logged_in, seed_demo
+    from engine.web.app import create_app
+
+    rt = make_runtime(db_url, clock)
+    seed_demo(rt)
+    deploy_test_processes(rt)
+    with rt.uow() as s:
+        street = load_actor(s, "street")
+    kept = rt.start_case("sample_review", "PK-JP-XC-01", street).case_number
+    gone = rt.start_case("sample_review", "PK-JP-XC-01", street).case_number
+    a = logged_in(create_app(rt.settings, clock), "auditor")
+    assert "尚无审计检查点" in a.get("/audit").text
+    rt.audit_checkpoint()
+    page = a.get("/audit").text
+    assert "最近一次" in page and "无缺失、无改写" in page
+    _drop_guards(db_url)
+    _sql(db_url, "DELETE FROM audit_event WHERE chain = :c", c=audit.case_chain(gone))
+    page = a.get("/audit/verify").text
+    assert "整条审计链被删除" in page and gone in page and "全部完整" not in page
+    api = a.get(f"/api/cases/{gone}/audit/verify").json()
+    assert api["ok"] is False and api["events"] == 0 and api["anchor_problems"][0]["kind"] == "chain_missing"
+    assert a.get(f"/api/cases/{kept}/audit/verify").json()["ok"] is True
