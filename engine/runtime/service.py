@@ -35,6 +35,7 @@ from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
 from .invariants import InvariantViolated, enforce as enforce_invariants
+from .limits import check_data
 from .forms import validate_form
 from .scripting import HongwuScriptEngine
 from . import services
@@ -182,6 +183,7 @@ class Runtime:
     def start_case(self, process_key: str, compound_code: str, actor: Actor, data: dict | None = None,
                    title: str | None = None, external: tuple[str, str] | None = None) -> CaseView:
         data = dict(data or {})
+        check_data({"data": data, "title": title})  # every route in: web, API, CLI, intake
         with self.uow() as s:
             if external is not None:
                 existing = s.scalar(select(Case).where(Case.external_source == external[0],
@@ -215,7 +217,10 @@ class Runtime:
             wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
             wf.script_engine = self._engine_for(s, case, actor)
             wf.get_tasks(state=TaskState.READY)[0].data.update(data)
-            steps = self._run_engine(wf)
+            try:
+                steps = self._run_engine(wf)
+            except SpiffWorkflowException as exc:  # a script failed: the case is not opened
+                raise _refusal(exc) from exc
             rows = self._save(s, case, wf, loaded, now, initial=True)
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_started", after=state.json_safe(data),
@@ -414,6 +419,7 @@ class Runtime:
     def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
                       expected_version: int | None = None) -> CaseView:
         data = data if data is not None else {}
+        check_data(data)
         try:
             with self.uow() as s:
                 found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
@@ -485,9 +491,7 @@ class Runtime:
             task.run()
             steps = self._run_engine(wf)
         except SpiffWorkflowException as exc:
-            if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
-                raise exc.__cause__ from exc
-            raise ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}") from exc
+            raise _refusal(exc) from exc
         rows = self._save(s, case, wf, loaded, now, previous=previous)
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action="task_completed", task_id=ht.id, task_name=ht.title, before=before,
@@ -711,6 +715,13 @@ def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:
             elif task.state == TaskState.WAITING and timer_due(task) is not None:
                 timers[str(task.id)] = task
     return ready, timers
+
+
+def _refusal(exc: SpiffWorkflowException) -> HongwuError:
+    """What a failing engine step means to the person who caused it."""
+    if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
+        return exc.__cause__
+    return ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}")
 
 
 def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:

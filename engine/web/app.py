@@ -17,6 +17,7 @@ from engine.config import PROJECT_ROOT, Settings, load_settings
 from engine.runtime.clock import Clock
 
 from .context import install_error_handlers, make_templates
+from .hardening import Hardening
 from .security import COOKIE, SESSION_MAX_AGE, SessionCodec
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -68,12 +69,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if request.state.session_dirty and not (quiet_path and sess is created):
             response.set_cookie(COOKIE, codec.dumps(sess), max_age=SESSION_MAX_AGE,
                                 httponly=True, samesite="lax", secure=secure_cookie, path="/")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return response  # security headers: engine.web.hardening, on every response
 
     install_error_handlers(app)
+    # Outermost: bodies are checked before any handler (or the session middleware) runs.
+    app.add_middleware(Hardening, https=secure_cookie)
     app.mount("/static/app", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name, path in VENDOR_DIRS.items():
         if path.is_dir():

@@ -3,7 +3,6 @@ Auditors and administrators only; always limited to the viewer's jurisdiction.""
 from __future__ import annotations
 
 from typing import Iterator
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -12,6 +11,7 @@ from engine import audit, audit_anchor
 
 from .context import AUDIT_ROLES, Viewer, render, runtime, viewer
 from .lookups import org_units, processes
+from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000
@@ -93,7 +93,7 @@ def _stream(request: Request, numbers: list[str], fmt: str) -> Iterator[str]:
 def _export(request: Request, numbers: list[str], fmt: str, name: str) -> StreamingResponse:
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
     return StreamingResponse(_stream(request, numbers, fmt), media_type=media, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"})
+        "Content-Disposition": content_disposition(f"{name}.{fmt}")})
 
 
 @router.get("/audit/export")

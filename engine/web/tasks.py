@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from engine.attachments import reference, store_attachment
+from engine.attachments import discard_attachments, reference, store_attachment
 from engine.db.models import Case, HumanTask
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
@@ -80,6 +80,15 @@ def _closed_task_info(request: Request, v: Viewer, case_number: str, spec_name: 
                 "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
 
 
+def _without_files(values: dict, discarded: list[int]) -> dict:
+    """Form values to show again after a refusal, minus references to files that were removed
+    (the person chooses the file again)."""
+    def keep(v):
+        return not (isinstance(v, dict) and v.get("attachment_id") in discarded)
+
+    return {k: v for k, v in values.items() if keep(v)} if discarded else values
+
+
 @router.post("/tasks/{task_id}", dependencies=[Depends(check_csrf)])
 async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer)):
     rt = runtime(request)
@@ -100,35 +109,49 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
                                               "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
 
     case_id = info["task"]["case_id"]
+    stored: list[int] = []  # attachments of this submission: removed again unless it goes through
 
     def store_file(upload: UploadFile, content: bytes) -> dict:
         with rt.uow() as s:
             att = store_attachment(s, filename=upload.filename or "file", content=content, actor=v.username,
                                    now=rt.now(), case_id=case_id, task_id=task_id,
                                    content_type=upload.content_type or "application/octet-stream")
+            stored.append(att.id)
             return reference(att)
 
+    def discard_stored() -> None:
+        with rt.uow() as s:
+            discard_attachments(s, stored)
+
+    kept = False
     try:
-        values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
-    except ValidationFailed as exc:  # an empty or oversized file
-        return _render_form(request, v, info, {}, errors=exc.details or [{"field": "", "message_zh": exc.message_zh}],
-                            status_code=422)
-    add = formgen.add_row_request(form)
-    if add:
-        return _render_form(request, v, info, values, extra_rows={add: 1})
-    try:
-        view = await run_in_threadpool(rt.complete_task, task_id, v.actor, values, expected_version)
-    except ValidationFailed as exc:
-        details = exc.details or [{"field": "", "message": exc.message, "message_zh": exc.message_zh}]
-        return _render_form(request, v, info, values, errors=details, status_code=422)
-    except (Conflict, NotFound) as exc:
         try:
-            fresh = await run_in_threadpool(rt.get_task, task_id, v.actor)
-            info["task"]["case_version"] = fresh["task"]["case_version"]
-            closed = False
-        except NotFound:
-            closed = True
-        if isinstance(exc, NotFound) and not closed:
-            raise
-        return _render_form(request, v, info, values, conflict=exc, closed=closed, status_code=409)
+            values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
+        except ValidationFailed as exc:  # an empty or oversized file
+            return _render_form(request, v, info, {}, errors=exc.details or [{"field": "", "message_zh": exc.message_zh}],
+                                status_code=422)
+        add = formgen.add_row_request(form)
+        if add:
+            kept = True  # a draft: the files stay with the form being filled in
+            return _render_form(request, v, info, values, extra_rows={add: 1})
+        try:
+            view = await run_in_threadpool(rt.complete_task, task_id, v.actor, values, expected_version)
+            kept = True
+        except ValidationFailed as exc:
+            details = exc.details or [{"field": "", "message": exc.message, "message_zh": exc.message_zh}]
+            return _render_form(request, v, info, _without_files(values, stored), errors=details, status_code=422)
+        except (Conflict, NotFound) as exc:
+            try:
+                fresh = await run_in_threadpool(rt.get_task, task_id, v.actor)
+                info["task"]["case_version"] = fresh["task"]["case_version"]
+                closed = False
+            except NotFound:
+                closed = True
+            if isinstance(exc, NotFound) and not closed:
+                raise
+            return _render_form(request, v, info, _without_files(values, stored), conflict=exc, closed=closed,
+                                status_code=409)
+    finally:
+        if stored and not kept:
+            await run_in_threadpool(discard_stored)
     return RedirectResponse(f"/cases/{quote(view.case_number)}?done={quote(info['task']['title'])}", status_code=303)
