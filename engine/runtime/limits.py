@@ -79,6 +79,11 @@ def data_problems(value: Any, lim: Limits | None = None) -> list[dict[str, str]]
     return []
 
 
+def _refused(path: str, message: str, message_zh: str) -> ValidationFailed:
+    p = _problem(path, message, message_zh)
+    return ValidationFailed(p["message"], p["message_zh"], details=[p])
+
+
 def check_data(value: Any, lim: Limits | None = None) -> None:
     problems = data_problems(value, lim)
     if problems:
@@ -99,11 +104,14 @@ def parse_json(raw: bytes, lim: Limits | None = None) -> Any:
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except RecursionError:
-        raise ValidationFailed(f"JSON nested more than {lim.max_json_depth} levels deep",
-                               f"请求内容嵌套超过 {lim.max_json_depth} 层") from None
+        raise _refused("", f"JSON nested more than {lim.max_json_depth} levels deep",
+                       f"嵌套超过 {lim.max_json_depth} 层") from None
     except UnicodeDecodeError:
-        raise ValidationFailed("the body is not UTF-8", "请求内容不是 UTF-8 编码") from None
-    except ValueError as exc:  # bad JSON, NaN/Infinity, an integer with too many digits
-        raise ValidationFailed(f"the body is not valid JSON: {exc}", f"请求内容不是有效的 JSON：{exc}") from None
+        raise _refused("", "the body is not UTF-8", "不是 UTF-8 编码") from None
+    except json.JSONDecodeError as exc:
+        raise _refused("", f"the body is not valid JSON: {exc}",
+                       f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）") from None
+    except ValueError as exc:  # NaN/Infinity, an integer with too many digits
+        raise _refused("", f"the body is not acceptable JSON: {exc}", "含有无效的数字（NaN、无穷大或位数过多）") from None
     check_data(value, lim)
     return value
