@@ -109,8 +109,10 @@ def parse_json(raw: bytes, lim: Limits | None = None) -> Any:
     except UnicodeDecodeError:
         raise _refused("", "the body is not UTF-8", "不是 UTF-8 编码") from None
     except json.JSONDecodeError as exc:
-        raise _refused("", f"the body is not valid JSON: {exc}",
-                       f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）") from None
+        raise ValidationFailed(f"the body is not valid JSON: {exc}",
+                               f"请求体不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）",
+                               details=[{"field": "", "message": f"not valid JSON: {exc}",
+                                         "message_zh": "请求体不是有效的 JSON"}]) from None
     except ValueError as exc:  # NaN/Infinity, an integer with too many digits
         raise _refused("", f"the body is not acceptable JSON: {exc}", "含有无效的数字（NaN、无穷大或位数过多）") from None
     check_data(value, lim)

@@ -17,12 +17,13 @@ from sqlalchemy.exc import DataError
 from engine.config import CIVIL_TZ
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.limits import TooLarge
 from engine.runtime.roles import ROLES
 
 from .security import SessionCodec, SessionData, load_session_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, ValidationFailed: 422, DeployError: 422}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, TooLarge: 413, ValidationFailed: 422, DeployError: 422}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
 PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项",
