@@ -1,6 +1,7 @@
 """JSON API under /api (described at /openapi.json). Same session cookie as the pages; writes
 need the session's CSRF token in the `X-CSRF-Token` header. Errors are
-{code, message, message_zh, details} with 401/403/404/409/422."""
+{code, message, message_zh, details} with 400/401/403/404/405/409/413/422 — the framework's own
+validation and routing errors too (engine.web.context turns them into this shape)."""
 from __future__ import annotations
 
 from typing import Any

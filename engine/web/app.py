@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return response  # security headers: engine.web.hardening, on every response
 
     install_error_handlers(app)
+    _document_error_shape(app)
     # Outermost: bodies are checked before any handler (or the session middleware) runs.
     app.add_middleware(Hardening, https=secure_cookie)
     app.mount("/static/app", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -83,6 +84,25 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in extra_routers():
         app.include_router(router)
     return app
+
+
+def _document_error_shape(app: FastAPI) -> None:
+    """The published schema says what validation errors really look like (see install_error_handlers)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            from .api import ErrorOut
+
+            shapes = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in shapes:
+                shapes["HTTPValidationError"] = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+                shapes["HTTPValidationError"]["title"] = "HTTPValidationError"
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def extra_routers() -> list:

@@ -136,3 +136,9 @@ def test_pages_carry_no_inline_script_the_policy_would_block():
         assert "javascript:" not in text, f
         for m in re.finditer(r"<script(?![^>]*\bsrc=)([^>]*)>", text):
             assert 'type="application/json"' in m.group(1), f  # data only, never executed
+
+
+def test_the_published_schema_describes_validation_errors_as_they_are(app):
+    schema = TestClient(app).get("/openapi.json").json()
+    shape = schema["components"]["schemas"]["HTTPValidationError"]
+    assert set(shape["properties"]) == SHAPE

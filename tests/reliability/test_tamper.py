@@ -27,12 +27,15 @@ def history(runtime, actors):
 
 
 def _drop_guards(db_url):
+    """What someone with full write access to the database does first."""
     with engine_for(db_url).begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("DROP TRIGGER audit_event_no_update ON audit_event"))
+            conn.execute(text("DROP TRIGGER audit_checkpoint_no_change ON audit_checkpoint"))
         else:
-            conn.execute(text("DROP TRIGGER audit_event_no_update"))
-            conn.execute(text("DROP TRIGGER audit_event_no_delete"))
+            for name in ("audit_event_no_update", "audit_event_no_delete", "audit_checkpoint_no_update",
+                         "audit_checkpoint_no_delete"):
+                conn.execute(text(f"DROP TRIGGER {name}"))
 
 
 def _sql(db_url, statement, **params):
@@ -80,6 +83,15 @@ def _problems(rt, chain=None, document=None):
 
 def _kinds(problems):
     return {(p.kind, p.chain) for p in problems}
+
+
+def test_checkpoints_are_append_only(history, db_url):
+    from sqlalchemy.exc import DatabaseError
+
+    for statement in ("UPDATE audit_checkpoint SET merkle_root = 'x'", "DELETE FROM audit_checkpoint"):
+        with pytest.raises(DatabaseError) as err:
+            _sql(db_url, statement)
+        assert "append-only" in str(err.value)
 
 
 def test_untouched_history_verifies_and_later_events_are_counted_as_not_yet_anchored(history, runtime, actors):
@@ -229,3 +241,39 @@ def test_the_auditor_page_and_api_show_the_checkpoint_and_what_is_missing(db_url
     api = a.get(f"/api/cases/{gone}/audit/verify").json()
     assert api["ok"] is False and api["events"] == 0 and api["anchor_problems"][0]["kind"] == "chain_missing"
     assert a.get(f"/api/cases/{kept}/audit/verify").json()["ok"] is True
+
+
+def test_the_serve_timer_thread_writes_checkpoints(history, runtime, db_url, monkeypatch):
+    import time
+
+    from sqlalchemy import func, select
+
+    from engine.commands import _common
+    from engine.commands.serve import start_timer_thread
+    from engine.db.models import AuditCheckpoint
+
+    def count():
+        with runtime.uow() as s:
+            return s.scalar(select(func.count()).select_from(AuditCheckpoint))
+
+    before = count()
+    _common.STATE.db = db_url
+    monkeypatch.setenv("HONGWU_AUDIT_CHECKPOINT_INTERVAL", "0")
+    runtime.start_case("sample_review", "PK-JP-XC-01", _street(runtime))  # something new to sign over
+    stop = start_timer_thread(0.1)
+    try:
+        for _ in range(50):
+            if count() > before:
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        _common.STATE.db = None
+    assert count() == before + 1  # once: after that nothing changed
+
+
+def _street(rt):
+    from engine.runtime.actors import load_actor
+
+    with rt.uow() as s:
+        return load_actor(s, "street")
