@@ -17,6 +17,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.audit_key import public_key_from_hex, public_key_hex, signing_key
-from engine.db.models import AuditCheckpoint, Case
+from engine.db.models import AuditCheckpoint, AuditEvent, Case
 
 FORMAT = "hongwu-audit-checkpoint/1"
 DEFAULT_INTERVAL = 3600.0  # seconds between periodic checkpoints (HONGWU_AUDIT_CHECKPOINT_INTERVAL)
@@ -97,14 +98,31 @@ def export_document(cp: AuditCheckpoint) -> dict[str, Any]:
     return {"format": FORMAT, "body": cp.body, "signature": cp.signature, "public_key": cp.public_key}
 
 
-def anchored_heads(session: Session) -> dict[str, tuple[int, str]]:
-    cp = latest(session)
-    if cp is None:
-        return {}
+@lru_cache(maxsize=4)
+def _verified_body(body: str, signature: str, public_key: str) -> dict[str, Any] | None:
+    """The parsed body of a checkpoint whose signature holds under `public_key` and whose Merkle
+    root matches its heads, else None. Cached: checkpoints never change, and the body of a large
+    installation (every chain's head) is megabytes of JSON."""
     try:
-        return {c: (int(s), h) for c, s, h in json.loads(cp.body)["heads"]}
-    except (ValueError, KeyError, TypeError):
-        return {}  # a mangled body is reported by verify_anchor; chains then count as unanchored
+        public_key_from_hex(public_key).verify(bytes.fromhex(signature), body.encode("utf-8"))
+        parsed = json.loads(body)
+        heads = [(c, int(n), h) for c, n, h in parsed["heads"]]
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return None
+    if merkle_root(heads) != parsed.get("merkle_root"):
+        return None
+    parsed["heads_by_chain"] = {c: (n, h) for c, n, h in heads}
+    return parsed
+
+
+def anchored_heads(session: Session) -> dict[str, tuple[int, str]]:
+    """{chain: (seq, row_hash)} of the latest checkpoint, if it is signed with our key (a
+    checkpoint row someone wrote with another key anchors nothing)."""
+    cp = latest(session)
+    if cp is None or cp.public_key != public_key_hex():
+        return {}
+    body = _verified_body(cp.body, cp.signature, cp.public_key)
+    return body["heads_by_chain"] if body else {}
 
 
 @dataclass
@@ -157,12 +175,10 @@ def _check_signature(doc: dict[str, Any], problems: list[Problem]) -> dict[str, 
     if doc["public_key"] != ours:
         problems.append(Problem("checkpoint", "检查点不是用本系统的审计密钥签名的", "checkpoint was not signed with this system's audit key"))
         return None
-    try:
-        public_key_from_hex(ours).verify(bytes.fromhex(doc["signature"]), doc["body"].encode("utf-8"))
-        return json.loads(doc["body"])
-    except (InvalidSignature, ValueError):
+    body = _verified_body(doc["body"], doc["signature"], ours)
+    if body is None:
         problems.append(Problem("checkpoint", "检查点签名无效（检查点被改动）", "checkpoint signature is invalid (it was altered)"))
-        return None
+    return body
 
 
 def verify_anchor(session: Session, document: dict[str, Any] | None = None,
@@ -177,7 +193,7 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None,
         cp = latest(session)
         document = export_document(cp) if cp is not None else None
     body = _check_signature(document, problems) if document is not None else None
-    heads = {c: (int(s), h) for c, s, h in body["heads"]} if body else {}
+    heads = body["heads_by_chain"] if body else {}
     wanted = only if only is not None else sorted(set(audit.chains(session)) | set(heads))
     report = AnchorReport({k: body[k] for k in ("created_at", "events", "chains", "merkle_root", "last_event_id")}
                           if body else None)
@@ -206,6 +222,13 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None,
             problems.append(Problem("rewritten", f"检查点之前的事件被改写：第 {anchored_seq} 条的哈希与检查点不符",
                                     f"anchored events were rewritten: seq {anchored_seq} no longer matches the checkpoint",
                                     name, anchored_seq))
+    if body and only is None:
+        # The global sequence: the events up to the checkpoint's last id can only have grown in
+        # number (a transaction that committed late); fewer means some were deleted.
+        have = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= body["last_event_id"]))
+        if have < body["events"]:
+            problems.append(Problem("events_missing", f"检查点覆盖的 {body['events']} 条事件中有 {body['events'] - have} 条已不在数据库中",
+                                    f"{body['events'] - have} of the {body['events']} anchored events are gone"))
     _check_case_states(session, only, problems)
     report.problems = problems
     if document is None:
