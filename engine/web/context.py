@@ -232,13 +232,18 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code, zh = HTTP_ZH.get(exc.status_code, ("error", "请求无法处理"))
-        detail = exc.detail if isinstance(exc.detail, str) else code
-        err = HongwuError(detail, zh)
+        status = exc.status_code
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        code, zh = HTTP_ZH.get(status, ("error", "请求无法处理"))
+        # The multipart parser's own limits (a form part over 1 MB, too many fields or files).
+        if status == 400 and ("maximum size" in detail or "Too many" in detail):
+            status, code = 413, "too_large"
+            zh = "表单中某一栏内容超过 1 MB 的上限" if "maximum size" in detail else "表单字段或文件过多"
+        err = HongwuError(detail or code, zh)
         err.code = code
         if is_api(request):
-            return JSONResponse(error_payload(err), status_code=exc.status_code, headers=getattr(exc, "headers", None))
-        return render(request, "error.html", {"status": exc.status_code, "error": err}, status_code=exc.status_code)
+            return JSONResponse(error_payload(err), status_code=status, headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"status": status, "error": err}, status_code=status)
 
     @app.exception_handler(HongwuError)
     async def _hongwu(request: Request, exc: HongwuError):

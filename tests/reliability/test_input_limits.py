@@ -200,3 +200,20 @@ def test_plain_decimals_with_thousands_separators_still_read():
 def test_an_xlsx_area_written_as_a_float_in_exponent_form_is_refused():
     xlsx = _xlsx([HEADER, ["1", "O1", "甲", 1e-7]])
     assert "普通小数" in _roll_problem(xlsx, "r.xlsx")
+
+
+@pytest.mark.parametrize("size", [60_000, 2 * 1024 * 1024])
+def test_a_huge_note_in_a_multipart_task_form_is_refused_not_stored(app, web_rt, size):
+    from tests.web.test_pages import VALID, start_web_case
+
+    c = logged_in(app, "street")
+    url = start_web_case(c)
+    with web_rt.uow() as s:
+        state_before = s.scalar(select(func.max(func.length(Case.state))))
+    r = c.post(url, data={"csrf_token": page_csrf(c), **dict(VALID, notes="记" * size)},
+               files={"roll": ("名册.csv", "房号,面积\n1-101,89.5\n".encode(), "text/csv")})
+    assert r.status_code == (422 if size < 1024 * 1024 else 413) and "text/html" in r.headers["content-type"]
+    assert "超过" in r.text
+    with web_rt.uow() as s:
+        assert s.scalar(select(func.max(func.length(Case.state)))) == state_before
+    assert _count(web_rt, Attachment) == 0
