@@ -217,3 +217,21 @@ def test_a_huge_note_in_a_multipart_task_form_is_refused_not_stored(app, web_rt,
     with web_rt.uow() as s:
         assert s.scalar(select(func.max(func.length(Case.state)))) == state_before
     assert _count(web_rt, Attachment) == 0
+
+
+@pytest.mark.parametrize("data, needle", [
+    ("[" * 100_000 + "]" * 100_000, "嵌套"), ('{"a": 1e999999}', "数字"), ('{"a": "x\\u0000"}', "空字符"),
+    ('{"a": ', "不是有效的 JSON"),
+])
+def test_the_cli_applies_the_same_json_limits(cli, tmp_path, data, needle):
+    f = tmp_path / "data.json"
+    f.write_text(data, encoding="utf-8")
+    res = cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01", "--data", f"@{f}", "--as", "street", code=2)
+    assert needle in res.output
+
+
+def test_the_cli_refuses_a_non_utf8_data_file(cli, tmp_path):
+    f = tmp_path / "data.json"
+    f.write_bytes('{"a": "名册"}'.encode("gbk"))
+    assert "UTF-8" in cli("case", "start", "sample_review", "--compound", "PK-JP-XC-01", "--data", f"@{f}",
+                          "--as", "street", code=2).output
