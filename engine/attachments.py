@@ -6,6 +6,7 @@ the `attachment` table, so case state stays small.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,19 @@ from engine.db.models import Attachment
 from engine.runtime.errors import NotFound, ValidationFailed
 
 MAX_BYTES = 20 * 1024 * 1024
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\"<>:|?*]")
+
+
+def safe_filename(name: str, fallback: str = "file") -> str:
+    """A bare file name: the last part of whatever path a browser or a person sent, without control
+    characters, bidi overrides, characters Windows refuses, or leading dots; at most 200 characters
+    (the extension kept)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _UNSAFE.sub("", base).strip().lstrip(".").strip()
+    if len(base) > 200:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and 0 < len(ext) <= 16 else base[:200]
+    return base or fallback
 
 
 def store_attachment(session: Session, *, filename: str, content: bytes, actor: str, now: datetime,
@@ -25,7 +39,7 @@ def store_attachment(session: Session, *, filename: str, content: bytes, actor: 
     if len(content) > MAX_BYTES:
         raise ValidationFailed(f"{filename}: larger than {MAX_BYTES // 1024 // 1024} MB",
                                f"{filename}：文件超过 {MAX_BYTES // 1024 // 1024} MB")
-    att = Attachment(case_id=case_id, task_id=task_id, filename=filename[:255], content_type=content_type[:100],
+    att = Attachment(case_id=case_id, task_id=task_id, filename=safe_filename(filename), content_type=content_type[:100],
                      sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content,
                      created_by=actor, created_at=now)
     session.add(att)

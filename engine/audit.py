@@ -4,11 +4,20 @@ row_hash = sha256(prev_hash || canonical JSON of the event), the first prev_hash
 Events are appended in the same transaction as the change they describe; the table refuses
 UPDATE and DELETE by trigger. `verify` re-walks chains from the columns themselves, so a changed
 column, a removed row or a reordered row all show as a broken link.
+
+What the database alone can't show (someone with write access deleting a chain's last events or
+a whole chain, or rewriting and rehashing a chain's tail) is anchored outside it:
+- every event carries a seal, an HMAC of its row_hash under a key derived from the audit signing
+  key (a file outside the database, see engine.audit_anchor), so a rehashed or forged row shows;
+- events that change a case carry `state_hash`, the hash of the case row right after the change,
+  so editing a case's state in place shows;
+- `engine.audit_anchor` rolls the heads of all chains into an Ed25519-signed checkpoint.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 from dataclasses import dataclass
@@ -19,13 +28,16 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.audit_key import seal_key
 from engine.db.models import AuditEvent  # noqa: F401 - re-exported for callers
 
 GENESIS = "0" * 64
 _COLUMNS = ("chain", "seq", "case_id", "actor", "action", "task_id", "task_name", "data_before", "data_after",
-            "detail", "created_at", "prev_hash", "row_hash")
+            "detail", "created_at", "prev_hash", "row_hash", "state_hash", "seal")
 EXPORT_FIELDS = ("id", "chain", "seq", "case_id", "actor", "action", "task_id", "task_name",
-                 "data_before", "data_after", "detail", "created_at", "prev_hash", "row_hash")
+                 "data_before", "data_after", "detail", "created_at", "prev_hash", "row_hash", "state_hash", "seal")
+# session.info key: {case id: state hash} of the cases saved in the session's transaction.
+SAVED_CASE_STATES = "hongwu.audit.case_states"
 
 
 # Built once: constructing SQLAlchemy statements costs more than running them on the hot path.
@@ -43,12 +55,25 @@ def case_chain(case_number: str) -> str:
 
 
 def _payload(ev: AuditEvent) -> dict[str, Any]:
-    return {
+    payload = {
         "chain": ev.chain, "seq": ev.seq, "case_id": ev.case_id, "actor": ev.actor,
         "action": ev.action, "task_id": ev.task_id, "task_name": ev.task_name,
         "data_before": ev.data_before, "data_after": ev.data_after, "detail": ev.detail,
         "created_at": ev.created_at,
     }
+    if ev.state_hash is not None:  # absent from older events, whose hashes stay as they were
+        payload["state_hash"] = ev.state_hash
+    return payload
+
+
+def case_state_hash(version: int, status: str, state: str) -> str:
+    """The hash of a case row's state as an event records it."""
+    return hashlib.sha256(f"{version}\x1f{status}\x1f".encode("utf-8") + state.encode("utf-8")).hexdigest()
+
+
+def note_case_state(session: Session, case_id: int, version: int, status: str, state: str) -> None:
+    """Called by the save of a case: the events appended after it in this transaction record it."""
+    session.info.setdefault(SAVED_CASE_STATES, {})[case_id] = case_state_hash(version, status, state)
 
 
 def compute_hash(prev_hash: str, ev: AuditEvent) -> str:
@@ -73,12 +98,18 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
         data_after=None if after is None else canonical_json(after),
         detail=None if detail is None else (detail if isinstance(detail, str) else canonical_json(detail)),
         created_at=_timestamp(now), prev_hash=prev,
+        state_hash=session.info.get(SAVED_CASE_STATES, {}).get(case_id) if case_id is not None else None,
     )
     ev.row_hash = compute_hash(prev, ev)
+    ev.seal = seal(ev.row_hash)
     # A Core insert: events are never read back through this session, and the ORM's flush
     # machinery costs more than the insert itself on the hot path.
     conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
     return ev
+
+
+def seal(row_hash: str) -> str:
+    return hmac.new(seal_key(), row_hash.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def append_alone(session_factory, retries: int = 5, lock=None, **kwargs) -> None:
@@ -116,7 +147,9 @@ class ChainReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def verify_events(chain: str, events: Iterable[AuditEvent]) -> ChainReport:
+def verify_events(chain: str, events: Iterable[AuditEvent], anchored_seq: int = 0) -> ChainReport:
+    """Walk one chain. Events up to `anchored_seq` are covered by a signed checkpoint and may be
+    unsealed (written before seals existed); later ones must carry a valid seal."""
     prev, expected_seq, count = GENESIS, 1, 0
     for ev in events:
         count += 1
@@ -127,6 +160,10 @@ def verify_events(chain: str, events: Iterable[AuditEvent]) -> ChainReport:
             reason = "prev_hash does not match the previous event's row_hash"
         elif compute_hash(prev, ev) != ev.row_hash:
             reason = "row_hash does not match the event's content (the row was changed)"
+        elif ev.seal is None and ev.seq > anchored_seq:
+            reason = "the event carries no seal and no checkpoint covers it (written without the key)"
+        elif ev.seal is not None and not hmac.compare_digest(seal(ev.row_hash), ev.seal):
+            reason = "the seal does not match (the row was rehashed or written without the key)"
         if reason:
             return ChainReport(chain, count, False, ev.id, ev.seq, reason)
         prev, expected_seq = ev.row_hash, expected_seq + 1
@@ -144,7 +181,12 @@ def chain_events(session: Session, chain: str) -> list[AuditEvent]:
 
 
 def verify(session: Session, chain: str | None = None) -> list[ChainReport]:
-    return [verify_events(c, chain_events(session, c)) for c in chains(session, chain)]
+    """Every chain (or one) walked link by link; see `engine.audit_anchor.verify_anchor` for what
+    the latest checkpoint adds (missing chains and events, rewritten tails, edited case state)."""
+    from engine.audit_anchor import anchored_heads
+
+    heads = anchored_heads(session)
+    return [verify_events(c, chain_events(session, c), heads.get(c, (0, ""))[0]) for c in chains(session, chain)]
 
 
 def event_dict(ev: AuditEvent) -> dict[str, Any]:

@@ -60,17 +60,20 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
 
 def read_json_arg(value: str | None) -> dict:
     """`--data '{"a": 1}'` or `--data @file.json`."""
+    from engine.runtime.limits import parse_json
+
     if not value:
         return {}
+    raw = value.encode("utf-8")
+    if value.startswith("@"):
+        path = Path(value[1:])
+        if not path.is_file():
+            fail(f"no such file: {path}")
+        raw = path.read_bytes()
     try:
-        if value.startswith("@"):
-            path = Path(value[1:])
-            if not path.is_file():
-                fail(f"no such file: {path}")
-            value = path.read_text(encoding="utf-8")
-        data = json.loads(value)
-    except json.JSONDecodeError as exc:
-        fail(f"--data is not valid JSON: {exc}")
+        data = parse_json(raw)  # the same limits as the API: depth, size, NUL, finite numbers
+    except HongwuError as exc:
+        fail(f"--data: {exc.message_zh} ({exc.message})")
     if not isinstance(data, dict):
         fail("--data must be a JSON object")
     return data

@@ -34,6 +34,10 @@ def start_timer_thread(interval: float) -> "threading.Event":
                 rt.run_due_timers(worker_id)
             except Exception as exc:  # keep serving; say what went wrong
                 typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)
+            try:
+                rt.audit_checkpoint(if_due=True)
+            except Exception as exc:
+                typer.echo(f"审计检查点写入失败 audit checkpoint failed: {exc}", err=True)
             stop.wait(interval)
 
     threading.Thread(target=loop, name="hongwu-timers", daemon=True).start()

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
                     fired = rt.run_due_timers(worker_id)
                     if fired:
                         typer.echo(f"fired {fired}", err=True)
+                    rt.audit_checkpoint(if_due=True)
                     time.sleep(interval)
             except KeyboardInterrupt:
                 pass

@@ -237,6 +237,27 @@ class AuditEvent(Base):
     created_at: Mapped[str] = mapped_column(String(40))  # ISO-8601 UTC, exactly as hashed
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    # Hash of the case row (version, status, state) right after the change this event records;
+    # NULL for events that change no case state (then it takes no part in row_hash).
+    state_hash: Mapped[str | None] = mapped_column(String(64))
+    # HMAC of row_hash under a key kept outside the database: a rehashed or forged row can't carry one.
+    seal: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed Merkle root over the heads of all chains (see engine.audit). `body` is the exact
+    canonical JSON that was signed; the other columns repeat parts of it for listing."""
+
+    __tablename__ = "audit_checkpoint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    events: Mapped[int] = mapped_column(BigInteger)
+    chains: Mapped[int] = mapped_column(Integer)
+    merkle_root: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(String(64))
 
 
 # --- documents and files ----------------------------------------------------------------

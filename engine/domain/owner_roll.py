@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
@@ -132,6 +134,16 @@ def _is_xlsx(data: bytes, filename: str) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
+MAX_ROWS = 100_000  # far more units than any compound has
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024  # all parts of an XLSX together, decompressed
+MAX_XLSX_PARTS = 1_000
+AREA_TEXT = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")  # plain decimal notation only: no exponent, sign, NaN or ∞
+
+
+def _too_many_rows(filename: str, line: int) -> Problem:
+    return Problem(filename, line, f"more than {MAX_ROWS} rows", f"行数超过 {MAX_ROWS} 行的上限")
+
+
 def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Problem]]:
     """(header, [(line, cells)], problems) from CSV or XLSX bytes; blank rows are skipped."""
     if _is_xlsx(data, filename):
@@ -156,6 +168,8 @@ def _read_csv(data: bytes, filename: str):
                 header = cells
             else:
                 rows.append((reader.line_num, cells))
+                if len(rows) > MAX_ROWS:
+                    return header, rows, [_too_many_rows(filename, reader.line_num)]
     except csv.Error as exc:
         return header, rows, [Problem(filename, reader.line_num, f"malformed CSV: {exc}", f"CSV 格式错误：{exc}")]
     return header, rows, []
@@ -170,7 +184,40 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def xlsx_bomb_problem(data: bytes, filename: str) -> Problem | None:
+    """Refuse, before any parsing, an XLSX whose parts unpack to more than MAX_XLSX_UNPACKED
+    bytes (a few MB of zip can hold gigabytes of repeated text). The parts are actually
+    decompressed, counting, rather than trusting the sizes the zip declares."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            parts = zf.infolist()
+            if len(parts) > MAX_XLSX_PARTS:
+                return Problem(filename, None, f"the XLSX has more than {MAX_XLSX_PARTS} parts",
+                               f"XLSX 文件内部部件超过 {MAX_XLSX_PARTS} 个，不像是名册")
+            budget = MAX_XLSX_UNPACKED
+            if sum(p.file_size for p in parts) > budget:
+                return _bomb(filename)
+            for part in parts:
+                with zf.open(part) as f:
+                    while chunk := f.read(1 << 20):
+                        budget -= len(chunk)
+                        if budget < 0:
+                            return _bomb(filename)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+            ValueError) as exc:  # damaged, encrypted or oddly compressed parts
+        return Problem(filename, None, f"cannot read the XLSX file: {exc}", f"无法读取 XLSX 文件：{exc}")
+    return None
+
+
+def _bomb(filename: str) -> Problem:
+    mb = MAX_XLSX_UNPACKED // 1024 // 1024
+    return Problem(filename, None, f"the XLSX unpacks to more than {mb} MB", f"XLSX 文件解压后超过 {mb} MB，请删去无关内容后再上传")
+
+
 def _read_xlsx(data: bytes, filename: str):
+    bomb = xlsx_bomb_problem(data, filename)
+    if bomb is not None:
+        return [], [], [bomb]
     try:
         from openpyxl import load_workbook
 
@@ -189,6 +236,8 @@ def _read_xlsx(data: bytes, filename: str):
                 header = cells
             else:
                 rows.append((n, cells))
+                if len(rows) > MAX_ROWS:
+                    return header, rows, [_too_many_rows(filename, n)]
         return header, rows, []
     finally:
         wb.close()
@@ -217,15 +266,30 @@ def _get(cells: list[str], idx: dict[str, int], col: str) -> str:
     return cells[i].strip() if i is not None and i < len(cells) else ""
 
 
+def area_problem(text: str) -> tuple[Decimal | None, tuple[str, str] | None]:
+    """(area, None) for a positive area written as a plain decimal ("89.57", "1,089.5"), else
+    (None, (English, Chinese) reason). Exponents, signs, NaN and infinity are refused before
+    Decimal sees them: "1e999999999" would otherwise be a valid, astronomically large Decimal."""
+    plain = text.replace(",", "").strip()
+    if not AREA_TEXT.fullmatch(plain):
+        try:
+            Decimal(plain)
+        except InvalidOperation:
+            return None, (f"area_m2 is not a number: {text[:40]!r}", f"专有部分面积不是数字：{text[:40]}")
+        if plain.startswith("-") or plain.lstrip("+").strip("0.") == "":
+            return None, (f"area_m2 must be positive, got {text[:40]!r}", f"专有部分面积必须大于零，当前为 {text[:40]}")
+        return None, (f"area_m2 must be a plain decimal such as 89.57 (at most 9 digits before and 6 after the point), "
+                      f"got {text[:40]!r}",
+                      f"专有部分面积应写作普通小数（如 89.57，整数部分不超过 9 位、小数不超过 6 位），当前为 {text[:40]}")
+    value = Decimal(plain)
+    if value <= 0:
+        return None, (f"area_m2 must be positive, got {text[:40]!r}", f"专有部分面积必须大于零，当前为 {text[:40]}")
+    return value, None
+
+
 def parse_area(text: str) -> Decimal | None:
-    """A positive, finite decimal, else None."""
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value <= 0:
-        return None
-    return value
+    """A positive decimal in plain notation, else None."""
+    return area_problem(text)[0]
 
 
 # --- the roll -------------------------------------------------------------------------------
@@ -271,19 +335,9 @@ def parse_roll(data: bytes, filename: str) -> OwnerRoll:
             problems.append(Problem(filename, line, "area_m2 is missing", "专有部分面积（area_m2）缺失"))
             ok = False
         else:
-            area = parse_area(area_text)
-            if area is None:
-                try:
-                    Decimal(area_text.replace(",", ""))
-                    numeric = True
-                except InvalidOperation:
-                    numeric = False
-                if numeric:
-                    problems.append(Problem(filename, line, f"area_m2 must be positive, got {area_text!r}",
-                                            f"专有部分面积必须大于零，当前为 {area_text}"))
-                else:
-                    problems.append(Problem(filename, line, f"area_m2 is not a number: {area_text!r}",
-                                            f"专有部分面积不是数字：{area_text}"))
+            area, why = area_problem(area_text)
+            if why is not None:
+                problems.append(Problem(filename, line, *why))
                 ok = False
         if owner_id and name and owner_id != DEVELOPER_ID:
             seen = first_name.setdefault(owner_id, (name, line))

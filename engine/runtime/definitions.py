@@ -158,6 +158,29 @@ def parse_bundle(bundle: Bundle) -> LoadedDefinition:
     return LoadedDefinition(bundle.key, bundle.name, spec, subprocess_specs, forms, human, bundle.bpmn)
 
 
+def form_references(loaded: LoadedDefinition):
+    """(where, path) of each form file a human task names, `where` naming file and element."""
+    for task_spec in _all_task_specs(loaded.spec, loaded.subprocess_specs):
+        info = loaded.human_tasks.get(task_spec.name)
+        if info is not None:
+            for path in filter(None, (info.form, info.ui_form)):
+                yield _where(task_spec), path
+
+
+def bundle_path_problem(ref: str) -> tuple[str, str] | None:
+    """Why `ref` cannot name a file inside the bundle's forms folder (English, Chinese), or None.
+
+    Only plain relative paths are accepted, so a definition can never make the server read (and
+    show street staff) a file from elsewhere on the machine."""
+    if not ref or any(ord(c) < 32 for c in ref) or "\\" in ref:
+        return "not a plain relative path", "不是普通的相对路径"
+    if ref.startswith("/") or re.match(r"^[A-Za-z]:", ref):
+        return "an absolute path", "不能使用绝对路径"
+    if any(part in ("", ".", "..") for part in ref.split("/")):
+        return "a path with '..', '.' or an empty part", "路径中不能含有“..”“.”或空段"
+    return None
+
+
 def _all_task_specs(spec, subprocess_specs):
     for s in [spec, *subprocess_specs.values()]:
         for task_spec in s.task_specs.values():

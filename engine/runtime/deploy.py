@@ -20,7 +20,9 @@ from engine.db.models import ProcessDefinition
 from .definitions import (
     DEFINITIONS,
     Bundle,
+    bundle_path_problem,
     executable_processes,
+    form_references,
     parse_bundle,
     referenced_decisions,
     validate,
@@ -60,6 +62,38 @@ def collect_files(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]:
     return bpmn, dmn
 
 
+MAX_FORM_BYTES = 2_000_000  # far above any real schema; keeps a stray large file out of the database
+
+
+def read_form(forms_dir: Path, ref: str, where: str) -> str | None:
+    """The text of form file `ref` inside `forms_dir`, or None when there is no such file.
+
+    Refuses (naming the element) absolute paths, `..`, symlinks leading out of the folder, and
+    files that are not UTF-8 text."""
+    problem = bundle_path_problem(ref)
+    root = forms_dir.resolve()
+    target = (forms_dir / ref).resolve() if problem is None else None
+    if problem is None and not target.is_relative_to(root):
+        problem = ("a link leading out of the forms folder", "链接指向表单目录之外")
+    if problem is not None:
+        raise DeployError(f"{where}: form path {ref!r} is refused: {problem[0]}; forms must lie inside the bundle's forms folder",
+                          f"{where}：表单路径 {ref!r} 无效：{problem[1]}；表单文件必须位于本次部署的 forms 目录内")
+    if not target.is_file():
+        return None
+    if target.stat().st_size > MAX_FORM_BYTES:
+        raise DeployError(f"{where}: form file forms/{ref} is larger than {MAX_FORM_BYTES} bytes",
+                          f"{where}：表单文件 forms/{ref} 超过 {MAX_FORM_BYTES} 字节")
+    raw = target.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        raise DeployError(f"{where}: form file forms/{ref} is not UTF-8 text",
+                          f"{where}：表单文件 forms/{ref} 不是 UTF-8 文本")
+    return text
+
+
 def _decision_ids(dmn_xml: str) -> set[str]:
     import re
 
@@ -82,12 +116,11 @@ def build_bundles(bpmn: dict[str, str], dmn: dict[str, str], forms_dir: Path) ->
             # Keep only the BPMN files this process actually reaches.
             needed = {fname} | {getattr(s, "file", None) for s in loaded.subprocess_specs.values()}
             draft.bpmn = {f: x for f, x in bpmn.items() if f in needed}
-            for info in loaded.human_tasks.values():
-                for prop in (info.form, info.ui_form):
-                    if prop:
-                        form_path = forms_dir / prop
-                        if form_path.is_file():
-                            draft.forms[prop] = form_path.read_text(encoding="utf-8")
+            for where, ref in form_references(loaded):
+                if ref not in draft.forms:
+                    text = read_form(forms_dir, ref, where)
+                    if text is not None:  # a missing file is named by `validate`
+                        draft.forms[ref] = text
             bundles.append(draft)
     keys = [b.key for b in bundles]
     dupes = {k for k in keys if keys.count(k) > 1}

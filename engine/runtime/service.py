@@ -36,6 +36,7 @@ from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
 from .invariants import InvariantViolated, enforce as enforce_invariants
+from .limits import check_data
 from .forms import prune_inapplicable, validate_form
 from engine.attachments import PendingUpload, check_references, store_pending
 from .scripting import HongwuScriptEngine
@@ -186,6 +187,7 @@ class Runtime:
     def start_case(self, process_key: str, compound_code: str, actor: Actor, data: dict | None = None,
                    title: str | None = None, external: tuple[str, str] | None = None) -> CaseView:
         data = dict(data or {})
+        check_data({"data": data, "title": title})  # every route in: web, API, CLI, intake
         with self.uow() as s:
             if external is not None:
                 existing = s.scalar(select(Case).where(Case.external_source == external[0],
@@ -219,7 +221,10 @@ class Runtime:
             wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
             wf.script_engine = self._engine_for(s, case, actor)
             wf.get_tasks(state=TaskState.READY)[0].data.update(data)
-            steps = self._run_engine(wf)
+            try:
+                steps = self._run_engine(wf)
+            except SpiffWorkflowException as exc:  # a script failed: the case is not opened
+                raise _refusal(exc) from exc
             rows = self._save(s, case, wf, loaded, now, initial=True)
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_started", after=state.json_safe(data),
@@ -423,6 +428,7 @@ class Runtime:
         """Complete a user task with its form data. `uploads` are files the data refers to by
         {"_pending_upload": key}; they are stored in this transaction, so a refused form keeps none."""
         data = data if data is not None else {}
+        check_data(data)
         try:
             with self.uow() as s:
                 found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
@@ -507,9 +513,7 @@ class Runtime:
             task.run()
             steps = self._run_engine(wf)
         except SpiffWorkflowException as exc:
-            if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
-                raise exc.__cause__ from exc
-            raise ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}") from exc
+            raise _refusal(exc) from exc
         rows = self._save(s, case, wf, loaded, now, previous=previous)
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action="task_completed", task_id=ht.id, task_name=ht.title, before=before,
@@ -544,6 +548,7 @@ class Runtime:
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
             for k, v in values.items():  # the row now holds these; keep the ORM object in step
                 set_committed_value(case, k, v)
+        audit.note_case_state(s, case.id, values["version"], status, new_state)
         if initial:
             previous = Derived({}, {})
         return self._sync_derived_rows(s, case, wf, loaded, now, previous)
@@ -681,6 +686,16 @@ class Runtime:
             self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
 
+    def audit_checkpoint(self, if_due: bool = False):
+        """Sign the heads of all audit chains (see engine.audit_anchor). With `if_due`, only when
+        the last checkpoint is older than the interval and something was added since."""
+        from engine import audit_anchor
+
+        with self.uow() as s:
+            if if_due:
+                return audit_anchor.checkpoint_if_due(s, self.now())
+            return audit_anchor.write_checkpoint(s, self.now())
+
     def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
         """Fire every timer due now; returns how many timer claims fired something."""
         worker_id = worker_id or f"w-{uuid.uuid4().hex[:8]}"
@@ -758,6 +773,13 @@ def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:
             elif task.state == TaskState.WAITING and timer_due(task) is not None:
                 timers[str(task.id)] = task
     return ready, timers
+
+
+def _refusal(exc: SpiffWorkflowException) -> HongwuError:
+    """What a failing engine step means to the person who caused it."""
+    if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
+        return exc.__cause__
+    return ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}")
 
 
 def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from engine.config import BUNDLED_FORMS_DIR
 from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, User
 from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
 from engine.runtime.errors import DeployError, HongwuError, NotFound, ValidationFailed
+from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
 
 from .context import Viewer, check_csrf, render, runtime, viewer
@@ -246,9 +247,11 @@ def stage_upload(files: list[tuple[str, bytes]], workdir: Path) -> tuple[Path, P
         if not targets:
             raise DeployError(f"{base}: no BPMN task names this form", f"{base}：没有流程任务引用此表单")
         for ref in targets:
+            problem = bundle_path_problem(ref)
             dest = (forms_dir / ref).resolve()
-            if not str(dest).startswith(str(forms_dir.resolve())):
-                raise DeployError(f"{ref}: form path leaves the forms folder", f"{ref}：表单路径无效")
+            if problem is not None or not dest.is_relative_to(forms_dir.resolve()):
+                reason = problem or ("it leaves the forms folder", "路径指向表单目录之外")
+                raise DeployError(f"{ref}: form path is refused: {reason[0]}", f"{ref}：表单路径无效：{reason[1]}")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(content)
     return bpmn_dir, forms_dir

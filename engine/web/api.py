@@ -1,6 +1,7 @@
 """JSON API under /api (described at /openapi.json). Same session cookie as the pages; writes
 need the session's CSRF token in the `X-CSRF-Token` header. Errors are
-{code, message, message_zh, details} with 401/403/404/409/422."""
+{code, message, message_zh, details} with 400/401/403/404/405/409/413/422 — the framework's own
+validation and routing errors too (engine.web.context turns them into this shape)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import audit
+from engine import audit, audit_anchor
 
 from .cases import case_attachments, case_documents
 from .context import Viewer, check_csrf, codec, runtime, viewer
@@ -209,8 +210,15 @@ def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(vi
     """重新计算该案件的审计哈希链。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
+    chain = audit.case_chain(view.case_number)
     with rt.uow() as s:
-        return audit.verify(s, audit.case_chain(view.case_number))[0].as_dict()
+        report = audit.verify(s, chain)[0].as_dict()
+        anchor = audit_anchor.verify_anchor(s, chain=chain)
+    # Checked against the latest signed checkpoint too: a deleted chain or tail is not "ok, 0 events".
+    report["anchor_problems"] = [p.as_dict() for p in anchor.problems]
+    report["checkpoint"] = anchor.checkpoint
+    report["ok"] = report["ok"] and anchor.ok
+    return report
 
 
 @router.get("/verify/{code}", tags=["public"], response_model=VerifyOut,

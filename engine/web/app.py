@@ -17,6 +17,7 @@ from engine.config import PROJECT_ROOT, Settings, load_settings
 from engine.runtime.clock import Clock
 
 from .context import install_error_handlers, make_templates
+from .hardening import Hardening
 from .security import COOKIE, SESSION_MAX_AGE, SessionCodec
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -68,12 +69,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if request.state.session_dirty and not (quiet_path and sess is created):
             response.set_cookie(COOKIE, codec.dumps(sess), max_age=SESSION_MAX_AGE,
                                 httponly=True, samesite="lax", secure=secure_cookie, path="/")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return response  # security headers: engine.web.hardening, on every response
 
     install_error_handlers(app)
+    _document_error_shape(app)
+    # Outermost: bodies are checked before any handler (or the session middleware) runs.
+    app.add_middleware(Hardening, https=secure_cookie)
     app.mount("/static/app", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name, path in VENDOR_DIRS.items():
         if path.is_dir():
@@ -83,6 +84,25 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in extra_routers():
         app.include_router(router)
     return app
+
+
+def _document_error_shape(app: FastAPI) -> None:
+    """The published schema says what validation errors really look like (see install_error_handlers)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            from .api import ErrorOut
+
+            shapes = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in shapes:
+                shapes["HTTPValidationError"] = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+                shapes["HTTPValidationError"]["title"] = "HTTPValidationError"
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def extra_routers() -> list:

@@ -3,15 +3,15 @@ Auditors and administrators only; always limited to the viewer's jurisdiction.""
 from __future__ import annotations
 
 from typing import Iterator
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from engine import audit
+from engine import audit, audit_anchor
 
 from .context import AUDIT_ROLES, Viewer, render, runtime, viewer
 from .lookups import org_units, processes
+from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000
@@ -34,11 +34,23 @@ def matching_case_numbers(request: Request, v: Viewer, process: str, status: str
     return numbers[:MAX_CASES]
 
 
+def _checkpoint(request: Request, numbers: list[str]) -> tuple[dict | None, audit_anchor.AnchorReport]:
+    """The latest checkpoint and the viewer's cases checked against it (only their cases: chains
+    of other jurisdictions are not named here)."""
+    with runtime(request).uow() as s:
+        cp = audit_anchor.latest(s)
+        report = audit_anchor.verify_anchor(s, chain=[audit.case_chain(n) for n in numbers])
+    info = None if cp is None else {"id": cp.id, "created_at": cp.created_at, "events": cp.events,
+                                    "chains": cp.chains, "merkle_root": cp.merkle_root, "public_key": cp.public_key}
+    return info, report
+
+
 @router.get("/audit")
 def audit_home(request: Request, v: Viewer = Depends(auditor)):
     rt = runtime(request)
+    checkpoint, anchor = _checkpoint(request, matching_case_numbers(request, v, "", "", ""))
     return render(request, "audit.html", {"compounds": org_units(rt, v.actor, "compound"), "processes": processes(rt),
-                                          "reports": None, "filters": {}})
+                                          "reports": None, "filters": {}, "checkpoint": checkpoint, "anchor": anchor})
 
 
 @router.get("/audit/verify")
@@ -48,9 +60,14 @@ def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str =
     numbers = matching_case_numbers(request, v, process, status, compound)
     with rt.uow() as s:
         reports = [audit.verify(s, audit.case_chain(n))[0] for n in numbers]
+    checkpoint, anchor = _checkpoint(request, numbers)
+    found = {}
+    for p in anchor.problems:
+        found.setdefault(p.chain, []).append(p)
     return render(request, "audit.html", {
         "compounds": org_units(rt, v.actor, "compound"), "processes": processes(rt), "reports": reports,
-        "broken": [r for r in reports if not r.ok],
+        "broken": [r for r in reports if not r.ok or found.get(r.chain)], "found": found,
+        "checkpoint": checkpoint, "anchor": anchor,
         "filters": {"process": process, "status": status, "compound": compound}})
 
 
@@ -76,7 +93,7 @@ def _stream(request: Request, numbers: list[str], fmt: str) -> Iterator[str]:
 def _export(request: Request, numbers: list[str], fmt: str, name: str) -> StreamingResponse:
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
     return StreamingResponse(_stream(request, numbers, fmt), media_type=media, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"})
+        "Content-Disposition": content_disposition(f"{name}.{fmt}")})
 
 
 @router.get("/audit/export")

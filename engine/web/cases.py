@@ -17,6 +17,7 @@ from .context import Viewer, check_csrf, render, runtime, viewer
 from .history import timeline
 from .labels import summary_rows
 from .lookups import org_units, processes
+from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -135,5 +136,5 @@ def attachment_download(request: Request, case_number: str, attachment_id: int, 
         if att is None or att.case_id != case_id:
             raise NotFound(f"attachment {attachment_id} not found", f"附件 {attachment_id} 不存在")
         return Response(att.content, media_type=att.content_type or "application/octet-stream", headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(att.filename)}",
+            "Content-Disposition": content_disposition(att.filename),
             "X-Content-SHA256": att.sha256})

@@ -17,12 +17,13 @@ from sqlalchemy.exc import DataError
 from engine.config import CIVIL_TZ
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.limits import TooLarge
 from engine.runtime.roles import ROLES
 
 from .security import SessionCodec, SessionData, load_session_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, ValidationFailed: 422, DeployError: 422}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, TooLarge: 413, ValidationFailed: 422, DeployError: 422}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
 PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项",
@@ -191,7 +192,59 @@ def status_for(exc: HongwuError) -> int:
     return 400
 
 
+HTTP_ZH = {400: ("bad_request", "请求格式错误"), 401: ("unauthenticated", "请先登录"), 403: ("forbidden", "无权操作"),
+           404: ("not_found", "请求的地址不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
+           413: ("too_large", "请求内容过大"), 415: ("unsupported_media_type", "不支持的内容类型"),
+           422: ("validation_failed", "提交的内容有误")}
+# Pydantic error types → what a person is told (the English message is kept alongside).
+VALIDATION_ZH = {"missing": "缺少必填项", "json_invalid": "请求内容不是有效的 JSON", "string_too_long": "内容过长",
+                 "string_too_short": "内容过短", "string_type": "应为文本", "int_type": "应为整数",
+                 "int_parsing": "应为整数", "bool_type": "应为是/否", "bool_parsing": "应为是/否",
+                 "dict_type": "应为对象", "list_type": "应为列表", "greater_than_equal": "数值过小",
+                 "less_than_equal": "数值过大", "too_long": "条目过多", "model_attributes_type": "应为对象",
+                 "string_pattern_mismatch": "格式不正确", "extra_forbidden": "不允许的字段"}
+
+
+def _validation_details(errors) -> list[dict[str, str]]:
+    details = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
+        where = ".".join(loc)
+        zh = VALIDATION_ZH.get(e.get("type", ""), "取值无效")
+        # The offending input is not echoed back: it may be huge, or someone else's data.
+        details.append({"field": where, "message": f"{where or 'request'}: {e.get('msg', '')}",
+                        "message_zh": f"{where + '：' if where else ''}{zh}"})
+    return details
+
+
 def install_error_handlers(app) -> None:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = _validation_details(exc.errors())
+        bad = ValidationFailed("request is invalid: " + "; ".join(d["message"] for d in details),
+                               "提交的内容有误：" + "；".join(d["message_zh"] for d in details), details=details)
+        if is_api(request):
+            return JSONResponse(error_payload(bad), status_code=422)
+        return render(request, "error.html", {"status": 422, "error": bad}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        status = exc.status_code
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        code, zh = HTTP_ZH.get(status, ("error", "请求无法处理"))
+        # The multipart parser's own limits (a form part over 1 MB, too many fields or files).
+        if status == 400 and ("maximum size" in detail or "Too many" in detail):
+            status, code = 413, "too_large"
+            zh = "表单中某一栏内容超过 1 MB 的上限" if "maximum size" in detail else "表单字段或文件过多"
+        err = HongwuError(detail or code, zh)
+        err.code = code
+        if is_api(request):
+            return JSONResponse(error_payload(err), status_code=status, headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"status": status, "error": err}, status_code=status)
+
     @app.exception_handler(HongwuError)
     async def _hongwu(request: Request, exc: HongwuError):
         code = status_for(exc)

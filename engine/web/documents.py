@@ -1,7 +1,6 @@
 """Downloading a case's documents (rendered notices, PDF)."""
 from __future__ import annotations
 
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -10,6 +9,7 @@ from engine.db.models import Case, Document
 from engine.runtime.errors import NotFound
 
 from .context import Viewer, runtime, viewer
+from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,5 +32,5 @@ def download(request: Request, document_id: int, v: Viewer = Depends(viewer)):
     doc = readable_document(request, v, document_id)
     name = f"{doc.title}.pdf"
     return Response(doc.content, media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Content-Disposition": content_disposition(name),
         "X-Content-SHA256": doc.sha256})

@@ -123,7 +123,11 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
                                      upload.content_type or "application/octet-stream")
         return {PendingUpload.MARK: key}
 
-    values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
+    try:
+        values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
+    except ValidationFailed as exc:  # an empty or oversized file
+        return _render_form(request, v, info, {}, errors=exc.details or [{"field": "", "message_zh": exc.message_zh}],
+                            status_code=422)
     add = formgen.add_row_request(form)
     if add:
         return _render_form(request, v, info, _without_pending(values), extra_rows={add: 1})

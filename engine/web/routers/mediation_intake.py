@@ -8,8 +8,6 @@ opened the first time (200) instead of opening another (201).
 """
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -17,10 +15,11 @@ from engine import tokens
 from engine.processes import mediation as intake
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.limits import TooLarge, parse_json
 
 router = APIRouter()
 SCOPE = "mediation_intake"
-_STATUS = {tokens.TokenRefused: 401, Forbidden: 403, NotFound: 404, ValidationFailed: 422}
+_STATUS = {tokens.TokenRefused: 401, Forbidden: 403, NotFound: 404, TooLarge: 413, ValidationFailed: 422}
 
 
 def _error(exc: HongwuError) -> JSONResponse:
@@ -74,12 +73,7 @@ async def create_mediation_case(request: Request) -> JSONResponse:
         with runtime.uow() as s:
             token = tokens.verify_token(s, tokens.bearer(request.headers.get("authorization")), SCOPE)
         raw = await request.body()
-        try:
-            payload = json.loads(raw.decode("utf-8") or "null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationFailed(f"the body is not valid JSON: {exc}", f"请求体不是有效的 JSON：{exc}",
-                                   details=[{"field": "", "message": f"not valid JSON: {exc}",
-                                             "message_zh": "请求体不是有效的 JSON"}]) from None
+        payload = parse_json(raw) if raw.strip() else None  # depth, NUL, size and number limits
         actor = Actor.system(f"api:{token.name}")
         view, created = intake.intake_case(runtime, payload, actor, within_path=token.org_path)
     except HongwuError as exc:
