@@ -8,11 +8,16 @@ before anything changes, listing every problem with its field or file:line.
 Shared state that loops revisit lives in top-level task-data keys, written here only:
 `approved_candidates` (passed joint review, not returned by an objection), `review_sheet` (the
 candidates the party organisations are to review next), `excluded_candidates` (matched the
-negative list: they never reach the ballot), and `case_summary` (reportable facts the service
-layer copies into `process_case.summary`).
+negative list: they never reach the ballot; appended to, never rewritten), `candidate_owners`
+({candidate id: owner id} of every nomination: a candidate is an owner of the roll, whatever id is
+typed), and `case_summary` (reportable facts the service layer copies into `process_case.summary`;
+the candidate-list facts are recomputed from the list on every change, never counted up).
+
+The rules these keys must satisfy after every save are declared at the end of this module.
 """
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,8 +28,8 @@ from engine.domain import committee as rules
 from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import civil_date, period_end
-from engine.domain.tally import BallotError, parse_ballots, tally
-from engine.runtime.errors import ValidationFailed
+from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
+from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -39,7 +44,11 @@ def _data(ctx: ServiceContext) -> dict:
 
 
 def _set(ctx: ServiceContext, **values: Any) -> None:
-    _data(ctx).update(values)
+    data = _data(ctx)
+    data.update(values)
+    if "approved_candidates" in data:  # the list changed: its summary is recomputed, not adjusted
+        _summary(ctx, **rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
+                                           data.get("objection_log") or []))
 
 
 def _summary(ctx: ServiceContext, **values: Any) -> None:
@@ -49,9 +58,9 @@ def _summary(ctx: ServiceContext, **values: Any) -> None:
     data["case_summary"] = summary
 
 
-def _refuse(problems: list[dict]) -> None:
+def _refuse(problems: list[dict], error: type[ValidationFailed] = ValidationFailed) -> None:
     if problems:
-        raise ValidationFailed("; ".join(p["message"] for p in problems),
+        raise error("; ".join(p["message"] for p in problems),
                                "；".join(p["message_zh"] for p in problems), details=problems)
 
 
@@ -89,7 +98,8 @@ def committee_open(ctx: ServiceContext) -> dict:
     seats, term = case.get("seats"), case.get("term_years")
     _refuse(rules.check_seats_and_term(seats, term))
     kind = case.get("election_kind", "first")
-    _set(ctx, approved_candidates=[], review_sheet=[], excluded_candidates=[], objection_log=[], ballot_round=0)
+    _set(ctx, approved_candidates=[], review_sheet=[], excluded_candidates=[], objection_log=[], ballot_round=0,
+         candidate_owners={})
     _summary(ctx, kind=kind, seats=seats, term_years=term, opened_on=_today(ctx).isoformat())
     return {"kind": kind, "kind_zh": "首次选举" if kind == "first" else "换届选举", "seats": seats,
             "term_years": term, "publicity_days": int(case.get("publicity_days") or 7),
@@ -148,30 +158,48 @@ def committee_load_roll(ctx: ServiceContext) -> dict:
 
 # --- meeting plan ---------------------------------------------------------------------------
 
-def _meeting_problems(ctx: ServiceContext, meeting: dict) -> list[dict]:
+def _meeting_problems(ctx: ServiceContext, meeting: dict, publicity_days: int) -> list[dict]:
+    """The meeting date against both periods that must run before it: the plan's 15 days and the
+    candidate-list publicity (which cannot start before today, so it ends at the earliest after
+    `publicity_days` from today). Whichever of the two is entered last, both are checked here."""
     try:
         day = date.fromisoformat(str(meeting.get("meeting_date", ""))[:10])
     except ValueError:
         return [{"field": "meeting.meeting_date", "message": "meeting_date must be a date",
                  "message_zh": "会议日期格式不正确"}]
+    problems = []
     earliest = _today(ctx) + timedelta(days=15)
     if day < earliest:
-        return [{"field": "meeting.meeting_date",
-                 "message": f"the plan must be posted at least 15 days before the meeting: meeting on {earliest} or later",
-                 "message_zh": f"会议方案须在会议召开15日前公告：会议日期不得早于 {earliest.isoformat()}"}]
-    return []
+        problems.append({"field": "meeting.meeting_date",
+                         "message": f"the plan must be posted at least 15 days before the meeting: meeting on {earliest} or later",
+                         "message_zh": f"会议方案须在会议召开15日前公告：会议日期不得早于 {earliest.isoformat()}"})
+    publicity_end = period_end(ctx.now, days=int(publicity_days), kind="publicity").last_day
+    if day <= publicity_end:
+        problems.append({"field": "meeting.meeting_date",
+                         "message": f"the {publicity_days}-day candidate-list publicity cannot end before a meeting on {day}",
+                         "message_zh": f"候选人名单须公示 {publicity_days} 日且在会议召开前届满：即使今日开始公示也要到 "
+                                       f"{publicity_end.isoformat()} 才届满，会议日期须晚于该日"})
+    return problems
+
+
+def publicity_problem(meeting_date: str, publicity_end: str) -> str | None:
+    """The candidate list's publicity must end before the meeting day (Chinese reason, or None)."""
+    if meeting_date and publicity_end and str(publicity_end)[:10] >= str(meeting_date)[:10]:
+        return (f"候选人名单公示期至 {str(publicity_end)[:10]} 届满，不早于会议日期 {str(meeting_date)[:10]}："
+                "公示须在会议召开前结束")
+    return None
 
 
 @service("committee_check_meeting_plan", context=True)
 def committee_check_meeting_plan(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    _refuse(_meeting_problems(ctx, form_data.get("meeting") or {}))
+    _refuse(_meeting_problems(ctx, form_data.get("meeting") or {}, task_data["election"]["publicity_days"]))
 
 
 @service("committee_meeting_notice", context=True)
 def committee_meeting_notice(ctx: ServiceContext) -> dict:
     data = _data(ctx)
     m, election = data["meeting"], data["election"]
-    _refuse(_meeting_problems(ctx, m))
+    _refuse(_meeting_problems(ctx, m, election["publicity_days"]))
     rules_text = list(m.get("voting_rules") or []) or [
         "专有部分面积占比三分之二以上的业主且人数占比三分之二以上的业主参与表决",
         "选举业主委员会委员，须经参与表决专有部分面积过半数的业主且参与表决人数过半数的业主同意",
@@ -186,57 +214,90 @@ def committee_meeting_notice(ctx: ServiceContext) -> dict:
 
 # --- nominations, negative-list screening, joint review --------------------------------------
 
-@service("committee_check_nominations", context=True)
-def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    cands = form_data.get("candidates") or []
-    approved = task_data.get("approved_candidates") or []
-    roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
-    problems = []
-    seen = {c["candidate_id"] for c in approved}
-    for i, c in enumerate(cands):
-        cid = c.get("candidate_id", "")
-        if cid in seen:
-            problems.append({"field": f"candidates.{i}.candidate_id", "message": f"candidate id {cid!r} used twice",
-                             "message_zh": f"候选人编号 {cid} 重复"})
-        seen.add(cid)
-        if c.get("owner_id") not in roll.owners:
-            problems.append({"field": f"candidates.{i}.owner_id",
-                             "message": f"{c.get('name')}: owner {c.get('owner_id')!r} is not on the owner roll",
-                             "message_zh": f"候选人「{c.get('name')}」的业主编号 {c.get('owner_id')} 不在业主名册中"})
-    seats = task_data["election"]["seats"]
-    if len(approved) + len(cands) < seats:
-        problems.append({"field": "candidates",
-                         "message": f"at least {seats} candidates are needed ({len(approved)} already approved)",
-                         "message_zh": f"候选人不得少于应选名额 {seats} 名（已通过审查 {len(approved)} 名）"})
-    _refuse(problems)
-
-
 def _enabled_grounds(ctx: ServiceContext) -> tuple[set[str], int]:
     setting = get_setting(ctx.session, negative_list.SETTING_KEY, _compound(ctx), negative_list.default_setting())
     return negative_list.enabled_grounds(setting.value), setting.version
 
 
+def _disabled_grounds(ctx: ServiceContext) -> dict[str, str]:
+    enabled, _version = _enabled_grounds(ctx)
+    return {g.id: g.text for g in negative_list.GROUNDS if g.id not in enabled}
+
+
+@service("committee_nomination_form", context=True)
+def committee_nomination_form(ctx: ServiceContext, schema: dict) -> dict:
+    """The nomination form as this street asks it: grounds it switched off are not asked."""
+    disabled = _disabled_grounds(ctx)
+    fitted = copy.deepcopy(schema)
+    facts = fitted["properties"]["candidates"]["items"]["properties"]["facts"]["properties"]
+    for ground in disabled:
+        facts.pop(ground, None)
+    return fitted
+
+
+@service("committee_check_nominations", context=True)
+def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
+    """Typing mistakes are refused as such; an attempt around the rules (an excluded owner again,
+    another owner's candidate id, a switched-off ground) is refused naming the rule, and audited."""
+    cands = form_data.get("candidates") or []
+    approved = task_data.get("approved_candidates") or []
+    roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
+    problems, refusals = rules.check_nominations(
+        cands, {o.owner_id: o.name for o in roll.owners.values()}, approved,
+        task_data.get("excluded_candidates") or [], task_data.get("candidate_owners") or {}, _disabled_grounds(ctx))
+    seats = task_data["election"]["seats"]
+    if len(approved) + len(cands) < seats:
+        problems.append({"field": "candidates",
+                         "message": f"at least {seats} candidates are needed ({len(approved)} already approved)",
+                         "message_zh": f"候选人不得少于应选名额 {seats} 名（已通过审查 {len(approved)} 名）"})
+    _refuse(refusals + problems, RuleRefused if refusals else ValidationFailed)
+
+
 @service("committee_screen", context=True)
 def committee_screen(ctx: ServiceContext) -> dict:
-    """Negative-list screening of the new nominations; matches are excluded before review."""
+    """Negative-list screening of the new nominations; matches are excluded before review. An owner
+    excluded earlier in the case reaches the review only with new facts, and the review sees the
+    earlier screening; without them (which the nomination guard already refuses) the exclusion stands."""
     data = _data(ctx)
     enabled, version = _enabled_grounds(ctx)
-    sheet, excluded = [], list(data.get("excluded_candidates") or [])
+    roll = _load_roll(ctx, data["owner_roll"]["ref"])
+    earlier_excluded = list(data.get("excluded_candidates") or [])
+    sheet, excluded = [], list(earlier_excluded)
+    owners = dict(data.get("candidate_owners") or {})
+    today = _today(ctx).isoformat()
     for c in data["candidates"]:
-        result = negative_list.screen(c.get("facts") or {}, enabled)
-        entry = {**{k: v for k, v in c.items() if k != "facts"}, "screening": result}
-        (sheet if result["eligible"] else excluded).append(entry)
-    _set(ctx, review_sheet=sheet, excluded_candidates=excluded)
-    _summary(ctx, excluded_by_negative_list=len(excluded))
+        owner = roll.owners[c["owner_id"]]
+        facts = {g: v for g, v in (c.get("facts") or {}).items() if g in enabled}
+        result = negative_list.screen(facts, enabled)
+        entry = {**{k: v for k, v in c.items() if k not in ("facts", "reconsideration")}, "screening": result,
+                 "roll_units": list(owner.units)}
+        owners[c["candidate_id"]] = c["owner_id"]
+        earlier = rules.earlier_screenings(earlier_excluded, c["owner_id"])
+        if earlier:
+            entry["earlier_screenings"] = earlier
+            entry["reconsideration"] = str(c.get("reconsideration") or "").strip()
+            if not entry["reconsideration"]:
+                result = {"eligible": False, "matched": [m for e in earlier for m in
+                                                         earlier_excluded[e["no"]]["screening"]["matched"]]}
+                entry["screening"] = result
+        if result["eligible"]:
+            sheet.append(entry)
+        else:
+            excluded.append({**entry, "excluded_on": today})
+    _set(ctx, review_sheet=sheet, excluded_candidates=excluded, candidate_owners=owners)
+    new = excluded[len(earlier_excluded):]
     return {"setting_version": version, "enabled_grounds": sorted(enabled), "to_review": len(sheet),
             "excluded": [{"candidate_id": e["candidate_id"], "name": e["name"],
-                          "grounds": [m["text"] for m in e["screening"]["matched"]]} for e in excluded],
+                          "grounds": [m["text"] for m in e["screening"]["matched"]]} for e in new],
+            "reconsidered": [c["candidate_id"] for c in sheet if c.get("earlier_screenings")],
             "party_share": rules.party_share(sheet)}
 
 
 def _decision_problems(sheet: list[dict], decisions: list[dict], field: str) -> list[dict]:
     want = [c["candidate_id"] for c in sheet]
     got = [d.get("candidate_id") for d in decisions]
+    reconsidered = {c["candidate_id"]: "、".join(g for e in c["earlier_screenings"] for g in e["grounds"])
+                    for c in sheet if c.get("earlier_screenings")}
     problems = []
     for cid in want:
         if got.count(cid) != 1:
@@ -249,6 +310,11 @@ def _decision_problems(sheet: list[dict], decisions: list[dict], field: str) -> 
         elif not d.get("approve") and not (d.get("reason") or "").strip():
             problems.append({"field": f"{field}.{i}.reason", "message": "a rejection needs a reason",
                              "message_zh": f"不同意候选人 {d.get('candidate_id')} 须说明理由"})
+        elif d.get("approve") and reconsidered.get(d.get("candidate_id")) and not (d.get("reason") or "").strip():
+            problems.append({"field": f"{field}.{i}.reason",
+                             "message": "approving a candidate the negative list excluded before needs a reason",
+                             "message_zh": f"候选人 {d.get('candidate_id')} 曾在本案因负面清单"
+                                           f"「{reconsidered[d.get('candidate_id')]}」被排除，同意其参选须写明依据"})
     return problems
 
 
@@ -282,12 +348,12 @@ def committee_review_result(ctx: ServiceContext) -> dict:
         review = {"community": {"approve": comm[cid]["approve"], "reason": comm[cid].get("reason", "")},
                   "street": {"approve": street[cid]["approve"], "reason": street[cid].get("reason", "")}}
         entry = {**c, "review": review}
+        if c.get("earlier_screenings"):  # both organisations weighed the new facts against these
+            entry["reconsidered"] = [e["no"] for e in c["earlier_screenings"]]
         (approved if comm[cid]["approve"] and street[cid]["approve"] else rejected).append(entry)
     share = rules.party_share(approved)
     seats = data["election"]["seats"]
     _set(ctx, approved_candidates=approved, review_sheet=[])
-    _summary(ctx, approved_candidates=len(approved), party_member_share=share["share"],
-             party_member_percent=share["percent"], party_majority=share["more_than_half"])
     return {"approved": [{"candidate_id": c["candidate_id"], "name": c["name"]} for c in approved],
             "rejected": [{"candidate_id": c["candidate_id"], "name": c["name"], "review": c["review"]} for c in rejected],
             "party_share": share, "enough": len(approved) >= seats}
@@ -324,12 +390,14 @@ def committee_objection(ctx: ServiceContext) -> dict:
             continue
         facts = {g: True for g in o.get("grounds") or []}
         result = negative_list.screen(facts, enabled)
-        entry = {**{k: v for k, v in cand.items() if k not in ("review", "screening")}, "screening": result,
-                 "objection": o.get("content", "")}
-        (sheet if result["eligible"] else excluded).append(entry)
+        entry = {**{k: v for k, v in cand.items() if k not in ("review", "screening", "reconsidered")},
+                 "screening": result, "objection": o.get("content", "")}
+        if result["eligible"]:
+            sheet.append(entry)
+        else:
+            excluded.append({**entry, "excluded_on": _today(ctx).isoformat()})
     remaining = [c for c in approved if c["candidate_id"] in by_id]
     _set(ctx, approved_candidates=remaining, review_sheet=sheet, excluded_candidates=excluded, objection_log=log)
-    _summary(ctx, objections=len(log), excluded_by_negative_list=len(excluded))
     returned = [c["candidate_id"] for c in sheet] + [c["candidate_id"] for c in excluded if c.get("objection")]
     if sheet:
         route = "review"
@@ -346,6 +414,7 @@ def committee_objection(ctx: ServiceContext) -> dict:
 def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     ids = {c["candidate_id"] for c in task_data.get("approved_candidates") or []}
     problems = []
+    disabled = _disabled_grounds(ctx)
     for i, o in enumerate((form_data.get("objection") or {}).get("objections") or []):
         if o.get("candidate_id") not in ids:
             problems.append({"field": f"objection.objections.{i}.candidate_id",
@@ -355,6 +424,10 @@ def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: d
             if g not in negative_list.BY_ID:
                 problems.append({"field": f"objection.objections.{i}.grounds", "message": f"unknown ground {g!r}",
                                  "message_zh": f"未知的负面清单条目 {g}"})
+            elif g in disabled:
+                problems.append({"field": f"objection.objections.{i}.grounds",
+                                 "message": f"ground {g!r} is switched off for this street",
+                                 "message_zh": f"「{disabled[g]}」已被本街道停用，不作为候选人资格条件"})
     _refuse(problems)
 
 
@@ -404,55 +477,59 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
             "documents": [{"document_id": d.id, "verification_code": d.verification_code} for d in run.documents]}
 
 
-def _ballot_items(task_data: dict) -> tuple[list[str], dict[str, str]]:
-    cands = task_data["approved_candidates"]
-    aliases = {c["candidate_id"]: c["candidate_id"] for c in cands}
-    aliases.update({c["name"]: c["candidate_id"] for c in cands})
-    return [c["candidate_id"] for c in cands], aliases
+def _off_ballot_reasons(task_data: dict) -> dict[str, str]:
+    """Why a nominated id or name is not on the ballot, for the lines that name it."""
+    upheld = {o["candidate_id"] for o in task_data.get("objection_log") or [] if o.get("upheld")}
+    reasons: dict[str, str] = {}
+    for cid in task_data.get("candidate_owners") or {}:
+        reasons[cid] = "异议成立，已取消候选人资格" if cid in upheld else "未通过候选人联审"
+    for e in task_data.get("excluded_candidates") or []:
+        why = "异议查实负面清单情形，已取消候选人资格" if e.get("objection") else "经负面清单筛查排除"
+        reasons[e["candidate_id"]] = reasons[e["name"]] = why
+    return reasons
 
 
-def _count(ctx: ServiceContext, task_data: dict, ref: dict):
+def _count(ctx: ServiceContext, task_data: dict, entry: dict):
+    """Count the round's ballots against the ballot as issued for it (`voting`). A vote for anything
+    else is refused with its file:line, or — when the entry says these votes are invalid — set
+    aside and reported with why."""
     roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
-    att = load_attachment(ctx.session, ref)
+    att = load_attachment(ctx.session, entry["file"])
     ballots = parse_ballots(att.content, att.filename, roll)
-    items, aliases = _ballot_items(task_data)
-    from engine.domain.tally import Ballot, Problem
-
-    problems, mapped = [], []
-    for b in ballots:
-        item = aliases.get(b.item)
-        if item is None:
-            problems.append(Problem(att.filename, b.line, f"{b.item!r} is not a candidate on the ballot",
-                                    f"「{b.item}」不是本次选票上的候选人"))
-        else:
-            mapped.append(Ballot(b.owner_id, item, b.vote, b.line))
-    if problems:
-        raise BallotError(problems)
-    return tally(roll, mapped, items=items, threshold="majority", seats=task_data["election"]["seats"])
+    voting = task_data["voting"]
+    on_ballot = {cid: voting["labels"][cid] for cid in voting["items"]}
+    counted, aside, errors = match_ballot_items(ballots, on_ballot, att.filename, _off_ballot_reasons(task_data))
+    if errors or (aside and not entry.get("set_aside_invalid")):
+        raise BallotError(errors + [a.problem for a in aside])
+    result = tally(roll, counted, items=list(voting["items"]), threshold="majority",
+                   seats=task_data["election"]["seats"])
+    return result, set_aside_summary(aside)
 
 
 @service("committee_check_ballots", context=True)
 def committee_check_ballots(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    ref = (form_data.get("ballot_entry") or {}).get("file")
-    if not ref:
+    entry = form_data.get("ballot_entry") or {}
+    if not entry.get("file"):
         _refuse([{"field": "ballot_entry.file", "message": "upload the ballots file", "message_zh": "请上传选票录入文件"}])
-    _count(ctx, task_data, ref)
+    _count(ctx, task_data, entry)
 
 
 @service("committee_count", context=True)
 def committee_count(ctx: ServiceContext) -> dict:
     data = _data(ctx)
-    result = _count(ctx, data, data["ballot_entry"]["file"])
-    names = {c["candidate_id"]: c for c in data["approved_candidates"]}
+    result, aside = _count(ctx, data, data["ballot_entry"])
+    labels = data["voting"]["labels"]
+    party = {c["candidate_id"]: bool(c.get("party_member")) for c in data["approved_candidates"]}
     d = result.to_dict()
-    elected = [{"candidate_id": cid, "name": names[cid]["name"], "party_member": bool(names[cid].get("party_member")),
-                "agree_owners": result.item(cid).agree_owners, "agree_area": d["items"][[i["item"] for i in d["items"]].index(cid)]["agree_area"]}
+    elected = [{"candidate_id": cid, "name": labels[cid], "party_member": party.get(cid, False),
+                "agree_owners": result.item(cid).agree_owners, "agree_area": format(result.item(cid).agree_area.normalize(), "f")}
                for cid in result.elected]
     complete = result.quorum_met and result.open_seats == 0
     _summary(ctx, participating_owners=result.participating_owners, participating_area=d["participating_area"],
-             quorum_met=result.quorum_met, elected_count=len(elected))
+             quorum_met=result.quorum_met, elected_count=len(elected), set_aside_votes=aside["count"])
     return {"tally": d, "quorum_met": result.quorum_met, "elected": elected, "ties": result.ties,
-            "open_seats": result.open_seats, "complete": complete}
+            "open_seats": result.open_seats, "complete": complete, "round": data["voting"]["round"],
+            "set_aside": aside}
 
 
 @service("committee_check_failure", context=True)
