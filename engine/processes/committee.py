@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Mapping
 
 
 from engine.attachments import load_attachment
@@ -30,6 +30,7 @@ from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import civil_date, period_end
 from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
 from engine.runtime.errors import RuleRefused, ValidationFailed
+from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -182,6 +183,37 @@ def _meeting_problems(ctx: ServiceContext, meeting: dict, publicity_days: int) -
     return problems
 
 
+def _postponement_problems(ctx: ServiceContext, task_data: dict, new_date: Any, field: str) -> list[dict]:
+    """A new candidate list (re-nomination, or an upheld objection) is publicised from today at
+    the earliest: if that cannot end before the meeting, the meeting must be postponed to a day
+    after it (and at least 15 days away, for its new notice)."""
+    meeting_day = str(task_data["meeting"]["meeting_date"])[:10]
+    days = int(task_data["election"]["publicity_days"])
+    end = period_end(ctx.now, days=days, kind="publicity").last_day
+    if not new_date:
+        if end.isoformat() < meeting_day:
+            return []
+        return [{"field": field, "message": f"a new {days}-day publicity cannot end before the meeting on {meeting_day}",
+                 "message_zh": f"重新公示候选人名单须 {days} 日，最早 {end.isoformat()} 届满，不早于会议日期 {meeting_day}："
+                               "请填写会议延期日期"}]
+    plan = {"meeting_date": new_date}
+    problems = _meeting_problems(ctx, plan, days)
+    return [{**p, "field": field} for p in problems]
+
+
+def _postpone(ctx: ServiceContext, new_date: Any, why: str) -> None:
+    """Move the meeting (checked by the completion's guard); the earlier date stays on record."""
+    if not new_date:
+        return
+    data = _data(ctx)
+    meeting = dict(data["meeting"])
+    log = list(data.get("meeting_postponements") or [])
+    log.append({"from": meeting["meeting_date"], "to": str(new_date)[:10], "on": _today(ctx).isoformat(), "why": why})
+    meeting["meeting_date"] = str(new_date)[:10]
+    _set(ctx, meeting=meeting, meeting_postponements=log)
+    _summary(ctx, meeting_date=meeting["meeting_date"], meeting_postponed=len(log))
+
+
 def publicity_problem(meeting_date: str, publicity_end: str) -> str | None:
     """The candidate list's publicity must end before the meeting day (Chinese reason, or None)."""
     if meeting_date and publicity_end and str(publicity_end)[:10] >= str(meeting_date)[:10]:
@@ -250,6 +282,7 @@ def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data:
         problems.append({"field": "candidates",
                          "message": f"at least {seats} candidates are needed ({len(approved)} already approved)",
                          "message_zh": f"候选人不得少于应选名额 {seats} 名（已通过审查 {len(approved)} 名）"})
+    problems += _postponement_problems(ctx, task_data, form_data.get("new_meeting_date"), "new_meeting_date")
     _refuse(refusals + problems, RuleRefused if refusals else ValidationFailed)
 
 
@@ -285,6 +318,8 @@ def committee_screen(ctx: ServiceContext) -> dict:
         else:
             excluded.append({**entry, "excluded_on": today})
     _set(ctx, review_sheet=sheet, excluded_candidates=excluded, candidate_owners=owners)
+    # popped: task data carries forward, a later round must not apply this date again
+    _postpone(ctx, data.pop("new_meeting_date", None), "补充提名后重新公示候选人名单")
     new = excluded[len(earlier_excluded):]
     return {"setting_version": version, "enabled_grounds": sorted(enabled), "to_review": len(sheet),
             "excluded": [{"candidate_id": e["candidate_id"], "name": e["name"],
@@ -398,6 +433,8 @@ def committee_objection(ctx: ServiceContext) -> dict:
             excluded.append({**entry, "excluded_on": _today(ctx).isoformat()})
     remaining = [c for c in approved if c["candidate_id"] in by_id]
     _set(ctx, approved_candidates=remaining, review_sheet=sheet, excluded_candidates=excluded, objection_log=log)
+    if len(remaining) < len(approved):
+        _postpone(ctx, data["objection"].get("new_meeting_date"), "异议成立，候选人名单变更后重新公示")
     returned = [c["candidate_id"] for c in sheet] + [c["candidate_id"] for c in excluded if c.get("objection")]
     if sheet:
         route = "review"
@@ -428,6 +465,9 @@ def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: d
                 problems.append({"field": f"objection.objections.{i}.grounds",
                                  "message": f"ground {g!r} is switched off for this street",
                                  "message_zh": f"「{disabled[g]}」已被本街道停用，不作为候选人资格条件"})
+    objection = form_data.get("objection") or {}
+    if any(o.get("upheld") for o in objection.get("objections") or []):
+        problems += _postponement_problems(ctx, task_data, objection.get("new_meeting_date"), "objection.new_meeting_date")
     _refuse(problems)
 
 
@@ -625,3 +665,109 @@ def committee_close(ctx: ServiceContext) -> dict:
 def committee_renewal_due(ctx: ServiceContext) -> dict:
     _summary(ctx, renewal_reminded_on=_today(ctx).isoformat())
     return {"reminded_on": _today(ctx).isoformat(), "term_end": _data(ctx)["filing_result"]["term_end"]}
+
+
+# --- invariants: what every save of a committee election must leave true ----------------------
+# Pure functions of the case data (see engine.runtime.invariants); None means the rule holds.
+
+def _owner_of(data: Mapping[str, Any], cid: str) -> str:
+    return str((data.get("candidate_owners") or {}).get(cid, ""))
+
+
+def _barred_on_list(data: Mapping[str, Any], events) -> str | None:
+    approved = data.get("approved_candidates") or []
+    barred = rules.barred_owners(data.get("excluded_candidates") or [], approved)
+    if not barred:
+        return None
+    for c in approved:
+        if c.get("owner_id") in barred:
+            return f"候选人名单中的「{c.get('name')}」（{c.get('owner_id')}）已被负面清单排除"
+    for c in data.get("review_sheet") or []:
+        if c.get("owner_id") in barred and not (c.get("earlier_screenings") and c.get("reconsideration")):
+            return f"联审名单中的「{c.get('name')}」（{c.get('owner_id')}）已被负面清单排除，且无新情况说明"
+    for cid in (data.get("voting") or {}).get("items") or []:
+        if _owner_of(data, cid) in barred:
+            return f"选票上的候选人 {cid}（业主 {_owner_of(data, cid)}）已被负面清单排除"
+    return None
+
+
+def _approved_are_screened(data: Mapping[str, Any], events) -> str | None:
+    for c in data.get("approved_candidates") or []:
+        cid, review = c.get("candidate_id"), c.get("review") or {}
+        if not (c.get("screening") or {}).get("eligible"):
+            return f"候选人 {cid} 未经负面清单筛查合格"
+        if not ((review.get("community") or {}).get("approve") and (review.get("street") or {}).get("approve")):
+            return f"候选人 {cid} 未经社区党组织和街道党工委联审同意"
+        if not c.get("roll_units") or _owner_of(data, cid) != c.get("owner_id"):
+            return f"候选人 {cid} 不是按业主名册认定的业主"
+        if c.get("reconsidered") and not all((review.get(k) or {}).get("reason", "").strip()
+                                             for k in ("community", "street")):
+            return f"候选人 {cid} 曾被负面清单排除，复核同意未写明依据"
+    return None
+
+
+def _one_candidacy_per_owner(data: Mapping[str, Any], events) -> str | None:
+    approved = data.get("approved_candidates") or []
+    for key, what in (("owner_id", "业主"), ("candidate_id", "候选人编号")):
+        values = [c.get(key) for c in approved]
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            return f"同一{what}在候选人名单中出现多次：{'、'.join(map(str, dupes))}"
+    return None
+
+
+def _summary_matches_list(data: Mapping[str, Any], events) -> str | None:
+    if "approved_candidates" not in data:
+        return None
+    expected = rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
+                                  data.get("objection_log") or [])
+    summary = data.get("case_summary") or {}
+    for key in ("approved_candidates", "party_member_share", "excluded_by_negative_list"):
+        if summary.get(key) != expected[key]:
+            return f"案件摘要的「{key}」为 {summary.get(key)}，按候选人名单应为 {expected[key]}"
+    return None
+
+
+def _ballot_lists_approved_only(data: Mapping[str, Any], events) -> str | None:
+    voting = data.get("voting") or {}
+    if not voting:
+        return None
+    names = {c["candidate_id"]: c.get("name") for c in data.get("approved_candidates") or []}
+    for cid in voting.get("items") or []:
+        if cid not in names:
+            return f"选票上的 {cid} 不是审查通过的候选人"
+        if (voting.get("labels") or {}).get(cid) != names[cid]:
+            return f"选票上 {cid} 的姓名与审查通过名单不一致"
+    return None
+
+
+def _count_only_ballot_candidates(data: Mapping[str, Any], events) -> str | None:
+    count, voting = data.get("count") or {}, data.get("voting") or {}
+    if not count or not voting:
+        return None
+    items = set(voting.get("items") or [])
+    counted = {i["item"] for i in (count.get("tally") or {}).get("items") or []}
+    if counted != items:
+        return f"计票事项 {sorted(counted)} 与本轮选票 {sorted(items)} 不一致"
+    stray = [e["candidate_id"] for e in count.get("elected") or [] if e["candidate_id"] not in items]
+    if stray:
+        return f"当选人 {'、'.join(stray)} 不在本轮选票上"
+    return None
+
+
+def _publicity_before_meeting(data: Mapping[str, Any], events) -> str | None:
+    publicity, meeting = data.get("candidate_publicity") or {}, data.get("meeting") or {}
+    return publicity_problem(meeting.get("meeting_date", ""), publicity.get("publicity_end", ""))
+
+
+invariants(
+    "committee_election",
+    Invariant("committee.no_barred_owner_on_list", "候选人名单、联审名单和选票不含被负面清单排除的业主", _barred_on_list),
+    Invariant("committee.approved_are_screened_roll_owners", "审查通过的候选人均为经负面清单筛查合格、两级联审同意的名册业主",
+              _approved_are_screened),
+    Invariant("committee.one_candidacy_per_owner", "同一业主、同一候选人编号在名单中只出现一次", _one_candidacy_per_owner),
+    Invariant("committee.summary_matches_list", "案件摘要的候选人人数、党员占比和排除人数按候选人名单计算", _summary_matches_list),
+    Invariant("committee.ballot_lists_approved_only", "选票只列审查通过的候选人", _ballot_lists_approved_only),
+    Invariant("committee.count_only_ballot_candidates", "计票只计本轮选票上的候选人", _count_only_ballot_candidates),
+    Invariant("committee.publicity_before_meeting", "候选人名单公示期在会议召开前届满", _publicity_before_meeting),
+)
