@@ -670,6 +670,12 @@ def committee_renewal_due(ctx: ServiceContext) -> dict:
 # --- invariants: what every save of a committee election must leave true ----------------------
 # Pure functions of the case data (see engine.runtime.invariants); None means the rule holds.
 
+def _by_owner(data: Mapping[str, Any]) -> bool:
+    """Cases opened before candidates were identified by owner keep no `candidate_owners`; the
+    rules that need it apply from their opening on, so that cases in flight are not stopped."""
+    return "candidate_owners" in data
+
+
 def _owner_of(data: Mapping[str, Any], cid: str) -> str:
     return str((data.get("candidate_owners") or {}).get(cid, ""))
 
@@ -698,7 +704,7 @@ def _approved_are_screened(data: Mapping[str, Any], events) -> str | None:
             return f"候选人 {cid} 未经负面清单筛查合格"
         if not ((review.get("community") or {}).get("approve") and (review.get("street") or {}).get("approve")):
             return f"候选人 {cid} 未经社区党组织和街道党工委联审同意"
-        if not c.get("roll_units") or _owner_of(data, cid) != c.get("owner_id"):
+        if _by_owner(data) and (not c.get("roll_units") or _owner_of(data, cid) != c.get("owner_id")):
             return f"候选人 {cid} 不是按业主名册认定的业主"
         if c.get("reconsidered") and not all((review.get(k) or {}).get("reason", "").strip()
                                              for k in ("community", "street")):
@@ -717,7 +723,7 @@ def _one_candidacy_per_owner(data: Mapping[str, Any], events) -> str | None:
 
 
 def _summary_matches_list(data: Mapping[str, Any], events) -> str | None:
-    if "approved_candidates" not in data:
+    if "approved_candidates" not in data or not _by_owner(data):
         return None
     expected = rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
                                   data.get("objection_log") or [])

@@ -290,6 +290,11 @@ def _broken(code, data):
 
 def test_every_committee_invariant_holds_on_lawful_data_and_bites_alone():
     assert inv.violations("committee_election", _lawful(), []) == []
+    legacy = _lawful()  # a case opened before candidates were identified by owner is not stopped
+    del legacy["candidate_owners"], legacy["case_summary"]
+    for c in legacy["approved_candidates"]:
+        del c["roll_units"]
+    assert inv.violations("committee_election", legacy, []) == []
     d = _lawful()
     d["excluded_candidates"] = [{"candidate_id": "C9", "owner_id": "O2", "name": "甲", "screening": {"matched": []}}]
     d["case_summary"] = proc.rules.list_summary(d["approved_candidates"], d["excluded_candidates"], [])
