@@ -267,6 +267,17 @@ def committee_nomination_form(ctx: ServiceContext, schema: dict) -> dict:
     return fitted
 
 
+@service("committee_objection_form", context=True)
+def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
+    """The objection form offers only the grounds this street uses."""
+    disabled = _disabled_grounds(ctx)
+    fitted = copy.deepcopy(schema)
+    grounds = fitted["properties"]["objection"]["properties"]["objections"]["items"]["properties"]["grounds"]["items"]
+    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"]) if g not in disabled]
+    grounds["enum"], grounds["x-enumNames"] = [g for g, _ in kept], [name for _, name in kept]
+    return fitted
+
+
 @service("committee_check_nominations", context=True)
 def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     """Typing mistakes are refused as such; an attempt around the rules (an excluded owner again,
@@ -302,8 +313,9 @@ def committee_screen(ctx: ServiceContext) -> dict:
         owner = roll.owners[c["owner_id"]]
         facts = {g: v for g, v in (c.get("facts") or {}).items() if g in enabled}
         result = negative_list.screen(facts, enabled)
+        # The roll says which units the owner holds; that is what notices print.
         entry = {**{k: v for k, v in c.items() if k not in ("facts", "reconsideration")}, "screening": result,
-                 "roll_units": list(owner.units)}
+                 "roll_units": list(owner.units), "units": "、".join(owner.units)}
         owners[c["candidate_id"]] = c["owner_id"]
         earlier = rules.earlier_screenings(earlier_excluded, c["owner_id"])
         if earlier:

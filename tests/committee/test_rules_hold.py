@@ -266,6 +266,22 @@ def test_switched_off_grounds_are_not_asked_nor_used(election, runtime):
     assert "fee_arrears" in facts["properties"]
 
 
+def test_objection_form_offers_only_the_grounds_in_use(election, runtime):
+    e = election
+    e.start()
+    e.nominate([candidate(*c) for c in CANDIDATES[:7]])
+    e.review_all()
+    task = e.task("street", "objections")
+    schema = runtime.get_task(task.id, e.actors["street"])["schema"]
+    grounds = schema["properties"]["objection"]["properties"]["objections"]["items"]["properties"]["grounds"]["items"]
+    assert "fee_arrears" not in grounds["enum"] and len(grounds["enum"]) == len(grounds["x-enumNames"])
+    with pytest.raises(ValidationFailed) as err:
+        e.do("street", "objections", {"objection": {"objections": [
+            {"candidate_id": "C2", "content": "欠费", "upheld": True, "answer": "属实", "grounds": ["fee_arrears"]}]}})
+    assert "已被本街道停用" in err.value.message_zh
+    assert [c["units"] for c in e.case().data["approved_candidates"]][:1] == ["1-101、1-102"]  # from the roll
+
+
 # --- 4. the invariants, each shown to bite --------------------------------------------------------
 
 def _approved(cid, owner, name="甲", party=True, **extra):
