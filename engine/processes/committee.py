@@ -401,16 +401,30 @@ def committee_review_result(ctx: ServiceContext) -> dict:
     share = rules.party_share(approved)
     seats = data["election"]["seats"]
     _set(ctx, approved_candidates=approved, review_sheet=[])
+    # Whether a publicity starting now still ends before the meeting; if not, it is postponed first.
+    room = not _postponement_problems(ctx, data, None, "meeting.meeting_date")
     return {"approved": [{"candidate_id": c["candidate_id"], "name": c["name"]} for c in approved],
             "rejected": [{"candidate_id": c["candidate_id"], "name": c["name"], "review": c["review"]} for c in rejected],
-            "party_share": share, "enough": len(approved) >= seats}
+            "party_share": share, "enough": len(approved) >= seats, "meeting_room": room}
 
 
 # --- candidate publicity and objections -----------------------------------------------------
 
+@service("committee_check_postponement", context=True)
+def committee_check_postponement(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
+    new_date = (form_data.get("postponement") or {}).get("new_meeting_date")
+    if not new_date:
+        _refuse([{"field": "postponement.new_meeting_date", "message": "give the new meeting date",
+                  "message_zh": "请填写会议延期日期"}])
+    _refuse(_postponement_problems(ctx, task_data, new_date, "postponement.new_meeting_date"))
+
+
 @service("committee_candidate_notice", context=True)
 def committee_candidate_notice(ctx: ServiceContext) -> dict:
     data = _data(ctx)
+    decided = data.pop("postponement", None)  # from the postponement task just completed
+    if decided:
+        _postpone(ctx, decided["new_meeting_date"], decided["reason"])
     election = data["election"]
     start, end, due = _publicity(ctx, election["publicity_days"])
     approved = data["approved_candidates"]

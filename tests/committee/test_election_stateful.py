@@ -45,7 +45,7 @@ USERS = ["street", "cparty", "sparty", "community", "street_far", "cparty_far"]
 WHO = st.sampled_from(["right"] * 12 + USERS)
 STALE = st.sampled_from([False] * 6 + [True])
 RIGHT = {"nominate": "street", "community_review": "cparty", "street_review": "sparty", "objections": "street",
-         "enter_ballots": "street", "decide_failure": "street"}
+         "enter_ballots": "street", "decide_failure": "street", "postpone_meeting": "street"}
 
 
 SEEN: "Counter[str]" = Counter()  # what the runs got to do, printed with -s
@@ -240,6 +240,12 @@ class CommitteeElection(RuleBasedStateMachine):
     @rule(user=WHO, decision=st.sampled_from(["reballot", "accept", "close"]))
     def decide(self, user, decision):
         self.attempt("decide_failure", user, {"failure": {"decision": decision, "reason": "筹备组决定"}})
+
+    @precondition(lambda self: self.is_open("postpone_meeting"))
+    @rule(user=WHO, stale=STALE, soon=st.booleans())
+    def postpone(self, user, stale, soon):
+        day = (civil_date(self.clock.now()) + timedelta(days=3)).isoformat() if soon else self.later_meeting()
+        self.attempt("postpone_meeting", user, {"postponement": {"new_meeting_date": day, "reason": "公示期"}}, stale)
 
     @rule(days=st.integers(1, 12))
     def time_passes(self, days):

@@ -354,3 +354,20 @@ def test_a_service_that_would_break_an_invariant_is_refused_and_audited(election
                                                               for c in sheet]})
     assert e.case().version == before
     assert _refusals(runtime, e.case_number)[-1]["code"] == "invariant_violated"
+
+
+def test_a_review_that_ends_too_late_for_the_publicity_asks_to_postpone_the_meeting(election, clock, runtime):
+    e = election
+    e.start()
+    e.nominate([candidate(*c) for c in CANDIDATES[:7]])
+    clock.advance(days=25)  # the review ends on 12-16: a 7-day publicity would end after the meeting on 12-20
+    e.review_all()
+    assert e.open_names() == ["postpone_meeting"]
+    with pytest.raises(ValidationFailed) as err:  # still too early
+        e.do("street", "postpone_meeting", {"postponement": {"new_meeting_date": "2026-12-22", "reason": "公示期"}})
+    assert "公示" in err.value.message_zh
+    e.do("street", "postpone_meeting", {"postponement": {"new_meeting_date": "2027-01-10", "reason": "候选人名单公示期"}})
+    view = e.case()
+    assert e.open_names() == ["objections"] and view.data["meeting"]["meeting_date"] == "2027-01-10"
+    assert view.summary["meeting_date"] == "2027-01-10" and view.data["meeting_postponements"][0]["from"] == "2026-12-20"
+    assert view.data["candidate_publicity"]["publicity_end"] < "2027-01-10"
