@@ -231,10 +231,15 @@ def test_meeting_date_must_leave_room_for_the_candidate_publicity(election, runt
     from .conftest import ROLL
     e.do("street", "confirm_roll", {"roll": {"file": e.upload("roll.csv", ROLL), "inspection_place": "物业中心"}})
     plan = {"meeting_name": "首次业主大会会议", "meeting_time": "9:00", "place": "会所", "form": "集体讨论"}
-    with pytest.raises(ValidationFailed) as err:  # 15 days' notice met, 20 days' publicity not
-        e.do("street", "meeting_plan", {"meeting": {**plan, "meeting_date": "2026-12-08"}})
-    assert "公示 20 日" in err.value.message_zh
-    e.do("street", "meeting_plan", {"meeting": {**plan, "meeting_date": "2026-12-20"}})
+    from datetime import timedelta
+
+    from engine.domain.periods import period_end
+
+    last = period_end(runtime.now(), days=20, kind="publicity").last_day
+    with pytest.raises(ValidationFailed) as err:  # 15 days' notice met; the publicity's last day is not before
+        e.do("street", "meeting_plan", {"meeting": {**plan, "meeting_date": last.isoformat()}})
+    assert "公示 20 日" in err.value.message_zh and len(err.value.details) == 1
+    e.do("street", "meeting_plan", {"meeting": {**plan, "meeting_date": (last + timedelta(days=1)).isoformat()}})
 
 
 def test_a_late_renomination_must_postpone_the_meeting(election, clock):
