@@ -278,6 +278,28 @@ def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
     return fitted
 
 
+@service("committee_review_form", context=True)
+def committee_review_form(ctx: ServiceContext, schema: dict) -> dict:
+    """The review form says who is under review — and, for an owner the negative list excluded
+    earlier in this case, that screening and the new facts — so that reviewers decide knowingly."""
+    sheet = _data(ctx).get("review_sheet") or []
+    fitted = copy.deepcopy(schema)
+    lines = []
+    for c in sheet:
+        line = f"{c['candidate_id']} {c['name']}（业主 {c['owner_id']}，{c.get('units') or '—'}）"
+        for e in c.get("earlier_screenings") or []:
+            line += (f"；曾在本案因负面清单「{'、'.join(e['grounds'])}」被排除（候选人编号 {e['candidate_id']}，"
+                     f"{e.get('excluded_on') or '日期未记'}）")
+        if c.get("reconsideration"):
+            line += f"；新情况说明：{c['reconsideration']}"
+        if c.get("objection"):
+            line += f"；异议：{c['objection']}"
+        lines.append(line)
+    if lines:
+        fitted["description"] = f"{schema.get('description', '')} 本次审查：" + "。".join(lines) + "。"
+    return fitted
+
+
 @service("committee_check_nominations", context=True)
 def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     """Typing mistakes are refused as such; an attempt around the rules (an excluded owner again,

@@ -109,6 +109,9 @@ def test_new_facts_go_to_the_joint_review_with_the_earlier_screening(election, r
     assert [c["candidate_id"] for c in sheet] == ["C9"]
     assert sheet[0]["earlier_screenings"][0]["grounds"] == ["正在被刑事立案侦查，或三年内受过刑事处罚"]
     assert sheet[0]["reconsideration"].startswith("原刑事案件")
+    shown = runtime.get_task(e.task("cparty", "community_review").id, e.actors["cparty"])["schema"]["description"]
+    assert "曾在本案因负面清单「正在被刑事立案侦查，或三年内受过刑事处罚」被排除（候选人编号 C7" in shown
+    assert "新情况说明：原刑事案件已撤销立案" in shown
     with pytest.raises(ValidationFailed) as err:  # approving without saying why is refused
         e.do("cparty", "community_review", {"community_decisions": [{"candidate_id": "C9", "approve": True}]})
     assert "同意其参选须写明依据" in err.value.message_zh
