@@ -133,3 +133,109 @@ def term_last_day(start: "date", years: int) -> "date":
     if anniversary.day != start.day:  # 29 February → relativedelta gives 28 February
         anniversary += timedelta(days=1)
     return anniversary - timedelta(days=1)
+
+
+# --- candidacy: a candidate is an owner of the roll, whatever id is typed ----------------------
+#
+# The case keeps, in its data: `approved_candidates` (passed joint review), `excluded_candidates`
+# (screened out by the negative list, appended to and never rewritten — an entry's index is its
+# number) and `candidate_owners` ({candidate id: owner id}, every id ever nominated in the case).
+# An approved candidate whose owner was excluded before carries `reconsidered`: the numbers of the
+# exclusions the joint review weighed with the new facts, each with both organisations' approval.
+
+
+def _owner(c: dict) -> str:
+    return str(c.get("owner_id") or "")
+
+
+def exclusions_of(excluded: list[dict], owner_id: str) -> list[int]:
+    """Numbers (indices) of the exclusions of `owner_id` in this case."""
+    return [i for i, e in enumerate(excluded) if _owner(e) == owner_id]
+
+
+def ground_texts(exclusion: dict) -> list[str]:
+    return [m.get("text", "") for m in (exclusion.get("screening") or {}).get("matched") or []]
+
+
+def earlier_screenings(excluded: list[dict], owner_id: str) -> list[dict]:
+    """What the joint review is shown about an earlier-excluded owner: each exclusion as recorded."""
+    return [{"no": i, "candidate_id": excluded[i].get("candidate_id", ""), "name": excluded[i].get("name", ""),
+             "grounds": ground_texts(excluded[i]), "objection": excluded[i].get("objection", ""),
+             "excluded_on": excluded[i].get("excluded_on", "")}
+            for i in exclusions_of(excluded, owner_id)]
+
+
+def barred_owners(excluded: list[dict], approved: list[dict]) -> dict[str, list[int]]:
+    """Owners excluded in this case and not cleared by a joint review of new facts: {owner: [numbers]}.
+    An exclusion is cleared only for the approved entry that names it in `reconsidered`."""
+    cleared: dict[str, set[int]] = {}
+    for c in approved:
+        cleared.setdefault(_owner(c), set()).update(int(n) for n in c.get("reconsidered") or [])
+    barred: dict[str, list[int]] = {}
+    for i, e in enumerate(excluded):
+        if i not in cleared.get(_owner(e), set()):
+            barred.setdefault(_owner(e), []).append(i)
+    return barred
+
+
+def check_nominations(cands: list[dict], roll_owners: dict[str, Any], approved: list[dict],
+                      excluded: list[dict], candidate_owners: dict[str, str],
+                      disabled_grounds: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    """Problems with a round of nominations as (input problems, rule refusals).
+
+    Input problems are typing mistakes (unknown owner, id used twice in the form). Rule refusals are
+    attempts the case must remember: nominating an owner the negative list excluded in this case
+    without new facts for the joint review, reusing another owner's candidate id, nominating an
+    owner already on the list, or recording a ground the street switched off.
+    `roll_owners` maps owner id to the roll's name; `disabled_grounds` ground id to its text."""
+    problems, refusals = [], []
+    approved_owner = {_owner(c): c for c in approved}
+    form_ids: dict[str, int] = {}
+    form_owners: dict[str, int] = {}
+    for i, c in enumerate(cands):
+        cid, owner, name = c.get("candidate_id", ""), _owner(c), c.get("name", "")
+        field = f"candidates.{i}"
+        if cid in form_ids:
+            problems.append(_p(f"{field}.candidate_id", f"candidate id {cid!r} used twice",
+                               f"候选人编号 {cid} 重复"))
+        form_ids.setdefault(cid, i)
+        if owner not in roll_owners:
+            problems.append(_p(f"{field}.owner_id", f"{name}: owner {owner!r} is not on the owner roll",
+                               f"候选人「{name}」的业主编号 {owner} 不在业主名册中"))
+            continue
+        who = f"业主「{roll_owners[owner] or name}」（{owner}）"
+        if owner in form_owners:
+            problems.append(_p(f"{field}.owner_id", f"owner {owner!r} nominated twice in this round",
+                               f"{who}在本轮提名中出现两次"))
+        form_owners.setdefault(owner, i)
+        earlier_owner = candidate_owners.get(cid)
+        if earlier_owner is not None and earlier_owner != owner:
+            refusals.append(_p(f"{field}.candidate_id",
+                               f"candidate id {cid!r} belongs to owner {earlier_owner!r} in this case",
+                               f"候选人编号 {cid} 在本案中已用于业主 {earlier_owner}，不得用于{who}"))
+        if owner in approved_owner:
+            refusals.append(_p(f"{field}.owner_id",
+                               f"owner {owner!r} is already an approved candidate ({approved_owner[owner]['candidate_id']})",
+                               f"{who}已是审查通过的候选人（编号 {approved_owner[owner]['candidate_id']}），不得重复提名"))
+        earlier = exclusions_of(excluded, owner)
+        if earlier and not str(c.get("reconsideration") or "").strip():
+            grounds = "、".join(dict.fromkeys(t for n in earlier for t in ground_texts(excluded[n]))) or "负面清单情形"
+            refusals.append(_p(f"{field}.owner_id",
+                               f"owner {owner!r} was excluded by the negative list in this case and may not be nominated again",
+                               f"{who}已在本案因负面清单「{grounds}」被排除，不得再次提名（所填候选人编号 {cid}）；"
+                               "如有新的事实，请在“新情况说明”中写明，连同原筛查结果提交联审复核"))
+        for ground, on in (c.get("facts") or {}).items():
+            if ground in disabled_grounds and on is True:
+                refusals.append(_p(f"{field}.facts.{ground}", f"ground {ground!r} is switched off for this street",
+                                   f"「{disabled_grounds[ground]}」已被本街道停用，不作为候选人资格条件，不得据此登记"))
+    return problems, refusals
+
+
+def list_summary(approved: list[dict], excluded: list[dict], objection_log: list[dict]) -> dict[str, Any]:
+    """The case summary's facts about the candidate list, computed from the list itself (never
+    counted up), so that a candidate an objection removed stops counting at once."""
+    share = party_share(approved)
+    barred = barred_owners(excluded, approved)
+    return {"approved_candidates": len(approved), "party_member_share": share["share"],
+            "party_member_percent": share["percent"], "party_majority": share["more_than_half"],
+            "excluded_by_negative_list": len(barred), "objections": len(objection_log)}

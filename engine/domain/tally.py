@@ -252,3 +252,65 @@ def _elect(results: list[ItemResult], seats: int) -> tuple[list[str], list[str]]
     elected = [r.item for r in ranked if key(r) > cut]
     ties = [r.item for r in ranked if key(r) == cut]
     return elected, ties
+
+
+# --- which ballot lines count: only candidates on the issued ballot -------------------------
+
+NOT_ON_BALLOT_ZH = "不是本案候选人"
+
+
+class SetAside(NamedTuple):
+    """A vote not counted: for something not on the issued ballot, and why."""
+
+    problem: Problem
+    reason_zh: str
+
+
+def match_ballot_items(ballots: Iterable[Ballot], on_ballot: dict[str, str], filename: str,
+                       off_ballot: dict[str, str] | None = None) -> tuple[list[Ballot], list[SetAside], list[Problem]]:
+    """Map each line's item — a candidate id or name on the issued ballot — to the ballot's id.
+
+    Returns (counted, not_on_ballot, errors): lines for anything not on the ballot are kept apart
+    with their file:line and why (`off_ballot` names known ids/names: excluded, disqualified, …);
+    a name two candidates on the ballot share cannot be counted for either (an entry error).
+    `on_ballot` is {id: name} of the ballot as issued for the round."""
+    by_name: dict[str, list[str]] = {}
+    for cid, name in on_ballot.items():
+        by_name.setdefault(name, []).append(cid)
+    off_ballot = off_ballot or {}
+    counted: list[Ballot] = []
+    aside: list[SetAside] = []
+    errors: list[Problem] = []
+    for b in ballots:
+        if b.item in on_ballot:
+            counted.append(b)
+            continue
+        ids = by_name.get(b.item, [])
+        if len(ids) == 1:
+            counted.append(Ballot(b.owner_id, ids[0], b.vote, b.line))
+        elif ids:
+            errors.append(Problem(filename, b.line, f"{b.item!r} names {len(ids)} candidates on the ballot; use the id",
+                                  f"选票上有 {len(ids)} 名候选人名为「{b.item}」（{'、'.join(ids)}），请填写候选人编号"))
+        else:
+            why = off_ballot.get(b.item, NOT_ON_BALLOT_ZH)
+            aside.append(SetAside(Problem(filename, b.line, f"{b.item!r} is not on the issued ballot ({why})",
+                                          f"「{b.item}」不在本轮选票上（{why}），该票无效"), why))
+    # An owner may have written a candidate once by id and once by name: the second is a repeat.
+    seen: dict[tuple[str, str], int | None] = {}
+    unique: list[Ballot] = []
+    for b in counted:
+        first = seen.setdefault((b.owner_id, b.item), b.line)
+        if first != b.line:
+            errors.append(Problem(filename, b.line, f"owner {b.owner_id!r} already voted on {b.item!r} on line {first}",
+                                  f"业主 {b.owner_id} 已在第 {first} 行对候选人 {b.item} 表决，不得重复"))
+        else:
+            unique.append(b)
+    return unique, aside, errors
+
+
+def set_aside_summary(aside: list[SetAside]) -> dict:
+    """How many votes were set aside and why (JSON-able), for the count."""
+    reasons: dict[str, int] = {}
+    for a in aside:
+        reasons[a.reason_zh] = reasons.get(a.reason_zh, 0) + 1
+    return {"count": len(aside), "reasons": reasons, "lines": [a.problem.as_detail()["message_zh"] for a in aside]}

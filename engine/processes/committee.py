@@ -8,13 +8,18 @@ before anything changes, listing every problem with its field or file:line.
 Shared state that loops revisit lives in top-level task-data keys, written here only:
 `approved_candidates` (passed joint review, not returned by an objection), `review_sheet` (the
 candidates the party organisations are to review next), `excluded_candidates` (matched the
-negative list: they never reach the ballot), and `case_summary` (reportable facts the service
-layer copies into `process_case.summary`).
+negative list: they never reach the ballot; appended to, never rewritten), `candidate_owners`
+({candidate id: owner id} of every nomination: a candidate is an owner of the roll, whatever id is
+typed), and `case_summary` (reportable facts the service layer copies into `process_case.summary`;
+the candidate-list facts are recomputed from the list on every change, never counted up).
+
+The rules these keys must satisfy after every save are declared at the end of this module.
 """
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Mapping
 
 
 from engine.attachments import load_attachment
@@ -23,9 +28,10 @@ from engine.domain import committee as rules
 from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import Deadline, civil_date, period_end
-from engine.domain.tally import BallotError, parse_ballots, tally
-from engine.runtime.errors import ValidationFailed
+from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
+from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.choices import choice_list
+from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.panels import panel, section
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
@@ -41,7 +47,11 @@ def _data(ctx: ServiceContext) -> dict:
 
 
 def _set(ctx: ServiceContext, **values: Any) -> None:
-    _data(ctx).update(values)
+    data = _data(ctx)
+    data.update(values)
+    if "approved_candidates" in data:  # the list changed: its summary is recomputed, not adjusted
+        _summary(ctx, **rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
+                                           data.get("objection_log") or []))
 
 
 def _summary(ctx: ServiceContext, **values: Any) -> None:
@@ -51,9 +61,9 @@ def _summary(ctx: ServiceContext, **values: Any) -> None:
     data["case_summary"] = summary
 
 
-def _refuse(problems: list[dict]) -> None:
+def _refuse(problems: list[dict], error: type[ValidationFailed] = ValidationFailed) -> None:
     if problems:
-        raise ValidationFailed("; ".join(p["message"] for p in problems),
+        raise error("; ".join(p["message"] for p in problems),
                                "；".join(p["message_zh"] for p in problems), details=problems)
 
 
@@ -100,7 +110,8 @@ def committee_open(ctx: ServiceContext) -> dict:
     seats, term = case.get("seats"), case.get("term_years")
     _refuse(rules.check_seats_and_term(seats, term))
     kind = case.get("election_kind", "first")
-    _set(ctx, approved_candidates=[], review_sheet=[], excluded_candidates=[], objection_log=[], ballot_round=0)
+    _set(ctx, approved_candidates=[], review_sheet=[], excluded_candidates=[], objection_log=[], ballot_round=0,
+         candidate_owners={})
     _summary(ctx, kind=kind, seats=seats, term_years=term, opened_on=_today(ctx).isoformat())
     return {"kind": kind, "kind_zh": "首次选举" if kind == "first" else "换届选举", "seats": seats,
             "term_years": term, "publicity_days": int(case.get("publicity_days") or 7),
@@ -161,30 +172,79 @@ def committee_load_roll(ctx: ServiceContext) -> dict:
 
 # --- meeting plan ---------------------------------------------------------------------------
 
-def _meeting_problems(ctx: ServiceContext, meeting: dict) -> list[dict]:
+def _meeting_problems(ctx: ServiceContext, meeting: dict, publicity_days: int) -> list[dict]:
+    """The meeting date against both periods that must run before it: the plan's 15 days and the
+    candidate-list publicity (which cannot start before today, so it ends at the earliest after
+    `publicity_days` from today). Whichever of the two is entered last, both are checked here."""
     try:
         day = date.fromisoformat(str(meeting.get("meeting_date", ""))[:10])
     except ValueError:
         return [{"field": "meeting.meeting_date", "message": "meeting_date must be a date",
                  "message_zh": "会议日期格式不正确"}]
+    problems = []
     earliest = _today(ctx) + timedelta(days=15)
     if day < earliest:
-        return [{"field": "meeting.meeting_date",
-                 "message": f"the plan must be posted at least 15 days before the meeting: meeting on {earliest} or later",
-                 "message_zh": f"会议方案须在会议召开15日前公告：会议日期不得早于 {earliest.isoformat()}"}]
-    return []
+        problems.append({"field": "meeting.meeting_date",
+                         "message": f"the plan must be posted at least 15 days before the meeting: meeting on {earliest} or later",
+                         "message_zh": f"会议方案须在会议召开15日前公告：会议日期不得早于 {earliest.isoformat()}"})
+    publicity_end = period_end(ctx.now, days=int(publicity_days), kind="publicity").last_day
+    if day <= publicity_end:
+        problems.append({"field": "meeting.meeting_date",
+                         "message": f"the {publicity_days}-day candidate-list publicity cannot end before a meeting on {day}",
+                         "message_zh": f"候选人名单须公示 {publicity_days} 日且在会议召开前届满：即使今日开始公示也要到 "
+                                       f"{publicity_end.isoformat()} 才届满，会议日期须晚于该日"})
+    return problems
+
+
+def _postponement_problems(ctx: ServiceContext, task_data: dict, new_date: Any, field: str) -> list[dict]:
+    """A new candidate list (re-nomination, or an upheld objection) is publicised from today at
+    the earliest: if that cannot end before the meeting, the meeting must be postponed to a day
+    after it (and at least 15 days away, for its new notice)."""
+    meeting_day = str(task_data["meeting"]["meeting_date"])[:10]
+    days = int(task_data["election"]["publicity_days"])
+    end = period_end(ctx.now, days=days, kind="publicity").last_day
+    if not new_date:
+        if end.isoformat() < meeting_day:
+            return []
+        return [{"field": field, "message": f"a new {days}-day publicity cannot end before the meeting on {meeting_day}",
+                 "message_zh": f"重新公示候选人名单须 {days} 日，最早 {end.isoformat()} 届满，不早于会议日期 {meeting_day}："
+                               "请填写会议延期日期"}]
+    plan = {"meeting_date": new_date}
+    problems = _meeting_problems(ctx, plan, days)
+    return [{**p, "field": field} for p in problems]
+
+
+def _postpone(ctx: ServiceContext, new_date: Any, why: str) -> None:
+    """Move the meeting (checked by the completion's guard); the earlier date stays on record."""
+    if not new_date:
+        return
+    data = _data(ctx)
+    meeting = dict(data["meeting"])
+    log = list(data.get("meeting_postponements") or [])
+    log.append({"from": meeting["meeting_date"], "to": str(new_date)[:10], "on": _today(ctx).isoformat(), "why": why})
+    meeting["meeting_date"] = str(new_date)[:10]
+    _set(ctx, meeting=meeting, meeting_postponements=log)
+    _summary(ctx, meeting_date=meeting["meeting_date"], meeting_postponed=len(log))
+
+
+def publicity_problem(meeting_date: str, publicity_end: str) -> str | None:
+    """The candidate list's publicity must end before the meeting day (Chinese reason, or None)."""
+    if meeting_date and publicity_end and str(publicity_end)[:10] >= str(meeting_date)[:10]:
+        return (f"候选人名单公示期至 {str(publicity_end)[:10]} 届满，不早于会议日期 {str(meeting_date)[:10]}："
+                "公示须在会议召开前结束")
+    return None
 
 
 @service("committee_check_meeting_plan", context=True)
 def committee_check_meeting_plan(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    _refuse(_meeting_problems(ctx, form_data.get("meeting") or {}))
+    _refuse(_meeting_problems(ctx, form_data.get("meeting") or {}, task_data["election"]["publicity_days"]))
 
 
 @service("committee_meeting_notice", context=True)
 def committee_meeting_notice(ctx: ServiceContext) -> dict:
     data = _data(ctx)
     m, election = data["meeting"], data["election"]
-    _refuse(_meeting_problems(ctx, m))
+    _refuse(_meeting_problems(ctx, m, election["publicity_days"]))
     rules_text = list(m.get("voting_rules") or []) or [
         "专有部分面积占比三分之二以上的业主且人数占比三分之二以上的业主参与表决",
         "选举业主委员会委员，须经参与表决专有部分面积过半数的业主且参与表决人数过半数的业主同意",
@@ -199,57 +259,127 @@ def committee_meeting_notice(ctx: ServiceContext) -> dict:
 
 # --- nominations, negative-list screening, joint review --------------------------------------
 
-@service("committee_check_nominations", context=True)
-def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    cands = form_data.get("candidates") or []
-    approved = task_data.get("approved_candidates") or []
-    roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
-    problems = []
-    seen = {c["candidate_id"] for c in approved}
-    for i, c in enumerate(cands):
-        cid = c.get("candidate_id", "")
-        if cid in seen:
-            problems.append({"field": f"candidates.{i}.candidate_id", "message": f"candidate id {cid!r} used twice",
-                             "message_zh": f"候选人编号 {cid} 重复"})
-        seen.add(cid)
-        if c.get("owner_id") not in roll.owners:
-            problems.append({"field": f"candidates.{i}.owner_id",
-                             "message": f"{c.get('name')}: owner {c.get('owner_id')!r} is not on the owner roll",
-                             "message_zh": f"候选人「{c.get('name')}」的业主编号 {c.get('owner_id')} 不在业主名册中"})
-    seats = task_data["election"]["seats"]
-    if len(approved) + len(cands) < seats:
-        problems.append({"field": "candidates",
-                         "message": f"at least {seats} candidates are needed ({len(approved)} already approved)",
-                         "message_zh": f"候选人不得少于应选名额 {seats} 名（已通过审查 {len(approved)} 名）"})
-    _refuse(problems)
-
-
 def _enabled_grounds(ctx: ServiceContext) -> tuple[set[str], int]:
     setting = get_setting(ctx.session, negative_list.SETTING_KEY, _compound(ctx), negative_list.default_setting())
     return negative_list.enabled_grounds(setting.value), setting.version
 
 
+def _disabled_grounds(ctx: ServiceContext) -> dict[str, str]:
+    enabled, _version = _enabled_grounds(ctx)
+    return {g.id: g.text for g in negative_list.GROUNDS if g.id not in enabled}
+
+
+@service("committee_nomination_form", context=True)
+def committee_nomination_form(ctx: ServiceContext, schema: dict) -> dict:
+    """The nomination form as this street asks it: grounds it switched off are not asked."""
+    disabled = _disabled_grounds(ctx)
+    fitted = copy.deepcopy(schema)
+    facts = fitted["properties"]["candidates"]["items"]["properties"]["facts"]["properties"]
+    for ground in disabled:
+        facts.pop(ground, None)
+    return fitted
+
+
+@service("committee_objection_form", context=True)
+def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
+    """The objection form offers only the grounds this street uses."""
+    disabled = _disabled_grounds(ctx)
+    fitted = copy.deepcopy(schema)
+    grounds = fitted["properties"]["objection"]["properties"]["objections"]["items"]["properties"]["grounds"]["items"]
+    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"]) if g not in disabled]
+    grounds["enum"], grounds["x-enumNames"] = [g for g, _ in kept], [name for _, name in kept]
+    return fitted
+
+
+@service("committee_review_form", context=True)
+def committee_review_form(ctx: ServiceContext, schema: dict) -> dict:
+    """The review form says who is under review — and, for an owner the negative list excluded
+    earlier in this case, that screening and the new facts — so that reviewers decide knowingly."""
+    sheet = _data(ctx).get("review_sheet") or []
+    fitted = copy.deepcopy(schema)
+    lines = []
+    for c in sheet:
+        line = f"{c['candidate_id']} {c['name']}（业主 {c['owner_id']}，{c.get('units') or '—'}）"
+        for e in c.get("earlier_screenings") or []:
+            line += (f"；曾在本案因负面清单「{'、'.join(e['grounds'])}」被排除（候选人编号 {e['candidate_id']}，"
+                     f"{e.get('excluded_on') or '日期未记'}）")
+        if c.get("reconsideration"):
+            line += f"；新情况说明：{c['reconsideration']}"
+        if c.get("objection"):
+            line += f"；异议：{c['objection']}"
+        lines.append(line)
+    if lines:
+        fitted["description"] = f"{schema.get('description', '')} 本次审查：" + "。".join(lines) + "。"
+    return fitted
+
+
+@service("committee_check_nominations", context=True)
+def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
+    """Typing mistakes are refused as such; an attempt around the rules (an excluded owner again,
+    another owner's candidate id, a switched-off ground) is refused naming the rule, and audited."""
+    cands = form_data.get("candidates") or []
+    approved = task_data.get("approved_candidates") or []
+    roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
+    problems, refusals = rules.check_nominations(
+        cands, {o.owner_id: o.name for o in roll.owners.values()}, approved,
+        task_data.get("excluded_candidates") or [], task_data.get("candidate_owners") or {}, _disabled_grounds(ctx))
+    seats = task_data["election"]["seats"]
+    if len(approved) + len(cands) < seats:
+        problems.append({"field": "candidates",
+                         "message": f"at least {seats} candidates are needed ({len(approved)} already approved)",
+                         "message_zh": f"候选人不得少于应选名额 {seats} 名（已通过审查 {len(approved)} 名）"})
+    problems += _postponement_problems(ctx, task_data, form_data.get("new_meeting_date"), "new_meeting_date")
+    _refuse(refusals + problems, RuleRefused if refusals else ValidationFailed)
+
+
 @service("committee_screen", context=True)
 def committee_screen(ctx: ServiceContext) -> dict:
-    """Negative-list screening of the new nominations; matches are excluded before review."""
+    """Negative-list screening of the new nominations; matches are excluded before review. An owner
+    excluded earlier in the case reaches the review only with new facts, and the review sees the
+    earlier screening; without them (which the nomination guard already refuses) the exclusion stands."""
     data = _data(ctx)
     enabled, version = _enabled_grounds(ctx)
-    sheet, excluded = [], list(data.get("excluded_candidates") or [])
+    roll = _load_roll(ctx, data["owner_roll"]["ref"])
+    earlier_excluded = list(data.get("excluded_candidates") or [])
+    sheet, excluded = [], list(earlier_excluded)
+    owners = dict(data.get("candidate_owners") or {})
+    today = _today(ctx).isoformat()
     for c in data["candidates"]:
-        result = negative_list.screen(c.get("facts") or {}, enabled)
-        entry = {**{k: v for k, v in c.items() if k != "facts"}, "screening": result}
-        (sheet if result["eligible"] else excluded).append(entry)
-    _set(ctx, review_sheet=sheet, excluded_candidates=excluded)
-    _summary(ctx, excluded_by_negative_list=len(excluded))
+        owner = roll.owners[c["owner_id"]]
+        facts = {g: v for g, v in (c.get("facts") or {}).items() if g in enabled}
+        result = negative_list.screen(facts, enabled)
+        # The roll says which units the owner holds; that is what notices print.
+        entry = {**{k: v for k, v in c.items() if k not in ("facts", "reconsideration")}, "screening": result,
+                 "roll_units": list(owner.units), "units": "、".join(owner.units)}
+        owners[c["candidate_id"]] = c["owner_id"]
+        earlier = rules.earlier_screenings(earlier_excluded, c["owner_id"])
+        if earlier:
+            entry["earlier_screenings"] = earlier
+            entry["reconsideration"] = str(c.get("reconsideration") or "").strip()
+            if not entry["reconsideration"]:
+                result = {"eligible": False, "matched": [m for e in earlier for m in
+                                                         earlier_excluded[e["no"]]["screening"]["matched"]]}
+                entry["screening"] = result
+        if result["eligible"]:
+            sheet.append(entry)
+        else:
+            excluded.append({**entry, "excluded_on": today})
+    _set(ctx, review_sheet=sheet, excluded_candidates=excluded, candidate_owners=owners)
+    # popped: task data carries forward, a later round must not apply this date again
+    _postpone(ctx, data.pop("new_meeting_date", None), "补充提名后重新公示候选人名单")
+    new = excluded[len(earlier_excluded):]
     return {"setting_version": version, "enabled_grounds": sorted(enabled), "to_review": len(sheet),
             "excluded": [{"candidate_id": e["candidate_id"], "name": e["name"],
-                          "grounds": [m["text"] for m in e["screening"]["matched"]]} for e in excluded],
+                          "grounds": [m["text"] for m in e["screening"]["matched"]]} for e in new],
+            "reconsidered": [c["candidate_id"] for c in sheet if c.get("earlier_screenings")],
             "party_share": rules.party_share(sheet)}
 
 
 def _decision_problems(sheet: list[dict], decisions: list[dict], field: str) -> list[dict]:
     want = [c["candidate_id"] for c in sheet]
     got = [d.get("candidate_id") for d in decisions]
+    reconsidered = {c["candidate_id"]: "、".join(g for e in c["earlier_screenings"] for g in e["grounds"])
+                    for c in sheet if c.get("earlier_screenings")}
     problems = []
     for cid in want:
         if got.count(cid) != 1:
@@ -262,6 +392,11 @@ def _decision_problems(sheet: list[dict], decisions: list[dict], field: str) -> 
         elif not d.get("approve") and not (d.get("reason") or "").strip():
             problems.append({"field": f"{field}.{i}.reason", "message": "a rejection needs a reason",
                              "message_zh": f"不同意候选人 {d.get('candidate_id')} 须说明理由"})
+        elif d.get("approve") and reconsidered.get(d.get("candidate_id")) and not (d.get("reason") or "").strip():
+            problems.append({"field": f"{field}.{i}.reason",
+                             "message": "approving a candidate the negative list excluded before needs a reason",
+                             "message_zh": f"候选人 {d.get('candidate_id')} 曾在本案因负面清单"
+                                           f"「{reconsidered[d.get('candidate_id')]}」被排除，同意其参选须写明依据"})
     return problems
 
 
@@ -295,22 +430,36 @@ def committee_review_result(ctx: ServiceContext) -> dict:
         review = {"community": {"approve": comm[cid]["approve"], "reason": comm[cid].get("reason", "")},
                   "street": {"approve": street[cid]["approve"], "reason": street[cid].get("reason", "")}}
         entry = {**c, "review": review}
+        if c.get("earlier_screenings"):  # both organisations weighed the new facts against these
+            entry["reconsidered"] = [e["no"] for e in c["earlier_screenings"]]
         (approved if comm[cid]["approve"] and street[cid]["approve"] else rejected).append(entry)
     share = rules.party_share(approved)
     seats = data["election"]["seats"]
     _set(ctx, approved_candidates=approved, review_sheet=[])
-    _summary(ctx, approved_candidates=len(approved), party_member_share=share["share"],
-             party_member_percent=share["percent"], party_majority=share["more_than_half"])
+    # Whether a publicity starting now still ends before the meeting; if not, it is postponed first.
+    room = not _postponement_problems(ctx, data, None, "meeting.meeting_date")
     return {"approved": [{"candidate_id": c["candidate_id"], "name": c["name"]} for c in approved],
             "rejected": [{"candidate_id": c["candidate_id"], "name": c["name"], "review": c["review"]} for c in rejected],
-            "party_share": share, "enough": len(approved) >= seats}
+            "party_share": share, "enough": len(approved) >= seats, "meeting_room": room}
 
 
 # --- candidate publicity and objections -----------------------------------------------------
 
+@service("committee_check_postponement", context=True)
+def committee_check_postponement(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
+    new_date = (form_data.get("postponement") or {}).get("new_meeting_date")
+    if not new_date:
+        _refuse([{"field": "postponement.new_meeting_date", "message": "give the new meeting date",
+                  "message_zh": "请填写会议延期日期"}])
+    _refuse(_postponement_problems(ctx, task_data, new_date, "postponement.new_meeting_date"))
+
+
 @service("committee_candidate_notice", context=True)
 def committee_candidate_notice(ctx: ServiceContext) -> dict:
     data = _data(ctx)
+    decided = data.pop("postponement", None)  # from the postponement task just completed
+    if decided:
+        _postpone(ctx, decided["new_meeting_date"], decided["reason"])
     election = data["election"]
     start, end, due = _publicity(ctx, election["publicity_days"])
     approved = data["approved_candidates"]
@@ -337,12 +486,16 @@ def committee_objection(ctx: ServiceContext) -> dict:
             continue
         facts = {g: True for g in o.get("grounds") or []}
         result = negative_list.screen(facts, enabled)
-        entry = {**{k: v for k, v in cand.items() if k not in ("review", "screening")}, "screening": result,
-                 "objection": o.get("content", "")}
-        (sheet if result["eligible"] else excluded).append(entry)
+        entry = {**{k: v for k, v in cand.items() if k not in ("review", "screening", "reconsidered")},
+                 "screening": result, "objection": o.get("content", "")}
+        if result["eligible"]:
+            sheet.append(entry)
+        else:
+            excluded.append({**entry, "excluded_on": _today(ctx).isoformat()})
     remaining = [c for c in approved if c["candidate_id"] in by_id]
     _set(ctx, approved_candidates=remaining, review_sheet=sheet, excluded_candidates=excluded, objection_log=log)
-    _summary(ctx, objections=len(log), excluded_by_negative_list=len(excluded))
+    if len(remaining) < len(approved):
+        _postpone(ctx, data["objection"].get("new_meeting_date"), "异议成立，候选人名单变更后重新公示")
     returned = [c["candidate_id"] for c in sheet] + [c["candidate_id"] for c in excluded if c.get("objection")]
     if sheet:
         route = "review"
@@ -359,6 +512,7 @@ def committee_objection(ctx: ServiceContext) -> dict:
 def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     ids = {c["candidate_id"] for c in task_data.get("approved_candidates") or []}
     problems = []
+    disabled = _disabled_grounds(ctx)
     for i, o in enumerate((form_data.get("objection") or {}).get("objections") or []):
         if o.get("candidate_id") not in ids:
             problems.append({"field": f"objection.objections.{i}.candidate_id",
@@ -368,6 +522,13 @@ def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: d
             if g not in negative_list.BY_ID:
                 problems.append({"field": f"objection.objections.{i}.grounds", "message": f"unknown ground {g!r}",
                                  "message_zh": f"未知的负面清单条目 {g}"})
+            elif g in disabled:
+                problems.append({"field": f"objection.objections.{i}.grounds",
+                                 "message": f"ground {g!r} is switched off for this street",
+                                 "message_zh": f"「{disabled[g]}」已被本街道停用，不作为候选人资格条件"})
+    objection = form_data.get("objection") or {}
+    if any(o.get("upheld") for o in objection.get("objections") or []):
+        problems += _postponement_problems(ctx, task_data, objection.get("new_meeting_date"), "objection.new_meeting_date")
     _refuse(problems)
 
 
@@ -418,55 +579,59 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
             "documents": [{"document_id": d.id, "verification_code": d.verification_code} for d in run.documents]}
 
 
-def _ballot_items(task_data: dict) -> tuple[list[str], dict[str, str]]:
-    cands = task_data["approved_candidates"]
-    aliases = {c["candidate_id"]: c["candidate_id"] for c in cands}
-    aliases.update({c["name"]: c["candidate_id"] for c in cands})
-    return [c["candidate_id"] for c in cands], aliases
+def _off_ballot_reasons(task_data: dict) -> dict[str, str]:
+    """Why a nominated id or name is not on the ballot, for the lines that name it."""
+    upheld = {o["candidate_id"] for o in task_data.get("objection_log") or [] if o.get("upheld")}
+    reasons: dict[str, str] = {}
+    for cid in task_data.get("candidate_owners") or {}:
+        reasons[cid] = "异议成立，已取消候选人资格" if cid in upheld else "未通过候选人联审"
+    for e in task_data.get("excluded_candidates") or []:
+        why = "异议查实负面清单情形，已取消候选人资格" if e.get("objection") else "经负面清单筛查排除"
+        reasons[e["candidate_id"]] = reasons[e["name"]] = why
+    return reasons
 
 
-def _count(ctx: ServiceContext, task_data: dict, ref: dict):
+def _count(ctx: ServiceContext, task_data: dict, entry: dict):
+    """Count the round's ballots against the ballot as issued for it (`voting`). A vote for anything
+    else is refused with its file:line, or — when the entry says these votes are invalid — set
+    aside and reported with why."""
     roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
-    att = load_attachment(ctx.session, ref)
+    att = load_attachment(ctx.session, entry["file"])
     ballots = parse_ballots(att.content, att.filename, roll)
-    items, aliases = _ballot_items(task_data)
-    from engine.domain.tally import Ballot, Problem
-
-    problems, mapped = [], []
-    for b in ballots:
-        item = aliases.get(b.item)
-        if item is None:
-            problems.append(Problem(att.filename, b.line, f"{b.item!r} is not a candidate on the ballot",
-                                    f"「{b.item}」不是本次选票上的候选人"))
-        else:
-            mapped.append(Ballot(b.owner_id, item, b.vote, b.line))
-    if problems:
-        raise BallotError(problems)
-    return tally(roll, mapped, items=items, threshold="majority", seats=task_data["election"]["seats"])
+    voting = task_data["voting"]
+    on_ballot = {cid: voting["labels"][cid] for cid in voting["items"]}
+    counted, aside, errors = match_ballot_items(ballots, on_ballot, att.filename, _off_ballot_reasons(task_data))
+    if errors or (aside and not entry.get("set_aside_invalid")):
+        raise BallotError(errors + [a.problem for a in aside])
+    result = tally(roll, counted, items=list(voting["items"]), threshold="majority",
+                   seats=task_data["election"]["seats"])
+    return result, set_aside_summary(aside)
 
 
 @service("committee_check_ballots", context=True)
 def committee_check_ballots(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    ref = (form_data.get("ballot_entry") or {}).get("file")
-    if not ref:
+    entry = form_data.get("ballot_entry") or {}
+    if not entry.get("file"):
         _refuse([{"field": "ballot_entry.file", "message": "upload the ballots file", "message_zh": "请上传选票录入文件"}])
-    _count(ctx, task_data, ref)
+    _count(ctx, task_data, entry)
 
 
 @service("committee_count", context=True)
 def committee_count(ctx: ServiceContext) -> dict:
     data = _data(ctx)
-    result = _count(ctx, data, data["ballot_entry"]["file"])
-    names = {c["candidate_id"]: c for c in data["approved_candidates"]}
+    result, aside = _count(ctx, data, data["ballot_entry"])
+    labels = data["voting"]["labels"]
+    party = {c["candidate_id"]: bool(c.get("party_member")) for c in data["approved_candidates"]}
     d = result.to_dict()
-    elected = [{"candidate_id": cid, "name": names[cid]["name"], "party_member": bool(names[cid].get("party_member")),
-                "agree_owners": result.item(cid).agree_owners, "agree_area": d["items"][[i["item"] for i in d["items"]].index(cid)]["agree_area"]}
+    elected = [{"candidate_id": cid, "name": labels[cid], "party_member": party.get(cid, False),
+                "agree_owners": result.item(cid).agree_owners, "agree_area": format(result.item(cid).agree_area.normalize(), "f")}
                for cid in result.elected]
     complete = result.quorum_met and result.open_seats == 0
     _summary(ctx, participating_owners=result.participating_owners, participating_area=d["participating_area"],
-             quorum_met=result.quorum_met, elected_count=len(elected))
+             quorum_met=result.quorum_met, elected_count=len(elected), set_aside_votes=aside["count"])
     return {"tally": d, "quorum_met": result.quorum_met, "elected": elected, "ties": result.ties,
-            "open_seats": result.open_seats, "complete": complete}
+            "open_seats": result.open_seats, "complete": complete, "round": data["voting"]["round"],
+            "set_aside": aside}
 
 
 @service("committee_check_failure", context=True)
@@ -662,3 +827,115 @@ def owner_choices(session, case, role: str, task_data: dict) -> list[tuple[str, 
     att = load_attachment(session, ref)
     roll = parse_roll(att.content, att.filename)
     return [(o.owner_id, f"{o.owner_id} {o.name or '建设单位'}（{'、'.join(o.units)}）") for o in roll.owners.values()]
+
+
+# --- invariants: what every save of a committee election must leave true ----------------------
+# Pure functions of the case data (see engine.runtime.invariants); None means the rule holds.
+
+def _by_owner(data: Mapping[str, Any]) -> bool:
+    """Cases opened before candidates were identified by owner keep no `candidate_owners`; the
+    rules that need it apply from their opening on, so that cases in flight are not stopped."""
+    return "candidate_owners" in data
+
+
+def _owner_of(data: Mapping[str, Any], cid: str) -> str:
+    return str((data.get("candidate_owners") or {}).get(cid, ""))
+
+
+def _barred_on_list(data: Mapping[str, Any], events) -> str | None:
+    approved = data.get("approved_candidates") or []
+    barred = rules.barred_owners(data.get("excluded_candidates") or [], approved)
+    if not barred:
+        return None
+    for c in approved:
+        if c.get("owner_id") in barred:
+            return f"候选人名单中的「{c.get('name')}」（{c.get('owner_id')}）已被负面清单排除"
+    for c in data.get("review_sheet") or []:
+        if c.get("owner_id") in barred and not (c.get("earlier_screenings") and c.get("reconsideration")):
+            return f"联审名单中的「{c.get('name')}」（{c.get('owner_id')}）已被负面清单排除，且无新情况说明"
+    for cid in (data.get("voting") or {}).get("items") or []:
+        if _owner_of(data, cid) in barred:
+            return f"选票上的候选人 {cid}（业主 {_owner_of(data, cid)}）已被负面清单排除"
+    return None
+
+
+def _approved_are_screened(data: Mapping[str, Any], events) -> str | None:
+    for c in data.get("approved_candidates") or []:
+        cid, review = c.get("candidate_id"), c.get("review") or {}
+        if not (c.get("screening") or {}).get("eligible"):
+            return f"候选人 {cid} 未经负面清单筛查合格"
+        if not ((review.get("community") or {}).get("approve") and (review.get("street") or {}).get("approve")):
+            return f"候选人 {cid} 未经社区党组织和街道党工委联审同意"
+        if _by_owner(data) and (not c.get("roll_units") or _owner_of(data, cid) != c.get("owner_id")):
+            return f"候选人 {cid} 不是按业主名册认定的业主"
+        if c.get("reconsidered") and not all((review.get(k) or {}).get("reason", "").strip()
+                                             for k in ("community", "street")):
+            return f"候选人 {cid} 曾被负面清单排除，复核同意未写明依据"
+    return None
+
+
+def _one_candidacy_per_owner(data: Mapping[str, Any], events) -> str | None:
+    approved = data.get("approved_candidates") or []
+    for key, what in (("owner_id", "业主"), ("candidate_id", "候选人编号")):
+        values = [c.get(key) for c in approved]
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            return f"同一{what}在候选人名单中出现多次：{'、'.join(map(str, dupes))}"
+    return None
+
+
+def _summary_matches_list(data: Mapping[str, Any], events) -> str | None:
+    if "approved_candidates" not in data or not _by_owner(data):
+        return None
+    expected = rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
+                                  data.get("objection_log") or [])
+    summary = data.get("case_summary") or {}
+    for key in ("approved_candidates", "party_member_share", "excluded_by_negative_list"):
+        if summary.get(key) != expected[key]:
+            return f"案件摘要的「{key}」为 {summary.get(key)}，按候选人名单应为 {expected[key]}"
+    return None
+
+
+def _ballot_lists_approved_only(data: Mapping[str, Any], events) -> str | None:
+    voting = data.get("voting") or {}
+    if not voting:
+        return None
+    names = {c["candidate_id"]: c.get("name") for c in data.get("approved_candidates") or []}
+    for cid in voting.get("items") or []:
+        if cid not in names:
+            return f"选票上的 {cid} 不是审查通过的候选人"
+        if (voting.get("labels") or {}).get(cid) != names[cid]:
+            return f"选票上 {cid} 的姓名与审查通过名单不一致"
+    return None
+
+
+def _count_only_ballot_candidates(data: Mapping[str, Any], events) -> str | None:
+    count, voting = data.get("count") or {}, data.get("voting") or {}
+    if not count or not voting:
+        return None
+    items = set(voting.get("items") or [])
+    counted = {i["item"] for i in (count.get("tally") or {}).get("items") or []}
+    if counted != items:
+        return f"计票事项 {sorted(counted)} 与本轮选票 {sorted(items)} 不一致"
+    stray = [e["candidate_id"] for e in count.get("elected") or [] if e["candidate_id"] not in items]
+    if stray:
+        return f"当选人 {'、'.join(stray)} 不在本轮选票上"
+    return None
+
+
+def _publicity_before_meeting(data: Mapping[str, Any], events) -> str | None:
+    publicity, meeting = data.get("candidate_publicity") or {}, data.get("meeting") or {}
+    return publicity_problem(meeting.get("meeting_date", ""), publicity.get("publicity_end", ""))
+
+
+invariants(
+    "committee_election",
+    Invariant("committee.no_barred_owner_on_list", "候选人名单、联审名单和选票不含被负面清单排除的业主", _barred_on_list),
+    Invariant("committee.approved_are_screened_roll_owners", "审查通过的候选人均为经负面清单筛查合格、两级联审同意的名册业主",
+              _approved_are_screened),
+    Invariant("committee.one_candidacy_per_owner", "同一业主、同一候选人编号在名单中只出现一次", _one_candidacy_per_owner),
+    Invariant("committee.summary_matches_list", "案件摘要的候选人人数、党员占比和排除人数按候选人名单计算", _summary_matches_list),
+    Invariant("committee.ballot_lists_approved_only", "选票只列审查通过的候选人", _ballot_lists_approved_only),
+    Invariant("committee.count_only_ballot_candidates", "计票只计本轮选票上的候选人", _count_only_ballot_candidates),
+    Invariant("committee.publicity_before_meeting", "候选人名单公示期在会议召开前届满", _publicity_before_meeting),
+)

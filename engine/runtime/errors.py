@@ -29,6 +29,13 @@ class ValidationFailed(HongwuError):
     code = "validation_failed"
 
 
+class RuleRefused(ValidationFailed):
+    """A process rule refused the input (e.g. nominating an owner the negative list excluded).
+    Unlike a typing mistake, the attempt itself is recorded on the case's audit chain."""
+
+    code = "rule_refused"
+
+
 class Conflict(HongwuError):
     """Someone else changed the case first (stale version) or the task is no longer open."""
 

