@@ -173,14 +173,14 @@ def record_acceptance(ctx: ServiceContext) -> dict:
 
 @service("mediation_open_level", context=True)
 def open_level(ctx: ServiceContext, level: str) -> dict:
-    """Start (or re-enter) a level: its deadline, counted by the Civil Code from today, and the
-    escalation from the level below when that one failed or ran out of time."""
+    """Start (or re-enter) a level: its deadline, counted by the Civil Code from today and never
+    past one month, and the escalation from the level below when that one failed or ran out of time."""
     level = rules.check_level(level)
     data = _data(ctx)
     summary = _summary(data)
     setting = (data.get("mediation_rules") or {}).get("value") or rules.default_setting()
     days = rules.level_days(setting, level)
-    d = period_end(ctx.now, days=days, kind="mediation")
+    d = rules.level_deadline(ctx.now, days)
     previous = summary.get("current_level")
     if previous and previous != level:
         summary.setdefault("escalations", []).append({
