@@ -7,7 +7,7 @@ from datetime import date
 
 from engine.reports.prior_review import prior_review_report
 from tests.prior_review.support import (
-    committee_decision, decide, review, start, submission, task_named,
+    branch_secretary, committee_decision, confirm, decide, review, start, submission, task_named,
 )
 
 
@@ -31,7 +31,10 @@ def test_report_on_a_street(prt, actors, clock):
                       {"coordination_action": "withdraw", "coordination_note": "撤回。"})
     e = prt.start_case("prior_review", "PK-JP-XC-02", actors["community"]).case_number
     prt.complete_task(task_named(prt, e, actors["community"], "submit"), actors["community"],
-                      submission("unlisted", unlisted_name="更换门禁", unlisted_assembly_vote=False))
+                      submission("unlisted", unlisted_name="更换门禁", unlisted_art278_item=9,
+                                 unlisted_assembly_vote=False))
+    branch2 = branch_secretary(prt, "PK-JP-XC-02")
+    prt.complete_task(task_named(prt, e, branch2, "confirm_classification"), branch2, confirm())
     prt.complete_task(task_named(prt, e, actors["community"], "committee_decision"), actors["community"],
                       committee_decision(prt))
     f = start(prt, actors, "fund_use")  # left in review past its deadline
