@@ -304,3 +304,74 @@ def compute_stats(records: Iterable[CaseRecord], now: datetime) -> dict[str, Any
             indicator("referred_share", "引导诉讼/仲裁占比", referred_share, "矛盾不上交"),
         ],
     }
+
+
+# --- invariants: pure checks over a case's data ------------------------------------------------
+# Each returns None when the rule holds, else a Chinese sentence saying what is broken.
+
+def levels_in_order(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    """Levels only go community → street → district, one step at a time, never back down."""
+    s = data.get("case_summary") or {}
+    start = s.get("start_level")
+    for e in s.get("escalations") or []:
+        a, b = e.get("from"), e.get("to")
+        if a not in LEVELS or b not in LEVELS or level_rank(b) != level_rank(a) + 1:
+            return f"调解层级只能由社区到街道再到区级逐级上报，不能由{LEVEL_SHORT_ZH.get(a, a)}转到{LEVEL_SHORT_ZH.get(b, b)}"
+    started = s.get("level_started_at") or {}
+    if start in LEVELS and any(level_rank(lv) < level_rank(start) for lv in started if lv in LEVELS):
+        return "调解层级不能低于受理时确定的层级"
+    order = sorted((v, level_rank(lv)) for lv, v in started.items() if lv in LEVELS and isinstance(v, str))
+    if [r for _, r in order] != sorted(r for _, r in order):
+        return "调解层级只能逐级上升，不能回到较低层级"
+    current = s.get("current_level")
+    if current in LEVELS and started and current != max((lv for lv in started if lv in LEVELS), key=level_rank):
+        return "当前调解层级必须是已开始的最高层级"
+    return None
+
+
+def deadlines_within_limit(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    """No level's deadline beyond one month from its start plus the extension agreed for it,
+    and no more than the statutory 30 extension days in all."""
+    s = data.get("case_summary") or {}
+    extensions = s.get("extensions") or []
+    if sum(int(e.get("days") or 0) for e in extensions) > STATUTORY_MAX_EXTENSION_DAYS:
+        return f"延长调解期限累计不得超过{STATUTORY_MAX_EXTENSION_DAYS}日"
+    started = s.get("level_started_at") or {}
+    for level, due in (s.get("level_due_at") or {}).items():
+        opened, due_at = _dt(started.get(level)), _dt(due)
+        if opened is None or due_at is None:
+            continue
+        extra = sum(int(e.get("days") or 0) for e in extensions if e.get("level") == level)
+        if not within_limit(opened, due_at, extra):
+            return (f"{LEVEL_SHORT_ZH.get(level, level)}调解期限超过法定上限（一个月"
+                    + (f"，另经当事人同意延长{extra}日" if extra else "") + "）")
+    return None
+
+
+def one_extension_per_level(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    s = data.get("case_summary") or {}
+    for source in (s.get("extensions") or [], data.get("extensions") or []):
+        levels = [e.get("level") for e in source]
+        for level in set(levels):
+            if levels.count(level) > 1:
+                return f"{LEVEL_SHORT_ZH.get(level, level)}调解只能延长一次"
+    return None
+
+
+def closed_with_agreement_or_referral(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    """An accepted case that ended has a signed agreement (settled) or a referral after the
+    district level failed or ran out (referred)."""
+    s = data.get("case_summary") or {}
+    if s.get("accepted") is not True or not (s.get("concluded_at") or s.get("outcome")):
+        return None
+    outcome = s.get("outcome")
+    if outcome == "settled":
+        level = s.get("settled_level")
+        if not s.get("agreement_signed_on") or (s.get("level_results") or {}).get(level) != "settled":
+            return "以调解成功结案的案件必须有签署生效的调解协议"
+        return None
+    if outcome == "referred":
+        if not s.get("referred_at") or (s.get("level_results") or {}).get("district") not in ("failed", "expired"):
+            return "引导诉讼或仲裁须在区级调解不成或期限届满之后"
+        return None
+    return "已受理的案件结案时必须有调解协议或引导诉讼/仲裁的记录"

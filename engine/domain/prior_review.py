@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 SETTING_KEY = "prior_review_catalogue"
 DEFAULT_REVIEW_DAYS = 10
@@ -368,3 +368,56 @@ def committee_vote(members_total: int, members_present: int, members_agree: int)
 def earliest_vote_start(posted_on: date) -> date:
     """The first day voting may start when the notice is posted on `posted_on`."""
     return posted_on + timedelta(days=NOTICE_DAYS_BEFORE_VOTE)
+
+
+# --- invariants: pure checks over a case's data and its chain --------------------------------
+# Each returns None when the rule holds, else a Chinese sentence saying what is broken. `events`
+# are the case's chain in order, as dicts with "action" and "detail".
+
+def _pairs(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, dict]]:
+    return [(e.get("action") or "", e.get("detail") or {}) for e in events]
+
+
+def decisions_follow_review(data: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str | None:
+    """No committee or assembly decision on a listed matter without the branch's "agree" of the
+    same round before it, and none on a matter whose classification the branch has not settled."""
+    history: list[tuple[str, dict]] = []
+    for action, detail in _pairs(events):
+        if action == DECISION_RECORDED and not review_status(history).may_decide:
+            return "列入先议的事项（或待党支部确认分类的事项）未经小区党支部先议同意，不得由业主委员会或业主大会作出决定"
+        history.append((action, detail))
+    return None
+
+
+def items_3_to_8_listed(data: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str | None:
+    """A matter of Art. 278 items 3–8 is never classified as not listed."""
+    shown = [data.get("classification") or {}, data.get("case_summary") or {}]
+    shown += [d for a, d in _pairs(events) if a == CLASSIFIED]
+    for c in shown:
+        item = c.get("art278_item")
+        if item in ALWAYS_LISTED_ITEMS and c.get("listed") is False:
+            return f"民法典第二百七十八条第{item}项（{ART278_ZH[item]}）事项一律须经小区党支部先议，不得归为非先议事项"
+    return None
+
+
+def unlisted_only_by_the_branch(data: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str | None:
+    """"Not on the list" becomes a classification only with the branch's confirmation."""
+    for action, detail in _pairs(events):
+        if action == CLASSIFIED and detail.get("matter_code") == UNLISTED and not detail.get("confirmed_by"):
+            return "申报为非先议事项的，须经小区党支部确认后方可免予先议"
+    return None
+
+
+def owners_vote_recorded(data: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str | None:
+    """A decision on a matter that needs the owners' vote is an assembly decision with a count."""
+    summary = data.get("case_summary") or {}
+    if summary.get("decision") == "committee" and summary.get("art278_item") is not None \
+            and needs_owners_vote(summary["art278_item"], bool(summary.get("assembly_vote"))):
+        return "该事项须由业主共同决定，业主委员会不得自行决定"
+    history: list[tuple[str, dict]] = []
+    for action, detail in _pairs(events):
+        if action == DECISION_RECORDED and review_status(history).owners_vote_needed:
+            if detail.get("path") != "assembly" or "quorum_met" not in detail:
+                return "须经业主大会表决的事项，其决定必须有业主表决的计票结果"
+        history.append((action, detail))
+    return None

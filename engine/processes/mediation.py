@@ -24,6 +24,7 @@ from engine.domain import mediation as rules
 from engine.domain.periods import CIVIL_TZ, civil_date, period_end
 from engine.runtime.errors import Forbidden, ValidationFailed
 from engine.runtime.forms import validate_form
+from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -487,3 +488,16 @@ def _existing(runtime, external: tuple[str, str]) -> str | None:
     with runtime.uow() as s:
         return s.scalar(select(Case.case_number).where(Case.external_source == external[0],
                                                         Case.external_ref == external[1]))
+
+
+# --- invariants: checked on every save of a mediation case, whatever route made the change -----
+
+invariants(
+    PROCESS_KEY,
+    Invariant("levels_in_order", "调解层级只能由社区到街道再到区级逐级上升", rules.levels_in_order),
+    Invariant("deadline_within_limit", "各级调解期限不超过一个月，经当事人同意延长的累计不超过30日",
+              rules.deadlines_within_limit),
+    Invariant("one_extension_per_level", "每级调解至多延长一次", rules.one_extension_per_level),
+    Invariant("closed_with_agreement_or_referral", "已受理的案件结案时须有调解协议或引导诉讼/仲裁",
+              rules.closed_with_agreement_or_referral),
+)

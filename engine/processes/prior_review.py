@@ -30,6 +30,7 @@ from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date,
 from engine.runtime.actors import Actor, load_actor
 from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
 from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
@@ -564,3 +565,18 @@ def close(ctx: ServiceContext) -> dict:
     _summary(ctx, stage="closed", closed_at=_iso_now(ctx))
     return {"outcome": summary.get("outcome")}
 
+
+
+# --- invariants: checked on every save of a prior-review case, whatever route made the change ---
+
+invariants(
+    "prior_review",
+    Invariant("review_before_decision", "列入先议的事项，须经小区党支部先议同意后方可由业委会或业主大会作出决定",
+              pr.decisions_follow_review, needs_events=True),
+    Invariant("items_3_to_8_listed", "民法典第二百七十八条第3–8项事项一律列入先议，不得归为非先议事项",
+              pr.items_3_to_8_listed, needs_events=True),
+    Invariant("unlisted_confirmed_by_branch", "申报为非先议事项的，须经小区党支部确认方可免予先议",
+              pr.unlisted_only_by_the_branch, needs_events=True),
+    Invariant("owners_vote_recorded", "须经业主共同决定的事项，其决定必须有业主大会表决的计票结果",
+              pr.owners_vote_recorded, needs_events=True),
+)
