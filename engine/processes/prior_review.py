@@ -77,7 +77,11 @@ def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, 
                                "先议事项目录有误：" + "；".join(p.split(" / ", 1)[0] for p in problems),
                                details=[{"field": "matters", "message": p.split(" / ", 1)[-1],
                                          "message_zh": p.split(" / ", 1)[0]} for p in problems])
-    return put_setting(session, pr.SETTING_KEY, street, value, actor.username, now)
+    # Switching matters off or removing them is a deviation from the list: the audit event names it.
+    previous = get_setting(session, pr.SETTING_KEY, street, None)
+    deviations = pr.catalogue_deviations(previous.value if previous.org_code == street.code else None, value)
+    return put_setting(session, pr.SETTING_KEY, street, value, actor.username, now,
+                       note={"deviations": deviations} if deviations else None)
 
 
 # --- helpers -----------------------------------------------------------------------------------

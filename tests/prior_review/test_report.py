@@ -170,3 +170,13 @@ def test_catalogue_switch_offs_and_removals_are_deviations_with_who_and_when(prt
     assert [d["version"] for d in before["catalogue_deviations"]] == [1]  # only what had happened by then
     text = format_text(report)
     assert "目录偏离：江浦街道 第2版删除" in text and "admin 于 2026-11-22" in text and "已恢复" in text
+    # The change itself says so in the catalogue's audit chain.
+    from sqlalchemy import select
+
+    from engine.db.models import AuditEvent
+
+    with prt.uow() as s:
+        notes = [json.loads(d) for d in s.scalars(select(AuditEvent.detail).where(
+            AuditEvent.chain == "setting:prior_review_catalogue:PK-JP").order_by(AuditEvent.seq))]
+    assert [[(x["code"], x["change"]) for x in n.get("deviations", [])] for n in notes] == [
+        [("working_funds", "switched_off")], [("major_other", "removed")], []]
