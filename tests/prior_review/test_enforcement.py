@@ -302,3 +302,16 @@ def test_api_cannot_give_the_review_for_the_branch(prt, actors, clock):
     assert r.status_code == 403
     assert _refusals(prt, cn)[-1]["actor"] == "cparty"
     assert pr.REVIEW_RECORDED not in [a for a, _ in events(prt, cn)]
+
+
+def test_api_an_item_4_matter_declared_unlisted_still_goes_to_the_branch(prt, actors, clock):
+    client, headers = _api_client(prt, clock, "community")
+    cn = prt.start_case("prior_review", COMPOUND, actors["community"]).case_number
+    tid = task_named(prt, cn, actors["community"], "submit")
+    bypass = submission("unlisted", unlisted_name="解聘物业公司", unlisted_art278_item=4, unlisted_assembly_vote=False)
+    r = client.post(f"/api/tasks/{tid}/complete", json={"data": bypass}, headers=headers)
+    assert r.status_code == 200, r.text
+    view = prt.get_case(cn, actors["branch"])
+    assert [t["name"] for t in view.tasks] == ["branch_review"]
+    assert (view.summary["matter_code"], view.summary["listed"], view.summary["assembly_vote"]) == \
+        ("property_company", True, True)
