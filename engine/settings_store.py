@@ -57,8 +57,10 @@ def get_setting_version(session: Session, setting_id: int) -> SettingValue:
     return SettingValue(row.key, org.code if org else None, row.version, json.loads(row.value), row.id)
 
 
-def put_setting(session: Session, key: str, org: OrgUnit | None, value: Any, actor: str, now: datetime) -> SettingValue:
-    """Store `value` as the next version for (`key`, `org`), audited on chain setting:<key>:<org>."""
+def put_setting(session: Session, key: str, org: OrgUnit | None, value: Any, actor: str, now: datetime,
+                note: dict[str, Any] | None = None) -> SettingValue:
+    """Store `value` as the next version for (`key`, `org`), audited on chain setting:<key>:<org>;
+    `note` adds what the owner of the setting wants the audit event to say about the change."""
     last = session.scalar(
         select(SettingVersion.version)
         .where(SettingVersion.key == key,
@@ -71,7 +73,7 @@ def put_setting(session: Session, key: str, org: OrgUnit | None, value: Any, act
     session.add(row)
     session.flush()
     audit.append(session, chain=f"setting:{key}:{org.code if org else '*'}", actor=actor,
-                 action="setting_changed", after=value, detail={"key": key, "version": version}, now=now)
+                 action="setting_changed", after=value, detail={**(note or {}), "key": key, "version": version}, now=now)
     return SettingValue(key, org.code if org else None, version, value, row.id)
 
 

@@ -6,10 +6,12 @@ service centre (区住房综合服务中心) complex, major or difficult ones �
 矛盾不上交", mediation rate 100 %, success rate ≥ 95 %.
 
 Time limits (DESIGN.md §4.4): people's mediation is generally finished within a month and may be
-extended once by the parties' agreement, by at most 30 days in all. Per-level limits default to
-15 / 15 / 30 days and are street-editable data (setting `mediation_deadlines`). An extension is
-granted at most once per level, and all extensions of one case together never exceed
-`max_extension_days` (itself capped at the statutory 30).
+extended by the parties' agreement, by at most 30 days in all. Per-level limits default to
+15 / 15 / 30 days and are street-editable data (setting `mediation_deadlines`), each at most one
+month: a setting above 30 days is refused, and a level's deadline never runs past the day one
+month after it opened (February is shorter than 30 days). An extension is granted at most once
+per level, and all extensions of one case together never exceed `max_extension_days` (itself
+capped at the statutory 30).
 
 Statistics are computed here from plain records (one per case: its status, when it was received
 and its `case_summary`), so the numbers can be checked by hand; `engine.reports.mediation` only
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping
+
+from .periods import Deadline, period_end
 
 LEVELS: tuple[str, ...] = ("community", "street", "district")
 LEVEL_ZH = {"community": "社区（一级）调解", "street": "街道（二级）调解", "district": "区级（三级）调解"}
@@ -47,12 +51,17 @@ OUTCOMES = {"settled": "调解成功", "referred": "引导诉讼/仲裁", "not_a
 
 SETTING_KEY = "mediation_deadlines"
 STATUTORY_MAX_EXTENSION_DAYS = 30
+# "一个月" as a number of days: a street cannot set more; `level_deadline` also stops a level at
+# the day one month after it opened, which is earlier than day 30 in February.
+MAX_LEVEL_DAYS = 30
+LEVEL_LIMIT_REASON_ZH = "人民调解一般在一个月内调结，每级调解期限不得超过一个月（30日）；确需延长的，经各方当事人同意延长一次，累计不超过30日"
+EXTENSION_LIMIT_REASON_ZH = "经当事人同意延长调解期限的，累计不得超过30日"
 _DEFAULTS = {"community": 15, "street": 15, "district": 30, "follow_up_days": 30,
              "max_extension_days": STATUTORY_MAX_EXTENSION_DAYS}
 SETTING_FIELDS = {  # key -> (label, minimum, maximum)
-    "community": ("社区（一级）调解期限（日）", 1, 60),
-    "street": ("街道（二级）调解期限（日）", 1, 60),
-    "district": ("区级（三级）调解期限（日）", 1, 90),
+    "community": ("社区（一级）调解期限（日）", 1, MAX_LEVEL_DAYS),
+    "street": ("街道（二级）调解期限（日）", 1, MAX_LEVEL_DAYS),
+    "district": ("区级（三级）调解期限（日）", 1, MAX_LEVEL_DAYS),
     "follow_up_days": ("达成协议后回访间隔（日）", 1, 180),
     "max_extension_days": ("经当事人同意可延长的总天数上限（日）", 0, STATUTORY_MAX_EXTENSION_DAYS),
 }
@@ -66,8 +75,9 @@ def default_setting() -> dict[str, int]:
 def validate_setting(value: Any) -> list[str]:
     """Problems with a `mediation_deadlines` value, one line each ("中文 (English)"); [] = valid.
 
-    Keys may be left out (the default applies); unknown keys and non-integers are refused, and the
-    extension cap may never exceed the statutory 30 days.
+    Keys may be left out (the default applies); unknown keys and non-integers are refused; a
+    level's limit may not exceed one month and the extension cap the statutory 30 days — the
+    refusal says why.
     """
     if not isinstance(value, Mapping):
         return ["调解期限设置必须是 JSON 对象 (the setting must be a JSON object)"]
@@ -81,7 +91,10 @@ def validate_setting(value: Any) -> list[str]:
         if isinstance(v, bool) or not isinstance(v, int):
             problems.append(f"「{label}」必须是整数 ({key} must be an integer)")
         elif not low <= v <= high:
-            problems.append(f"「{label}」应在 {low}–{high} 之间 ({key} must be between {low} and {high})")
+            why = {**{level: LEVEL_LIMIT_REASON_ZH for level in LEVELS},
+                   "max_extension_days": EXTENSION_LIMIT_REASON_ZH}.get(key) if v > high else None
+            problems.append(f"「{label}」应在 {low}–{high} 之间" + (f"（{why}）" if why else "")
+                            + f" ({key} must be between {low} and {high})")
     return problems
 
 
@@ -95,6 +108,22 @@ def effective_setting(value: Mapping | None) -> dict[str, int]:
 def level_days(setting: Mapping, level: str) -> int:
     check_level(level)
     return int(effective_setting(setting)[level])
+
+
+def level_deadline(opened: datetime | date, days: int) -> Deadline:
+    """When a level opened at `opened` with a limit of `days` ends: the Civil Code count of
+    `days`, but never later than one month after it opened (Art. 202 counts the month)."""
+    by_days = period_end(opened, days=days, kind="mediation")
+    month = period_end(opened, months=1, kind="mediation")
+    return month if month.last_day < by_days.last_day else by_days
+
+
+def within_limit(opened: datetime | date, due_at: datetime, extension_days: int) -> bool:
+    """Does a level's deadline `due_at` keep to its lawful limit: one month from `opened`, plus
+    the days the parties agreed to extend it by (counted from the month's end)?"""
+    month = period_end(opened, months=1, kind="mediation")
+    limit = period_end(month.last_day, days=extension_days, kind="mediation") if extension_days else month
+    return due_at <= limit.due_at
 
 
 def check_level(level: str) -> str:
@@ -275,3 +304,74 @@ def compute_stats(records: Iterable[CaseRecord], now: datetime) -> dict[str, Any
             indicator("referred_share", "引导诉讼/仲裁占比", referred_share, "矛盾不上交"),
         ],
     }
+
+
+# --- invariants: pure checks over a case's data ------------------------------------------------
+# Each returns None when the rule holds, else a Chinese sentence saying what is broken.
+
+def levels_in_order(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    """Levels only go community → street → district, one step at a time, never back down."""
+    s = data.get("case_summary") or {}
+    start = s.get("start_level")
+    for e in s.get("escalations") or []:
+        a, b = e.get("from"), e.get("to")
+        if a not in LEVELS or b not in LEVELS or level_rank(b) != level_rank(a) + 1:
+            return f"调解层级只能由社区到街道再到区级逐级上报，不能由{LEVEL_SHORT_ZH.get(a, a)}转到{LEVEL_SHORT_ZH.get(b, b)}"
+    started = s.get("level_started_at") or {}
+    if start in LEVELS and any(level_rank(lv) < level_rank(start) for lv in started if lv in LEVELS):
+        return "调解层级不能低于受理时确定的层级"
+    order = sorted((v, level_rank(lv)) for lv, v in started.items() if lv in LEVELS and isinstance(v, str))
+    if [r for _, r in order] != sorted(r for _, r in order):
+        return "调解层级只能逐级上升，不能回到较低层级"
+    current = s.get("current_level")
+    if current in LEVELS and started and current != max((lv for lv in started if lv in LEVELS), key=level_rank):
+        return "当前调解层级必须是已开始的最高层级"
+    return None
+
+
+def deadlines_within_limit(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    """No level's deadline beyond one month from its start plus the extension agreed for it,
+    and no more than the statutory 30 extension days in all."""
+    s = data.get("case_summary") or {}
+    extensions = s.get("extensions") or []
+    if sum(int(e.get("days") or 0) for e in extensions) > STATUTORY_MAX_EXTENSION_DAYS:
+        return f"延长调解期限累计不得超过{STATUTORY_MAX_EXTENSION_DAYS}日"
+    started = s.get("level_started_at") or {}
+    for level, due in (s.get("level_due_at") or {}).items():
+        opened, due_at = _dt(started.get(level)), _dt(due)
+        if opened is None or due_at is None:
+            continue
+        extra = sum(int(e.get("days") or 0) for e in extensions if e.get("level") == level)
+        if not within_limit(opened, due_at, extra):
+            return (f"{LEVEL_SHORT_ZH.get(level, level)}调解期限超过法定上限（一个月"
+                    + (f"，另经当事人同意延长{extra}日" if extra else "") + "）")
+    return None
+
+
+def one_extension_per_level(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    s = data.get("case_summary") or {}
+    for source in (s.get("extensions") or [], data.get("extensions") or []):
+        levels = [e.get("level") for e in source]
+        for level in set(levels):
+            if levels.count(level) > 1:
+                return f"{LEVEL_SHORT_ZH.get(level, level)}调解只能延长一次"
+    return None
+
+
+def closed_with_agreement_or_referral(data: Mapping[str, Any], events: Any = ()) -> str | None:
+    """An accepted case that ended has a signed agreement (settled) or a referral after the
+    district level failed or ran out (referred)."""
+    s = data.get("case_summary") or {}
+    if s.get("accepted") is not True or not (s.get("concluded_at") or s.get("outcome")):
+        return None
+    outcome = s.get("outcome")
+    if outcome == "settled":
+        level = s.get("settled_level")
+        if not s.get("agreement_signed_on") or (s.get("level_results") or {}).get(level) != "settled":
+            return "以调解成功结案的案件必须有签署生效的调解协议"
+        return None
+    if outcome == "referred":
+        if not s.get("referred_at") or (s.get("level_results") or {}).get("district") not in ("failed", "expired"):
+            return "引导诉讼或仲裁须在区级调解不成或期限届满之后"
+        return None
+    return "已受理的案件结案时必须有调解协议或引导诉讼/仲裁的记录"

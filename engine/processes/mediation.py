@@ -26,6 +26,7 @@ from engine.runtime.errors import Forbidden, ValidationFailed
 from engine.runtime.forms import validate_form
 from engine.runtime.choices import choice_list
 from engine.runtime.panels import panel, section
+from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -175,14 +176,14 @@ def record_acceptance(ctx: ServiceContext) -> dict:
 
 @service("mediation_open_level", context=True)
 def open_level(ctx: ServiceContext, level: str) -> dict:
-    """Start (or re-enter) a level: its deadline, counted by the Civil Code from today, and the
-    escalation from the level below when that one failed or ran out of time."""
+    """Start (or re-enter) a level: its deadline, counted by the Civil Code from today and never
+    past one month, and the escalation from the level below when that one failed or ran out of time."""
     level = rules.check_level(level)
     data = _data(ctx)
     summary = _summary(data)
     setting = (data.get("mediation_rules") or {}).get("value") or rules.default_setting()
     days = rules.level_days(setting, level)
-    d = period_end(ctx.now, days=days, kind="mediation")
+    d = rules.level_deadline(ctx.now, days)
     previous = summary.get("current_level")
     if previous and previous != level:
         summary.setdefault("escalations", []).append({
@@ -532,3 +533,16 @@ def dispute_panel(session, case, task_data: dict) -> list[dict]:
         sections.append(section(f"{rules.LEVEL_ZH.get(level, level)}记录", facts=[f for f in facts if f],
                                 table={"headers": ["日期", "参加人员", "调解情况", "结果"], "rows": rows} if rows else None))
     return sections
+
+
+# --- invariants: checked on every save of a mediation case, whatever route made the change -----
+
+invariants(
+    PROCESS_KEY,
+    Invariant("levels_in_order", "调解层级只能由社区到街道再到区级逐级上升", rules.levels_in_order),
+    Invariant("deadline_within_limit", "各级调解期限不超过一个月，经当事人同意延长的累计不超过30日",
+              rules.deadlines_within_limit),
+    Invariant("one_extension_per_level", "每级调解至多延长一次", rules.one_extension_per_level),
+    Invariant("closed_with_agreement_or_referral", "已受理的案件结案时须有调解协议或引导诉讼/仲裁",
+              rules.closed_with_agreement_or_referral),
+)

@@ -32,6 +32,7 @@ from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
 from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
 from engine.runtime.choices import choice_list
 from engine.runtime.panels import panel, section
+from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
@@ -78,7 +79,11 @@ def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, 
                                "先议事项目录有误：" + "；".join(p.split(" / ", 1)[0] for p in problems),
                                details=[{"field": "matters", "message": p.split(" / ", 1)[-1],
                                          "message_zh": p.split(" / ", 1)[0]} for p in problems])
-    return put_setting(session, pr.SETTING_KEY, street, value, actor.username, now)
+    # Switching matters off or removing them is a deviation from the list: the audit event names it.
+    previous = get_setting(session, pr.SETTING_KEY, street, None)
+    deviations = pr.catalogue_deviations(previous.value if previous.org_code == street.code else None, value)
+    return put_setting(session, pr.SETTING_KEY, street, value, actor.username, now,
+                       note={"deviations": deviations} if deviations else None)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -165,10 +170,38 @@ def check_submission(ctx: ServiceContext, task_data: dict | None = None, form_da
             f"事项编码 {code!r} 不在本案适用的先议事项目录中（可选：{codes}，非先议事项填 {pr.UNLISTED}）",
             details=[{"field": "matter_code", "message": f"unknown matter code {code!r}",
                       "message_zh": f"事项编码 {code!r} 不在先议事项目录中"}])
-    if code == pr.UNLISTED and not (form.get("unlisted_name") or "").strip():
-        raise ValidationFailed("an unlisted matter needs unlisted_name", "非先议事项须填写事项名称（unlisted_name）",
-                               details=[{"field": "unlisted_name", "message": "required for an unlisted matter",
-                                         "message_zh": "非先议事项须填写事项名称"}])
+    if code == pr.UNLISTED:
+        problems = []
+        if not (form.get("unlisted_name") or "").strip():
+            problems.append({"field": "unlisted_name", "message": "required for an unlisted matter",
+                             "message_zh": "申报非先议事项须填写事项名称"})
+        if form.get("unlisted_art278_item") is None:
+            # what the matter is decides its classification, so it must be stated
+            problems.append({"field": "unlisted_art278_item", "message": "required for an unlisted matter",
+                             "message_zh": "申报非先议事项须写明所属民法典第二百七十八条项次"})
+        if problems:
+            raise ValidationFailed("an unlisted proposal needs " + " and ".join(p["field"] for p in problems),
+                                   "；".join(p["message_zh"] for p in problems), details=problems)
+    return {"ok": True}
+
+
+@service("prior_review.check_classification", context=True)
+def check_classification(ctx: ServiceContext, task_data: dict | None = None, form_data: dict | None = None) -> dict:
+    """completionGuard of the branch's classification: a reclassification names a matter of
+    the case's pinned catalogue; an item 3–8 matter cannot be confirmed as not listed."""
+    form = form_data or {}
+    proposal = (task_data or {}).get("classification") or {}
+    catalogue = pinned_catalogue(ctx.session, (task_data or {}).get("catalogue_pin"))
+    try:
+        pr.branch_classification(catalogue, proposal, form.get("classification_decision"), form.get("reclassify_to"))
+    except pr.UnknownMatter:
+        codes = "、".join(m["code"] for m in catalogue["matters"])
+        raise ValidationFailed(f"reclassify_to {form.get('reclassify_to')!r} is not on this case's catalogue",
+                               f"改归事项编码 {form.get('reclassify_to')!r} 不在本案适用的先议事项目录中（可选：{codes}）",
+                               details=[{"field": "reclassify_to", "message": "not on the catalogue",
+                                         "message_zh": "改归事项须为先议事项目录中的编码"}]) from None
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), "该事项无法按此确认：民法典第二百七十八条第3–8项事项一律须经党支部先议") from None
     return {"ok": True}
 
 
@@ -209,32 +242,68 @@ def pin_catalogue(ctx: ServiceContext) -> dict:
 
 @service("prior_review.classify", context=True)
 def classify(ctx: ServiceContext) -> dict:
-    """Listed? threshold? assembly vote? — from the pinned catalogue (domain rule)."""
+    """Listed? threshold? assembly vote? — decided by the pinned catalogue from what the matter
+    is (domain rule); a "not on the list" proposal it cannot settle waits for the branch."""
     data = _data(ctx)
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
     code = data.get("matter_code")
     try:
-        c = pr.classify(catalogue, code, unlisted_item=int(data.get("unlisted_art278_item") or 9),
+        c = pr.classify(catalogue, code, unlisted_item=data.get("unlisted_art278_item"),
                         unlisted_assembly_vote=bool(data.get("unlisted_assembly_vote", True)),
                         unlisted_name=data.get("unlisted_name") or "")
     except pr.UnknownMatter:
         raise ValidationFailed(f"matter_code {code!r} is not on the catalogue",
                                f"事项编码 {code!r} 不在先议事项目录中") from None
-    result = c.as_dict()
+    except ValueError:
+        raise ValidationFailed("an unlisted proposal needs its Art. 278 item (1–9)",
+                               "申报非先议事项须写明所属民法典第二百七十八条项次（1–9）") from None
     round_no = int((data.get("case_summary") or {}).get("round") or 0) + 1
+    if c.awaiting_confirmation:
+        _audit(ctx, pr.UNLISTED_PROPOSED, {"round": round_no, "name": c.matter_name, "art278_item": c.art278_item,
+                                           "assembly_vote": c.assembly_vote, "proposed_by": ctx.actor})
+    return _classified(ctx, c, round_no, {"proposed_by": ctx.actor} if c.proposed_unlisted else {})
+
+
+def _classified(ctx: ServiceContext, c: pr.Classification, round_no: int, detail: dict[str, Any]) -> dict:
+    """Record a classification (unless it still waits for the branch) and keep it in the summary."""
+    data = _data(ctx)
+    result = c.as_dict()
     result["round"] = round_no
-    _audit(ctx, pr.CLASSIFIED, {"round": round_no, "matter_code": c.matter_code, "listed": c.listed,
-                                "threshold": c.threshold, "assembly_vote": c.assembly_vote,
-                                "catalogue_version": (data.get("catalogue_pin") or {}).get("version")})
+    if not c.awaiting_confirmation:
+        _audit(ctx, pr.CLASSIFIED, {"round": round_no, "matter_code": c.matter_code, "listed": c.listed,
+                                    "art278_item": c.art278_item, "threshold": c.threshold,
+                                    "assembly_vote": c.assembly_vote, "proposed_unlisted": c.proposed_unlisted,
+                                    "reason_zh": c.reason_zh,
+                                    "catalogue_version": (data.get("catalogue_pin") or {}).get("version"), **detail})
     updates: dict[str, Any] = dict(
         matter_code=c.matter_code, matter_name=c.matter_name, listed=c.listed, threshold=c.threshold,
-        assembly_vote=c.assembly_vote, art278_item=c.art278_item, round=round_no, stage="classified",
+        assembly_vote=c.assembly_vote, art278_item=c.art278_item, round=round_no,
+        proposed_unlisted=c.proposed_unlisted, stage="confirming" if c.awaiting_confirmation else "classified",
         submitted_at=(data.get("case_summary") or {}).get("submitted_at") or _iso_now(ctx),
         title=data.get("title"))
     if c.listed:
         updates.update(stage="in_review", review_started_at=_iso_now(ctx), review_done_at=None, review_due=None)
     _summary(ctx, **updates)
     return result
+
+
+@service("prior_review.record_classification", context=True)
+def record_classification(ctx: ServiceContext) -> dict:
+    """The party branch confirms a "not on the list" proposal or reclassifies the matter under
+    the catalogue; either way the history says who decided and why."""
+    reviewer = _reviewer(ctx, "事项分类须由本小区党支部书记确认，其他人员（含系统账号）不得代为确认")
+    data = _data(ctx)
+    catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
+    decision = data.get("classification_decision")
+    try:
+        c = pr.branch_classification(catalogue, data.get("classification") or {}, decision, data.get("reclassify_to"))
+    except (pr.UnknownMatter, ValueError):
+        raise ValidationFailed(f"cannot classify with {decision!r} / {data.get('reclassify_to')!r}",
+                               "事项分类确认有误：改归事项须为目录中的编码，第3–8项事项一律须经党支部先议") from None
+    key = "confirmed_by" if decision == pr.CONFIRM_UNLISTED else "reclassified_by"
+    round_no = int((data.get("case_summary") or {}).get("round") or 1)
+    return _classified(ctx, c, round_no, {key: reviewer.username, "decision": decision,
+                                          "reason": data.get("classification_reason")})
 
 
 @service("prior_review.skip_review", context=True)
@@ -257,16 +326,16 @@ def note_review_due(ctx: ServiceContext) -> dict:
 
 # --- the party branch's review ----------------------------------------------------------------
 
-def _reviewer(ctx: ServiceContext) -> Actor:
-    """The opinion must come from a party-branch secretary whose jurisdiction covers the compound."""
+def _reviewer(ctx: ServiceContext,
+              refusal_zh: str = "先议意见须由本小区党支部书记提交，其他人员（含系统账号）不得代为记录") -> Actor:
+    """The branch's word must come from a party-branch secretary whose jurisdiction covers the compound."""
     try:
         actor = load_actor(ctx.session, ctx.actor)
     except NotFound:
         actor = None
     if actor is None or actor.role != "party_branch_secretary" or not actor.covers(ctx.case.org_path):
-        raise Forbidden(f"{ctx.actor} is not the compound's party-branch secretary; only the branch gives the "
-                        "prior-review opinion",
-                        "先议意见须由本小区党支部书记提交，其他人员（含系统账号）不得代为记录")
+        raise Forbidden(f"{ctx.actor} is not the compound's party-branch secretary; only the branch speaks for "
+                        "the branch", refusal_zh)
     return actor
 
 
@@ -343,6 +412,9 @@ def record_withdrawal(ctx: ServiceContext) -> dict:
 
 def _decided(ctx: ServiceContext, path: str, passed: bool, detail: dict[str, Any]) -> None:
     status = check_review(ctx.session, ctx.case)
+    if path == "committee" and status.owners_vote_needed:
+        raise Forbidden(f"case {ctx.case.case_number}: this matter needs the owners' vote; the committee cannot decide it",
+                        f"案件 {ctx.case.case_number} 的事项须由业主共同决定（业主大会表决），业主委员会不得自行决定")
     _audit(ctx, pr.DECISION_RECORDED, {"path": path, "passed": passed, "listed": status.listed,
                                        "reviewed": status.reviewed, **detail})
     _summary(ctx, decision=path, decision_passed=passed, decided_at=_iso_now(ctx),
@@ -353,7 +425,9 @@ def _decided(ctx: ServiceContext, path: str, passed: bool, detail: dict[str, Any
 @service("prior_review.record_committee_decision", context=True)
 def record_committee_decision(ctx: ServiceContext) -> dict:
     """The owners' committee decides a matter it may decide; returns the result notice's context."""
-    check_review(ctx.session, ctx.case)
+    status = check_review(ctx.session, ctx.case)
+    if status.owners_vote_needed:  # before anything is counted
+        _decided(ctx, "committee", False, {})
     data = _data(ctx)
     try:
         vote = pr.committee_vote(int(data["members_total"]), int(data["members_present"]),
@@ -533,3 +607,18 @@ def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
     docs = task_data.get("attachments") or []
     sections.append(section("事项附件", files=docs, notes=[] if docs else ["提交方未上传附件。"]))
     return sections
+
+
+# --- invariants: checked on every save of a prior-review case, whatever route made the change ---
+
+invariants(
+    "prior_review",
+    Invariant("review_before_decision", "列入先议的事项，须经小区党支部先议同意后方可由业委会或业主大会作出决定",
+              pr.decisions_follow_review, needs_events=True),
+    Invariant("items_3_to_8_listed", "民法典第二百七十八条第3–8项事项一律列入先议，不得归为非先议事项",
+              pr.items_3_to_8_listed, needs_events=True),
+    Invariant("unlisted_confirmed_by_branch", "申报为非先议事项的，须经小区党支部确认方可免予先议",
+              pr.unlisted_only_by_the_branch, needs_events=True),
+    Invariant("owners_vote_recorded", "须经业主共同决定的事项，其决定必须有业主大会表决的计票结果",
+              pr.owners_vote_recorded, needs_events=True),
+)

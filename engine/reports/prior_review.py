@@ -4,7 +4,9 @@ review compliance, median days in review, overdue reviews.
 Compliance is not taken from what a case says about itself: it is recomputed from each case's
 audit chain — every recorded decision on a listed matter must come after an "agree" review of the
 same submission round (the rule `engine.domain.prior_review.review_status` encodes). It must be
-100 %; anything less names the cases. Read-only; the dashboard and `hongwu report prior-review`
+100 %; anything less names the cases. A street that switched matters off or removed them from its
+catalogue deviates from the list: every such change is listed with the version, who and when,
+read from the catalogue's versions. Read-only; the dashboard and `hongwu report prior-review`
 call `prior_review_report`.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db.models import AuditEvent, Case, HumanTask, OrgUnit
+from engine.db.models import AuditEvent, Case, HumanTask, OrgUnit, SettingVersion
 from engine.domain import prior_review as pr
 from engine.domain.periods import CIVIL_TZ
 from engine.runtime.errors import NotFound, ValidationFailed
@@ -26,6 +28,7 @@ from engine.runtime.errors import NotFound, ValidationFailed
 PROCESS_KEY = "prior_review"
 REVIEW_TASK = "branch_review"
 OUTCOME_ZH = {"passed": "通过", "rejected": "未通过", "withdrawn": "撤回", "in_progress": "办理中"}
+CHANGE_ZH = {"switched_off": "停用", "removed": "删除"}
 
 
 def _day_start(d: date) -> datetime:
@@ -145,19 +148,50 @@ def prior_review_report(session: Session, street_code: str, date_from: date | No
             bucket["refused_attempts"] += refused.get(case.id, 0)
 
     totals = _finish(total)
+    deviations = catalogue_deviations(session, street, date_to)
     return {
         "street": {"code": street.code, "name": street.name},
         "indicators": _indicators(totals),
         "overview": {"案件数": totals["cases"], "列入先议的决定": totals["listed_decisions"],
                      "经先议的决定": totals["reviewed_decisions"], "先议合规率": totals["compliance_pct"],
                      "先议用时中位数（天）": totals["median_review_days"], "超期先议（次）": totals["overdue_reviews"],
-                     "拦截的违规操作（次）": totals["refused_attempts"]},
+                     "拦截的违规操作（次）": totals["refused_attempts"],
+                     "目录偏离（停用或删除事项，次）": len(deviations)},
+        "catalogue_deviations": deviations,
         "from": date_from.isoformat() if date_from else None,
         "to": date_to.isoformat() if date_to else None,
         "generated_at": now.isoformat(),
         "totals": totals,
         "compounds": [_finish(b) for b in buckets.values()],
     }
+
+
+def catalogue_deviations(session: Session, street: OrgUnit, date_to: date | None = None) -> list[dict[str, Any]]:
+    """Every catalogue version that applies to the street's compounds (set on the street, above it
+    or below it) and switched a matter off or removed it, compared with the version before it."""
+    codes = [c for c in street.path.split("/") if c]
+    units = {u.id: u for u in session.scalars(select(OrgUnit).where(
+        (OrgUnit.code.in_(codes)) | OrgUnit.path.startswith(street.path)))}
+    q = (select(SettingVersion).where(SettingVersion.key == pr.SETTING_KEY,
+                                      SettingVersion.org_unit_id.in_(list(units)) | SettingVersion.org_unit_id.is_(None))
+         .order_by(SettingVersion.org_unit_id, SettingVersion.version))
+    if date_to:
+        q = q.where(SettingVersion.created_at < _day_start(date_to + timedelta(days=1)))
+    out: list[dict[str, Any]] = []
+    latest: dict[int | None, dict] = {}
+    previous: dict[int | None, dict | None] = {}
+    for row in session.scalars(q):
+        value = json.loads(row.value)
+        for d in pr.catalogue_deviations(previous.get(row.org_unit_id), value):
+            unit = units.get(row.org_unit_id)
+            out.append({**d, "change_zh": CHANGE_ZH[d["change"]], "org_code": unit.code if unit else None,
+                        "org_name": unit.name if unit else "全局", "version": row.version, "by": row.created_by,
+                        "at": row.created_at.isoformat(), "_org": row.org_unit_id})
+        previous[row.org_unit_id] = latest[row.org_unit_id] = value
+    for d in out:  # still in force in the newest version of that unit's catalogue?
+        m = pr.find_matter(latest[d.pop("_org")], d["code"])
+        d["in_force"] = m is None or not m.get("enabled", True)
+    return sorted(out, key=lambda d: d["at"])
 
 
 def _indicators(t: dict[str, Any]) -> list[dict[str, Any]]:
@@ -181,6 +215,9 @@ def format_text(report: dict[str, Any]) -> str:
              f"合计：案件 {t['cases']} 件；列入先议的决定 {t['listed_decisions']} 项，其中经先议 {t['reviewed_decisions']} 项，"
              f"合规率 {t['compliance_pct']}；先议用时中位数 {_days(t['median_review_days'])}；"
              f"超期先议 {t['overdue_reviews']} 次（在办超期 {t['open_overdue_reviews']}）；拦截违规操作 {t['refused_attempts']} 次"]
+    for d in report.get("catalogue_deviations", []):
+        lines.append(f"！目录偏离：{d['org_name']} 第{d['version']}版{d['change_zh']}「{d['name']}」（{d['code']}），"
+                     f"{d['by']} 于 {d['at'][:16].replace('T', ' ')} (UTC)" + ("" if d["in_force"] else "，已恢复"))
     for c in report["compounds"]:
         lines.append(f"\n{c['name']}（{c['code']}）：案件 {c['cases']} 件，合规率 {c['compliance_pct']}，"
                      f"先议用时中位数 {_days(c['median_review_days'])}，超期先议 {c['overdue_reviews']} 次")

@@ -24,7 +24,7 @@ from engine import audit
 from engine.config import BUNDLED_FORMS_DIR
 from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, User
 from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
-from engine.runtime.errors import DeployError, HongwuError, NotFound, ValidationFailed
+from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
 
@@ -345,8 +345,6 @@ def settings_page(request: Request, key: str, v: Viewer = Depends(admin), org: s
 
 @router.post("/admin/settings/{key}", dependencies=[Depends(check_csrf)])
 async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
-    from engine.settings_store import put_setting
-
     module = setting_module(key)
     if key not in SETTING_MODULES or module is None:
         raise ValidationFailed(f"setting {key!r} is not available", f"设置项「{key}」暂不可用")
@@ -379,10 +377,29 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
     if problems:
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
     rt = runtime(request)
-    with rt.uow() as s:
-        org = org_by_code(s, org_code) if org_code else None
-        saved = put_setting(s, key, org, value, v.username, rt.now())
+    try:
+        with rt.uow() as s:
+            org = org_by_code(s, org_code) if org_code else None
+            saved = _store_setting(s, key, org, value, v, rt.now())
+    except (ValidationFailed, Forbidden) as exc:
+        problems = [d.get("message_zh") or exc.message_zh for d in exc.details] if exc.details else [exc.message_zh]
+        return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
     return _settings_page(request, key, org_code, message=f"已保存为第 {saved.version} 版")
+
+
+def _store_setting(s, key: str, org: OrgUnit | None, value: Any, v: Viewer, now):
+    """Settings with rules of their own beyond their validator are stored by their owner: the
+    prior-review catalogue only per street, by someone allowed to, with the legal locks checked."""
+    from engine.settings_store import put_setting
+
+    if key == "prior_review_catalogue":
+        from engine.processes.prior_review import save_catalogue
+
+        if org is None:
+            raise ValidationFailed("the prior-review catalogue is set per street",
+                                   "先议事项目录按街道设置，请选择一个街道")
+        return save_catalogue(s, org, value, v.actor, now)
+    return put_setting(s, key, org, value, v.username, now)
 
 
 @router.get("/admin/settings")

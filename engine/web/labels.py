@@ -33,7 +33,7 @@ SUMMARY_ZH: dict[str, str] = {
     "set_aside_votes": "未计入的无效票数（不在选票上）", "meeting_postponed": "会议延期次数",
     # prior_review
     "catalogue_version": "先议事项目录版本", "catalogue_org": "目录所属组织",
-    "matter_code": "事项编码", "matter_name": "事项名称", "listed": "列入先议清单",
+    "matter_code": "事项编码", "matter_name": "事项名称", "listed": "列入先议清单", "proposed_unlisted": "提交方申报为非先议事项",
     "threshold": "表决通过标准", "assembly_vote": "须业主大会表决", "art278_item": "民法典第二百七十八条事项",
     "submitted_at": "提交时间", "review_started_at": "先议开始时间", "review_due": "先议期限",
     "review_done_at": "先议完成时间", "review_outcome": "先议结论", "reviews": "历次先议",
@@ -69,7 +69,7 @@ _OUTCOMES = {
 VALUES_ZH: dict[str, dict[Any, str]] = {
     "kind": {"first": "首次选举", "renewal": "换届选举"},
     "outcome": _OUTCOMES, "review_outcome": _OUTCOMES,
-    "stage": {"classified": "已分类", "in_review": "党组织先议中", "escalated": "先议超期，已升级督办",
+    "stage": {"confirming": "待党支部确认事项分类", "classified": "已分类", "in_review": "党组织先议中", "escalated": "先议超期，已升级督办",
               "deciding": "待决定", "revising": "修改方案", "coordinating": "社区党组织协调中", "voting": "业主大会表决中",
               "executing": "执行中", "publicity": "执行情况公示中", "closed": "已结束"},
     "decision": {"committee": "业主委员会决定", "assembly": "业主大会表决"},
@@ -157,6 +157,7 @@ ACTION_ZH: dict[str, str] = {
     # prior review (engine/processes/prior_review.py, engine/domain/prior_review.py)
     "prior_review:catalogue_pinned": "锁定先议事项目录版本",
     "prior_review:classified": "事项分类（是否须党组织先议）",
+    "prior_review:unlisted_proposed": "提交方申报为非先议事项（待党支部确认）",
     "prior_review:review_not_required": "非先议事项，无需党组织先议",
     "prior_review:review_recorded": "记录党组织先议意见",
     "prior_review:review_overdue": "先议超期，升级督办",
@@ -182,5 +183,7 @@ def action_zh(action: str, detail: Any = None) -> str:
         how = VALUES_ZH["decision"].get(detail.get("path"), "")
         return f"{label}：{how}{'，' if how else ''}{'通过' if detail['passed'] else '未通过'}"
     if action.endswith(":classified") and "listed" in detail:
-        return f"{label}：{'列入先议清单' if detail['listed'] else '未列入先议清单'}"
+        by = ("，经党支部确认" if detail.get("confirmed_by") else "，经党支部改归" if detail.get("reclassified_by")
+              else "（提交方申报为非先议，依目录列入）" if detail.get("proposed_unlisted") and detail["listed"] else "")
+        return f"{label}：{'列入先议清单' if detail['listed'] else '未列入先议清单'}{by}"
     return label

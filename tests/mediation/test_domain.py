@@ -28,13 +28,47 @@ def test_default_setting_and_levels():
     ("15", "JSON 对象"),
     ({"community": "15"}, "必须是整数"),
     ({"community": True}, "必须是整数"),
-    ({"community": 0}, "1–60"),
+    ({"community": 0}, "1–30"),
     ({"max_extension_days": 31}, "0–30"),
     ({"province": 3}, "未知的设置项"),
 ])
 def test_validate_setting_refuses(value, fragment):
     problems = m.validate_setting(value)
     assert problems and any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("key", ["community", "street", "district"])
+def test_each_level_is_at_most_one_month_and_the_refusal_says_why(key):
+    assert m.validate_setting({key: 30}) == []
+    over = m.validate_setting({key: 31})
+    assert len(over) == 1 and "1–30" in over[0] and "一个月" in over[0]
+    # the settings that were accepted before (60 / 60 / 90 days) are refused now
+    assert len(m.validate_setting({"community": 60, "street": 60, "district": 90})) == 3
+
+
+def test_extension_cap_refusal_says_why():
+    assert m.validate_setting({"max_extension_days": 30}) == []
+    over = m.validate_setting({"max_extension_days": 31})
+    assert "累计不得超过30日" in over[0]
+
+
+def test_a_level_never_runs_past_one_month():
+    from datetime import date
+
+    # 30 days from 1 February would end on 3 March: the month ends first (Art. 202: 1 March).
+    feb = m.level_deadline(date(2027, 2, 1), 30)
+    assert feb.last_day == date(2027, 3, 1)
+    # In a 31-day month the 30 days end first.
+    assert m.level_deadline(date(2027, 3, 1), 30).last_day == date(2027, 3, 31)
+    # The lawful limit: the month, plus the extension agreed (counted from the month's end).
+    assert m.within_limit(date(2027, 3, 1), m.level_deadline(date(2027, 3, 1), 30).due_at, 0)
+    late = m.level_deadline(date(2027, 3, 1), 30)
+    from engine.domain.periods import period_end
+
+    over = period_end(date(2027, 4, 1), days=1, kind="mediation")  # one day past the month
+    assert not m.within_limit(date(2027, 3, 1), over.due_at, 0)
+    assert m.within_limit(date(2027, 3, 1), over.due_at, 1)
+    assert late.due_at < over.due_at
 
 
 def test_validate_setting_accepts_partial():

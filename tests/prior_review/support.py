@@ -53,6 +53,26 @@ def submission(matter_code: str, **extra) -> dict:
     return d
 
 
+def confirm(decision: str = "confirm_unlisted", reclassify_to: str | None = None) -> dict:
+    """The party branch's word on a "not on the list" proposal."""
+    d = {"classification_decision": decision, "classification_reason": "经支委会研究。"}
+    if reclassify_to:
+        d["reclassify_to"] = reclassify_to
+    return d
+
+
+def branch_secretary(runtime: Runtime, compound: str):
+    """A party-branch secretary of `compound` (the demo has one for PK-JP-XC-01 only)."""
+    from engine.orgs import ensure_user
+    from engine.runtime.actors import load_actor
+
+    username = f"branch_{compound.lower().replace('-', '_')}"
+    with runtime.uow() as s:
+        ensure_user(s, username, "党支部书记", "party_branch_secretary", compound, None, runtime.now())
+    with runtime.uow() as s:
+        return load_actor(s, username)
+
+
 def review(runtime: Runtime, outcome: str = "agree") -> dict:
     d = {"review_outcome": outcome, "review_opinion": ["程序合规，方案可行。"], "meeting_date": "2026-11-23",
          "attendees": ["陈书记", "支委甲", "支委乙"],

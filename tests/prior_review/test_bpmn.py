@@ -33,7 +33,8 @@ def test_lanes_forms_and_guards():
     validate(loaded)
     roles = {name: t.role for name, t in loaded.human_tasks.items()}
     assert roles == {"submit": "community_staff", "revise": "community_staff",
-                     "branch_review": "party_branch_secretary", "supervise": "community_party_org",
+                     "branch_review": "party_branch_secretary",
+                     "confirm_classification": "party_branch_secretary", "supervise": "community_party_org",
                      "coordinate": "community_party_org", "committee_decision": "community_staff",
                      "arrange_vote": "community_staff", "count_votes": "community_staff",
                      "execution": "community_staff"}
@@ -43,6 +44,7 @@ def test_lanes_forms_and_guards():
     assert guards["arrange_vote"] == "prior_review.check_vote_plan"
     assert guards["submit"] == guards["revise"] == "prior_review.check_submission"
     assert guards["branch_review"] is None
+    assert guards["confirm_classification"] == "prior_review.check_classification"
 
 
 def test_every_form_refuses_unknown_fields():

@@ -67,13 +67,79 @@ def test_classify_listed_disabled_unlisted_unknown():
     value = pr.default_setting()
     c = pr.classify(value, "fund_raising")
     assert (c.listed, c.threshold, c.assembly_vote, c.review_days) == (True, "three_quarters", True, 10)
-    pr.find_matter(value, "fund_raising")["enabled"] = False
-    c = pr.classify(value, "fund_raising")
-    assert not c.listed and c.threshold == "three_quarters"  # off the list, the law still applies
-    u = pr.classify(value, pr.UNLISTED, unlisted_item=8, unlisted_name="外墙广告")
-    assert not u.listed and u.threshold == "three_quarters" and u.matter_name == "外墙广告"
+    pr.find_matter(value, "working_funds")["enabled"] = False
+    c = pr.classify(value, "working_funds")
+    assert not c.listed and c.threshold == "majority" and c.assembly_vote  # off the list, the law still applies
     with pytest.raises(pr.UnknownMatter):
         pr.classify(value, "no_such_matter")
+
+
+@pytest.mark.parametrize("item, code", [(3, "committee_election"), (4, "property_company"), (5, "fund_use"),
+                                        (6, "fund_raising"), (7, "rebuilding"), (8, "common_use_change")])
+def test_an_unlisted_proposal_of_items_3_to_8_is_listed_by_the_catalogue(item, code):
+    c = pr.classify(pr.default_setting(), pr.UNLISTED, unlisted_item=item, unlisted_assembly_vote=False,
+                    unlisted_name="自称非先议")
+    assert c.listed and c.matter_code == code and c.proposed_unlisted and not c.awaiting_confirmation
+    assert c.assembly_vote and "依目录归入先议事项" in c.reason_zh
+    # even on an old catalogue version where the matter was switched off
+    old = pr.default_setting()
+    pr.find_matter(old, code)["enabled"] = False
+    assert pr.classify(old, code).listed
+    assert pr.classify(old, pr.UNLISTED, unlisted_item=item).listed
+
+
+@pytest.mark.parametrize("item", [1, 2, 9])
+def test_other_unlisted_proposals_wait_for_the_branch(item):
+    c = pr.classify(pr.default_setting(), pr.UNLISTED, unlisted_item=item, unlisted_assembly_vote=False,
+                    unlisted_name="外墙广告")
+    assert c.awaiting_confirmation and not c.listed and c.matter_name == "外墙广告"
+    assert c.assembly_vote is (item != 9)  # items 1–2 always go to the owners' vote
+    confirmed = pr.branch_classification(pr.default_setting(), c.as_dict(), pr.CONFIRM_UNLISTED)
+    assert not confirmed.listed and not confirmed.awaiting_confirmation
+    moved = pr.branch_classification(pr.default_setting(), c.as_dict(), pr.RECLASSIFY, "common_income")
+    assert moved.listed and moved.matter_code == "common_income" and "改归" in moved.reason_zh
+    with pytest.raises(pr.UnknownMatter):
+        pr.branch_classification(pr.default_setting(), c.as_dict(), pr.RECLASSIFY, "nope")
+    with pytest.raises(ValueError):  # nothing to confirm twice
+        pr.branch_classification(pr.default_setting(), confirmed.as_dict(), pr.CONFIRM_UNLISTED)
+
+
+def test_an_unlisted_proposal_states_its_item():
+    for bad in (None, 0, 10, "4", True):
+        with pytest.raises(ValueError):
+            pr.classify(pr.default_setting(), pr.UNLISTED, unlisted_item=bad)
+
+
+def test_items_3_to_8_can_be_neither_switched_off_nor_removed_and_items_1_to_8_need_the_owners_vote():
+    for code in ("committee_election", "property_company", "fund_use", "fund_raising", "rebuilding",
+                 "common_use_change"):
+        off = pr.default_setting()
+        pr.find_matter(off, code)["enabled"] = False
+        assert any("不得停用" in p for p in pr.validate_setting(off)), code
+        gone = pr.default_setting()
+        gone["matters"] = [m for m in gone["matters"] if m["code"] != code]
+        assert any("不得删除" in p for p in pr.validate_setting(gone)), code
+    for code in ("assembly_rules", "service_fees", "working_funds", "common_income", "major_other"):
+        off = pr.default_setting()
+        pr.find_matter(off, code)["enabled"] = False
+        assert pr.validate_setting(off) == [], code  # items 1, 2 and 9 may be switched off
+    delegated = pr.default_setting()
+    pr.find_matter(delegated, "management_statute")["assembly_vote"] = False
+    assert any("须由业主共同决定" in p for p in pr.validate_setting(delegated))
+    custom = pr.default_setting()
+    custom["matters"].append({"no": 13, "code": "elevator_retrofit", "name": "加装电梯", "art278_item": 7,
+                              "assembly_vote": True, "review_days": 15, "enabled": False})
+    assert any("不得停用" in p for p in pr.validate_setting(custom))
+
+
+def test_catalogue_deviations_name_what_was_switched_off_or_removed():
+    v1 = pr.default_setting()
+    pr.find_matter(v1, "working_funds")["enabled"] = False
+    v1["matters"] = [m for m in v1["matters"] if m["code"] != "major_other"]
+    assert {(d["code"], d["change"]) for d in pr.catalogue_deviations(None, v1)} == {
+        ("working_funds", "switched_off"), ("major_other", "removed")}
+    assert pr.catalogue_deviations(v1, v1) == []
+    assert pr.catalogue_deviations(v1, pr.default_setting()) == []  # switching back on is no deviation
 
 
 def test_review_status_only_counts_an_agree_of_the_latest_round():
@@ -156,21 +222,23 @@ def test_a_running_case_keeps_the_catalogue_version_it_started_on(prt, actors, c
     v1 = pr.default_setting()
     pr.find_matter(v1, "fund_use")["review_days"] = 5
     save(v1)
-    early = prt.start_case("prior_review", "PK-JP-XC-01", actors["community"]).case_number  # pins v1
-    v2 = copy.deepcopy(v1)
-    pr.find_matter(v2, "fund_use")["enabled"] = False
-    save(v2)
-    # submitted after the street switched the matter off: still classified under v1
+    pr.find_matter(v1, "working_funds")["review_days"] = 5
+    save(v1)  # v2: same as v1 but for the working funds' deadline
+    early = prt.start_case("prior_review", "PK-JP-XC-01", actors["community"]).case_number  # pins v2
+    v3 = copy.deepcopy(v1)
+    pr.find_matter(v3, "working_funds")["enabled"] = False
+    save(v3)
+    # submitted after the street switched the matter off: still classified under v2
     prt.complete_task(task_named(prt, early, actors["community"], "submit"), actors["community"],
-                      {"title": "电梯大修", "matter_code": "fund_use", "submitter_kind": "owners_committee",
-                       "submitter_name": "业委会", "description": "电梯大修方案。"})
+                      {"title": "业委会工作经费", "matter_code": "working_funds", "submitter_kind": "owners_committee",
+                       "submitter_name": "业委会", "description": "工作经费方案。"})
     view = prt.get_case(early, actors["branch"])
-    assert view.summary["listed"] is True and view.summary["catalogue_version"] == 1
+    assert view.summary["listed"] is True and view.summary["catalogue_version"] == 2
     assert [t["name"] for t in view.tasks] == ["branch_review"]
-    assert view.tasks[0]["due_at"] == "2026-11-26T16:00:00+00:00"  # v1's 5 days
-    later = start(prt, actors, "fund_use")  # pins v2: switched off, no review
+    assert view.tasks[0]["due_at"] == "2026-11-26T16:00:00+00:00"  # v2's 5 days
+    later = start(prt, actors, "working_funds")  # pins v3: switched off, no review
     view = prt.get_case(later, actors["community"])
-    assert view.summary["listed"] is False and view.summary["catalogue_version"] == 2
+    assert view.summary["listed"] is False and view.summary["catalogue_version"] == 3
     assert [t["name"] for t in view.tasks] == ["arrange_vote"]
     prt.complete_task(task_named(prt, early, actors["branch"], "branch_review"), actors["branch"], review(prt))
     assert [t["name"] for t in prt.get_case(early, actors["community"]).tasks] == ["arrange_vote"]

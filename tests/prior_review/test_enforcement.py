@@ -109,14 +109,66 @@ def test_a_diagram_that_skips_the_review_cannot_count_an_assembly_vote(runtime, 
     assert arrange_vote  # the forged diagram never had a vote arrangement either
 
 
-def test_the_same_forged_diagram_may_decide_an_unlisted_matter(runtime, actors, tmp_path):
+def test_the_forged_diagram_cannot_decide_an_unlisted_proposal_the_branch_never_confirmed(runtime, actors, tmp_path):
+    """"Not on the list" is the submitter's proposal, not a classification: without the branch's
+    confirmation nothing may be decided, even where the diagram skips the confirmation."""
     _forged(runtime, tmp_path, guarded=True)
     cn = runtime.start_case("prior_review", COMPOUND, actors["community"]).case_number
     runtime.complete_task(task_named(runtime, cn, actors["community"], "submit"), actors["community"],
-                          submission("unlisted", unlisted_name="楼道灯具更换"))
-    view = runtime.complete_task(task_named(runtime, cn, actors["community"], "decide"), actors["community"],
-                                 committee_decision(runtime))
-    assert view.status == "completed" and view.summary["decision"] == "committee"
+                          submission("unlisted", unlisted_name="楼道灯具更换", unlisted_art278_item=9,
+                                     unlisted_assembly_vote=False))
+    tid = task_named(runtime, cn, actors["community"], "decide")
+    with pytest.raises(Forbidden) as err:
+        runtime.complete_task(tid, actors["community"], committee_decision(runtime))
+    assert "尚未完成先议事项分类" in err.value.message_zh
+    assert pr.UNLISTED_PROPOSED in [a for a, _ in events(runtime, cn)]
+    assert pr.DECISION_RECORDED not in [a for a, _ in events(runtime, cn)]
+
+
+@pytest.mark.parametrize("item", [3, 4, 5, 6, 7, 8])
+def test_a_matter_of_items_3_to_8_declared_unlisted_still_goes_to_the_branch(prt, actors, item):
+    cn = start(prt, actors, "unlisted", unlisted_name="自称非先议的事项", unlisted_art278_item=item,
+               unlisted_assembly_vote=False)
+    view = prt.get_case(cn, actors["branch"])
+    assert [t["name"] for t in view.tasks] == ["branch_review"]
+    assert view.summary["listed"] is True and view.summary["proposed_unlisted"] is True
+    assert view.summary["art278_item"] == item and view.summary["assembly_vote"] is True
+    history = events(prt, cn)
+    assert (pr.CLASSIFIED, None) in history and (pr.REVIEW_NOT_REQUIRED, None) not in history
+
+
+def test_the_committee_cannot_decide_a_matter_that_needs_the_owners_vote(runtime, actors, tmp_path):
+    """A forged diagram that routes an item 4 matter to the committee after a genuine review."""
+    path = tmp_path / "prior_review.bpmn"
+    forged = SKIPPING.format(guard=GUARD, service="prior_review.record_committee_decision", form="committee_decision")
+    # put the real review between classification and the committee's decision
+    forged = forged.replace('<bpmn:sequenceFlow id="f4" sourceRef="classify" targetRef="decide" />',
+                            '<bpmn:sequenceFlow id="f4" sourceRef="classify" targetRef="rv" />'
+                            '<bpmn:sequenceFlow id="f4b" sourceRef="rv" targetRef="rec" />'
+                            '<bpmn:sequenceFlow id="f4c" sourceRef="rec" targetRef="decide" />')
+    forged = forged.replace('<bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>',
+                            '<bpmn:incoming>f4c</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>'
+                            '<bpmn:userTask id="rv" name="先议"><bpmn:extensionElements><spiffworkflow:properties>'
+                            '<spiffworkflow:property name="formJsonSchemaFilename" value="prior_review/review.schema.json" />'
+                            '</spiffworkflow:properties></bpmn:extensionElements><bpmn:incoming>f4</bpmn:incoming>'
+                            '<bpmn:outgoing>f4b</bpmn:outgoing></bpmn:userTask>'
+                            '<bpmn:serviceTask id="rec" name="记录先议"><bpmn:extensionElements>'
+                            '<spiffworkflow:serviceTaskOperator id="prior_review.record_review" resultVariable="review" />'
+                            '</bpmn:extensionElements><bpmn:incoming>f4b</bpmn:incoming><bpmn:outgoing>f4c</bpmn:outgoing>'
+                            '</bpmn:serviceTask>')
+    forged = forged.replace('<bpmn:lane id="l2" name="业主委员会">',
+                            '<bpmn:lane id="l3" name="小区党支部"><bpmn:flowNodeRef>rv</bpmn:flowNodeRef>'
+                            '<bpmn:flowNodeRef>rec</bpmn:flowNodeRef></bpmn:lane><bpmn:lane id="l2" name="业主委员会">')
+    path.write_text(forged, encoding="utf-8")
+    deploy(runtime, [path], FORMS)
+    cn = start(runtime, actors, "property_company")
+    runtime.complete_task(task_named(runtime, cn, actors["branch"], "rv"), actors["branch"], review(runtime))
+    tid = task_named(runtime, cn, actors["community"], "decide")
+    with pytest.raises(Forbidden) as err:
+        runtime.complete_task(tid, actors["community"], committee_decision(runtime))
+    assert "业主大会表决" in err.value.message_zh
+    assert pr.DECISION_RECORDED not in [a for a, _ in events(runtime, cn)]
+    assert _refusals(runtime, cn)[-1]["actor"] == "community"
 
 
 def test_a_disabled_matter_is_not_listed(runtime, actors, tmp_path):
@@ -124,7 +176,7 @@ def test_a_disabled_matter_is_not_listed(runtime, actors, tmp_path):
     from engine.processes.prior_review import save_catalogue
 
     value = pr.default_setting()
-    pr.find_matter(value, "common_income")["enabled"] = False
+    pr.find_matter(value, "common_income")["enabled"] = False  # item 9: a street may
     with runtime.uow() as s:
         save_catalogue(s, org_by_code(s, "PK-JP"), value, actors["street"], runtime.now())
     _forged(runtime, tmp_path, guarded=True)
@@ -250,3 +302,16 @@ def test_api_cannot_give_the_review_for_the_branch(prt, actors, clock):
     assert r.status_code == 403
     assert _refusals(prt, cn)[-1]["actor"] == "cparty"
     assert pr.REVIEW_RECORDED not in [a for a, _ in events(prt, cn)]
+
+
+def test_api_an_item_4_matter_declared_unlisted_still_goes_to_the_branch(prt, actors, clock):
+    client, headers = _api_client(prt, clock, "community")
+    cn = prt.start_case("prior_review", COMPOUND, actors["community"]).case_number
+    tid = task_named(prt, cn, actors["community"], "submit")
+    bypass = submission("unlisted", unlisted_name="解聘物业公司", unlisted_art278_item=4, unlisted_assembly_vote=False)
+    r = client.post(f"/api/tasks/{tid}/complete", json={"data": bypass}, headers=headers)
+    assert r.status_code == 200, r.text
+    view = prt.get_case(cn, actors["branch"])
+    assert [t["name"] for t in view.tasks] == ["branch_review"]
+    assert (view.summary["matter_code"], view.summary["listed"], view.summary["assembly_vote"]) == \
+        ("property_company", True, True)

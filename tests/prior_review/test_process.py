@@ -1,11 +1,13 @@
 """The prior-review process end to end, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.domain import prior_review as pr
 from tests.prior_review.support import (
-    decide, documents, events, review, start, submission, task_named,
+    confirm, decide, documents, events, review, start, submission, task_named,
 )
 
 ASSEMBLY_MATTERS = [m["code"] for m in pr.DEFAULT_MATTERS if m["assembly_vote"]]
@@ -133,10 +135,16 @@ def test_review_deadline_escalates_to_the_community_party_organisation(prt, acto
     assert [t["name"] for t in view.tasks] == ["arrange_vote"]
 
 
-def test_unlisted_matter_skips_the_review_and_says_so(prt, actors, clock):
+def test_unlisted_matter_confirmed_by_the_branch_skips_the_review_and_says_so(prt, actors, clock):
     cn = start(prt, actors, "unlisted", unlisted_name="小区绿化补种", unlisted_art278_item=9,
                unlisted_assembly_vote=False)
-    view = prt.get_case(cn, actors["community"])
+    view = prt.get_case(cn, actors["branch"])
+    assert [t["name"] for t in view.tasks] == ["confirm_classification"]  # the proposal goes to the branch
+    assert view.summary["stage"] == "confirming" and view.summary["proposed_unlisted"] is True
+    for who in ("community", "cparty", "street"):  # only the branch confirms
+        with pytest.raises(Exception):
+            prt.complete_task(view.tasks[0]["id"], actors[who], confirm())
+    view = prt.complete_task(view.tasks[0]["id"], actors["branch"], confirm())
     assert [t["name"] for t in view.tasks] == ["committee_decision"]
     assert view.summary["listed"] is False and view.summary["review_outcome"] == "not_required"
     history = events(prt, cn)
@@ -144,6 +152,32 @@ def test_unlisted_matter_skips_the_review_and_says_so(prt, actors, clock):
     assert "免予小区党支部先议" in view.data["review_skipped"]["reason_zh"]
     view = decide(prt, actors, cn, clock, assembly=False)
     assert view.summary["outcome"] == "passed" and view.summary["decided_after_review"] is None
+
+
+def test_the_branch_may_reclassify_an_unlisted_proposal(prt, actors, clock):
+    from engine.runtime.errors import ValidationFailed
+
+    cn = start(prt, actors, "unlisted", unlisted_name="调整停车服务收费", unlisted_art278_item=9,
+               unlisted_assembly_vote=False)
+    tid = task_named(prt, cn, actors["branch"], "confirm_classification")
+    with pytest.raises(ValidationFailed):  # a code that is not on the catalogue
+        prt.complete_task(tid, actors["branch"], confirm("reclassify", "parking_fees"))
+    with pytest.raises(ValidationFailed):  # reclassify without saying to what
+        prt.complete_task(tid, actors["branch"], confirm("reclassify"))
+    view = prt.complete_task(tid, actors["branch"], confirm("reclassify", "service_fees"))
+    assert [t["name"] for t in view.tasks] == ["branch_review"]
+    assert view.summary["matter_code"] == "service_fees" and view.summary["listed"] is True
+    view = prt.complete_task(view.tasks[0]["id"], actors["branch"], review(prt))
+    assert [t["name"] for t in view.tasks] == ["arrange_vote"]  # service fees: the owners vote
+    with prt.uow() as s:
+        from sqlalchemy import select
+
+        from engine.audit import case_chain
+        from engine.db.models import AuditEvent
+
+        details = [json.loads(d) for a, d in s.execute(select(AuditEvent.action, AuditEvent.detail).where(
+            AuditEvent.chain == case_chain(cn), AuditEvent.action == pr.CLASSIFIED))]
+    assert details[-1]["reclassified_by"] == "branch" and details[-1]["matter_code"] == "service_fees"
 
 
 def test_unknown_matter_code_is_refused_not_skipped(prt, actors):

@@ -7,7 +7,7 @@ from datetime import date
 
 from engine.reports.prior_review import prior_review_report
 from tests.prior_review.support import (
-    committee_decision, decide, review, start, submission, task_named,
+    branch_secretary, committee_decision, confirm, decide, review, start, submission, task_named,
 )
 
 
@@ -31,7 +31,10 @@ def test_report_on_a_street(prt, actors, clock):
                       {"coordination_action": "withdraw", "coordination_note": "撤回。"})
     e = prt.start_case("prior_review", "PK-JP-XC-02", actors["community"]).case_number
     prt.complete_task(task_named(prt, e, actors["community"], "submit"), actors["community"],
-                      submission("unlisted", unlisted_name="更换门禁", unlisted_assembly_vote=False))
+                      submission("unlisted", unlisted_name="更换门禁", unlisted_art278_item=9,
+                                 unlisted_assembly_vote=False))
+    branch2 = branch_secretary(prt, "PK-JP-XC-02")
+    prt.complete_task(task_named(prt, e, branch2, "confirm_classification"), branch2, confirm())
     prt.complete_task(task_named(prt, e, actors["community"], "committee_decision"), actors["community"],
                       committee_decision(prt))
     f = start(prt, actors, "fund_use")  # left in review past its deadline
@@ -131,3 +134,49 @@ def test_dashboard_page_shows_full_compliance(prt, actors, clock):
     page = client.get("/dashboard/PK-JP?date_from=2026-01-01&date_to=2026-12-31")
     assert page.status_code == 200
     assert "先议合规率（决定前经党支部先议）" in page.text and "100%" in page.text
+
+
+def test_catalogue_switch_offs_and_removals_are_deviations_with_who_and_when(prt, actors, clock):
+    import copy
+
+    from engine.domain import prior_review as pr
+    from engine.orgs import org_by_code
+    from engine.processes.prior_review import save_catalogue
+    from engine.reports.prior_review import format_text
+
+    def save(value, who):
+        with prt.uow() as s:
+            save_catalogue(s, org_by_code(s, "PK-JP"), value, actors[who], prt.now())
+
+    v1 = pr.default_setting()
+    pr.find_matter(v1, "working_funds")["enabled"] = False
+    save(v1, "street")
+    clock.advance(days=1)
+    v2 = copy.deepcopy(v1)
+    v2["matters"] = [m for m in v2["matters"] if m["code"] != "major_other"]
+    save(v2, "admin")
+    clock.advance(days=1)
+    v3 = copy.deepcopy(v2)
+    pr.find_matter(v3, "working_funds")["enabled"] = True  # switched back on: the v1 deviation is over
+    pr.find_matter(v3, "fund_use")["review_days"] = 7  # an edit that is no deviation
+    save(v3, "street")
+    with prt.uow() as s:
+        report = prior_review_report(s, "PK-JP", now=prt.now())
+        before = prior_review_report(s, "PK-JP", date_to=date(2026, 11, 21), now=prt.now())
+    got = [(d["version"], d["code"], d["change"], d["by"], d["in_force"]) for d in report["catalogue_deviations"]]
+    assert got == [(1, "working_funds", "switched_off", "street", False), (2, "major_other", "removed", "admin", True)]
+    assert report["catalogue_deviations"][1]["at"].startswith("2026-11-22")
+    assert report["overview"]["目录偏离（停用或删除事项，次）"] == 2
+    assert [d["version"] for d in before["catalogue_deviations"]] == [1]  # only what had happened by then
+    text = format_text(report)
+    assert "目录偏离：江浦街道 第2版删除" in text and "admin 于 2026-11-22" in text and "已恢复" in text
+    # The change itself says so in the catalogue's audit chain.
+    from sqlalchemy import select
+
+    from engine.db.models import AuditEvent
+
+    with prt.uow() as s:
+        notes = [json.loads(d) for d in s.scalars(select(AuditEvent.detail).where(
+            AuditEvent.chain == "setting:prior_review_catalogue:PK-JP").order_by(AuditEvent.seq))]
+    assert [[(x["code"], x["change"]) for x in n.get("deviations", [])] for n in notes] == [
+        [("working_funds", "switched_off")], [("major_other", "removed")], []]

@@ -347,3 +347,33 @@ def test_api_flow(app, web_rt):
     assert hist["chain"]["ok"] and [e["action"] for e in hist["events"]] == ["case_started", "refused:complete_task", "task_completed"]
     assert c.delete("/api/session", headers=headers).status_code == 204
     assert c.get("/api/me").status_code == 401
+
+
+def test_admin_catalogue_editor_goes_through_the_catalogue_rules(app, web_rt):
+    """The settings page stores the prior-review catalogue with `save_catalogue`: per street only,
+    and never with an item 3–8 matter switched off."""
+    import json
+
+    from engine.domain import prior_review as pr
+    from engine.settings_store import setting_history
+    from engine.orgs import org_by_code
+
+    a = logged_in(app, "admin")
+    tok = page_csrf(a, "/admin")
+    off = pr.default_setting()
+    pr.find_matter(off, "property_company")["enabled"] = False
+    r = a.post("/admin/settings/prior_review_catalogue",
+               data={"csrf_token": tok, "org": "PK-JP", "value": json.dumps(off)})
+    assert r.status_code == 422 and "不得停用" in r.text
+    ok = pr.default_setting()
+    pr.find_matter(ok, "working_funds")["enabled"] = False
+    for org in ("", "PK-JP-XC-01"):  # not a street: refused, whatever the value
+        r = a.post("/admin/settings/prior_review_catalogue",
+                   data={"csrf_token": tok, "org": org, "value": json.dumps(ok)})
+        assert r.status_code == 422 and "按街道设置" in r.text
+    r = a.post("/admin/settings/prior_review_catalogue",
+               data={"csrf_token": tok, "org": "PK-JP", "value": json.dumps(ok)})
+    assert r.status_code == 200 and "已保存为第 1 版" in r.text
+    with web_rt.uow() as s:
+        assert [h.created_by for h in setting_history(s, pr.SETTING_KEY, org_by_code(s, "PK-JP"))] == ["admin"]
+        assert setting_history(s, pr.SETTING_KEY, None) == []

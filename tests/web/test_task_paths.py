@@ -184,7 +184,8 @@ def test_unlisted_matter_needs_its_name_only_on_that_path(bundled, clock):
             "submitter_name": "新城社区居委会", "description": "拟对中心绿地进行改造。"}
     refused = submit(community, url, data, status=422)
     assert "「事项名称（不属于先议事项目录时）」为必填项" in refused.text
-    r = submit(community, url, {**data, "unlisted_name": "绿化改造"})
+    assert "「所属民法典第二百七十八条项次」为必填项" in refused.text  # the branch confirms by it
+    r = submit(community, url, {**data, "unlisted_name": "绿化改造", "unlisted_art278_item": "9"})
     assert r.headers["location"].startswith("/cases/")
 
 

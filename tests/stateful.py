@@ -1,0 +1,180 @@
+"""What the per-process Hypothesis state machines share: a fresh database per example, attempts
+that may be refused (a refusal must change nothing), and the check run after every step — every
+declared invariant of every case holds on what was committed, and every audit chain verifies.
+
+`Checker` is that check. Each machine runs bounded (a few examples of a few dozen steps) on SQLite, and one fixed seed on
+PostgreSQL when HONGWU_TEST_PG_URL is set.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+from sqlalchemy import select
+
+from engine import audit
+from engine.db.models import Case
+from engine.runtime import invariants as inv
+from engine.runtime.clock import FrozenClock
+from engine.runtime.errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
+
+# Refusals a random user may meet; anything else (or an InvariantViolated, which would mean a
+# service let a broken change reach the save) fails the test.
+EXPECTED_REFUSALS = (Forbidden, NotFound, Conflict, ValidationFailed)
+# No shrinking: a failure is reported with the steps as they ran, and the run stays bounded.
+SQLITE_RUN = settings(max_examples=8, stateful_step_count=30, deadline=None, derandomize=True,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+PG_RUN = settings(SQLITE_RUN, max_examples=1)
+
+
+@dataclass
+class Ledger:
+    """What a run did, to show when a test fails and to check it exercised refusals as well."""
+
+    done: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def note(self, ok: bool, what: str) -> None:
+        (self.done if ok else self.refused).append(what)
+
+
+def fresh_runtime(make_url: Callable[[], str], start) -> tuple[Any, FrozenClock]:
+    """A runtime on a new database made by `make_url` (see `prepared_sqlite`)."""
+    from tests.conftest import make_runtime
+
+    clock = FrozenClock(start)
+    return make_runtime(make_url(), clock), clock
+
+
+def seed_and_deploy(url: str, start, deploy: Callable[[Any], Any]) -> None:
+    """The demo organisation and accounts, and the process under test, in the database at `url`."""
+    from engine import demo
+    from tests.conftest import make_runtime
+
+    rt = make_runtime(url, FrozenClock(start))
+    with rt.uow() as s:
+        demo.seed(s, rt.now(), password=None)
+    deploy(rt)
+
+
+def prepared_sqlite(templates, tmp_path: Path, start, deploy: Callable[[Any], Any]) -> Callable[[], str]:
+    """Seed and deploy once, then hand each example its own copy of that database file."""
+    from engine.db.session import engine_for
+
+    base = templates.sqlite(tmp_path / "prepared.db")
+    seed_and_deploy(base, start, deploy)
+    engine_for(base).dispose()  # the last connection's close checkpoints the WAL into the file
+    counter = iter(range(1_000_000))
+
+    def make() -> str:
+        dest = tmp_path / f"example{next(counter)}.db"
+        shutil.copy(tmp_path / "prepared.db", dest)
+        return f"sqlite:///{dest}"
+    return make
+
+
+def prepared_postgresql(templates, start, deploy: Callable[[Any], Any]) -> Callable[[], str]:
+    def make() -> str:
+        url = templates.postgresql()
+        seed_and_deploy(url, start, deploy)
+        return url
+    return make
+
+
+@contextmanager
+def quick_pdf():
+    """Notices are still built from their templates, but not typeset: a PDF costs about a second
+    and the rules under test do not depend on it (typesetting is tested in tests/notices)."""
+    from engine.notices import render
+
+    real = render.html_to_pdf
+    render.html_to_pdf = lambda html, *a, **k: (b"%PDF-1.7\n" + html.encode("utf-8") + b"\n%%EOF\n", 1)
+    try:
+        yield
+    finally:
+        render.html_to_pdf = real
+
+
+@dataclass
+class OpenCase:
+    version: int
+    org_path: str
+    tasks: list[dict[str, str]]  # id, name, role — oldest first
+
+
+def open_tasks(rt, case_number: str) -> OpenCase:
+    """A case's open tasks from the task table (no workflow to load)."""
+    from engine.db.models import HumanTask
+
+    with rt.uow() as s:
+        case = s.scalar(select(Case).where(Case.case_number == case_number))
+        rows = s.execute(select(HumanTask.id, HumanTask.spec_name, HumanTask.role).where(HumanTask.case_id == case.id)
+                         .order_by(HumanTask.created_at, HumanTask.id)).all()
+        return OpenCase(case.version, case.org_path, [{"id": i, "name": n, "role": r} for i, n, r in rows])
+
+
+def case_version(rt, case_number: str) -> int:
+    with rt.uow() as s:
+        return s.scalar(select(Case.version).where(Case.case_number == case_number))
+
+
+def attempt(rt, ledger: Ledger, what: str, action: Callable[[], Any], case_number: str | None = None):
+    """Run `action`; an expected refusal must leave the case's version as it was."""
+    before = case_version(rt, case_number) if case_number else None
+    try:
+        result = action()
+    except inv.InvariantViolated as exc:  # the services should have refused first
+        raise AssertionError(f"{what}: reached the save and broke {exc.details}") from exc
+    except EXPECTED_REFUSALS as exc:
+        ledger.note(False, f"{what}: {type(exc).__name__} {exc.message_zh[:60]}")
+        if case_number:
+            assert case_version(rt, case_number) == before, f"{what} was refused but changed the case"
+        return None
+    except HongwuError as exc:
+        raise AssertionError(f"{what}: unexpected {type(exc).__name__}: {exc.message_zh}") from exc
+    ledger.note(True, what)
+    return result
+
+
+class Checker:
+    """Checks every case of a process after each step. A case whose version and chain length are
+    as at the last check is skipped: nothing the invariants read has changed."""
+
+    def __init__(self, rt, process_key: str):
+        self.rt, self.process_key = rt, process_key
+        self.seen: dict[int, tuple[int, int]] = {}
+
+    def __call__(self) -> None:
+        from engine.runtime.service import _current_data
+
+        with self.rt.uow() as s:
+            for case in s.scalars(select(Case).where(Case.process_key == self.process_key)):
+                events = inv.case_events(s, case.id)
+                if self.seen.get(case.id) == (case.version, len(events)):
+                    continue
+                wf, _ = self.rt.workflow_for(s, case)
+                data = _current_data(wf)
+                broken = inv.violations(self.process_key, data, events)
+                assert not broken, f"{case.case_number}: " + "; ".join(f"{i.code}: {m}" for i, m in broken)
+                summary = json.loads(json.dumps(data.get("case_summary") or {}, default=str))
+                assert json.loads(case.summary or "{}") == summary, f"{case.case_number}: summary is not the data's"
+                report = audit.verify_events(audit.case_chain(case.case_number),
+                                             audit.chain_events(s, audit.case_chain(case.case_number)))
+                assert report.ok, report
+                self.seen[case.id] = (case.version, len(events))
+
+    def all_chains_verify(self) -> None:
+        with self.rt.uow() as s:
+            bad = [r for r in audit.verify(s) if not r.ok]
+        assert not bad, bad
+
+
+def run(machine_class, run_settings) -> None:
+    with quick_pdf():
+        run_state_machine_as_test(machine_class, settings=run_settings)
