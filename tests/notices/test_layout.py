@@ -86,3 +86,15 @@ def test_nothing_leaves_the_type_area(kind, size):
         for box in page["images"] + page["rects"]:
             assert LEFT - 1 <= _mm(box["x0"]) and _mm(box["x1"]) <= RIGHT + 1, (n, "box", box["x0"], box["x1"])
             assert TOP - 1 <= _mm(box["top"]) and _mm(box["bottom"]) <= BOTTOM + 1, (n, "box", box["top"])
+
+
+@pytest.mark.parametrize("size", ["short", "long"])
+def test_every_ballot_is_one_page_with_its_whole_title(size):
+    """11 candidates and a 40-character compound: still one page per owner, the title not cut."""
+    ctx, pdf, pages = rendered("ballot", size)
+    assert len(pages) == len(ctx["ballots"])
+    title = ctx["vote_title"] + "选票" if ctx["vote_title"].startswith(ctx["compound_name"]) else \
+        ctx["compound_name"] + ctx["vote_title"] + "选票"
+    for page in pages:
+        text = "".join(ln["text"] for ln in page["lines"]).replace(" ", "")
+        assert title in text and all(name in text for name in ctx["items"])
