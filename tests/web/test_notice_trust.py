@@ -3,7 +3,6 @@ from the case page (with a reason, audited); the admin page sets an organisation
 seal and warns when QR codes would point where no phone can go."""
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from fastapi.testclient import TestClient
