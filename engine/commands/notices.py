@@ -90,7 +90,9 @@ def verify(file: Path = typer.Argument(..., help="要核验的 PDF 文件"),
         lines = [f"真实 GENUINE：{d['title']}（{d['doc_number'] or '无文号'}）",
                  f"  发文机关 {d['issuer']}，成文日期 {d['issued_on']}，核验码 {d['verification_code']}",
                  f"  案件 {d['case_number'] or '—'}，种类 {d['kind']}，文书 #{d['id']}"]
-        lines += [f"  注意：已被更正 superseded by #{x['id']} {x['title']}（核验码 {x['verification_code']}）"
+        st = result["status"]
+        lines.append(f"  状态 status：{st['status_zh']}" + (f"（撤销原因：{st['reason']}）" if st["reason"] else ""))
+        lines += [f"  注意：已被替代 superseded by #{x['id']} {x['doc_number'] or ''}《{x['title']}》（核验码 {x['verification_code']}）"
                   for x in result["superseded_by"]]
         _common.emit(result, as_json, "\n".join(lines))
         return
@@ -102,7 +104,7 @@ def verify(file: Path = typer.Argument(..., help="要核验的 PDF 文件"),
 def show(code: str = typer.Argument(..., help="核验码（或选票编号）"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """按核验码查找文书。"""
-    from engine.notices.service import case_number_of, describe, find_by_code, superseded_by
+    from engine.notices.service import case_number_of, describe, find_by_code, status_of, superseded_by
 
     rt = _common.runtime()
     with _common.errors_exit(), rt.uow() as s:
@@ -111,8 +113,10 @@ def show(code: str = typer.Argument(..., help="核验码（或选票编号）"),
             _common.fail(f"no document with code {code} / 核验码 {code} 不存在", 1)
         info = describe(doc, case_number_of(s, doc))
         info["superseded_by"] = [describe(x) for x in superseded_by(s, doc)]
+        info["status"] = status_of(s, doc)
     _common.emit(info, as_json, f"#{info['id']} {info['title']} {info['doc_number'] or ''} {info['issuer']} "
-                                f"{info['issued_on']} 案件 {info['case_number'] or '—'} sha256 {info['sha256']}")
+                                f"{info['issued_on']} 案件 {info['case_number'] or '—'} {info['status']['status_zh']} "
+                                f"sha256 {info['sha256']}")
 
 
 @notice_app.command("export")

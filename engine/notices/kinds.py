@@ -6,7 +6,8 @@ The engine adds these variables itself — callers never pass them (they may ove
 three in `context`):
 
     issuer            发文机关, default: the case compound's street + "办事处"
-    doc_number        文号 "〔2026〕3号", default: next number of that issuer in that year
+    doc_number        文号 "江街〔2026〕3号", default: the issuing organisation's 机关代字, the year and
+                      the next sequence number of that issuer in that year
     date              成文日期 "2026年11月21日" (civil date of `now`, Asia/Shanghai)
     title             标题 (the kind's default title unless given)
     verification_code 核验码, verify_url, qr_data_uri (QR code of verify_url, SVG data URI)

@@ -119,6 +119,15 @@ def mark_style(text: Any) -> Markup:
                   f'transform-origin:50% 50%"')
 
 
+def fit_style(text: Any, max_pt: float, width_pt: float, lines: int) -> Markup:
+    """Style attribute with the largest font size up to `max_pt` at which `text` fills at most
+    `lines` lines of `width_pt` (ballot titles, whose band has a fixed height); "" if it fits."""
+    ems = _em_width(str(text or "").strip())
+    if ems * max_pt <= width_pt * lines * 0.95:
+        return Markup("")
+    return Markup(f' style="font-size:{width_pt * lines * 0.95 / ems:.2f}pt"')
+
+
 def amount(value: Any, places: int = 2) -> str:
     """Numbers with thousands separators and fixed decimals (areas in m², money in 元)."""
     try:
@@ -165,7 +174,8 @@ def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_deadline=cn_deadline, amount=amount,
                        as_list=as_list, by_strokes=by_strokes, in_rank_order=in_rank_order)
-    env.globals.update(qr=qr_data_uri, qr_png=qr_png_data_uri, named=named, mark_style=mark_style)
+    env.globals.update(qr=qr_data_uri, qr_png=qr_png_data_uri, named=named, mark_style=mark_style,
+                       fit_style=fit_style)
     return env
 
 

@@ -75,6 +75,7 @@ class VerifyOut(BaseModel):
     sha256: str
     verification_code: str
     pages: int
+    page_image: bool = Field(..., description="核验页是否显示首页图像（选票含业主信息，不显示）")
     status: str = Field(..., description="valid | superseded | revoked")
     status_zh: str = Field(..., description="有效 / 已被〔2026〕7号替代 / 已撤销")
     reason: str | None = Field(None, description="撤销原因")

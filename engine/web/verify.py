@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,7 +40,8 @@ def describe_for_public(session, doc: Document) -> dict[str, Any]:
             process = PROCESS_ZH.get(row[2]) or row[3]
     return {"doc_number": doc.doc_number, "title": doc.title, "issuer": doc.issuer, "issued_on": doc.issued_on,
             "case_number": case_number, "compound": compound, "process": process, "sha256": doc.sha256,
-            "verification_code": doc.verification_code, "pages": doc.pages, **status_of(session, doc)}
+            "verification_code": doc.verification_code, "pages": doc.pages, "page_image": shows_page_image(doc),
+            **status_of(session, doc)}
 
 
 def lookup(request: Request, code: str) -> dict[str, Any] | None:
@@ -53,20 +55,39 @@ def lookup(request: Request, code: str) -> dict[str, Any] | None:
         return describe_for_public(s, doc) if doc is not None else None
 
 
-@lru_cache(maxsize=64)
+_page_images: "OrderedDict[str, bytes | None]" = OrderedDict()  # sha256 → PNG, most recent last
+_page_images_lock = threading.Lock()
+PAGE_IMAGES_KEPT = 64
+
+
+def shows_page_image(doc: Document) -> bool:
+    """Ballot batches carry owners' names and units page by page: their image is never public."""
+    return doc.kind != "ballot"
+
+
 def first_page_png(sha256: str, pdf: bytes) -> bytes | None:
     """The first page at 60 dpi (poppler's pdftoppm); None when the file cannot be rendered.
-    Cached by content: a document never changes."""
+    Kept by content hash: a document never changes."""
+    with _page_images_lock:
+        if sha256 in _page_images:
+            _page_images.move_to_end(sha256)
+            return _page_images[sha256]
+    png = None
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "d.pdf"
         src.write_bytes(pdf)
         try:
             subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile", str(src),
                             str(Path(tmp) / "p")], check=True, timeout=30, capture_output=True)
+            out = Path(tmp) / "p.png"
+            png = out.read_bytes() if out.is_file() else None
         except (OSError, subprocess.SubprocessError):
-            return None
-        out = Path(tmp) / "p.png"
-        return out.read_bytes() if out.is_file() else None
+            png = None
+    with _page_images_lock:
+        _page_images[sha256] = png
+        while len(_page_images) > PAGE_IMAGES_KEPT:
+            _page_images.popitem(last=False)
+    return png
 
 
 def _page(request: Request, code: str):
@@ -85,7 +106,7 @@ def verify_page_image(request: Request, code: str):
 
     with runtime(request).uow() as s:
         doc = find_by_code(s, code) if code and len(code) <= 64 else None
-        if doc is None:
+        if doc is None or not shows_page_image(doc):
             raise NotFound(f"no document with code {code!r}", "核验码不存在")
         sha, content = doc.sha256, doc.content
     png = first_page_png(sha, content)

@@ -51,3 +51,21 @@ LONG: dict[str, dict] = {
     "litigation_referral": _long("litigation_referral", reason="调解期限届满未能达成协议，" + SENTENCE[:40]),
     "judicial_confirmation_reminder": _long("judicial_confirmation_reminder"),
 }
+
+# Kinds registered by process modules (engine/processes/prior_review.py registers its committee
+# decision notice on import).
+import engine.processes.prior_review  # noqa: E402,F401  (registers committee_decision_result)
+
+REGISTERED: dict[str, dict] = {
+    "committee_decision_result": {
+        "issuer": "明发滨江新城小区业主委员会", "recipient": "各位业主：", "compound_name": "明发滨江新城小区",
+        "matter": "更换小区门禁系统", "meeting_date": "2026-11-18", "decision_text": "同意更换小区东、西两个出入口的门禁系统。",
+        "members_total": 7, "members_present": 6, "members_agree": 5, "passed": True, "rule": "过半数委员同意",
+        "review_note": "该事项已经小区党支部先议，同意提交业主委员会决定。"},
+}
+REGISTERED_LONG: dict[str, dict] = {
+    "committee_decision_result": {**REGISTERED["committee_decision_result"], "compound_name": LONG_COMPOUND,
+                                  "issuer": LONG_ISSUER, "decision_text": SENTENCE * 8, "review_note": SENTENCE * 3},
+}
+SHORT_ALL = {**SAMPLES, **REGISTERED}
+LONG_ALL = {**LONG, **REGISTERED_LONG}

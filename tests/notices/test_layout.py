@@ -15,12 +15,11 @@ import re
 import pdfplumber
 import pytest
 
-from .long_samples import LONG
-from .samples import SAMPLES
+from .long_samples import LONG_ALL, SHORT_ALL
 from .support import MM, render_kind
 
 LEFT, RIGHT, TOP, BOTTOM = 28.0, 184.0, 37.0, 262.0  # type area, mm from the page's top-left
-NOTICE_KINDS = sorted(k for k in SAMPLES if k != "ballot")  # ballots have their own page (test_ballots.py)
+NOTICE_KINDS = sorted(k for k in SHORT_ALL if k != "ballot")  # ballots have their own page (test_ballots.py)
 CLOSINGS = ("特此公告。", "特此公示。", "特此通知。", "特此告知。")
 DATE = "2026年11月21日"
 PAGE_NUMBER = re.compile(r"^—\s*\d+\s*—$")
@@ -31,7 +30,7 @@ def rendered(kind: str, size: str):
     """(context, pdf, pages) rendered once per module run."""
     key = (kind, size)
     if key not in _rendered:
-        ctx = (SAMPLES if size == "short" else LONG)[kind]
+        ctx = (SHORT_ALL if size == "short" else LONG_ALL)[kind]
         _html, pdf, _n = render_kind(kind, ctx)
         with pdfplumber.open(io.BytesIO(pdf)) as doc:
             pages = [{"lines": p.extract_text_lines(), "chars": p.chars, "images": p.images, "rects": p.rects,
@@ -87,3 +86,15 @@ def test_nothing_leaves_the_type_area(kind, size):
         for box in page["images"] + page["rects"]:
             assert LEFT - 1 <= _mm(box["x0"]) and _mm(box["x1"]) <= RIGHT + 1, (n, "box", box["x0"], box["x1"])
             assert TOP - 1 <= _mm(box["top"]) and _mm(box["bottom"]) <= BOTTOM + 1, (n, "box", box["top"])
+
+
+@pytest.mark.parametrize("size", ["short", "long"])
+def test_every_ballot_is_one_page_with_its_whole_title(size):
+    """11 candidates and a 40-character compound: still one page per owner, the title not cut."""
+    ctx, pdf, pages = rendered("ballot", size)
+    assert len(pages) == len(ctx["ballots"])
+    title = ctx["vote_title"] + "选票" if ctx["vote_title"].startswith(ctx["compound_name"]) else \
+        ctx["compound_name"] + ctx["vote_title"] + "选票"
+    for page in pages:
+        text = "".join(ln["text"] for ln in page["lines"]).replace(" ", "")
+        assert title in text and all(name in text for name in ctx["items"])

@@ -151,6 +151,9 @@ def test_cli_replacement_needs_a_reason(cli, tmp_path):
     second = json.loads(cli("notice", "issue", "mediation_acceptance", "--data", f"@{data}", "--as", "street",
                             "--replaces", str(first["id"]), "--reason", "调解员变更", "--json").stdout)
     assert second["doc_number"] == "江街〔2026〕2号" and second["replaces_id"] == first["id"]
+    shown = json.loads(cli("notice", "show", first["verification_code"], "--json").stdout)
+    assert shown["status"]["status_zh"] == "已被江街〔2026〕2号替代"
+    assert "已被江街〔2026〕2号替代" in cli("notice", "show", first["verification_code"]).stdout
 
 
 def test_doctor_warns_on_a_loopback_base_url(cli, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 
 from engine.domain.collation import by_strokes
 
-from .long_samples import LONG
+from .long_samples import LONG_ALL, SHORT_ALL
 from .samples import SAMPLES
 from .support import pdf_text, render_kind
 from .test_layout import CLOSINGS, DATE, NOTICE_KINDS
@@ -22,14 +22,14 @@ _texts: dict = {}
 def text_of(kind: str, size: str, **changes) -> tuple[dict, str]:
     key = (kind, size, tuple(sorted(changes.items())))
     if key not in _texts:
-        ctx = {**(SAMPLES if size == "short" else LONG)[kind], **changes}
+        ctx = {**(SHORT_ALL if size == "short" else LONG_ALL)[kind], **changes}
         _html, pdf, _n = render_kind(kind, ctx)
         _texts[key] = (ctx, pdf_text(pdf))
     return _texts[key]
 
 
 @pytest.mark.parametrize("size", ["short", "long"])
-@pytest.mark.parametrize("kind", sorted(SAMPLES))
+@pytest.mark.parametrize("kind", sorted(SHORT_ALL))
 def test_no_doubled_compound_name_and_no_ungrammatical_objection(kind, size):
     ctx, text = text_of(kind, size)
     if ctx.get("compound_name"):

@@ -3,7 +3,6 @@ from the case page (with a reason, audited); the admin page sets an organisation
 seal and warns when QR codes would point where no phone can go."""
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from fastapi.testclient import TestClient
@@ -114,3 +113,15 @@ def test_admin_sets_prefix_and_seal_and_sees_base_url_warning(app, web_rt, clock
     local = create_app(replace(web_rt.settings, base_url="http://192.168.1.20:8000"), clock)
     warning = logged_in(local, "admin").get("/admin").text
     assert 'id="base-url-warning"' in warning and "内网地址" in warning
+
+
+def test_a_ballot_code_verifies_without_showing_any_owner_page(app, web_rt):
+    with web_rt.uow() as s:
+        doc = issue_document(s, kind="ballot", context=dict(SAMPLES["ballot"]), actor="street", now=web_rt.now(),
+                             settings=web_rt.settings)
+        code = doc.verification_code
+    public = TestClient(app)
+    page = public.get(f"/verify/{code}-2")
+    assert page.status_code == 200 and "page-1.png" not in page.text and "孙晓燕" not in page.text
+    assert public.get(f"/verify/{code}/page-1.png").status_code == 404
+    assert public.get(f"/api/verify/{code}-2").json()["page_image"] is False
