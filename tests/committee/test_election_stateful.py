@@ -315,7 +315,7 @@ def test_committee_election_rules_hold_under_random_actions(sqlite_url, tmp_path
 
     CommitteeElection.make_world = staticmethod(make_world)
     SEEN.clear()
-    run_state_machine_as_test(CommitteeElection, settings=_settings(max_examples=10, stateful_step_count=20))
+    run_state_machine_as_test(CommitteeElection, settings=_settings(max_examples=8, stateful_step_count=20))
     print(dict(sorted(SEEN.items())))
 
 
