@@ -486,6 +486,14 @@ class Runtime:
         pd, loaded = self.loaded_definition(s, case.definition_id)
         schema = loaded.form_schema(ht.spec_name)
         if schema is not None:
+            # A form writes only its own fields: anything else would overwrite the process's own
+            # data (e.g. a committee's exclusions) behind its rules. Such an attempt is audited.
+            undeclared = sorted(k for k in data if k not in (schema.get("properties") or {}))
+            if undeclared:
+                raise RuleRefused(f"fields not on the form: {', '.join(undeclared)}",
+                                  f"表单未定义的字段不予接受：{'、'.join(undeclared)}（流程数据只能由流程本身写入）",
+                                  details=[{"field": k, "message": f"{k}: not a field of this form",
+                                            "message_zh": f"「{k}」不是本表单的字段"} for k in undeclared])
             data = prune_inapplicable(schema, data)  # what was typed on a path not taken is not kept
             # Uploads are stored in this transaction: a refusal below rolls them back with it.
             data = store_pending(s, data, uploads, actor=actor.username, now=self.now(), case_id=case.id,

@@ -247,6 +247,17 @@ class CommitteeElection(RuleBasedStateMachine):
         day = (civil_date(self.clock.now()) + timedelta(days=3)).isoformat() if soon else self.later_meeting()
         self.attempt("postpone_meeting", user, {"postponement": {"new_meeting_date": day, "reason": "公示期"}}, stale)
 
+    @precondition(lambda self: any(self.is_open(n) for n in RIGHT))
+    @rule(user=WHO, stale=STALE, key=st.sampled_from(["excluded_candidates", "approved_candidates", "candidate_owners",
+                                                      "voting", "case_summary"]))
+    def tamper(self, user, stale, key):
+        """Write the process's own data through a form: always refused."""
+        name = next(n for n in RIGHT if self.is_open(n))
+        err = self.attempt(name, user, {key: [] if key.endswith("candidates") else {}}, stale)
+        assert err is not None, f"{key} was written through the {name} form"
+        if (user == "right" or user == RIGHT[name]) and not stale:
+            assert isinstance(err, RuleRefused), err
+
     @rule(days=st.integers(1, 12))
     def time_passes(self, days):
         self.clock.advance(days=days)
@@ -315,7 +326,7 @@ def test_committee_election_rules_hold_under_random_actions(sqlite_url, tmp_path
 
     CommitteeElection.make_world = staticmethod(make_world)
     SEEN.clear()
-    run_state_machine_as_test(CommitteeElection, settings=_settings(max_examples=10, stateful_step_count=20))
+    run_state_machine_as_test(CommitteeElection, settings=_settings(max_examples=8, stateful_step_count=20))
     print(dict(sorted(SEEN.items())))
 
 

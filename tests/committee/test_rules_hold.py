@@ -379,3 +379,17 @@ def test_a_review_that_ends_too_late_for_the_publicity_asks_to_postpone_the_meet
     assert e.open_names() == ["objections"] and view.data["meeting"]["meeting_date"] == "2027-01-10"
     assert view.summary["meeting_date"] == "2027-01-10" and view.data["meeting_postponements"][0]["from"] == "2026-12-20"
     assert view.data["candidate_publicity"]["publicity_end"] < "2027-01-10"
+
+
+def test_cli_a_form_cannot_overwrite_the_case_s_exclusions(election, cli, tmp_path, runtime):
+    e = election
+    _short_first_round(e)
+    before = e.case()
+    task = e.task("street", "nominate")
+    res = _complete_via_cli(cli, tmp_path, task.id, "street", {
+        "candidates": [candidate("C8", "O8", "黄敏", False)], "excluded_candidates": [], "approved_candidates": []},
+        code=2)
+    assert "「excluded_candidates」不是本表单的字段" in res.stderr
+    after = e.case()
+    assert after.version == before.version and after.data["excluded_candidates"] == before.data["excluded_candidates"]
+    assert _refusals(runtime, e.case_number)[-1]["code"] == "rule_refused"
