@@ -115,14 +115,27 @@ def _verified_body(body: str, signature: str, public_key: str) -> dict[str, Any]
     return parsed
 
 
+_HEADS_BY_CHECKPOINT: dict[str, dict[str, tuple[int, str]]] = {}  # by signature: unique per body, per database
+
+
 def anchored_heads(session: Session) -> dict[str, tuple[int, str]]:
     """{chain: (seq, row_hash)} of the latest checkpoint, if it is signed with our key (a
-    checkpoint row someone wrote with another key anchors nothing)."""
-    cp = latest(session)
-    if cp is None or cp.public_key != public_key_hex():
+    checkpoint row someone wrote with another key anchors nothing). Called once per chain
+    verified, so the (large) body is read only when a new checkpoint appears."""
+    row = session.execute(select(AuditCheckpoint.id, AuditCheckpoint.signature, AuditCheckpoint.public_key)
+                          .order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    if row is None or row.public_key != public_key_hex():
         return {}
-    body = _verified_body(cp.body, cp.signature, cp.public_key)
-    return body["heads_by_chain"] if body else {}
+    heads = _HEADS_BY_CHECKPOINT.get(row.signature)
+    if heads is None:
+        cp = session.get(AuditCheckpoint, row.id)
+        body = _verified_body(cp.body, cp.signature, cp.public_key)
+        heads = body["heads_by_chain"] if body else {}
+        if body:  # a row that fails is looked at again, and reported by verify_anchor
+            if len(_HEADS_BY_CHECKPOINT) > 8:
+                _HEADS_BY_CHECKPOINT.clear()
+            _HEADS_BY_CHECKPOINT[row.signature] = heads
+    return heads
 
 
 @dataclass
