@@ -105,6 +105,10 @@ def test_nul_in_a_web_form_is_refused(app, web_rt):
     r = w.post("/cases/new", data={"process": "web_forms", "compound": "PK-JP-XC-01", "title": "标题\x00",
                                    "csrf_token": page_csrf(w)})
     assert r.status_code == 422 and "空字符" in r.text
+    # The second value of a repeated field counts as much as the first.
+    r = w.post("/cases/new", data={"process": "web_forms", "compound": "PK-JP-XC-01", "tag": ["甲", "乙\x00"],
+                                   "csrf_token": page_csrf(w)})
+    assert r.status_code == 422 and "空字符" in r.text
     assert _count(web_rt, Case) == 0
 
 
