@@ -209,6 +209,10 @@ def doctor_checks(database_url: str) -> list:
                                                " / 无法连接数据库"))
         checks.append(Check("migrations", False, "unknown: database unreachable / 数据库不可达，无法检查迁移"))
     checks.append(poppler_check())
+    from engine.audit_key import describe
+
+    usable, what = describe()
+    checks.append(Check("audit signing key", usable, what, required=False))
     return checks
 
 

@@ -299,3 +299,14 @@ def test_events_from_before_the_upgrade_keep_their_hashes_and_are_anchored_by_th
     with runtime.uow() as s:
         assert audit.verify(s, "user:old")[0].ok
         assert audit_anchor.verify_anchor(s).ok
+
+
+def test_doctor_names_the_audit_key_without_making_one(tmp_path, monkeypatch):
+    from engine.audit_key import describe, public_key_hex
+
+    monkeypatch.setenv("HONGWU_AUDIT_KEY_FILE", str(tmp_path / "absent.key"))
+    usable, what = describe()
+    assert not usable and "尚未生成" in what and not (tmp_path / "absent.key").exists()
+    monkeypatch.undo()
+    usable, what = describe()
+    assert usable and public_key_hex() in what
