@@ -8,7 +8,7 @@ column, a removed row or a reordered row all show as a broken link.
 What the database alone can't show (someone with write access deleting a chain's last events or
 a whole chain, or rewriting and rehashing a chain's tail) is anchored outside it:
 - every event carries a seal, an HMAC of its row_hash under a key derived from the audit signing
-  key (a file outside the database, see engine.audit_anchor), so a rehashed or forged row shows;
+  key (a file outside the database, see engine.audit_key), so a rehashed or forged row shows;
 - events that change a case carry `state_hash`, the hash of the case row right after the change,
   so editing a case's state in place shows;
 - `engine.audit_anchor` rolls the heads of all chains into an Ed25519-signed checkpoint.

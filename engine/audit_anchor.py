@@ -115,14 +115,27 @@ def _verified_body(body: str, signature: str, public_key: str) -> dict[str, Any]
     return parsed
 
 
+_HEADS_BY_CHECKPOINT: dict[str, dict[str, tuple[int, str]]] = {}  # by signature: unique per body, per database
+
+
 def anchored_heads(session: Session) -> dict[str, tuple[int, str]]:
     """{chain: (seq, row_hash)} of the latest checkpoint, if it is signed with our key (a
-    checkpoint row someone wrote with another key anchors nothing)."""
-    cp = latest(session)
-    if cp is None or cp.public_key != public_key_hex():
+    checkpoint row someone wrote with another key anchors nothing). Called once per chain
+    verified, so the (large) body is read only when a new checkpoint appears."""
+    row = session.execute(select(AuditCheckpoint.id, AuditCheckpoint.signature, AuditCheckpoint.public_key)
+                          .order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    if row is None or row.public_key != public_key_hex():
         return {}
-    body = _verified_body(cp.body, cp.signature, cp.public_key)
-    return body["heads_by_chain"] if body else {}
+    heads = _HEADS_BY_CHECKPOINT.get(row.signature)
+    if heads is None:
+        cp = session.get(AuditCheckpoint, row.id)
+        body = _verified_body(cp.body, cp.signature, cp.public_key)
+        heads = body["heads_by_chain"] if body else {}
+        if body:  # a row that fails is looked at again, and reported by verify_anchor
+            if len(_HEADS_BY_CHECKPOINT) > 8:
+                _HEADS_BY_CHECKPOINT.clear()
+            _HEADS_BY_CHECKPOINT[row.signature] = heads
+    return heads
 
 
 @dataclass
@@ -197,8 +210,7 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None,
     wanted = only if only is not None else sorted(set(audit.chains(session)) | set(heads))
     report = AnchorReport({k: body[k] for k in ("created_at", "events", "chains", "merkle_root", "last_event_id")}
                           if body else None)
-    for name in wanted:
-        events = audit.chain_events(session, name)
+    for name, events in _events_by_chain(session, wanted, only is None):
         anchored_seq, anchored_hash = heads.get(name, (0, ""))
         report.chains += bool(events)
         report.events += len(events)
@@ -234,6 +246,24 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None,
     if document is None:
         report.warnings.append("尚无审计检查点：删除整条链或链尾事件尚无法发现（运行 hongwu audit checkpoint 写入）")
     return report
+
+
+def _events_by_chain(session: Session, wanted: list[str], everything: bool):
+    """(chain, its events in order) for each wanted chain, read in a few large queries rather than
+    one per chain (an auditor's page may cover thousands of cases)."""
+    found: dict[str, list[AuditEvent]] = {}
+    if everything:
+        batches = [None]
+    else:
+        batches = [wanted[i:i + 500] for i in range(0, len(wanted), 500)]
+    for batch in batches:
+        q = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq)
+        if batch is not None:
+            q = q.where(AuditEvent.chain.in_(batch))
+        for ev in session.scalars(q):
+            found.setdefault(ev.chain, []).append(ev)
+    for name in wanted:
+        yield name, found.get(name, [])
 
 
 def _check_case_states(session: Session, only: list[str] | None, problems: list[Problem]) -> None:

@@ -83,3 +83,14 @@ def public_key_hex(key: Ed25519PrivateKey | None = None) -> str:
 
 def public_key_from_hex(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+
+
+def describe() -> tuple[bool, str]:
+    """(usable, what) for `hongwu doctor`, without making a key as a side effect."""
+    path = key_path()
+    if not path.exists():
+        return False, f"{path} does not exist yet; it is made on the first audit event / 审计密钥尚未生成（首次写审计记录时生成），请备份"
+    try:
+        return True, f"{path}, public key {public_key_hex(_load(str(path))[0])}"
+    except AuditKeyError as exc:
+        return False, f"{exc.message} / {exc.message_zh}"

@@ -24,8 +24,12 @@ PG_URL = os.environ.get("HONGWU_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 START = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing time, a Saturday
 # One audit signing key per test run, outside the working tree (subprocesses inherit it).
-os.environ.setdefault("HONGWU_AUDIT_KEY_FILE", os.path.join(
-    os.environ.get("TMPDIR", "/tmp"), f"hongwu-test-audit-{os.getpid()}-{uuid.uuid4().hex[:8]}.key"))
+if "HONGWU_AUDIT_KEY_FILE" not in os.environ:
+    import atexit
+
+    os.environ["HONGWU_AUDIT_KEY_FILE"] = os.path.join(
+        os.environ.get("TMPDIR", "/tmp"), f"hongwu-test-audit-{os.getpid()}-{uuid.uuid4().hex[:8]}.key")
+    atexit.register(lambda path=os.environ["HONGWU_AUDIT_KEY_FILE"]: os.path.exists(path) and os.remove(path))
 
 
 def _pg_admin_url() -> str:

@@ -226,6 +226,10 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
     checks.append(poppler_check())
     if base_url is not None:
         checks.append(base_url_check(base_url))
+    from engine.audit_key import describe
+
+    usable, what = describe()
+    checks.append(Check("audit signing key", usable, what, required=False))
     return checks
 
 

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         with _common.errors_exit():
             if once:
                 fired = rt.run_due_timers(worker_id)
+                rt.audit_checkpoint(if_due=True)  # run from cron, --once also keeps checkpoints coming
                 _common.emit({"fired": fired}, as_json, f"已触发 {fired} 个计时器 fired {fired} timer(s)")
                 return
             typer.echo(f"worker {worker_id} 运行中 running (Ctrl-C 停止)", err=True)
@@ -29,7 +30,10 @@ def register(app: typer.Typer) -> None:
                     fired = rt.run_due_timers(worker_id)
                     if fired:
                         typer.echo(f"fired {fired}", err=True)
-                    rt.audit_checkpoint(if_due=True)
+                    try:
+                        rt.audit_checkpoint(if_due=True)
+                    except Exception as exc:  # a missing key file must not stop the timers
+                        typer.echo(f"审计检查点写入失败 audit checkpoint failed: {exc}", err=True)
                     time.sleep(interval)
             except KeyboardInterrupt:
                 pass

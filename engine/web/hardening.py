@@ -97,7 +97,8 @@ class Hardening:
                     pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=5000)
                 except (UnicodeDecodeError, ValueError):
                     return HongwuError("the form is malformed or has too many fields", "表单格式错误或字段过多")
-                problems = data_problems(dict(pairs))
+                # Pair by pair: a field may repeat (check boxes), and every value counts.
+                problems = next((p for p in (data_problems({k: v}) for k, v in pairs) if p), [])
                 if problems:
                     p = problems[0]
                     exc = HongwuError(p["message"], p["message_zh"], details=problems)

@@ -105,6 +105,10 @@ def test_nul_in_a_web_form_is_refused(app, web_rt):
     r = w.post("/cases/new", data={"process": "web_forms", "compound": "PK-JP-XC-01", "title": "标题\x00",
                                    "csrf_token": page_csrf(w)})
     assert r.status_code == 422 and "空字符" in r.text
+    # The second value of a repeated field counts as much as the first.
+    r = w.post("/cases/new", data={"process": "web_forms", "compound": "PK-JP-XC-01", "tag": ["甲", "乙\x00"],
+                                   "csrf_token": page_csrf(w)})
+    assert r.status_code == 422 and "空字符" in r.text
     assert _count(web_rt, Case) == 0
 
 
@@ -160,18 +164,37 @@ def test_an_xlsx_bomb_is_refused_before_parsing(monkeypatch):
     assert time.monotonic() - started < 2
 
 
-def test_an_xlsx_declaring_gigabytes_is_refused_without_unpacking():
-    # 1.5 GB of cell text: refused from the sizes the zip declares, in well under a second.
-    part = zipfile.ZipInfo("xl/worksheets/sheet2.xml")
+def _zip_of(megabytes: int) -> bytes:
+    """A deflated zip of `megabytes` MB of cell text: about 1 KB per MB."""
+    part = zipfile.ZipInfo("xl/sharedStrings.xml")
+    part.compress_type = zipfile.ZIP_DEFLATED
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(out, "w") as z:
         with z.open(part, "w", force_zip64=True) as f:
-            chunk = b"<c><v>" + b"x" * (1 << 20) + b"</v></c>"
-            for _ in range(80):  # 80 MB unpacked; enough to pass the default 64 MB
+            chunk = b"<si><t>" + b"x" * (1 << 20) + b"</t></si>"
+            for _ in range(megabytes):
                 f.write(chunk)
+    return out.getvalue()
+
+
+def test_an_xlsx_unpacking_past_the_limit_is_refused_from_its_declared_sizes():
+    data = _zip_of(80)  # past the default 64 MB
+    assert len(data) < 200 * 1024
     started = time.monotonic()
-    assert "解压后超过" in _roll_problem(out.getvalue(), "roll.xlsx")
-    assert time.monotonic() - started < 2
+    assert "解压后超过 64 MB" in _roll_problem(data, "roll.xlsx")
+    assert time.monotonic() - started < 0.5
+
+
+def test_an_xlsx_lying_about_its_sizes_is_stopped_at_the_declared_size():
+    import struct
+
+    data = bytearray(_zip_of(80))
+    struct.pack_into("<I", data, 22, 1000)  # local header: uncompressed size
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<Q", data, data.find(b"\x01\x00", central + 46) + 4, 1000)  # its zip64 extra field
+    started = time.monotonic()
+    problem = _roll_problem(bytes(data), "roll.xlsx")
+    assert "XLSX" in problem and time.monotonic() - started < 2
 
 
 def test_too_many_rows_are_refused(monkeypatch):

@@ -278,3 +278,36 @@ def _street(rt):
 
     with rt.uow() as s:
         return load_actor(s, "street")
+
+
+def test_events_from_before_the_upgrade_keep_their_hashes_and_are_anchored_by_the_first_checkpoint(runtime, db_url):
+    """An event written by the previous version (no state hash, no seal) still hashes as before;
+    until a checkpoint covers it, verify says it is unsealed."""
+    import hashlib
+
+    payload = {"chain": "user:old", "seq": 1, "case_id": None, "actor": "admin", "action": "user_created",
+               "task_id": None, "task_name": None, "data_before": None, "data_after": None, "detail": None,
+               "created_at": "2026-01-01T00:00:00.000000+00:00"}
+    old_hash = hashlib.sha256((audit.GENESIS + audit.canonical_json(payload)).encode()).hexdigest()
+    _sql(db_url, """INSERT INTO audit_event (chain, seq, actor, action, created_at, prev_hash, row_hash)
+                    VALUES ('user:old', 1, 'admin', 'user_created', :t, :p, :h)""",
+         t=payload["created_at"], p=audit.GENESIS, h=old_hash)
+    with runtime.uow() as s:
+        walk = audit.verify(s, "user:old")[0]
+    assert not walk.ok and "no seal" in walk.reason  # the hash itself is fine
+    runtime.audit_checkpoint()
+    with runtime.uow() as s:
+        assert audit.verify(s, "user:old")[0].ok
+        assert audit_anchor.verify_anchor(s).ok
+
+
+def test_doctor_names_the_audit_key_without_making_one(tmp_path, monkeypatch):
+    from engine.audit_key import describe, public_key_hex
+
+    monkeypatch.setenv("HONGWU_AUDIT_KEY_FILE", str(tmp_path / "absent.key"))
+    usable, what = describe()
+    assert not usable and "尚未生成" in what and not (tmp_path / "absent.key").exists()
+    monkeypatch.undo()
+    ours = public_key_hex()  # made on first use
+    usable, what = describe()
+    assert usable and ours in what
