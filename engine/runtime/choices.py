@@ -76,8 +76,10 @@ def problems(schema: dict, data: Any, lists: dict[str, list[tuple[str, str]]], p
 
 
 @choice_list("mediators")
-def mediators(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
-    """Active users holding the task's role whose jurisdiction covers the case."""
+@choice_list("assignees")
+def role_holders(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """Active users holding the task's role whose jurisdiction covers the case (the mediator a
+    level assigns, the person made responsible for an overdue step)."""
     rows = session.execute(select(User.display_name, OrgUnit.name, OrgUnit.path)
                            .join(OrgUnit, OrgUnit.id == User.jurisdiction_id, isouter=True)
                            .where(User.role == role, User.active.is_(True))
