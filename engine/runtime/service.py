@@ -247,6 +247,13 @@ class Runtime:
             case = self._case_for_reading(s, case_number, actor)
             return self._case_view(s, case)
 
+    def case_panel(self, case_number: str, actor: Actor) -> list[dict]:
+        """Read-only sections about the case's subject (parties and claims, the matter, …)."""
+        with self.uow() as s:
+            case = self._case_for_reading(s, case_number, actor)
+            wf, _loaded = self.workflow_for(s, case)
+            return panels.for_case(s, case, state.json_safe(_current_data(wf)))
+
     def _case_for_reading(self, s: Session, case_number: str, actor: Actor) -> Case:
         case = s.scalar(select(Case).where(Case.case_number == case_number))
         # Outside the jurisdiction looks exactly like unknown, so case numbers do not leak.

@@ -283,3 +283,20 @@ def test_the_same_rules_hold_outside_the_web_form(bundled, clock):
     view = rt.complete_task(sign, community, {**signed, "signed_copy": {PendingUpload.MARK: "u0"}}, None, upload)
     assert count() == before + 1
     assert view.data["signed_copy"]["sha256"] == hashlib.sha256(b"%PDF-1.4 signed").hexdigest()
+
+
+def test_the_case_page_shows_the_parties_and_the_matter(bundled, clock):
+    rt = bundled
+    client = logged_in(create_app_for(rt, clock), "community")
+    cn = open_mediation(client, rt)
+    text = visible(client.get(f"/cases/{cn}").text)
+    assert "案件概况" in text and "南京明发物业服务有限公司" in text and "被申请人" in text
+    assert "按原标准收费并恢复门禁" in text
+    url = start(client, "prior_review")
+    r = submit(client, url, {"title": "关于续聘物业服务企业的议案", "matter_code": "property_company",
+                             "submitter_kind": "owners_committee", "submitter_name": "业主委员会",
+                             "description": "现合同将于2027年1月到期。"})
+    text = visible(client.get(r.headers["location"]).text)
+    subject = text.split("案件概况", 1)[1].split("当前步骤", 1)[0]
+    assert "第4项：选聘和解聘物业服务企业或者其他管理人" in subject, subject
+    assert "property_company" not in subject and "owners_committee" not in subject
