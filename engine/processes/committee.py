@@ -650,3 +650,12 @@ def owner_choices(session, case, role: str, task_data: dict) -> list[tuple[str, 
     att = load_attachment(session, ref)
     roll = parse_roll(att.content, att.filename)
     return [(o.owner_id, f"{o.owner_id} {o.name or '建设单位'}（{'、'.join(o.units)}）") for o in roll.owners.values()]
+
+
+@choice_list("negative_list_grounds")
+def negative_list_grounds(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The negative-list grounds the compound's setting switches on (the nomination asks only these)."""
+    compound = session.get(OrgUnit, case.compound_id)
+    setting = get_setting(session, negative_list.SETTING_KEY, compound, negative_list.default_setting())
+    enabled = negative_list.enabled_grounds(setting.value)
+    return [(g.id, g.text) for g in negative_list.GROUNDS if g.id in enabled]

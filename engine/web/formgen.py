@@ -126,7 +126,7 @@ def choice_source(schema: dict) -> str | None:
 
 
 def _widget(schema: dict, ui: dict) -> str:
-    requested = ui.get("ui:widget")
+    requested = ui.get("ui:widget") or schema.get("x-widget")
     if requested == "hidden":
         return "hidden"
     if is_file_schema(schema, ui):
@@ -144,7 +144,7 @@ def _widget(schema: dict, ui: dict) -> str:
             return "repeat"
         return "lines"
     if t == "boolean":
-        return "boolean"
+        return "tick" if requested == "checkbox" else "boolean"
     if choice_source(schema):
         return "radio" if requested == "radio" else "select"
     opts = _options(schema, ui)
@@ -277,6 +277,10 @@ def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors:
     elif widget == "group":
         f.children = build_fields(schema, ui, value if isinstance(value, dict) else {}, errors, name, extra_rows,
                                   choices)
+        shown = schema.get("x-fields-from")  # only the fields a list resolved for the task names
+        if isinstance(shown, str) and shown in choices:
+            keep = {_join(name, key) for key, _label in choices[shown]}
+            f.children = [c for c in f.children if c.name in keep]
     elif widget == "repeat":
         items, items_ui = schema.get("items") or {}, ui.get("items") or {}
         rows = value if isinstance(value, list) else []

@@ -70,3 +70,14 @@ def test_a_file_list_takes_several_uploads_and_keeps_the_ticked_earlier_ones():
                                  {"pending": "一.txt"}, {"pending": "二.txt"}]
     assert stored == [("一.txt", b"one"), ("二.txt", b"two")]
     assert "terms" not in data  # an empty list box is "not given", not an empty list
+
+
+def test_an_object_shows_only_the_fields_its_list_names_as_ticks():
+    schema = {"type": "object", "properties": {"facts": {
+        "type": "object", "title": "核查情况", "x-fields-from": "grounds",
+        "properties": {"criminal": {"type": "boolean", "title": "刑事处罚", "x-widget": "checkbox"},
+                       "fee_arrears": {"type": "boolean", "title": "拖欠物业费", "x-widget": "checkbox"}}}}}
+    [facts] = formgen.build_fields(schema, {}, {"facts": {"criminal": True}}, {}, choices={"grounds": [("criminal", "刑事处罚")]})
+    assert [(c.name, c.widget, c.value) for c in facts.children] == [("facts.criminal", "tick", True)]
+    data = asyncio.run(formgen.coerce(schema, {}, FormData([("facts.criminal", "true")])))
+    assert data == {"facts": {"criminal": True}}
