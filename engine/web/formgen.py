@@ -184,7 +184,7 @@ def build_fields(schema: dict, ui: dict | None, values: dict | None, errors: dic
     values = values if isinstance(values, dict) else {}
     errors = errors or {}
     required = set(schema.get("required") or [])
-    props = schema.get("properties") or {}
+    props = form_rules.all_properties(schema)
     conditional = form_rules.conditional_fields(schema)
     applying = form_rules.applicable(schema, values) if conditional else set(props)
     required_in_branch = form_rules.required_when_taken(schema) if conditional else set()
@@ -205,7 +205,7 @@ def build_fields(schema: dict, ui: dict | None, values: dict | None, errors: dic
 def _client_condition(schema: dict, ui: dict, key: str, prefix: str) -> tuple[str, str]:
     """When conditional field `key` applies, as [{"all": [clause…], "not": bool}, …] (any one
     alternative suffices) for the page's script, and in Chinese for the page without script."""
-    props = schema.get("properties") or {}
+    props = form_rules.all_properties(schema)
     alternatives, words = [], []
     for test, then_fields, else_fields in form_rules.branch_rules(schema):
         for fields, negate in ((then_fields, False), (else_fields, True)):
@@ -403,9 +403,7 @@ async def coerce(schema: dict, ui: dict | None, form: FormData, store_file: Stor
     "required" is reported for them; uploaded files go through `store_file`."""
     ui = ui or {}
     out: dict[str, Any] = {}
-    for key, sub in (schema.get("properties") or {}).items():
-        if not isinstance(sub, dict):
-            continue
+    for key, sub in form_rules.all_properties(schema).items():
         value = await _coerce_value(sub, ui.get(key) or {}, form, _join(prefix, key), store_file)
         if value is not ABSENT:
             out[key] = value

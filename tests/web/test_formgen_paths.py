@@ -81,3 +81,18 @@ def test_an_object_shows_only_the_fields_its_list_names_as_ticks():
     assert [(c.name, c.widget, c.value) for c in facts.children] == [("facts.criminal", "tick", True)]
     data = asyncio.run(formgen.coerce(schema, {}, FormData([("facts.criminal", "true")])))
     assert data == {"facts": {"criminal": True}}
+
+
+def test_one_of_branch_fields_render_and_read_back():
+    schema = {"type": "object", "required": ["kind"],
+              "properties": {"kind": {"type": "string", "title": "类别",
+                                      "oneOf": [{"const": "person", "title": "个人"}, {"const": "company", "title": "单位"}]}},
+              "oneOf": [{"properties": {"kind": {"const": "person"}, "id_number": {"type": "string", "title": "证件号码"}},
+                         "required": ["id_number"]},
+                        {"properties": {"kind": {"const": "company"}, "licence": {"type": "string", "title": "执照号"}},
+                         "required": ["licence"]}]}
+    fields = {f.name: f for f in formgen.build_fields(schema, {}, {"kind": "company"}, {})}
+    assert fields["licence"].applies and not fields["id_number"].applies and fields["id_number"].required
+    assert fields["id_number"].condition_zh == "仅当「类别」为「个人」时填写"
+    data = asyncio.run(formgen.coerce(schema, {}, FormData([("kind", "company"), ("licence", "L-1")])))
+    assert data == {"kind": "company", "licence": "L-1"}
