@@ -96,3 +96,16 @@ def test_one_of_branch_fields_render_and_read_back():
     assert fields["id_number"].condition_zh == "仅当「类别」为「个人」时填写"
     data = asyncio.run(formgen.coerce(schema, {}, FormData([("kind", "company"), ("licence", "L-1")])))
     assert data == {"kind": "company", "licence": "L-1"}
+
+
+def test_roll_totals_panel_reads_either_process_roll():
+    from engine.processes.committee import roll_totals_panel
+
+    committee = {"owner_roll": {"units": 10, "owners": 9, "total_area": "1000.25", "source": "roll.csv",
+                                "ref": {"attachment_id": 3, "sha256": "b" * 64, "filename": "业主名册.csv"}}}
+    [sec] = roll_totals_panel(None, None, committee)
+    assert ("业主总人数", "9 人") in sec["facts"] and ("专有部分总面积", "1000.25 平方米") in sec["facts"]
+    assert sec["files"][0]["filename"] == "业主名册.csv"
+    [sec] = roll_totals_panel(None, None, {"vote_plan": {"roll": {"units": 4, "owners": 3, "total_area": "300"}}})
+    assert ("房屋套数", "4 套") in sec["facts"]
+    assert roll_totals_panel(None, None, {})[0]["notes"] == ["尚无已确认的业主名册。"]
