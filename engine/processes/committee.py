@@ -939,3 +939,12 @@ invariants(
     Invariant("committee.count_only_ballot_candidates", "计票只计本轮选票上的候选人", _count_only_ballot_candidates),
     Invariant("committee.publicity_before_meeting", "候选人名单公示期在会议召开前届满", _publicity_before_meeting),
 )
+
+
+@choice_list("negative_list_grounds")
+def negative_list_grounds(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The negative-list grounds the compound's setting switches on (the nomination asks only these)."""
+    compound = session.get(OrgUnit, case.compound_id)
+    setting = get_setting(session, negative_list.SETTING_KEY, compound, negative_list.default_setting())
+    enabled = negative_list.enabled_grounds(setting.value)
+    return [(g.id, g.text) for g in negative_list.GROUNDS if g.id in enabled]

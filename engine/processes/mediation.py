@@ -506,6 +506,7 @@ _SESSION_OUTCOMES = {"continue": "继续调解", "extend": "经当事人同意�
 
 
 @panel("dispute")
+@panel("case:tiered_mediation")
 def dispute_panel(session, case, task_data: dict) -> list[dict]:
     """The parties, their claims and what earlier levels did (for the mediator and the one assigning)."""
     parties = task_data.get("parties") or []

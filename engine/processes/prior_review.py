@@ -585,6 +585,7 @@ def matter_choices(session: Session, case, role: str, task_data: dict) -> list[t
 
 
 @panel("matter")
+@panel("case:prior_review")
 def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
     """The matter under review: what it is, its Art. 278 item and threshold, and its documents."""
     c = task_data.get("classification") or {}

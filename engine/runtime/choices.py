@@ -30,11 +30,13 @@ def choice_list(name: str):
 
 
 def sources(schema: Any, found: set[str] | None = None) -> set[str]:
-    """Every list a form's fields pick from."""
+    """Every list a form uses: values picked from (`x-choices`), one row per entry (`x-rows-from`),
+    the fields an object shows (`x-fields-from`)."""
     found = set() if found is None else found
     if isinstance(schema, dict):
-        if isinstance(schema.get("x-choices"), str):
-            found.add(schema["x-choices"])
+        for key in ("x-choices", "x-rows-from", "x-fields-from"):
+            if isinstance(schema.get(key), str):
+                found.add(schema[key])
         for value in schema.values():
             sources(value, found)
     elif isinstance(schema, list):
@@ -76,8 +78,10 @@ def problems(schema: dict, data: Any, lists: dict[str, list[tuple[str, str]]], p
 
 
 @choice_list("mediators")
-def mediators(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
-    """Active users holding the task's role whose jurisdiction covers the case."""
+@choice_list("assignees")
+def role_holders(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """Active users holding the task's role whose jurisdiction covers the case (the mediator a
+    level assigns, the person made responsible for an overdue step)."""
     rows = session.execute(select(User.display_name, OrgUnit.name, OrgUnit.path)
                            .join(OrgUnit, OrgUnit.id == User.jurisdiction_id, isouter=True)
                            .where(User.role == role, User.active.is_(True))

@@ -124,12 +124,31 @@ def branch_rules(schema: dict) -> list[tuple[dict, set[str], set[str]]]:
     return rules
 
 
+def all_properties(schema: dict) -> dict[str, dict]:
+    """The object's own properties, then those only a branch declares (a `oneOf` alternative's
+    own fields, say), so that such fields are rendered and read like any other."""
+    props = {k: v for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict)}
+    parts = [schema] + [p for p in schema.get("allOf") or [] if isinstance(p, dict)]
+    branches = []
+    for part in parts:
+        branches += [part.get("then"), part.get("else")]
+        branches += list((part.get("dependentSchemas") or {}).values())
+        branches += [alt for alt in part.get("oneOf") or [] if isinstance(alt, dict) and "const" not in alt]
+    for branch in branches:
+        if isinstance(branch, dict):
+            for key, sub in (branch.get("properties") or {}).items():
+                # A branch's bare constraint ({"minLength": 2}) of a declared field adds no field.
+                if key not in props and isinstance(sub, dict) and ("type" in sub or "title" in sub):
+                    props[key] = sub
+    return props
+
+
 def conditional_fields(schema: dict) -> set[str]:
     base_required = set(schema.get("required") or [])
     names: set[str] = set()
     for _test, then_fields, else_fields in branch_rules(schema):
         names |= then_fields | else_fields
-    return (names - base_required) & set((schema.get("properties") or {}).keys())
+    return (names - base_required) & set(all_properties(schema))
 
 
 def _holds(test: dict, data: dict) -> bool:
@@ -139,7 +158,7 @@ def _holds(test: dict, data: dict) -> bool:
 def applicable(schema: dict, data: dict) -> set[str]:
     """The properties of an object schema that apply to `data` (every unconditional one, and the
     conditional ones a taken branch names)."""
-    props = set((schema.get("properties") or {}).keys())
+    props = set(all_properties(schema))
     conditional = conditional_fields(schema)
     taken: set[str] = set()
     for test, then_fields, else_fields in branch_rules(schema):
@@ -170,9 +189,9 @@ def prune_inapplicable(schema: dict, data: Any) -> Any:
     """`data` without the values of fields that do not apply on its path (recursively)."""
     if not isinstance(schema, dict):
         return data
-    if isinstance(data, dict) and (schema.get("properties") or schema.get("allOf")):
+    if isinstance(data, dict) and (schema.get("properties") or schema.get("allOf") or schema.get("oneOf")):
         keep = applicable(schema, data)
-        props = schema.get("properties") or {}
+        props = all_properties(schema)
         out = {}
         for key, value in data.items():
             if key in props and key not in keep:

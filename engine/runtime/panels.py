@@ -44,3 +44,10 @@ def build(session, case, schema: dict | None, task_data: dict) -> list[dict]:
     if func is None:
         return [section("办理参考", notes=[f"未找到参考信息面板「{name}」"])]
     return func(session, case, task_data or {})
+
+
+def for_case(session, case, data: dict) -> list[dict]:
+    """What the case page shows about the case's subject (`@panel("case:<process key>")`)."""
+    services.load_all()
+    func = _PANELS.get(f"case:{case.process_key}")
+    return func(session, case, data or {}) if func else []

@@ -258,6 +258,13 @@ class Runtime:
             case = self._case_for_reading(s, case_number, actor)
             return self._case_view(s, case)
 
+    def case_panel(self, case_number: str, actor: Actor) -> list[dict]:
+        """Read-only sections about the case's subject (parties and claims, the matter, …)."""
+        with self.uow() as s:
+            case = self._case_for_reading(s, case_number, actor)
+            wf, _loaded = self.workflow_for(s, case)
+            return panels.for_case(s, case, state.json_safe(_current_data(wf)))
+
     def _case_for_reading(self, s: Session, case_number: str, actor: Actor) -> Case:
         case = s.scalar(select(Case).where(Case.case_number == case_number))
         # Outside the jurisdiction looks exactly like unknown, so case numbers do not leak.
@@ -501,21 +508,14 @@ class Runtime:
             problems = validate_form(schema, data)
             if not problems:
                 problems = check_references(s, data, case.id)
-            if problems:
-                raise ValidationFailed(
-                    "form data is invalid: " + "; ".join(p["message"] for p in problems),
-                    "表单填写有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
+            _refuse_form(problems)
         wf = self._workflows.take(case.id, case.version) or state.loads(case.state, loaded.spec, loaded.subprocess_specs)
         wf.script_engine = self._engine_for(s, case, actor)
         task = wf.get_task_from_id(UUID(ht.id))
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task {ht.id} is no longer open", f"任务「{ht.title}」已被办理")
-        if schema is not None and choices.sources(schema):
-            problems = choices.problems(schema, data, choices.resolve(s, case, ht.role, task.data, schema))
-            if problems:
-                raise ValidationFailed(
-                    "form data is invalid: " + "; ".join(p["message"] for p in problems),
-                    "表单填写有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
+        if schema is not None and choices.sources(schema):  # picked values must be on their lists
+            _refuse_form(choices.problems(schema, data, choices.resolve(s, case, ht.role, task.data, schema)))
         guard = loaded.human_tasks[ht.spec_name].properties.get(GUARD_PROPERTY)
         if guard:
             # A registered guard may refuse the completion (raise Forbidden / ValidationFailed);
@@ -809,6 +809,13 @@ def _current_data(wf: BpmnWorkflow) -> dict[str, Any]:
     if last is not None:
         return last.data
     return wf.data
+
+
+def _refuse_form(problems: list[dict]) -> None:
+    """Refuse a form submission naming each problem's field (nothing of it is kept)."""
+    if problems:
+        raise ValidationFailed("form data is invalid: " + "; ".join(p["message"] for p in problems),
+                               "表单填写有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
 
 
 def deploy(runtime: Runtime, paths=None, forms_dir=None, actor: Actor | None = None):

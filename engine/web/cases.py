@@ -123,7 +123,9 @@ def case_page(request: Request, case_number: str, v: Viewer = Depends(viewer), d
     for t in bundle["case"]["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
-    return render(request, "case.html", {**bundle, "done": done, "summary_rows": summary_rows(bundle["case"]["summary"])})
+    subject = runtime(request).case_panel(case_number, v.actor)
+    return render(request, "case.html", {**bundle, "done": done, "summary_rows": summary_rows(bundle["case"]["summary"]),
+                                         "subject": subject})
 
 
 @router.get("/cases/{case_number}/attachments/{attachment_id}")

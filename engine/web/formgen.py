@@ -126,7 +126,7 @@ def choice_source(schema: dict) -> str | None:
 
 
 def _widget(schema: dict, ui: dict) -> str:
-    requested = ui.get("ui:widget")
+    requested = ui.get("ui:widget") or schema.get("x-widget")
     if requested == "hidden":
         return "hidden"
     if is_file_schema(schema, ui):
@@ -144,7 +144,7 @@ def _widget(schema: dict, ui: dict) -> str:
             return "repeat"
         return "lines"
     if t == "boolean":
-        return "boolean"
+        return "tick" if requested == "checkbox" else "boolean"
     if choice_source(schema):
         return "radio" if requested == "radio" else "select"
     opts = _options(schema, ui)
@@ -184,7 +184,7 @@ def build_fields(schema: dict, ui: dict | None, values: dict | None, errors: dic
     values = values if isinstance(values, dict) else {}
     errors = errors or {}
     required = set(schema.get("required") or [])
-    props = schema.get("properties") or {}
+    props = form_rules.all_properties(schema)
     conditional = form_rules.conditional_fields(schema)
     applying = form_rules.applicable(schema, values) if conditional else set(props)
     required_in_branch = form_rules.required_when_taken(schema) if conditional else set()
@@ -205,7 +205,7 @@ def build_fields(schema: dict, ui: dict | None, values: dict | None, errors: dic
 def _client_condition(schema: dict, ui: dict, key: str, prefix: str) -> tuple[str, str]:
     """When conditional field `key` applies, as [{"all": [clause…], "not": bool}, …] (any one
     alternative suffices) for the page's script, and in Chinese for the page without script."""
-    props = schema.get("properties") or {}
+    props = form_rules.all_properties(schema)
     alternatives, words = [], []
     for test, then_fields, else_fields in form_rules.branch_rules(schema):
         for fields, negate in ((then_fields, False), (else_fields, True)):
@@ -277,6 +277,10 @@ def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors:
     elif widget == "group":
         f.children = build_fields(schema, ui, value if isinstance(value, dict) else {}, errors, name, extra_rows,
                                   choices)
+        shown = schema.get("x-fields-from")  # only the fields a list resolved for the task names
+        if isinstance(shown, str) and shown in choices:
+            keep = {_join(name, key) for key, _label in choices[shown]}
+            f.children = [c for c in f.children if c.name in keep]
     elif widget == "repeat":
         items, items_ui = schema.get("items") or {}, ui.get("items") or {}
         rows = value if isinstance(value, list) else []
@@ -399,9 +403,7 @@ async def coerce(schema: dict, ui: dict | None, form: FormData, store_file: Stor
     "required" is reported for them; uploaded files go through `store_file`."""
     ui = ui or {}
     out: dict[str, Any] = {}
-    for key, sub in (schema.get("properties") or {}).items():
-        if not isinstance(sub, dict):
-            continue
+    for key, sub in form_rules.all_properties(schema).items():
         value = await _coerce_value(sub, ui.get(key) or {}, form, _join(prefix, key), store_file)
         if value is not ABSENT:
             out[key] = value

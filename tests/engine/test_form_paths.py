@@ -108,3 +108,17 @@ def test_every_bundled_form_lets_each_outcome_through_without_the_others_fields(
         # Whatever else was typed before switching outcome is dropped, not refused.
         assert prune_inapplicable(schema, {**base, "outcome": outcome, **everything}) == \
             {**base, "outcome": outcome, **fields}, outcome
+
+
+def test_fields_only_a_branch_declares_belong_to_that_branch():
+    from engine.runtime.forms import all_properties
+
+    schema = {"type": "object", "required": ["kind"], "properties": {"kind": {"enum": ["person", "company"]}},
+              "oneOf": [{"properties": {"kind": {"const": "person"}, "id_number": {"type": "string", "title": "证件号码"}},
+                         "required": ["id_number"]},
+                        {"properties": {"kind": {"const": "company"}, "licence": {"type": "string", "title": "执照号"}},
+                         "required": ["licence"]}]}
+    assert list(all_properties(schema)) == ["kind", "id_number", "licence"]
+    assert applicable(schema, {"kind": "person"}) == {"kind", "id_number"}
+    assert prune_inapplicable(schema, {"kind": "person", "id_number": "3201", "licence": "L"}) == \
+        {"kind": "person", "id_number": "3201"}

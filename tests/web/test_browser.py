@@ -1,8 +1,8 @@
 """Real browser (Debian chromium, headless) against a real uvicorn server.
 
 A street staff member logs in, opens a committee election case and takes it to the candidate
-publicity (the two party-review steps in between are done by the party users through the service
-layer), then downloads the publicity PDF; a community staff member of another community cannot
+publicity (the two party reviews in between are done by the party users in their own browsers,
+looking at the candidate sheet), then downloads the publicity PDF; a community staff member of another community cannot
 see the case; an auditor sees history and diagram and no action buttons. Screenshots go to
 test-artifacts/."""
 from __future__ import annotations
@@ -218,17 +218,26 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
         fill(page, f"candidates.{i}.party_member", party)
     submit_and_next(page)
 
-    # The community party organisation and the street party committee review the candidates.
-    from engine.runtime.actors import load_actor
-
-    with rt.uow() as s:
-        cparty, sparty = load_actor(s, "cparty"), load_actor(s, "sparty")
-    task = next(t for t in rt.list_tasks(cparty, process_key="committee_election") if t.case_number == case_number)
-    sheet = rt.get_task(task.id, cparty)["data"]["review_sheet"]
-    ids = [c["candidate_id"] for c in sheet]
-    rt.complete_task(task.id, cparty, {"community_decisions": [{"candidate_id": i, "approve": True} for i in ids]})
-    task = next(t for t in rt.list_tasks(sparty, process_key="committee_election") if t.case_number == case_number)
-    rt.complete_task(task.id, sparty, {"street_decisions": [{"candidate_id": i, "approve": True} for i in ids]})
+    # The community party organisation and the street party committee review the candidates in
+    # their own browsers: each sees the candidate sheet (screening, party share) and gives one
+    # verdict per listed candidate.
+    for username, field, spec in (("cparty", "community_decisions", "社区党组织审查候选人"),
+                                  ("sparty", "street_decisions", "街道党工委联审候选人")):
+        reviewer = new_page(browser, base)
+        log_in(reviewer, username)
+        reviewer.goto(case_url)
+        reviewer.click(f'#current-steps tr:has-text("{spec}") a.action')
+        reviewer.wait_for_url("**/tasks/**")
+        panel = reviewer.locator("#review-panel").inner_text()
+        assert "本次审查的候选人（8 名）" in panel and "张伟" in panel and "未命中负面清单情形" in panel
+        assert "党员占比" in panel and "5/8" in panel
+        rows = reviewer.locator(f'input[type="hidden"][name^="{field}."][name$=".candidate_id"]')
+        assert rows.count() == len(CANDIDATES)
+        for i in range(len(CANDIDATES)):
+            fill(reviewer, f"{field}.{i}.approve", True)
+        shot(reviewer, f"04-{username}-review")
+        submit_and_next(reviewer)
+        reviewer.context.close()
 
     # The street staff member downloads the candidate publicity.
     page.goto(case_url)

@@ -76,3 +76,24 @@ def test_roll_step_offers_the_templates_and_names_the_columns(app, web_rt):
     assert 'href="/templates/roll.xlsx"' in page and 'href="/templates/roll.csv"' in page
     assert "房号、业主编号、业主姓名、专有部分面积（㎡），可选 楼栋" in page and "unit_id" not in page
     assert demo.DEMO_PASSWORD not in page
+    # A roll with problems is refused line by line and not kept; the filled-in template is taken.
+    from sqlalchemy import func, select
+
+    from engine.db.models import Attachment
+    from tests.web.test_task_paths import _errors, submit
+
+    client = logged_in(app, "street")
+    url = f"/tasks/{task('confirm_roll')}"
+
+    def kept() -> int:
+        with web_rt.uow() as s:
+            return s.scalar(select(func.count()).select_from(Attachment))
+
+    bad = "房号,业主编号,业主姓名,专有部分面积（㎡）\n1-101,O1,张伟,-3\n".encode()
+    r = submit(client, url, {"roll.inspection_place": "物业服务中心"},
+               files=[("roll.file", ("名册.csv", bad, "text/csv"))], status=422)
+    assert "名册.csv:2：专有部分面积必须大于零" in _errors(r.text)
+    assert kept() == 0
+    good = client.get("/templates/roll.csv").content + "1-101,O1,张伟,89.50,1\n1-102,O2,王芳,60,1\n".encode()
+    submit(client, url, {"roll.inspection_place": "物业服务中心"}, files=[("roll.file", ("名册.csv", good, "text/csv"))])
+    assert kept() == 1

@@ -70,3 +70,42 @@ def test_a_file_list_takes_several_uploads_and_keeps_the_ticked_earlier_ones():
                                  {"pending": "一.txt"}, {"pending": "二.txt"}]
     assert stored == [("一.txt", b"one"), ("二.txt", b"two")]
     assert "terms" not in data  # an empty list box is "not given", not an empty list
+
+
+def test_an_object_shows_only_the_fields_its_list_names_as_ticks():
+    schema = {"type": "object", "properties": {"facts": {
+        "type": "object", "title": "核查情况", "x-fields-from": "grounds",
+        "properties": {"criminal": {"type": "boolean", "title": "刑事处罚", "x-widget": "checkbox"},
+                       "fee_arrears": {"type": "boolean", "title": "拖欠物业费", "x-widget": "checkbox"}}}}}
+    [facts] = formgen.build_fields(schema, {}, {"facts": {"criminal": True}}, {}, choices={"grounds": [("criminal", "刑事处罚")]})
+    assert [(c.name, c.widget, c.value) for c in facts.children] == [("facts.criminal", "tick", True)]
+    data = asyncio.run(formgen.coerce(schema, {}, FormData([("facts.criminal", "true")])))
+    assert data == {"facts": {"criminal": True}}
+
+
+def test_one_of_branch_fields_render_and_read_back():
+    schema = {"type": "object", "required": ["kind"],
+              "properties": {"kind": {"type": "string", "title": "类别",
+                                      "oneOf": [{"const": "person", "title": "个人"}, {"const": "company", "title": "单位"}]}},
+              "oneOf": [{"properties": {"kind": {"const": "person"}, "id_number": {"type": "string", "title": "证件号码"}},
+                         "required": ["id_number"]},
+                        {"properties": {"kind": {"const": "company"}, "licence": {"type": "string", "title": "执照号"}},
+                         "required": ["licence"]}]}
+    fields = {f.name: f for f in formgen.build_fields(schema, {}, {"kind": "company"}, {})}
+    assert fields["licence"].applies and not fields["id_number"].applies and fields["id_number"].required
+    assert fields["id_number"].condition_zh == "仅当「类别」为「个人」时填写"
+    data = asyncio.run(formgen.coerce(schema, {}, FormData([("kind", "company"), ("licence", "L-1")])))
+    assert data == {"kind": "company", "licence": "L-1"}
+
+
+def test_roll_totals_panel_reads_either_process_roll():
+    from engine.processes.committee import roll_totals_panel
+
+    committee = {"owner_roll": {"units": 10, "owners": 9, "total_area": "1000.25", "source": "roll.csv",
+                                "ref": {"attachment_id": 3, "sha256": "b" * 64, "filename": "业主名册.csv"}}}
+    [sec] = roll_totals_panel(None, None, committee)
+    assert ("业主总人数", "9 人") in sec["facts"] and ("专有部分总面积", "1000.25 平方米") in sec["facts"]
+    assert sec["files"][0]["filename"] == "业主名册.csv"
+    [sec] = roll_totals_panel(None, None, {"vote_plan": {"roll": {"units": 4, "owners": 3, "total_area": "300"}}})
+    assert ("房屋套数", "4 套") in sec["facts"]
+    assert roll_totals_panel(None, None, {})[0]["notes"] == ["尚无已确认的业主名册。"]

@@ -155,3 +155,34 @@ def test_prior_review_submission_with_documents(server, browser):
     text = page.locator("main").inner_text()
     assert "支委会会议记录.txt" in text
     shot(page, "prior-review-04-case-after-review")
+
+
+def test_conditional_fields_work_without_javascript(server, browser):
+    """Without script every field stays shown with a note saying when it applies; what is typed
+    in a field that does not apply is ignored, not refused."""
+    base, rt, tmp = server
+    from engine.runtime.actors import load_actor
+
+    with rt.uow() as s:
+        community = load_actor(s, "community")
+    cn = rt.start_case("tiered_mediation", "PK-JP-XC-01", community, {}).case_number
+    register = next(t.id for t in rt.list_tasks(community) if t.case_number == cn)
+    rt.complete_task(register, community, {
+        "source": "walk_in", "category": "noise", "facts": "楼上装修噪声持续到深夜。", "parties": [
+            {"kind": "owner", "side": "applicant", "name": "甲业主", "phone": "13800000011"},
+            {"kind": "owner", "side": "respondent", "name": "乙业主", "phone": "13800000012"}]})
+    context = browser.new_context(java_script_enabled=False, locale="zh-CN", base_url=base,
+                                  viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    log_in(page, "community")
+    open_step(page, f"{base}/cases/{cn}", "受理审查")
+    assert shown(page, "not_accepted_reason") and shown(page, "start_level_reason")
+    assert "仅当「是否受理」为「否」时填写" in page.locator('[data-field="not_accepted_reason"]').inner_text()
+    fill(page, "accepted", True)
+    fill(page, "start_level", "community")
+    fill(page, "not_accepted_reason", "（先写后改主意）")
+    shot(page, "nojs-01-review")
+    submit_ok(page)
+    data = rt.get_case(cn, community).data
+    assert data["accepted"] is True and "not_accepted_reason" not in data
+    context.close()

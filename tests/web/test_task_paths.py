@@ -53,6 +53,12 @@ def visible(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", re.sub(r"<(script|template)\b.*?</\1>", " ", html, flags=re.S))
 
 
+def no_codes(html: str) -> None:
+    """A task page shows no identifier-looking English (snake_case codes) to the person."""
+    leaks = re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", visible(html))
+    assert not leaks, leaks
+
+
 def _errors(html: str) -> str:
     found = re.findall(r"class=\"field-error\"[^>]*>([^<]*)<", html) + re.findall(r"<ul class=\"errors\">(.*?)</ul>", html, re.S)
     return " | ".join(found) or html[:600]
@@ -104,6 +110,7 @@ def test_mediation_escalates_without_an_agreement(bundled, clock):
     page = community.get(url).text
     assert '<select id="f-mediator_name"' in page and "李社区（" in page and "赵社区" not in page
     assert "张建国" in page and "按原标准收费并恢复门禁" in page  # the dispute panel: parties and claims
+    no_codes(page)
     bad = submit(community, url, {"mediator_name": "钱调解", "mediator_phone": "13900000000"}, status=422)
     assert "请从列表中选择" in bad.text
     submit(community, url, {"mediator_name": "李社区", "mediator_phone": "13900000000"})
@@ -114,6 +121,7 @@ def test_mediation_escalates_without_an_agreement(bundled, clock):
     terms = re.search(r'<fieldset class="repeat[^"]*" data-field="terms"|<div class="form-field[^"]*" data-field="terms"([^>]*)>', page)
     assert terms and "data-when" in terms.group(0) and "data-inapplicable" in terms.group(0)
     assert "仅当「本次结果」为「达成调解协议」时填写" in page
+    no_codes(page)
     assert "fails" not in page and ">continue<" not in page and "继续调解" in page
     missing = submit(community, url, {**failed_session(""), "failure_reason": ""}, status=422)
     assert "「调解不成的原因」为必填项" in missing.text and "协议内容" not in _errors(missing.text)
@@ -145,6 +153,7 @@ def test_prior_review_submission_with_uploaded_documents(bundled, clock):
     assert '<select id="f-matter_code"' in page and "6. 大额使用专项维修资金（紧急情况除外）" in page
     assert "owners_committee" not in visible(page)
     assert '<input id="f-attachments" type="file" name="attachments" multiple>' in page
+    no_codes(page)
     files = [("attachments", ("维修方案.txt", "电梯更换方案".encode(), "text/plain")),
              ("attachments", ("预算.csv", "项目,金额\n电梯,380000\n".encode(), "text/csv"))]
     data = {"title": "关于使用专项维修资金更换电梯的议案", "matter_code": "fund_use", "submitter_kind": "owners_committee",
@@ -174,6 +183,7 @@ def test_prior_review_submission_with_uploaded_documents(bundled, clock):
     assert "第5项：使用建筑物及其附属设施的维修资金" in page and "维修方案.txt" in page
     assert "修改后同意（退回提交方修改）" in page and "agree_with_changes" not in visible(page)
     assert "仅当「先议结论」为「修改后同意（退回提交方修改）」时填写" in page
+    no_codes(page)
 
 
 def test_unlisted_matter_needs_its_name_only_on_that_path(bundled, clock):
@@ -222,6 +232,7 @@ def test_party_reviews_see_the_candidate_sheet_and_decide_per_candidate(bundled,
     assert "本次审查的候选人（5 名）" in text and "C2 王芳" in text and "未命中负面清单情形" in text
     assert "因负面清单已排除（1 名" in text and "在小区内违法搭建" in text
     assert "2/5" in text and "未过半数" in text  # the party-member share and its warning
+    no_codes(page)
     # One verdict row per listed candidate, the candidate fixed (no typed ids, no rows to add).
     assert len(re.findall(r'name="community_decisions\.\d+\.candidate_id" value="C\d"', page)) == 5
     assert 'value="add:community_decisions"' not in page
@@ -284,3 +295,20 @@ def test_the_same_rules_hold_outside_the_web_form(bundled, clock):
     view = rt.complete_task(sign, community, {**signed, "signed_copy": {PendingUpload.MARK: "u0"}}, None, upload)
     assert count() == before + 1
     assert view.data["signed_copy"]["sha256"] == hashlib.sha256(b"%PDF-1.4 signed").hexdigest()
+
+
+def test_the_case_page_shows_the_parties_and_the_matter(bundled, clock):
+    rt = bundled
+    client = logged_in(create_app_for(rt, clock), "community")
+    cn = open_mediation(client, rt)
+    text = visible(client.get(f"/cases/{cn}").text)
+    assert "案件概况" in text and "南京明发物业服务有限公司" in text and "被申请人" in text
+    assert "按原标准收费并恢复门禁" in text
+    url = start(client, "prior_review")
+    r = submit(client, url, {"title": "关于续聘物业服务企业的议案", "matter_code": "property_company",
+                             "submitter_kind": "owners_committee", "submitter_name": "业主委员会",
+                             "description": "现合同将于2027年1月到期。"})
+    text = visible(client.get(r.headers["location"]).text)
+    subject = text.split("案件概况", 1)[1].split("当前步骤", 1)[0]
+    assert "第4项：选聘和解聘物业服务企业或者其他管理人" in subject, subject
+    assert "property_company" not in subject and "owners_committee" not in subject
