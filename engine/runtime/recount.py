@@ -9,11 +9,9 @@ keeps its date and is reported as kept.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, calendar_store
 from engine.db.models import Case, HumanTask, Timer
-from engine.domain.holidays import HolidayCalendar, ScheduleError, YearSchedule, parse_schedule
+from engine.domain.holidays import HolidayCalendar, ScheduleError, YearSchedule, active_calendar, parse_schedule
 from engine.domain.periods import Period, civil_date, format_civil_date, recount
 
 from .actors import Actor
@@ -138,7 +136,8 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
 
 
 def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
-    """One case, one transaction: re-read its workflow, count its periods again, save, audit."""
+    """One case, one transaction: re-read its workflow, count its periods again, save (which
+    audits each change)."""
     from .service import Derived, _scan
 
     with runtime.uow() as s:
@@ -149,48 +148,76 @@ def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
         wf.script_engine = runtime._engine_for(s, case, actor)  # also brings the calendar up to date
         now = runtime.now()
         previous = Derived.of(wf)
-        ready, waiting = _scan(wf)
-        live = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
-                if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
-        changes: list[tuple[str, str, datetime, datetime, str | None, str | None, dict]] = []
-
-        def recount_at(task, path, period, old_due, what):
-            """The deadline counted again, written where the workflow holds it; None if unchanged."""
-            if not path or not period or old_due is None:
-                return None
-            counted = recount(Period.from_dict(period))
-            if counted.due_at < old_due and counted.due_at <= now:
-                return None  # never moved earlier onto a moment already passed
-            holder = container(task.data, path)
-            old_note = (holder or {}).get(path[-1] + "_note") or None
-            if counted.due_at == old_due and (counted.note or None) == old_note:
-                return None
-            _write(live, path, old_due, counted)
-            changes.append((what, str(task.id), old_due, counted.due_at, old_note, counted.note or None, period))
-            return counted
-
-        for tid, t in waiting.items():
-            counted = recount_at(t, timer_due_path(t), timer_period(t), timer_due(t), "timer")
-            if counted is not None:
-                t._set_internal_data(event_value=counted.iso())
-        for tid, t in ready.items():  # tasks due by their own data variable (boundary timers moved above)
-            path = human_task_due_path(t)
-            if path and t.data.get(path[0]):
-                recount_at(t, path, human_task_period(t), human_task_due(t), "task")
+        scanned = _scan(wf)
+        changes = refresh_deadlines(wf, scanned, now)
         if not changes:
             return False
-        runtime._save(s, case, wf, loaded, now, previous=previous)
-        _refresh_notes(s, case.id)
-        names = {str(t.id): (t.task_spec.bpmn_name or t.task_spec.name) for t in (*waiting.values(), *ready.values())}
-        for what, tid, old, new, old_note, new_note, period in changes:
-            audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
-                         action="deadline_recounted", task_id=tid, task_name=names.get(tid),
-                         before={"due": old.isoformat(), "note": old_note},
-                         after={"due": new.isoformat(), "note": new_note},
-                         detail={"what": what, "period": period,
-                                 "schedules": {str(y): v for y, v in calendar_store.sync(s).fingerprint()}},
-                         now=now)
+        runtime._save(s, case, wf, loaded, now, previous=previous, recounted=changes, scanned=scanned)
         return True
+
+
+@dataclass(frozen=True)
+class Recounted:
+    what: str  # "timer" | "task"
+    task_id: str
+    task_name: str
+    old_due: datetime
+    new_due: datetime
+    old_note: str | None
+    new_note: str | None
+    period: dict
+
+
+def refresh_deadlines(wf, scanned, now: datetime) -> list[Recounted]:
+    """Bring every waiting timer and ready task whose due time is a counted period up to date
+    with the active calendar, in the workflow itself (the timer's value and the data holding
+    the due time). Run on every save, so that a deadline counted before a schedule was loaded
+    is corrected when its timer or task appears; `hongwu calendar recount` does it for the
+    ones already waiting. Never moves a due time earlier onto a moment already passed."""
+    ready, waiting = scanned
+    live = None
+    changes: list[Recounted] = []
+
+    def recount_at(task, path, period, old_due, what):
+        nonlocal live
+        if not path or not period or old_due is None:
+            return None
+        counted = recount(Period.from_dict(period))
+        if counted.due_at < old_due and counted.due_at <= now:
+            return None
+        holder = container(task.data, path)
+        old_note = (holder or {}).get(path[-1] + "_note") or None
+        if counted.due_at == old_due and (counted.note or None) == old_note:
+            return None
+        if live is None:
+            live = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
+                    if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
+        _write(live, path, old_due, counted)
+        changes.append(Recounted(what, str(task.id), task.task_spec.bpmn_name or task.task_spec.name, old_due,
+                                 counted.due_at, old_note, counted.note or None, period))
+        return counted
+
+    for t in waiting.values():
+        counted = recount_at(t, timer_due_path(t), timer_period(t), timer_due(t), "timer")
+        if counted is not None:
+            t._set_internal_data(event_value=counted.iso())
+    for t in ready.values():  # tasks due by their own data variable (boundary timers moved above)
+        path = human_task_due_path(t)
+        if path and t.data.get(path[0]):
+            recount_at(t, path, human_task_period(t), human_task_due(t), "task")
+    return changes
+
+
+def audit_recounted(s: Session, case: Case, actor: str, changes: list[Recounted], now: datetime) -> None:
+    """Each moved deadline on the case's chain with its old and new date (same transaction)."""
+    refresh_notes(s, case.id)
+    schedules = {str(y): v for y, v in active_calendar().fingerprint()}
+    for c in changes:
+        audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor,
+                     action="deadline_recounted", task_id=c.task_id, task_name=c.task_name,
+                     before={"due": c.old_due.isoformat(), "note": c.old_note},
+                     after={"due": c.new_due.isoformat(), "note": c.new_note},
+                     detail={"what": c.what, "period": c.period, "schedules": schedules}, now=now)
 
 
 def _write(live: list, path: list[str], old_due: datetime, counted) -> None:
@@ -222,7 +249,7 @@ def _parse(value) -> datetime | None:
     return parse_due(value) if isinstance(value, str) else None
 
 
-def _refresh_notes(s: Session, case_id: int) -> None:
+def refresh_notes(s: Session, case_id: int) -> None:
     """Rows whose due time stayed but whose note changed (e.g. the year is now covered)."""
     for model in (Timer, HumanTask):
         for row in s.scalars(select(model).where(model.case_id == case_id, model.period_trigger.is_not(None))):
