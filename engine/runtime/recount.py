@@ -128,8 +128,8 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
         try:
             if _recount_case(runtime, case_id, actor):
                 report.cases_changed.append(number)
-        except Conflict as exc:  # changed meanwhile: a later run picks it up
-            report.cases_failed[number] = exc.message_zh
+        except (Conflict, ValidationFailed) as exc:  # changed meanwhile, or a process invariant refused
+            report.cases_failed[number] = exc.message_zh  # the case is left as it was; a later run retries
         except IntegrityError:  # another writer took the same audit-chain position
             report.cases_failed[number] = "案件正被他人同时办理"
     return report
