@@ -128,8 +128,11 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
         try:
             if _recount_case(runtime, case_id, actor):
                 report.cases_changed.append(number)
-        except (Conflict, ValidationFailed) as exc:  # changed meanwhile, or a process invariant refused
-            report.cases_failed[number] = exc.message_zh  # the case is left as it was; a later run retries
+        except Conflict as exc:  # changed meanwhile: the case is left as it was; a later run retries
+            report.cases_failed[number] = exc.message_zh
+        except ValidationFailed as exc:  # a process invariant refused the moved deadline: audited
+            report.cases_failed[number] = exc.message_zh
+            runtime.record_refusal(case_id, number, actor, "recount_deadlines", exc)
         except IntegrityError:  # another writer took the same audit-chain position
             report.cases_failed[number] = "案件正被他人同时办理"
     return report
