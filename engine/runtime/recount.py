@@ -5,7 +5,8 @@ day, length and kind) is counted again by the current calendar. A changed due ti
 into the workflow (the timer's value and the data holding it), so that the rows, the case page and
 the timers all follow; one transaction per case, each change audited on the case's chain with the
 old and new date. A due time never moves earlier onto a moment already passed: such a deadline
-keeps its date and is reported as kept.
+keeps its date and is reported as kept. The same step (`refresh_deadlines`) runs in every save of
+a case, so a deadline counted before a load but waited on only later is corrected when it appears.
 """
 from __future__ import annotations
 
