@@ -191,10 +191,9 @@ def parse_schedule(text: str, source: str = "") -> YearSchedule:
         rows.append((lineno, day, kind, name))
     if not header_seen:
         problems.append(Problem(None, "文件为空"))
-    if problems:
-        raise ScheduleError(problems)
     if not rows:
-        raise ScheduleError([Problem(None, "文件没有列出任何日期")])
+        raise ScheduleError(problems or [Problem(None, "文件没有列出任何日期")])
+    unreadable = bool(problems)  # then a "missing" holiday may just be on an unreadable line
 
     year = max(d.year for _, d, _, _ in rows)
     statutory = statutory_holidays(year)
@@ -226,7 +225,7 @@ def parse_schedule(text: str, source: str = "") -> YearSchedule:
         else:
             holidays[day] = name or statutory.get(day, "休息")
     for day, name in sorted(statutory.items()):
-        if day not in seen:
+        if day not in seen and not unreadable:
             problems.append(Problem(None, f"缺少法定节假日 {day.isoformat()}（{name}）"))
     if problems:
         raise ScheduleError(problems)

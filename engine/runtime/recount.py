@@ -282,7 +282,8 @@ def read_schedule(text: str, source: str = "") -> YearSchedule:
     try:
         return parse_schedule(text, source)
     except ScheduleError as exc:
-        details = [{"field": f"line {p.line}" if p.line else "file", "message": str(p), "message_zh": str(p)}
+        details = [{"field": f"line {p.line}" if p.line else "file",
+                    "message": f"line {p.line}" if p.line else "whole file", "message_zh": str(p)}
                    for p in exc.problems]
         raise ValidationFailed("the holiday schedule file is invalid; nothing was loaded",
                                "放假安排文件有误，未加载：" + "；".join(str(p) for p in exc.problems),

@@ -155,9 +155,14 @@ def test_unknown_date_duplicate_and_conflict_are_refused_with_line_numbers():
     lines = SCHEDULE_2027.splitlines()
     bad = lines + ["2027-02-30,休,春节", "2027-04-05,休,清明节", "2027-02-06,班,调休", "2027-01-01,班,调休"]
     problems = _problems("\n".join(bad))
-    assert problems == [
+    assert problems == [  # every problem at once; the holiday on the unreadable line is not called missing
         "第22行：日期「2027-02-30」不存在或格式不对（应为 YYYY-MM-DD）",
-    ]  # a malformed line stops before any date is checked against another
+        "第23行：2027-04-05 与第14行重复",
+        "第24行：2027-02-06 在第7行已列为休息日，不能同时是调休上班日",
+        "第25行：2027-01-01 在第3行已列为休息日，不能同时是调休上班日",
+    ]
+    assert _problems(SCHEDULE_2027.replace("2027-06-09,休", "2027-06-39,休")) == [
+        "第17行：日期「2027-06-39」不存在或格式不对（应为 YYYY-MM-DD）"]
     bad = lines + ["2027-04-05,休,清明节", "2027-02-06,班,调休"]
     problems = _problems("\n".join(bad))
     assert problems == ["第22行：2027-04-05 与第14行重复",
