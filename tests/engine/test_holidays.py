@@ -186,6 +186,7 @@ def test_a_statutory_holiday_cannot_be_a_working_day_nor_be_missing():
     assert _problems(SCHEDULE_2027.replace("2027-06-09,休,端午节\n", "")) == ["缺少法定节假日 2027-06-09（端午节）"]
     assert _problems("日期,类别,名称\n") == ["文件没有列出任何日期"]
     assert _problems("") == ["文件为空"]
+    assert _problems("日期,类别,名称\n2024-01-01,休,元旦\n") == ["2024 年不在可加载的范围（2025–2100 年）内"]
     assert _problems("date,kind\n2027-01-01,休\n") == ["第1行：第一行应为表头「日期,类别,名称」"]
 
 
