@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from engine.db.models import AuditEvent, Document, HumanTask, Timer
+from engine.db.models import AuditEvent, Document, Timer
 from tests.engine.test_holidays import SCHEDULE_2027
 from tests.mediation.support import SYSTEM, assign, open_case, task
 
