@@ -196,6 +196,8 @@ def refresh_deadlines(wf, scanned, now: datetime) -> list[Recounted]:
         if live is None:
             live = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
                     if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
+            if wf.last_task is not None and wf.last_task not in live:
+                live.append(wf.last_task)  # what the case shows as its data while nothing is ready
         _write(live, path, old_due, counted)
         changes.append(Recounted(what, str(task.id), task.task_spec.bpmn_name or task.task_spec.name, old_due,
                                  counted.due_at, old_note, counted.note or None, period))
