@@ -2,7 +2,6 @@
 recount of pending deadlines when one is loaded. File format: README, section 法定节假日."""
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Optional
 

@@ -33,6 +33,8 @@ WORKDAY = "班"
 _KINDS = {"休": HOLIDAY, "休息": HOLIDAY, "放假": HOLIDAY, "holiday": HOLIDAY,
           "班": WORKDAY, "上班": WORKDAY, "调休上班": WORKDAY, "workday": WORKDAY}
 HEADER = ("日期", "类别", "名称")
+# The 2024 办法 is in force from 2025; lunar_python is exact up to 2100.
+FIRST_YEAR, LAST_YEAR = 2025, 2100
 
 
 def statutory_holidays(year: int) -> dict[date, str]:
@@ -191,12 +193,13 @@ def parse_schedule(text: str, source: str = "") -> YearSchedule:
         rows.append((lineno, day, kind, name))
     if not header_seen:
         problems.append(Problem(None, "文件为空"))
-    if problems:
-        raise ScheduleError(problems)
     if not rows:
-        raise ScheduleError([Problem(None, "文件没有列出任何日期")])
+        raise ScheduleError(problems or [Problem(None, "文件没有列出任何日期")])
+    unreadable = bool(problems)  # then a "missing" holiday may just be on an unreadable line
 
     year = max(d.year for _, d, _, _ in rows)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ScheduleError([Problem(None, f"{year} 年不在可加载的范围（{FIRST_YEAR}–{LAST_YEAR} 年）内")])
     statutory = statutory_holidays(year)
     seen: dict[date, tuple[int, str]] = {}
     holidays: dict[date, str] = {}
@@ -226,7 +229,7 @@ def parse_schedule(text: str, source: str = "") -> YearSchedule:
         else:
             holidays[day] = name or statutory.get(day, "休息")
     for day, name in sorted(statutory.items()):
-        if day not in seen:
+        if day not in seen and not unreadable:
             problems.append(Problem(None, f"缺少法定节假日 {day.isoformat()}（{name}）"))
     if problems:
         raise ScheduleError(problems)

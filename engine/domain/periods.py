@@ -136,10 +136,9 @@ def period_end(trigger: datetime | date, *, days: int = 0, months: int = 0, year
     # corresponding day, clamped to the month's end by relativedelta (Art. 202).
     last = start_day + relativedelta(years=years, months=months) + timedelta(days=days)
     rule = RULES.get(kind, RULES["default"])
-    covered = True
+    covered = True  # counted in calendar days as-is, the last day depends on no holiday schedule
     if rule.move_off_rest_days:
         last, covered = next_working_day(last, calendar)
-    # Counted in calendar days as-is, the last day does not depend on any holiday schedule.
     note = "" if covered else fallback_note(last.year)
     period = Period(start_day, int(days), int(months), int(years), kind)
     return Deadline(last, end_of_day_utc(last), covered, note, period)

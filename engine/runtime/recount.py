@@ -5,15 +5,14 @@ day, length and kind) is counted again by the current calendar. A changed due ti
 into the workflow (the timer's value and the data holding it), so that the rows, the case page and
 the timers all follow; one transaction per case, each change audited on the case's chain with the
 old and new date. A due time never moves earlier onto a moment already passed: such a deadline
-keeps its date and is reported as kept.
+keeps its date and is reported as kept. The same step (`refresh_deadlines`) runs in every save of
+a case, so a deadline counted before a load but waited on only later is corrected when it appears.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, calendar_store
 from engine.db.models import Case, HumanTask, Timer
-from engine.domain.holidays import HolidayCalendar, ScheduleError, YearSchedule, parse_schedule
+from engine.domain.holidays import HolidayCalendar, ScheduleError, YearSchedule, active_calendar, parse_schedule
 from engine.domain.periods import Period, civil_date, format_civil_date, recount
 
 from .actors import Actor
@@ -130,15 +129,19 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
         try:
             if _recount_case(runtime, case_id, actor):
                 report.cases_changed.append(number)
-        except Conflict as exc:  # changed meanwhile: a later run picks it up
+        except Conflict as exc:  # changed meanwhile: the case is left as it was; a later run retries
             report.cases_failed[number] = exc.message_zh
+        except ValidationFailed as exc:  # a process invariant refused the moved deadline: audited
+            report.cases_failed[number] = exc.message_zh
+            runtime.record_refusal(case_id, number, actor, "recount_deadlines", exc)
         except IntegrityError:  # another writer took the same audit-chain position
             report.cases_failed[number] = "案件正被他人同时办理"
     return report
 
 
 def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
-    """One case, one transaction: re-read its workflow, count its periods again, save, audit."""
+    """One case, one transaction: re-read its workflow, count its periods again, save (which
+    audits each change)."""
     from .service import Derived, _scan
 
     with runtime.uow() as s:
@@ -149,48 +152,78 @@ def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
         wf.script_engine = runtime._engine_for(s, case, actor)  # also brings the calendar up to date
         now = runtime.now()
         previous = Derived.of(wf)
-        ready, waiting = _scan(wf)
-        live = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
-                if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
-        changes: list[tuple[str, str, datetime, datetime, str | None, str | None, dict]] = []
-
-        def recount_at(task, path, period, old_due, what):
-            """The deadline counted again, written where the workflow holds it; None if unchanged."""
-            if not path or not period or old_due is None:
-                return None
-            counted = recount(Period.from_dict(period))
-            if counted.due_at < old_due and counted.due_at <= now:
-                return None  # never moved earlier onto a moment already passed
-            holder = container(task.data, path)
-            old_note = (holder or {}).get(path[-1] + "_note") or None
-            if counted.due_at == old_due and (counted.note or None) == old_note:
-                return None
-            _write(live, path, old_due, counted)
-            changes.append((what, str(task.id), old_due, counted.due_at, old_note, counted.note or None, period))
-            return counted
-
-        for tid, t in waiting.items():
-            counted = recount_at(t, timer_due_path(t), timer_period(t), timer_due(t), "timer")
-            if counted is not None:
-                t._set_internal_data(event_value=counted.iso())
-        for tid, t in ready.items():  # tasks due by their own data variable (boundary timers moved above)
-            path = human_task_due_path(t)
-            if path and t.data.get(path[0]):
-                recount_at(t, path, human_task_period(t), human_task_due(t), "task")
+        scanned = _scan(wf)
+        changes = refresh_deadlines(wf, scanned, now)
         if not changes:
             return False
-        runtime._save(s, case, wf, loaded, now, previous=previous)
-        _refresh_notes(s, case.id)
-        names = {str(t.id): (t.task_spec.bpmn_name or t.task_spec.name) for t in (*waiting.values(), *ready.values())}
-        for what, tid, old, new, old_note, new_note, period in changes:
-            audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
-                         action="deadline_recounted", task_id=tid, task_name=names.get(tid),
-                         before={"due": old.isoformat(), "note": old_note},
-                         after={"due": new.isoformat(), "note": new_note},
-                         detail={"what": what, "period": period,
-                                 "schedules": {str(y): v for y, v in calendar_store.sync(s).fingerprint()}},
-                         now=now)
+        runtime._save(s, case, wf, loaded, now, previous=previous, recounted=changes, scanned=scanned)
         return True
+
+
+@dataclass(frozen=True)
+class Recounted:
+    what: str  # "timer" | "task"
+    task_id: str
+    task_name: str
+    old_due: datetime
+    new_due: datetime
+    old_note: str | None
+    new_note: str | None
+    period: dict
+
+
+def refresh_deadlines(wf, scanned, now: datetime) -> list[Recounted]:
+    """Bring every waiting timer and ready task whose due time is a counted period up to date
+    with the active calendar, in the workflow itself (the timer's value and the data holding
+    the due time). Run on every save, so that a deadline counted before a schedule was loaded
+    is corrected when its timer or task appears; `hongwu calendar recount` does it for the
+    ones already waiting. Never moves a due time earlier onto a moment already passed."""
+    ready, waiting = scanned
+    live = None
+    changes: list[Recounted] = []
+
+    def recount_at(task, path, period, old_due, what):
+        nonlocal live
+        if not path or not period or old_due is None:
+            return None
+        counted = recount(Period.from_dict(period))
+        if counted.due_at < old_due and counted.due_at <= now:
+            return None
+        holder = container(task.data, path)
+        old_note = (holder or {}).get(path[-1] + "_note") or None
+        if counted.due_at == old_due and (counted.note or None) == old_note:
+            return None
+        if live is None:
+            live = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
+                    if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
+            if wf.last_task is not None and wf.last_task not in live:
+                live.append(wf.last_task)  # what the case shows as its data while nothing is ready
+        _write(live, path, old_due, counted)
+        changes.append(Recounted(what, str(task.id), task.task_spec.bpmn_name or task.task_spec.name, old_due,
+                                 counted.due_at, old_note, counted.note or None, period))
+        return counted
+
+    for t in waiting.values():
+        counted = recount_at(t, timer_due_path(t), timer_period(t), timer_due(t), "timer")
+        if counted is not None:
+            t._set_internal_data(event_value=counted.iso())
+    for t in ready.values():  # tasks due by their own data variable (boundary timers moved above)
+        path = human_task_due_path(t)
+        if path and t.data.get(path[0]):
+            recount_at(t, path, human_task_period(t), human_task_due(t), "task")
+    return changes
+
+
+def audit_recounted(s: Session, case: Case, actor: str, changes: list[Recounted], now: datetime) -> None:
+    """Each moved deadline on the case's chain with its old and new date (same transaction)."""
+    refresh_notes(s, case.id)
+    schedules = {str(y): v for y, v in active_calendar().fingerprint()}
+    for c in changes:
+        audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor,
+                     action="deadline_recounted", task_id=c.task_id, task_name=c.task_name,
+                     before={"due": c.old_due.isoformat(), "note": c.old_note},
+                     after={"due": c.new_due.isoformat(), "note": c.new_note},
+                     detail={"what": c.what, "period": c.period, "schedules": schedules}, now=now)
 
 
 def _write(live: list, path: list[str], old_due: datetime, counted) -> None:
@@ -222,7 +255,7 @@ def _parse(value) -> datetime | None:
     return parse_due(value) if isinstance(value, str) else None
 
 
-def _refresh_notes(s: Session, case_id: int) -> None:
+def refresh_notes(s: Session, case_id: int) -> None:
     """Rows whose due time stayed but whose note changed (e.g. the year is now covered)."""
     for model in (Timer, HumanTask):
         for row in s.scalars(select(model).where(model.case_id == case_id, model.period_trigger.is_not(None))):
@@ -251,7 +284,8 @@ def read_schedule(text: str, source: str = "") -> YearSchedule:
     try:
         return parse_schedule(text, source)
     except ScheduleError as exc:
-        details = [{"field": f"line {p.line}" if p.line else "file", "message": str(p), "message_zh": str(p)}
+        details = [{"field": f"line {p.line}" if p.line else "file",
+                    "message": f"line {p.line}" if p.line else "whole file", "message_zh": str(p)}
                    for p in exc.problems]
         raise ValidationFailed("the holiday schedule file is invalid; nothing was loaded",
                                "放假安排文件有误，未加载：" + "；".join(str(p) for p in exc.problems),

@@ -44,6 +44,7 @@ from . import choices, panels, services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
 from .timing import human_task_due, human_task_period, timer_due, timer_period
+from .recount import audit_recounted, refresh_deadlines
 
 GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered guard service
 # User-task property naming a registered service that fits the form to the case (e.g. leaves out
@@ -542,9 +543,14 @@ class Runtime:
     # --- saving -------------------------------------------------------------------------
 
     def _save(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition, now: datetime,
-              initial: bool = False, previous: Derived | None = None) -> tuple[list[HumanTask], list[Timer]]:
+              initial: bool = False, previous: Derived | None = None, recounted: list | None = None,
+              scanned: tuple[dict, dict] | None = None) -> tuple[list[HumanTask], list[Timer]]:
         """State, derived task rows and timer rows, guarded by the case's version. Returns the
-        case's task and timer rows as they now are."""
+        case's task and timer rows as they now are. Pending deadlines counted before the current
+        holiday schedules are brought up to date first (`recounted`: already done by the caller)."""
+        scanned = scanned or _scan(wf)
+        if recounted is None:
+            recounted = refresh_deadlines(wf, scanned, now)
         current = _current_data(wf)
         enforce_invariants(s, case.process_key, case.id, current)  # refuses before anything is written
         new_state = state.dumps(wf)
@@ -567,13 +573,18 @@ class Runtime:
         audit.note_case_state(s, case.id, values["version"], status, new_state)
         if initial:
             previous = Derived({}, {})
-        return self._sync_derived_rows(s, case, wf, loaded, now, previous)
+        rows = self._sync_derived_rows(s, case, wf, loaded, now, previous, scanned)
+        if recounted:
+            context = getattr(wf.script_engine, "service_context", None)
+            audit_recounted(s, case, getattr(context, "actor", None) or "system", recounted, now)
+        return rows
 
     def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,
-                           now: datetime, previous: "Derived | None" = None) -> tuple[list[HumanTask], list[Timer]]:
+                           now: datetime, previous: "Derived | None" = None,
+                           scanned: tuple[dict, dict] | None = None) -> tuple[list[HumanTask], list[Timer]]:
         """Make the task and timer rows match the workflow. `previous` is what the rows were derived
         from before this change (read off the workflow as loaded), which spares reading them back."""
-        ready, waiting = _scan(wf)
+        ready, waiting = scanned or _scan(wf)
         conn = s.connection()  # Core statements on the session's connection: no ORM overhead
         if previous is None:
             previous = Derived({tid: due for tid, due in conn.execute(_CASE_TASK_DUES, {"case_id": case.id})},

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -63,6 +64,12 @@ def due_path(expression: str | None) -> list[str] | None:
     """`a['b']['c']` → ["a", "b", "c"], a plain name → [name]; None for any other expression."""
     if not expression:
         return None
+    found = _parsed_path(expression)
+    return list(found) if found is not None else None
+
+
+@lru_cache(maxsize=1024)  # a definition has few timer expressions; they are read on every save
+def _parsed_path(expression: str) -> tuple[str, ...] | None:
     try:
         node = ast.parse(expression.strip(), mode="eval").body
     except SyntaxError:
@@ -75,7 +82,7 @@ def due_path(expression: str | None) -> list[str] | None:
         node = node.value
     if not isinstance(node, ast.Name):
         return None
-    return [node.id, *reversed(keys)]
+    return (node.id, *reversed(keys))
 
 
 def container(data: dict, path: list[str]) -> dict | None:

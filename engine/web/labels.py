@@ -148,6 +148,7 @@ ACTION_ZH: dict[str, str] = {
     # runtime (engine/runtime/service.py, deploy.py)
     "case_started": "发起案件", "task_completed": "办理完成", "case_completed": "案件办结",
     "timer_fired": "期限届满（系统自动处理）", "definition_deployed": "部署流程定义",
+    "deadline_recounted": "按放假安排重算期限",
     # documents
     "document_issued": "生成文书", "document_rendered": "生成文书",
     # configuration, tokens, accounts (engine/settings_store.py, engine/tokens.py, engine/web/*)
@@ -167,7 +168,7 @@ ACTION_ZH: dict[str, str] = {
     "prior_review:vote_scheduled": "安排业主大会表决",
     "prior_review:execution_published": "公示执行情况",
 }
-REFUSED_ZH = {"complete_task": "提交任务", "open_task": "打开任务"}
+REFUSED_ZH = {"complete_task": "提交任务", "open_task": "打开任务", "recount_deadlines": "重算期限"}
 
 
 def action_zh(action: str, detail: Any = None) -> str:

@@ -45,3 +45,19 @@ def test_a_publicity_inside_2026_has_no_note(election, clock, runtime):
         timer = s.scalar(select(Timer).where(Timer.case_id == case.id))
     assert not any(NOTE in p for d in docs for p in d.get("body") or [])
     assert timer.due_note is None and timer.period_days == 7
+
+
+def test_the_ballots_say_the_voting_deadline_may_move(election, clock, runtime):
+    clock.set(datetime(2026, 12, 26, 2, tzinfo=timezone.utc))
+    e = election
+    e.start(meeting_date="2027-01-20")
+    e.nominate([candidate(*c) for c in CANDIDATES])
+    e.review_all()
+    assert e.advance(clock, 10) == 1  # publicity over: voting until the meeting day, 2027-01-20
+    case = e.case()
+    assert case.data["voting"]["last_day"] == "2027-01-20" and NOTE in case.data["voting"]["note"]
+    with runtime.uow() as s:
+        ballot = s.scalar(select(Document).where(Document.case_id == case.id, Document.kind == "ballot"))
+        timer = s.scalar(select(Timer).where(Timer.case_id == case.id))
+    assert NOTE in json.loads(ballot.context)["instructions"][-1]
+    assert timer.spec_name == "投票期届满" and NOTE in timer.due_note

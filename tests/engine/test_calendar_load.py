@@ -172,3 +172,25 @@ def test_show_says_which_source_each_year_uses(cli, tmp_path):
     assert "v1" in cli("calendar", "history", "2027").stdout
     assert "尚未加载" in cli("calendar", "history", "2028").stdout
     cli("calendar", "show", "99999", code=2)
+
+
+def test_a_recount_refused_by_an_invariant_leaves_that_case_and_is_audited(sample, actors, clock):
+    from engine.runtime import invariants as inv
+
+    case = _open_review(sample, actors, clock, JAN21, 15)
+    other = _open_review(sample, actors, clock, JAN21, 15)
+    saved = dict(inv._REGISTRY)
+    # A rule that (for this test) refuses any review deadline after 2027-02-10 on the first case.
+    inv.invariants("sample_review", inv.Invariant(
+        "due_cap", "审查期限不晚于2月10日",
+        lambda data, events: "审查期限晚于2月10日" if data.get("case_number") == case.case_number
+        and (data.get("review_deadline") or {}).get("due", "") > "2027-02-10" else None))
+    try:
+        result = sample.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
+    finally:
+        inv._REGISTRY.clear()
+        inv._REGISTRY.update(saved)
+    assert result.report.cases_changed == [other.case_number]
+    assert "审查期限晚于2月10日" in result.report.cases_failed[case.case_number]
+    assert _rows(sample, case.id)[0].due_at == FEB09_END and _rows(sample, other.id)[0].due_at == FEB12_END
+    assert [e.action for e in _events(sample, case.case_number)][-1] == "refused:recount_deadlines"

@@ -155,9 +155,14 @@ def test_unknown_date_duplicate_and_conflict_are_refused_with_line_numbers():
     lines = SCHEDULE_2027.splitlines()
     bad = lines + ["2027-02-30,休,春节", "2027-04-05,休,清明节", "2027-02-06,班,调休", "2027-01-01,班,调休"]
     problems = _problems("\n".join(bad))
-    assert problems == [
+    assert problems == [  # every problem at once; the holiday on the unreadable line is not called missing
         "第22行：日期「2027-02-30」不存在或格式不对（应为 YYYY-MM-DD）",
-    ]  # a malformed line stops before any date is checked against another
+        "第23行：2027-04-05 与第14行重复",
+        "第24行：2027-02-06 在第7行已列为休息日，不能同时是调休上班日",
+        "第25行：2027-01-01 在第3行已列为休息日，不能同时是调休上班日",
+    ]
+    assert _problems(SCHEDULE_2027.replace("2027-06-09,休", "2027-06-39,休")) == [
+        "第17行：日期「2027-06-39」不存在或格式不对（应为 YYYY-MM-DD）"]
     bad = lines + ["2027-04-05,休,清明节", "2027-02-06,班,调休"]
     problems = _problems("\n".join(bad))
     assert problems == ["第22行：2027-04-05 与第14行重复",
@@ -181,6 +186,7 @@ def test_a_statutory_holiday_cannot_be_a_working_day_nor_be_missing():
     assert _problems(SCHEDULE_2027.replace("2027-06-09,休,端午节\n", "")) == ["缺少法定节假日 2027-06-09（端午节）"]
     assert _problems("日期,类别,名称\n") == ["文件没有列出任何日期"]
     assert _problems("") == ["文件为空"]
+    assert _problems("日期,类别,名称\n2024-01-01,休,元旦\n") == ["2024 年不在可加载的范围（2025–2100 年）内"]
     assert _problems("date,kind\n2027-01-01,休\n") == ["第1行：第一行应为表头「日期,类别,名称」"]
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from engine.db.models import AuditEvent, Document, HumanTask, Timer
+from engine.db.models import AuditEvent, Document, Timer
 from tests.engine.test_holidays import SCHEDULE_2027
 from tests.mediation.support import SYSTEM, assign, open_case, task
 
@@ -57,3 +57,26 @@ def test_the_summary_copy_of_the_due_time_follows(med, actors, clock):
     assert med.get_case(case, SYSTEM).summary["level_due_at"]["community"] == "2027-02-09T16:00:00+00:00"
     med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
     assert med.get_case(case, SYSTEM).summary["level_due_at"]["community"] == "2027-02-12T16:00:00+00:00"
+
+
+def test_a_deadline_counted_before_the_load_is_corrected_when_its_task_appears(med, actors, clock):
+    """The follow-up visit's due time is counted at settlement but its task only appears a month
+    later: loaded in between, the schedule still reaches it (audited when the task appears)."""
+    from tests.mediation.support import settle, sign
+
+    clock.set(datetime(2027, 1, 6, 2, tzinfo=timezone.utc))  # +30 days = 02-05 除夕 → 02-09 by the statute
+    case = open_case(med, actors)
+    assign(med, actors, case, "community")
+    settle(med, actors, case, "community")
+    sign(med, actors, case, "community")
+    assert med.get_case(case, SYSTEM).data["follow_up_due"] == "2027-02-09T16:00:00+00:00"
+    med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
+    clock.set(datetime(2027, 2, 8, 16, 1, tzinfo=timezone.utc))  # the visit's day begins (the old one)
+    assert med.run_due_timers("w1") == 1
+    visit = task(med, case, "follow_up")
+    assert visit["due_at"] == "2027-02-12T16:00:00+00:00" and visit["due_note"] is None
+    view = med.get_case(case, SYSTEM)
+    with med.uow() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.case_id == view.id,
+                                                   AuditEvent.action == "deadline_recounted")).one()
+    assert event.actor == "worker:w1" and json.loads(event.data_before)["due"] == "2027-02-09T16:00:00+00:00"

@@ -56,6 +56,7 @@ def test_the_note_is_shown_until_the_schedule_is_loaded(app, web_rt, clock):
     assert "已加载的国务院放假安排（示例通知）" in done.text
     for path in ("/inbox", f"/cases/{number}", f"/tasks/{task_id}"):
         assert "期限可能调整" not in party.get(path).text, path  # (the case history keeps the old note)
+    assert "按放假安排重算期限" in party.get(f"/cases/{number}").text
 
 
 def test_only_administrators_load_schedules(app, web_rt):
