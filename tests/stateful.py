@@ -142,6 +142,26 @@ def attempt(rt, ledger: Ledger, what: str, action: Callable[[], Any], case_numbe
     return result
 
 
+def stale_attempt(rt, ledger: Ledger, users: list, case_number: str, choice: int,
+                  payload: Callable[[Any, str, int], dict]) -> None:
+    """Someone who may act submits a form opened before the case last changed: always a conflict,
+    and the case stays as it was."""
+    import pytest
+
+    from engine.runtime.actors import Actor
+
+    view = open_tasks(rt, case_number)
+    if not view.tasks or view.version < 2:
+        return
+    task = view.tasks[choice % len(view.tasks)]
+    fitting = [u for u in users if not u.is_system and u.role == task["role"] and u.covers(view.org_path)]
+    actor = fitting[choice % len(fitting)] if fitting else Actor.system("cli")
+    with pytest.raises(Conflict):
+        rt.complete_task(task["id"], actor, payload(rt, task["name"], choice), view.version - 1)
+    assert open_tasks(rt, case_number) == view
+    ledger.note(False, f"{task['name']} of {case_number} by {actor.username}: Conflict (stale)")
+
+
 class Checker:
     """Checks every case of a process after each step. A case whose version and chain length are
     as at the last check is skipped: nothing the invariants read has changed."""

@@ -12,11 +12,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from engine.domain import mediation as rules
 from engine.domain.periods import civil_date
 from engine.runtime.actors import Actor, load_actor
-from engine.runtime.errors import Conflict
 from tests.conftest import PG_URL, START
 from tests.mediation.support import AGREEMENT, PARTIES, deploy_mediation, intake_form, session
 from tests.stateful import (
     Checker, PG_RUN, SQLITE_RUN, Ledger, attempt, fresh_runtime, open_tasks, prepared_postgresql, prepared_sqlite, run,
+    stale_attempt,
 )
 
 COMPOUNDS = {"PK-JP-XC-01": "PK/PK-JP/PK-JP-XC/PK-JP-XC-01/", "PK-JP-WJ-01": "PK/PK-JP/PK-JP-WJ/PK-JP-WJ-01/"}
@@ -153,18 +153,7 @@ def machine(make_url):
         @rule(which=st.integers(0, 50), choice=st.integers(0, 200))
         def stale_version(self, which, choice):
             """Someone submits a form opened before the case last changed: always a conflict."""
-            cn = self.cases[which % len(self.cases)]
-            view = open_tasks(self.rt, cn)
-            if not view.tasks or view.version < 2:
-                return
-            task = view.tasks[choice % len(view.tasks)]
-            fitting = [u for u in self.users if not u.is_system and u.role == task["role"] and u.covers(view.org_path)]
-            actor = fitting[choice % len(fitting)] if fitting else Actor.system("cli")  # one who may act
-            data = _payload(self.rt, task["name"], choice)
-            with pytest.raises(Conflict):
-                self.rt.complete_task(task["id"], actor, data, view.version - 1)
-            assert open_tasks(self.rt, cn) == view
-            self.ledger.note(False, f"{task['name']} of {cn} by {actor.username}: Conflict (stale)")
+            stale_attempt(self.rt, self.ledger, self.users, self.cases[which % len(self.cases)], choice, _payload)
 
         @invariant()
         def rules_hold(self):

@@ -1,23 +1,5 @@
-"""Web fixtures for the reliability probes (the same set-up as tests/web)."""
-import pytest
-
-from tests.conftest import make_runtime
-from tests.web.support import deploy_test_processes, seed_demo
-
-
-@pytest.fixture
-def web_rt(db_url, clock):
-    rt = make_runtime(db_url, clock)
-    seed_demo(rt)
-    deploy_test_processes(rt)
-    return rt
-
-
-@pytest.fixture
-def app(web_rt, clock):
-    from engine.web.app import create_app
-
-    return create_app(web_rt.settings, clock)
+"""Web fixtures for the reliability probes: the tests/web set-up, plus an API client."""
+from tests.web.conftest import app, web_rt  # noqa: F401 - fixtures, re-exported
 
 
 def api_client(app, username="street"):
