@@ -190,12 +190,12 @@ class Runtime:
                     return self._case_view(s, existing)
             compound = s.scalar(select(OrgUnit).where(OrgUnit.code == compound_code))
             if compound is None or compound.kind != "compound":
-                raise NotFound(f"unknown compound {compound_code!r}", f"小区 {compound_code!r} 不存在")
+                raise NotFound(f"unknown compound {compound_code!r}", f"小区「{compound_code}」不存在")
             self._check_may_start(actor, process_key, compound)
             pd = s.scalar(select(ProcessDefinition).where(ProcessDefinition.key == process_key)
                           .order_by(ProcessDefinition.version.desc()).limit(1))
             if pd is None:
-                raise NotFound(f"process {process_key!r} is not deployed", f"流程 {process_key!r} 尚未部署")
+                raise NotFound(f"process {process_key!r} is not deployed", f"流程「{process_key}」尚未部署")
             loaded = DEFINITIONS.get(pd.sha256, lambda: pd.content)
             now = self.now()
             case = Case(
@@ -250,7 +250,7 @@ class Runtime:
         case = s.scalar(select(Case).where(Case.case_number == case_number))
         # Outside the jurisdiction looks exactly like unknown, so case numbers do not leak.
         if case is None or not actor.covers(case.org_path):
-            raise NotFound(f"unknown case {case_number!r}", f"案件 {case_number!r} 不存在")
+            raise NotFound(f"unknown case {case_number!r}", f"案件「{case_number}」不存在")
         return case
 
     def list_cases(self, actor: Actor, process_key: str | None = None, status: str | None = None,
@@ -326,13 +326,19 @@ class Runtime:
 
     # --- tasks --------------------------------------------------------------------------
 
-    def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
-                   overdue_only: bool = False, limit: int = 50, offset: int = 0) -> list[TaskView]:
-        """An actor's open tasks: due ones first by due date, then undated ones by age.
+    TASK_ORDERS = ("due", "newest", "oldest")
 
-        Two ordered reads instead of one `ORDER BY due_at IS NULL, …`: each walks the index
-        (role, due_at, created_at) in order and stops after `limit` rows, where the single query
-        would sort every open task of the role (tens of thousands in a district)."""
+    def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
+                   overdue_only: bool = False, limit: int = 50, offset: int = 0, order: str = "due") -> list[TaskView]:
+        """An actor's open tasks. `order`: "due" (default) puts due ones first by due date — so the
+        overdue ones lead — then undated ones by age; "newest" / "oldest" sort by arrival.
+
+        For "due", two ordered reads instead of one `ORDER BY due_at IS NULL, …`: each walks the
+        index (role, due_at, created_at) in order and stops after `limit` rows, where the single
+        query would sort every open task of the role (tens of thousands in a district). Arrival
+        order walks (role, created_at)."""
+        if order not in self.TASK_ORDERS:
+            raise ValidationFailed(f"unknown task order {order!r}", f"不支持的排序方式「{order}」")
         with self.uow() as s:
             q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
                         HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
@@ -348,29 +354,35 @@ class Runtime:
                 q = q.where(OrgUnit.code == compound_code)
             if overdue_only:
                 q = q.where(HumanTask.due_at < self.now())
-            dated = s.execute(q.where(HumanTask.due_at.is_not(None))
-                              .order_by(HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-                              .limit(limit).offset(offset)).all()
-            rows = list(dated)
-            if len(rows) < limit and not overdue_only:
-                skipped = offset
-                if offset:  # how many dated tasks the offset already passed over
-                    n_dated = s.scalar(select(func.count()).select_from(
-                        q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
-                    skipped = max(0, offset - n_dated)
-                rows += s.execute(q.where(HumanTask.due_at.is_(None))
-                                  .order_by(HumanTask.created_at, HumanTask.id)
-                                  .limit(limit - len(rows)).offset(skipped)).all()
+            if order != "due":
+                by = (HumanTask.created_at.desc(), HumanTask.id.desc()) if order == "newest" else \
+                    (HumanTask.created_at, HumanTask.id)
+                rows = list(s.execute(q.order_by(*by).limit(limit).offset(offset)).all())
+            else:
+                rows = list(s.execute(q.where(HumanTask.due_at.is_not(None))
+                                      .order_by(HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+                                      .limit(limit).offset(offset)).all())
+                if len(rows) < limit and not overdue_only:
+                    skipped = offset
+                    if offset:  # how many dated tasks the offset already passed over
+                        n_dated = s.scalar(select(func.count()).select_from(
+                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
+                        skipped = max(0, offset - n_dated)
+                    rows += s.execute(q.where(HumanTask.due_at.is_(None))
+                                      .order_by(HumanTask.created_at, HumanTask.id)
+                                      .limit(limit - len(rows)).offset(skipped)).all()
             return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11])
                     for r in rows]
 
-    def count_tasks(self, actor: Actor, process_key: str | None = None) -> int:
+    def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False) -> int:
         with self.uow() as s:
             q = select(func.count()).select_from(HumanTask).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
             if not actor.is_system:
                 q = q.where(HumanTask.role == actor.role)
             if process_key:
                 q = q.where(HumanTask.process_key == process_key)
+            if overdue_only:
+                q = q.where(HumanTask.due_at < self.now())
             return s.scalar(q) or 0
 
     @staticmethod

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from engine.config import CIVIL_TZ
 from engine.runtime.actors import Actor
@@ -163,14 +163,30 @@ def make_templates() -> Jinja2Templates:
     env.autoescape = True
     env.filters["localtime"] = local_time
     env.filters["pretty_json"] = pretty_json
-    env.globals.update(ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
+    env.globals.update(NO_INBOX_ROLES=NO_INBOX_ROLES, ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
                        AUDIT_ROLES=AUDIT_ROLES)
     return templates
 
 
+# Roles without an inbox: they read, they do not handle steps.
+NO_INBOX_ROLES = {"auditor", "admin"}
+
+
+def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
+    """Open and overdue task counts for the navigation's badge (two indexed counts per page)."""
+    if v is None or v.role in NO_INBOX_ROLES:
+        return {}
+    rt = request.app.state.runtime
+    try:
+        return {"inbox_count": rt.count_tasks(v.actor), "inbox_overdue": rt.count_tasks(v.actor, overdue_only=True)}
+    except SQLAlchemyError:  # the badge must never take a page (or an error page) down with it
+        return {}
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200) -> HTMLResponse:
-    ctx = {"viewer": _viewer(request), "now": request.app.state.runtime.now(), **(context or {})}
+    v = _viewer(request)
+    ctx = {"viewer": v, "now": request.app.state.runtime.now(), **inbox_badge(request, v), **(context or {})}
     sess = session_of(request)
     ctx.setdefault("csrf", codec(request).csrf_token(sess.sid))
     return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
@@ -191,7 +207,57 @@ def status_for(exc: HongwuError) -> int:
     return 400
 
 
+# Pages answer HTTP-level errors (unknown address, wrong method, malformed query) in Chinese.
+HTTP_ZH = {400: "请求有误", 401: "请先登录", 403: "当前角色无权访问此页面", 404: "您要找的页面不存在",
+           405: "此页面不支持这种操作方式", 409: "操作冲突，请刷新后重试", 413: "上传的内容过大",
+           422: "网址中的参数不正确", 429: "操作过于频繁，请稍后再试", 500: "服务器出错了，操作未完成"}
+
+
+def error_page(request: Request, status: int, error: HongwuError) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "error": error}, status_code=status)
+
+
 def install_error_handlers(app) -> None:
+    from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        zh = HTTP_ZH.get(exc.status_code, "请求无法完成")
+        if is_api(request):
+            if exc.status_code in (404, 405):
+                return JSONResponse({"code": "not_found" if exc.status_code == 404 else "method_not_allowed",
+                                     "message": str(exc.detail), "message_zh": zh, "details": []},
+                                    status_code=exc.status_code, headers=exc.headers)
+            return await http_exception_handler(request, exc)
+        response = error_page(request, exc.status_code, HongwuError(str(exc.detail), zh))
+        for k, val in (exc.headers or {}).items():
+            response.headers[k] = val
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _query(request: Request, exc: RequestValidationError):
+        if is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        fields = "、".join(sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}))
+        bad = HongwuError("malformed request", HTTP_ZH[422] + (f"（{fields}）" if fields else ""))
+        return error_page(request, 422, bad)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        # Logged by the server; the person gets a Chinese page (the API a JSON body), never a trace.
+        import logging
+
+        logging.getLogger("hongwu.web").exception("unhandled error on %s", request.url.path)
+        bad = HongwuError("internal server error", HTTP_ZH[500] + "。请稍后重试；如再次出现，请联系系统管理员。")
+        bad.code = "internal"
+        if is_api(request):
+            return JSONResponse(error_payload(bad), status_code=500)
+        # Rendered without the session user: the database may be what failed.
+        return request.app.state.templates.TemplateResponse(
+            request, "error.html", {"status": 500, "error": bad, "viewer": None, "csrf": ""}, status_code=500)
+
     @app.exception_handler(HongwuError)
     async def _hongwu(request: Request, exc: HongwuError):
         code = status_for(exc)
