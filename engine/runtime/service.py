@@ -29,7 +29,7 @@ from engine.config import Settings, load_settings
 from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
 from engine.db.session import session_factory, unit_of_work
 
-from . import state
+from . import search, state
 from .actors import Actor
 from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
@@ -254,7 +254,19 @@ class Runtime:
         return case
 
     def list_cases(self, actor: Actor, process_key: str | None = None, status: str | None = None,
-                   compound_code: str | None = None, limit: int = 50, offset: int = 0) -> list[CaseView]:
+                   compound_code: str | None = None, limit: int = 50, offset: int = 0,
+                   query: str | None = None) -> list[CaseView]:
+        """Cases in the actor's jurisdiction, newest first. `query` searches case number (partial,
+        any case), compound, title, matter and the parties' and candidates' names (every
+        whitespace-separated term must match; see engine/runtime/search.py)."""
+        return self.search_cases(actor, process_key, status, compound_code, limit, offset, query)[0]
+
+    def search_cases(self, actor: Actor, process_key: str | None = None, status: str | None = None,
+                     compound_code: str | None = None, limit: int = 50, offset: int = 0,
+                     query: str | None = None) -> tuple[list[CaseView], bool]:
+        """`list_cases`, and whether the search was limited to the newest cases (only terms too
+        short for the trigram index)."""
+        terms = search.terms_of(query or "")
         with self.uow() as s:
             q = select(Case).where(Case.org_path.startswith(actor.jurisdiction_path))
             if process_key:
@@ -263,8 +275,16 @@ class Runtime:
                 q = q.where(Case.status == status)
             if compound_code:
                 q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
+            bounded = False
+            if terms.indexed or terms.short:
+                floor = None
+                if terms.bounded:
+                    floor = s.scalar(q.with_only_columns(Case.id).order_by(Case.id.desc())
+                                     .limit(1).offset(search.SHORT_TERM_SCAN - 1))
+                    bounded = floor is not None
+                q = q.where(search.search_condition(s.bind.dialect.name, terms, floor))
             q = q.order_by(Case.id.desc()).limit(limit).offset(offset)
-            return [self._case_view(s, c, with_data=False) for c in s.scalars(q)]
+            return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
 
     def _case_view(self, s: Session, case: Case, with_data: bool = True, wf: BpmnWorkflow | None = None,
                    rows: tuple[list[HumanTask], list[Timer]] | None = None) -> CaseView:
@@ -536,6 +556,9 @@ class Runtime:
                 set_committed_value(case, k, v)
         if initial:
             previous = Derived({}, set())
+        code, name = self._compound(s, case.compound_id)
+        search.write_index(s.connection(), case.id, search.index_text(
+            case.case_number, code, name, case.title, current, summary))
         return self._sync_derived_rows(s, case, wf, loaded, now, previous)
 
     def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,

@@ -132,9 +132,12 @@ async def complete_task(request: Request, task_id: str, body: CompleteIn, v: Vie
 @router.get("/cases", tags=["cases"], responses=ERRORS)
 def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
                status: str | None = Query(None, max_length=16), compound: str | None = Query(None, max_length=64),
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000)) -> list[dict[str, Any]]:
-    """辖区内的案件。"""
-    return [c.as_dict() for c in runtime(request).list_cases(v.actor, process, status, compound, limit, offset)]
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
+               q: str | None = Query(None, max_length=200, description="搜索：案件编号（部分、不分大小写）、小区、标题、当事人或候选人姓名、事项名称")
+               ) -> list[dict[str, Any]]:
+    """辖区内的案件，最新的在前；带 q 时为搜索结果。"""
+    return [c.as_dict() for c in runtime(request).list_cases(v.actor, process, status, compound, limit, offset,
+                                                             query=q)]
 
 
 @router.post("/cases", tags=["cases"], status_code=201, dependencies=[Depends(check_csrf)],

@@ -23,11 +23,13 @@ def auditor(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
     return v
 
 
-def matching_case_numbers(request: Request, v: Viewer, process: str, status: str, compound: str) -> list[str]:
+def matching_case_numbers(request: Request, v: Viewer, process: str, status: str, compound: str,
+                          q: str = "") -> list[str]:
     rt = runtime(request)
     numbers: list[str] = []
     while len(numbers) < MAX_CASES:
-        batch = rt.list_cases(v.actor, process or None, status or None, compound or None, limit=500, offset=len(numbers))
+        batch = rt.list_cases(v.actor, process or None, status or None, compound or None, limit=500, offset=len(numbers),
+                              query=q or None)
         numbers += [c.case_number for c in batch]
         if len(batch) < 500:
             break
@@ -43,9 +45,9 @@ def audit_home(request: Request, v: Viewer = Depends(auditor)):
 
 @router.get("/audit/verify")
 def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str = "", status: str = "",
-                  compound: str = ""):
+                  compound: str = "", q: str = Query("", max_length=200)):
     rt = runtime(request)
-    numbers = matching_case_numbers(request, v, process, status, compound)
+    numbers = matching_case_numbers(request, v, process, status, compound, q)
     with rt.uow() as s:
         reports = [audit.verify(s, audit.case_chain(n))[0] for n in numbers]
     return render(request, "audit.html", {
@@ -81,8 +83,8 @@ def _export(request: Request, numbers: list[str], fmt: str, name: str) -> Stream
 
 @router.get("/audit/export")
 def export_search(request: Request, v: Viewer = Depends(auditor), format: str = FORMAT, process: str = "",
-                  status: str = "", compound: str = ""):
-    numbers = matching_case_numbers(request, v, process, status, compound)
+                  status: str = "", compound: str = "", q: str = Query("", max_length=200)):
+    numbers = matching_case_numbers(request, v, process, status, compound, q)
     return _export(request, numbers, format, "audit-export")
 
 

@@ -31,22 +31,21 @@ def startable(request: Request, v: Viewer) -> list[tuple[str, str]]:
 
 
 @router.get("/cases")
-def case_list(request: Request, v: Viewer = Depends(viewer), q: str = "", process: str = "", status: str = "",
-              compound: str = "", page: int = Query(1, ge=1, le=100000)):
+def case_list(request: Request, v: Viewer = Depends(viewer), q: str = Query("", max_length=200), process: str = "",
+              status: str = "", compound: str = "", page: int = Query(1, ge=1, le=100000)):
     rt = runtime(request)
-    if q.strip():
-        try:
-            found = rt.get_case(q.strip(), v.actor)
-            return RedirectResponse(f"/cases/{quote(found.case_number)}", status_code=303)
-        except NotFound:
-            pass
-    rows = rt.list_cases(v.actor, process or None, status or None, compound or None,
-                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    params = [(k, x) for k, x in (("process", process), ("status", status), ("compound", compound)) if x]
+    q = q.strip()
+    rows, bounded = rt.search_cases(v.actor, process or None, status or None, compound or None,
+                                    limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, query=q or None)
+    # A complete case number (any letter case) opens that case directly.
+    if q and page == 1 and len(rows) >= 1 and any(c.case_number.casefold() == q.casefold() for c in rows):
+        found = next(c for c in rows if c.case_number.casefold() == q.casefold())
+        return RedirectResponse(f"/cases/{quote(found.case_number)}", status_code=303)
+    params = [(k, x) for k, x in (("q", q), ("process", process), ("status", status), ("compound", compound)) if x]
     return render(request, "cases.html", {
         "cases": [c.as_dict() for c in rows[:PAGE_SIZE]], "page": page, "has_next": len(rows) > PAGE_SIZE,
         "filters": {"q": q, "process": process, "status": status, "compound": compound}, "params": params,
-        "not_found": q.strip() if q.strip() else None,
+        "not_found": q if q and not rows and page == 1 else None, "bounded": bounded,
         "compounds": org_units(rt, v.actor, "compound"), "processes": processes(rt),
         "startable": startable(request, v),
     })

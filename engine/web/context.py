@@ -163,7 +163,9 @@ def make_templates() -> Jinja2Templates:
     env.autoescape = True
     env.filters["localtime"] = local_time
     env.filters["pretty_json"] = pretty_json
-    env.globals.update(NO_INBOX_ROLES=NO_INBOX_ROLES, ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
+    from engine.runtime.search import SHORT_TERM_SCAN
+
+    env.globals.update(NO_INBOX_ROLES=NO_INBOX_ROLES, SHORT_TERM_SCAN=SHORT_TERM_SCAN, ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
                        AUDIT_ROLES=AUDIT_ROLES)
     return templates
 
