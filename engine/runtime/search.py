@@ -4,14 +4,14 @@ Chinese needs no word segmentation: SQLite FTS5 with the `trigram` tokenizer (`c
 kept in step by triggers), PostgreSQL `pg_trgm` GIN on the text itself (migration 0010).
 
 The text is written with the case's state in the same transaction (`write_index`); queries go
-through `search_condition`, which `Runtime.list_cases` applies. A term shorter than three
+through `narrow`, which `Runtime.list_cases` applies. A term shorter than three
 characters has no trigram: it is matched with LIKE over the newest `SHORT_TERM_SCAN` cases only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, and_, column, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -79,21 +79,24 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def search_condition(dialect: str, terms: Terms, floor_id: int | None) -> ColumnElement[bool]:
-    """A condition on `Case.id`: the case's text contains every term. `floor_id` bounds a search of
-    short terms only to the newest cases (ids at or above it)."""
-    conds = []
-    if terms.indexed:
-        if dialect == "sqlite":
-            match = " AND ".join(_fts_phrase(t) for t in terms.indexed)
-            conds.append(Case.id.in_(select(literal_column("rowid")).select_from(text("case_search_fts"))
-                                     .where(text("case_search_fts MATCH :fts_match").bindparams(fts_match=match))))
-        else:  # pg_trgm's GIN index answers LIKE on the case-folded text
-            conds.append(Case.id.in_(select(CaseSearch.case_id).where(
-                and_(*[CaseSearch.body.like(_like(t), escape="\\") for t in terms.indexed]))))
-    if terms.short:
-        scan = select(CaseSearch.case_id).where(and_(*[CaseSearch.body.like(_like(t), escape="\\") for t in terms.short]))
+def narrow(q: Select, dialect: str, terms: Terms, floor_id: int | None) -> tuple[Select, ColumnElement]:
+    """`q` (a select over Case) limited to cases whose text contains every term, and the column to
+    order it by, newest first. `floor_id` bounds a search of short terms only to the newest cases
+    (ids at or above it).
+
+    Joins rather than `IN (…)`: walking the matches newest first, the database stops after a page,
+    where `IN` would first collect every match (a third of all cases for a compound's name)."""
+    order: ColumnElement = Case.id
+    if terms.indexed and dialect == "sqlite":
+        # FTS5 hands its matches over in rowid order, so the page needs no sort.
+        fts = table("case_search_fts", column("rowid"))
+        match = " AND ".join(_fts_phrase(t) for t in terms.indexed)
+        q = q.join(fts, fts.c.rowid == Case.id).where(text("case_search_fts MATCH :fts_match").bindparams(fts_match=match))
+        order = fts.c.rowid
+    likes = terms.short if dialect == "sqlite" else terms.indexed + terms.short
+    if likes:  # pg_trgm's GIN index answers LIKE on the case-folded text; short terms are scanned
+        q = q.join(CaseSearch, CaseSearch.case_id == Case.id).where(
+            and_(*[CaseSearch.body.like(_like(t), escape="\\") for t in likes]))
         if floor_id is not None:
-            scan = scan.where(CaseSearch.case_id >= floor_id)
-        conds.append(Case.id.in_(scan))
-    return and_(*conds)
+            q = q.where(Case.id >= floor_id)
+    return q, order

@@ -275,15 +275,15 @@ class Runtime:
                 q = q.where(Case.status == status)
             if compound_code:
                 q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
-            bounded = False
+            bounded, order = False, Case.id
             if terms.indexed or terms.short:
                 floor = None
                 if terms.bounded:
                     floor = s.scalar(q.with_only_columns(Case.id).order_by(Case.id.desc())
                                      .limit(1).offset(search.SHORT_TERM_SCAN - 1))
                     bounded = floor is not None
-                q = q.where(search.search_condition(s.bind.dialect.name, terms, floor))
-            q = q.order_by(Case.id.desc()).limit(limit).offset(offset)
+                q, order = search.narrow(q, s.bind.dialect.name, terms, floor)
+            q = q.order_by(order.desc()).limit(limit).offset(offset)
             return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
 
     def _case_view(self, s: Session, case: Case, with_data: bool = True, wf: BpmnWorkflow | None = None,
@@ -394,16 +394,21 @@ class Runtime:
             return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11])
                     for r in rows]
 
-    def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False) -> int:
+    def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False,
+                    up_to: int | None = None) -> int:
+        """Open tasks of the actor; with `up_to`, counting stops there (a badge shows "99+", and
+        need not count a district's tens of thousands on every page)."""
         with self.uow() as s:
-            q = select(func.count()).select_from(HumanTask).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
+            q = select(HumanTask.id).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
             if not actor.is_system:
                 q = q.where(HumanTask.role == actor.role)
             if process_key:
                 q = q.where(HumanTask.process_key == process_key)
             if overdue_only:
                 q = q.where(HumanTask.due_at < self.now())
-            return s.scalar(q) or 0
+            if up_to is not None:
+                q = q.limit(up_to)
+            return s.scalar(select(func.count()).select_from(q.subquery())) or 0
 
     @staticmethod
     def _task_view(t: HumanTask, case: Case, compound_code: str, compound_name: str) -> TaskView:

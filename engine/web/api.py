@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine import audit
 
-from .cases import case_attachments, case_documents
+from .cases import case_attachments, case_documents, case_vocabulary
 from .context import Viewer, check_csrf, codec, runtime, viewer
 from .history import timeline
 from .security import LoginFailed, authenticate
@@ -167,7 +167,7 @@ def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
     with rt.uow() as s:
-        events, chain = timeline(s, view.case_number)
+        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
     return {"case_number": view.case_number, "chain": chain.as_dict(), "events": events}
 
 

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from engine.db.models import Attachment, Case, Document
+from engine.db.models import Attachment, Case, Document, User
 from engine.runtime.errors import HongwuError, NotFound
 
 from .context import Viewer, check_csrf, render, runtime, viewer
 from .history import timeline
-from .labels import summary_rows
+from .labels import Vocabulary, actor_zh, summary_rows
 from .lookups import org_units, processes
 
 router = APIRouter(include_in_schema=False)
@@ -93,10 +93,19 @@ def case_documents(session, case_id: int) -> list[dict[str, Any]]:
 
 def case_attachments(session, case_id: int) -> list[dict[str, Any]]:
     rows = session.execute(select(Attachment.id, Attachment.filename, Attachment.sha256, Attachment.size,
-                                  Attachment.created_by, Attachment.created_at)
+                                  Attachment.created_by, Attachment.created_at, User.display_name)
+                           .outerjoin(User, User.username == Attachment.created_by)
                            .where(Attachment.case_id == case_id).order_by(Attachment.id)).all()
     return [{"id": r[0], "filename": r[1], "sha256": r[2], "size": r[3], "created_by": r[4],
+             "created_by_name": actor_zh(r[4], {r[4]: r[6]} if r[6] else None),
              "created_at": r[5].isoformat()} for r in rows]
+
+
+def case_vocabulary(rt, session, case_id: int) -> Vocabulary:
+    """Labels declared by the forms of the definition version the case runs on."""
+    definition_id = session.scalar(select(Case.definition_id).where(Case.id == case_id))
+    _meta, loaded = rt.loaded_definition(session, definition_id)
+    return Vocabulary.of_forms(loaded.forms)
 
 
 def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]:
@@ -105,7 +114,7 @@ def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]
     view = rt.get_case(case_number, v.actor)  # NotFound outside the jurisdiction
     diagram = rt.case_diagram(case_number, v.actor)
     with rt.uow() as s:
-        events, chain = timeline(s, view.case_number)
+        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
         documents = case_documents(s, view.id)
         attachments = case_attachments(s, view.id)
     return {"case": view.as_dict(), "diagram": diagram, "events": events, "chain": chain,

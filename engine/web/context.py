@@ -172,15 +172,18 @@ def make_templates() -> Jinja2Templates:
 
 # Roles without an inbox: they read, they do not handle steps.
 NO_INBOX_ROLES = {"auditor", "admin"}
+BADGE_MAX = 99
 
 
 def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
-    """Open and overdue task counts for the navigation's badge (two indexed counts per page)."""
+    """Open and overdue task counts for the navigation's badge; above BADGE_MAX it reads "99+"."""
     if v is None or v.role in NO_INBOX_ROLES:
         return {}
     rt = request.app.state.runtime
     try:
-        return {"inbox_count": rt.count_tasks(v.actor), "inbox_overdue": rt.count_tasks(v.actor, overdue_only=True)}
+        n = rt.count_tasks(v.actor, up_to=BADGE_MAX + 1)
+        return {"inbox_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+",
+                "inbox_overdue": rt.count_tasks(v.actor, overdue_only=True, up_to=1) if n else 0}
     except SQLAlchemyError:  # the badge must never take a page (or an error page) down with it
         return {}
 
