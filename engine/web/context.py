@@ -245,8 +245,8 @@ def install_error_handlers(app) -> None:
     async def _query(request: Request, exc: RequestValidationError):
         if is_api(request):
             return await request_validation_exception_handler(request, exc)
-        fields = "、".join(sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}))
-        bad = HongwuError("malformed request", HTTP_ZH[422] + (f"（{fields}）" if fields else ""))
+        # The parameter names are English identifiers: the page says what to do instead.
+        bad = HongwuError("malformed request", HTTP_ZH[422] + "，请从页面上的链接或表单重新进入。")
         return error_page(request, 422, bad)
 
     @app.exception_handler(Exception)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from engine.config import CIVIL_TZ
 from engine.domain.mediation import CATEGORIES, LEVEL_ZH, LEVEL_RESULTS, PARTY_KINDS, SOURCES
-from engine.domain.prior_review import ART278_ZH
+from engine.domain.prior_review import ART278_ZH, DEFAULT_MATTERS, UNLISTED
 
 # Summary keys, in the order the page lists them (roughly the order a case produces them).
 SUMMARY_ZH: dict[str, str] = {
@@ -114,6 +114,7 @@ DATA_ZH: dict[str, str] = {
 }
 
 _LEVELS = {k: v.removesuffix("调解") for k, v in LEVEL_ZH.items()}
+LEVEL_NAMES = _LEVELS
 _OUTCOMES = {
     "closed": "终止", "withdrawn": "撤回", "passed": "通过", "rejected": "未通过",
     "settled": "调解成功", "referred": "引导诉讼/仲裁", "not_accepted": "不予受理",
@@ -130,6 +131,9 @@ VALUES_ZH: dict[str, dict[Any, str]] = {
     "threshold": {"majority": "双过半", "three_quarters": "双四分之三"},
     "art278_item": {k: f"第{k}项：{v}" for k, v in ART278_ZH.items()},
     "source": SOURCES, "category": CATEGORIES, "party_kinds": PARTY_KINDS,
+    "submitter_kind": {**PARTY_KINDS, "community": "社区"},
+    # The default catalogue's names; a street's own matters are named by `matter_name` beside them.
+    "matter_code": {**{m["code"]: m["name"] for m in DEFAULT_MATTERS}, UNLISTED: "目录外事项"},
     "start_level": _LEVELS, "current_level": _LEVELS, "settled_level": _LEVELS,
     "level": _LEVELS, "from": _LEVELS, "to": _LEVELS,
     "reason": LEVEL_RESULTS, "level_results": LEVEL_RESULTS,
@@ -218,9 +222,10 @@ def _text(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY) -> str
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
-    coded = VALUES_ZH.get(key or "") or vocab.values.get(key or "", {})
-    if isinstance(value, (str, int)) and value in coded:
-        return coded[value]
+    if isinstance(value, (str, int)):
+        for coded in (VALUES_ZH.get(key or "", {}), vocab.values.get(key or "", {})):
+            if value in coded:
+                return coded[value]
     if isinstance(value, str) and _DATETIME.match(value):
         try:
             moment = datetime.fromisoformat(value)
@@ -258,12 +263,17 @@ def flat_text(node: Node) -> str:
     return node["text"]
 
 
+NAMED_BY = {"matter_code": "matter_name"}
+
+
 def summary_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The summary as (key, Chinese label, display tree) rows: known keys in SUMMARY_ZH order, then
     unknown keys alphabetically under their raw names."""
     summary = summary or {}
     order = {k: i for i, k in enumerate(SUMMARY_ZH)}
-    keys = sorted(summary, key=lambda k: (order.get(k, len(order)), k))
+    # A code shown by its name elsewhere in the summary is left out (the name says it).
+    keys = sorted((k for k in summary if not (k in NAMED_BY and summary.get(NAMED_BY[k]))),
+                  key=lambda k: (order.get(k, len(order)), k))
     return [{"key": k, "label": key_zh(k), "value": display(k, summary[k])} for k in keys]
 
 

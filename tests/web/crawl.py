@@ -24,9 +24,13 @@ SKIP_LINK = re.compile(r"^/(?:logout|static/|documents/\d+/download|cases/[^/]+/
                        r"|/export\b|[?&]format=")
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
 class _Visible(HTMLParser):
     """Text a person sees: text nodes (not in script/style), option labels, placeholders,
-    button values; and the page's links."""
+    button values; and the page's links. Content marked translate="no" (login names, a JSON
+    editor's text) is data a person typed, not words of the interface: it is left out."""
 
     HIDDEN = {"script", "style", "noscript"}
 
@@ -35,11 +39,19 @@ class _Visible(HTMLParser):
         self.parts: list[str] = []
         self.links: list[str] = []
         self._hidden = 0
+        self._stack: list[bool] = []  # per open element: does it hide its content?
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.handle_endtag(tag)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag in self.HIDDEN:
-            self._hidden += 1
+        if tag not in VOID:
+            hides = tag in self.HIDDEN or a.get("translate") == "no"
+            self._stack.append(hides)
+            self._hidden += hides
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
         if a.get("placeholder"):
@@ -48,8 +60,9 @@ class _Visible(HTMLParser):
             self.parts.append(a["value"])
 
     def handle_endtag(self, tag):
-        if tag in self.HIDDEN and self._hidden:
-            self._hidden -= 1
+        if tag in VOID or not self._stack:
+            return
+        self._hidden -= self._stack.pop()
 
     def handle_data(self, data):
         if not self._hidden and data.strip():
@@ -89,9 +102,13 @@ def crawl(client: TestClient, start: str = "/", limit: int = 400, same_shape: in
         if "text/html" not in r.headers.get("content-type", ""):
             continue
         seen[path] = r.text
+        final = r.url.path + (f"?{r.url.query.decode() if isinstance(r.url.query, bytes) else r.url.query}"
+                              if r.url.query else "")
+        if final != path:  # a redirect: the page is known by where it ended up
+            seen.setdefault(final, r.text)
         _, links = visible_text(r.text)
         for href in links:
-            url = urljoin("http://testserver" + path, href)
+            url = urljoin("http://testserver" + final, href)
             parsed = urlparse(url)
             if parsed.netloc != "testserver" or parsed.scheme not in ("http", "https"):
                 continue

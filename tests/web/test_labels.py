@@ -80,7 +80,8 @@ def test_prior_review_history_uses_chinese_labels(app, web_rt):
     page = html.unescape(logged_in(app, "street").get(f"/cases/{cn}").text)
     history = page.split('id="history"', 1)[1]
     assert "事项分类（是否须党组织先议）：列入先议清单" in history
-    assert '<span class="muted action-code">prior_review:classified</span>' in history  # raw name kept, in grey
+    assert 'title="prior_review:classified"' in history  # the raw name stays, as a hover title for auditors
+    assert ">prior_review:classified<" not in history
     summary = page.split('id="case-summary"', 1)[1].split("</dl>\n", 1)[0]
     assert "列入先议清单</dt><dd>是" in summary and "当前阶段</dt><dd>党组织先议中" in summary
 

@@ -279,7 +279,7 @@ def test_admin_pages(app, web_rt):
              ("files", ("record.schema.json", (WEB_FORMS / "webtest" / "record.schema.json").read_bytes(), "application/json")),
              ("files", ("record.ui.json", (WEB_FORMS / "webtest" / "record.ui.json").read_bytes(), "application/json"))]
     r = a.post("/admin/deploy", data={"csrf_token": tok}, files=files)
-    assert r.status_code == 200 and "web_forms 第 2 版" in r.text, r.text[-1500:]
+    assert r.status_code == 200 and 'title="web_forms"' in r.text and "第 2 版：已部署新版本" in r.text, r.text[-1500:]
 
 
 def test_settings_editors(app, web_rt):
