@@ -19,14 +19,13 @@ from engine.runtime.actors import Actor
 from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.roles import ROLES
 
+from .labels import PROCESS_ZH
 from .security import SessionCodec, SessionData, load_session_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, ValidationFailed: 422, DeployError: 422}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
-PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项",
-              "tiered_mediation": "分级调解"}
 # Roles that see the street dashboard (their jurisdiction must also cover the street).
 DASHBOARD_ROLES = {"street_staff", "street_party_committee", "district_mediator", "auditor", "admin"}
 AUDIT_ROLES = {"auditor", "admin"}

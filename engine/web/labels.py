@@ -18,6 +18,9 @@ from typing import Any, Mapping
 from engine.config import CIVIL_TZ
 from engine.domain.mediation import CATEGORIES, LEVEL_ZH, LEVEL_RESULTS, PARTY_KINDS, SOURCES
 from engine.domain.prior_review import ART278_ZH, DEFAULT_MATTERS, UNLISTED
+from engine.notices.kinds import NOTICE_KINDS
+
+PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项", "tiered_mediation": "分级调解"}
 
 # Summary keys, in the order the page lists them (roughly the order a case produces them).
 SUMMARY_ZH: dict[str, str] = {
@@ -111,6 +114,7 @@ DATA_ZH: dict[str, str] = {
     "assigned_at": "指派时间", "escalated_at": "升级时间", "ended_at": "结束时间", "ended_on": "结束日期",
     "start_level": "受理层级", "extend_days": "延长天数", "seal_text": "印章文字", "instructions": "说明",
     "approved_ids": "通过的候选人", "to_review": "待审查", "reviewed": "已审查", "quorum_met": "达到参与要求",
+    "process": "流程", "definition_version": "流程版本", "replaces_id": "取代的文书编号",
 }
 
 _LEVELS = {k: v.removesuffix("调解") for k, v in LEVEL_ZH.items()}
@@ -122,7 +126,9 @@ _OUTCOMES = {
 }
 # Coded values, per key (inside nested entries too: `outcome` of a review, `from`/`to` of an escalation).
 VALUES_ZH: dict[str, dict[Any, str]] = {
-    "kind": {"first": "首次选举", "renewal": "换届选举"},
+    # `kind` is an election's kind, or (in a document's audit detail) a notice's kind.
+    "kind": {"first": "首次选举", "renewal": "换届选举", **{k: n.title for k, n in NOTICE_KINDS.items()}},
+    "process": PROCESS_ZH,
     "outcome": _OUTCOMES, "review_outcome": _OUTCOMES,
     "stage": {"classified": "已分类", "in_review": "党组织先议中", "escalated": "先议超期，已升级督办",
               "deciding": "待决定", "revising": "修改方案", "coordinating": "社区党组织协调中", "voting": "业主大会表决中",

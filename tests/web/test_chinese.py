@@ -147,3 +147,40 @@ def test_favicon(app):
     assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon" and r.content[:4] == b"\x00\x00\x01\x00"
     assert c.get("/static/app/favicon.svg").status_code == 200
     assert 'rel="icon"' in c.get("/login").text
+
+
+def test_exports_for_people_and_for_machines(demo_app):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    app, rt, info = demo_app
+    cn = next(n for n in info["cases"] if n.startswith("YWH"))
+    a = logged_in(app, "auditor")
+    r = a.get(f"/audit/cases/{cn}/export", params={"format": "csv"})
+    assert r.status_code == 200 and r.text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert rows[0][:6] == ["案件编号", "序号", "时间（北京时间）", "办理人", "账号", "操作"]
+    body = rows[1:]
+    assert body and all(row[0] == cn for row in body)
+    assert body[0][2] == "2026-11-21 10:00:00"  # 02:00 UTC is 10:00 in Beijing
+    assert body[0][3] == "王街道" and body[0][5] == "发起案件"
+    assert any("选举类型：— → 首次选举" in row[7] or "选举类型：首次选举" in row[7] for row in body)
+    for row in body:
+        assert leaks("\n".join(row[:4] + row[5:9])) == [], row
+    # Raw, for machines: the stored columns, UTC, JSON.
+    raw = a.get(f"/audit/cases/{cn}/export", params={"format": "csv", "raw": "1"}).text
+    assert raw.startswith("\ufeffid,chain,seq") and "+00:00" in raw and "task_completed" in raw
+    # Excel: the same readable rows.
+    r = a.get(f"/audit/cases/{cn}/export", params={"format": "xlsx"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    cells = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert [str(c) for c in cells[0]] == rows[0] and len(cells) == len(rows)
+    assert [str(c) for c in cells[1]] == rows[1]
+    # The search-result export follows the search; other roles may not export; bad format is refused.
+    r = a.get("/audit/export", params={"format": "csv", "q": cn.lower()})
+    assert {row[0] for row in list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))[1:]} == {cn}
+    assert logged_in(app, "street").get(f"/audit/cases/{cn}/export").status_code == 403
+    assert a.get(f"/audit/cases/{cn}/export", params={"format": "pdf"}).status_code == 422
