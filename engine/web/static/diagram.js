@@ -14,7 +14,6 @@
     return;
   }
   var READABLE = 1.0, STEP = 1.25, MIN = 0.2, MAX = 4;
-  // The navigated viewer brings drag-to-pan (MoveCanvas) and wheel scrolling.
   var viewer = new BpmnJS({ container: holder });
   viewer.importXML(data.xml).then(function () {
     var canvas = viewer.get("canvas");
@@ -60,6 +59,28 @@
         else focusCurrent();
       });
     }
+    // Drag to pan, mouse or finger. (The navigated viewer's own panning waits for the canvas to
+    // have keyboard focus, so a first drag did nothing; the wheel is left to scroll the page.)
+    var drag = null;
+    holder.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0) return;
+      drag = { x: ev.clientX, y: ev.clientY, id: ev.pointerId };
+      holder.setPointerCapture(ev.pointerId);
+      holder.classList.add("panning");
+    });
+    holder.addEventListener("pointermove", function (ev) {
+      if (!drag || ev.pointerId !== drag.id) return;
+      canvas.scroll({ dx: ev.clientX - drag.x, dy: ev.clientY - drag.y });
+      drag.x = ev.clientX; drag.y = ev.clientY;
+      ev.preventDefault();
+    });
+    function endDrag(ev) {
+      if (!drag || ev.pointerId !== drag.id) return;
+      drag = null;
+      holder.classList.remove("panning");
+    }
+    holder.addEventListener("pointerup", endDrag);
+    holder.addEventListener("pointercancel", endDrag);
     focusCurrent();
     holder.dataset.state = "ready";
   }).catch(function (err) {
