@@ -286,6 +286,23 @@ class Runtime:
             q = q.order_by(order.desc()).limit(limit).offset(offset)
             return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
 
+    def reindex_search(self, batch: int = 200) -> int:
+        """Rewrite every case's search text from its current workflow data (after an upgrade: the
+        migration could only index the columns). Each batch commits on its own."""
+        done, last_id = 0, 0
+        while True:
+            with self.uow() as s:
+                cases = list(s.scalars(select(Case).where(Case.id > last_id).order_by(Case.id).limit(batch)))
+                for case in cases:
+                    wf, _loaded = self.workflow_for(s, case)
+                    code, name = self._compound(s, case.compound_id)
+                    search.write_index(s.connection(), case.id, search.index_text(
+                        case.case_number, code, name, case.title, _current_data(wf), json.loads(case.summary or "{}")))
+            if not cases:
+                return done
+            done += len(cases)
+            last_id = cases[-1].id
+
     def _case_view(self, s: Session, case: Case, with_data: bool = True, wf: BpmnWorkflow | None = None,
                    rows: tuple[list[HumanTask], list[Timer]] | None = None) -> CaseView:
         """The case as shown to people. Pass the in-memory workflow and derived rows right after a

@@ -4,6 +4,8 @@ PostgreSQL (pg_trgm); the index follows every save in the same transaction; shor
 to a bounded scan; jurisdiction still applies; odd input changes nothing and finds nothing."""
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select, text
 
 from engine.db.models import CaseSearch
@@ -131,3 +133,27 @@ def test_odd_queries_find_nothing_and_change_nothing(app, web_rt):
     assert [c["case_number"] for c in street.get("/api/cases", params={"q": "普通"}).json()] == [cn]
     with rt.uow() as s:
         assert s.execute(select(CaseSearch.case_id, CaseSearch.body).order_by(CaseSearch.case_id)).all() == before
+
+
+def test_reindex_restores_names_the_migration_could_not_index(web_rt):
+    rt = web_rt
+    cn = _start(rt, "旧案件", data={"parties": [{"name": "丙某某"}]})
+    with rt.uow() as s:  # as migration 0010 leaves an existing case: columns only
+        s.execute(CaseSearch.__table__.update().values(body=cn.casefold()))
+    assert _numbers(rt, "street", "丙某某") == []
+    assert rt.reindex_search(batch=1) >= 1
+    assert _numbers(rt, "street", "丙某某") == [cn] and _numbers(rt, "street", "旧案件") == [cn]
+
+
+def test_cli_search_and_reindex(web_rt, db_url):
+    from typer.testing import CliRunner
+
+    from engine.cli import app as cli_app
+
+    cn = _start(web_rt, "命令行找得到", data={"parties": [{"name": "丁某某"}]})
+    runner = CliRunner()
+    r = runner.invoke(cli_app, ["--db", db_url, "case", "list", "--as", "street", "--search", "丁某某", "--json"])
+    assert r.exit_code == 0, r.output
+    assert [c["case_number"] for c in json.loads(r.stdout)] == [cn]
+    r = runner.invoke(cli_app, ["--db", db_url, "case", "reindex", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"reindexed": 1}
