@@ -44,6 +44,10 @@ def test_every_page_of_every_demo_account_speaks_chinese(demo_app):
     assert {f"/cases/{n}" for n in info["cases"]} <= visited
     assert {"/dashboard/PK-JP", "/admin/users", "/admin/deploy", "/inbox", "/audit"} <= visited
     pages = {k: v for k, v in found.items() if not k[1].startswith("/tasks/")}
+    # And what anyone sees without logging in: the login page, public verification.
+    doc_code = next(p for (_u, p) in found if p.startswith("/verify/"))
+    for path in ("/login", "/verify", doc_code):
+        pages[("anonymous", path)] = leaks(visible_text(TestClient(app).get(path).text)[0])
     bad = {f"{u} {p}": words for (u, p), words in pages.items() if words}
     assert not bad, bad
 
