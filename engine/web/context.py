@@ -250,10 +250,8 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
-        # Logged by the server; the person gets a Chinese page (the API a JSON body), never a trace.
-        import logging
-
-        logging.getLogger("hongwu.web").exception("unhandled error on %s", request.url.path)
+        # Starlette re-raises after answering, so the server logs the trace; the person gets a
+        # Chinese page (the API a JSON body), never the trace.
         bad = HongwuError("internal server error", HTTP_ZH[500] + "。请稍后重试；如再次出现，请联系系统管理员。")
         bad.code = "internal"
         if is_api(request):

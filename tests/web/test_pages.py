@@ -210,7 +210,7 @@ def test_auditor_reads_history_and_diagram_without_actions(app, web_rt):
     assert a.get(f"/tasks/{url.split('/')[2]}").status_code in (403, 404)
     export = a.get(f"/audit/cases/{number}/export?format=jsonl")
     assert export.status_code == 200 and export.text.count("\n") == 2
-    csv_text = a.get(f"/audit/export?format=csv&raw=1").text
+    csv_text = a.get("/audit/export?format=csv&raw=1").text
     assert csv_text.startswith("\ufeffid,chain,seq") and number in csv_text
     verify = a.get("/audit/verify").text
     assert "全部完整" in verify

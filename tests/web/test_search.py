@@ -89,7 +89,8 @@ def test_index_follows_saves_in_the_same_transaction(web_rt):
 def test_short_terms_scan_only_the_newest_cases(web_rt, monkeypatch):
     rt = web_rt
     old = _start(rt, "旧案电梯更换")
-    newer = [_start(rt, f"新案 {i}") for i in range(3)]
+    for i in range(3):
+        _start(rt, f"新案 {i}")
     monkeypatch.setattr(search, "SHORT_TERM_SCAN", 3)
     cases, bounded = rt.search_cases(_actor(rt, "street"), query="电梯")
     assert bounded and cases == []  # the old case lies beyond the newest three
