@@ -5,7 +5,8 @@ kept in step by triggers), PostgreSQL `pg_trgm` GIN on the text itself (migratio
 
 The text is written with the case's state in the same transaction (`write_index`); queries go
 through `narrow`, which `Runtime.list_cases` applies. A term shorter than three
-characters has no trigram: it is matched with LIKE over the newest `SHORT_TERM_SCAN` cases only."""
+characters has no trigram: it is matched with LIKE over the newest `SHORT_TERM_SCAN` cases of the
+whole system only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
