@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, column, table, text
+from sqlalchemy import ColumnElement, Select, and_, bindparam, column, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -44,12 +44,20 @@ def index_text(case_number: str, compound_code: str, compound_name: str, title: 
     return "\n".join(seen).casefold()
 
 
+def _upsert(dialect: str):
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(CaseSearch).values(
+        case_id=bindparam("case_id"), body=bindparam("body"))
+    return ins.on_conflict_do_update(index_elements=[CaseSearch.case_id], set_={"body": ins.excluded.body},
+                                     where=CaseSearch.body != ins.excluded.body)
+
+
+# Built once per dialect: every save runs it, and building a statement costs more than running it.
+_UPSERT = {d: _upsert(d) for d in ("sqlite", "postgresql")}
+
+
 def write_index(conn, case_id: int, body: str) -> None:
     """Insert or refresh a case's search text (a no-op when it did not change)."""
-    dialect = conn.dialect.name
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(CaseSearch).values(case_id=case_id, body=body)
-    conn.execute(ins.on_conflict_do_update(index_elements=[CaseSearch.case_id], set_={"body": ins.excluded.body},
-                                           where=CaseSearch.body != ins.excluded.body))
+    conn.execute(_UPSERT[conn.dialect.name], {"case_id": case_id, "body": body})
 
 
 @dataclass(frozen=True)
