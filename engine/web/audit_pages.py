@@ -79,10 +79,11 @@ def readable_rows(session, rt, case_number: str) -> Iterator[tuple]:
     """One case's history as the readable export's rows (labels as on the case page)."""
     from .cases import case_vocabulary
     from .context import local_time
-    from .labels import NO_VOCABULARY, display
+    from .history import NO_FORMS
+    from .labels import display
 
     case_id = session.scalar(select(Case.id).where(Case.case_number == case_number))
-    vocab = case_vocabulary(rt, session, case_id) if case_id is not None else NO_VOCABULARY
+    vocab = case_vocabulary(rt, session, case_id) if case_id is not None else NO_FORMS
     events, _chain = timeline(session, case_number, vocab)
     prev = {e.seq: e.prev_hash for e in audit.chain_events(session, audit.case_chain(case_number))}
     for e in events:

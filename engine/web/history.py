@@ -11,7 +11,9 @@ from sqlalchemy import select
 from engine import audit
 from engine.db.models import User
 
-from .labels import NO_VOCABULARY, Vocabulary, action_zh, actor_zh, display, key_zh
+from .labels import Vocabulary, action_zh, actor_zh, display, key_zh
+
+NO_FORMS = Vocabulary()  # case data without its definition's forms: the runtime's labels only
 
 __all__ = ["action_zh", "changes", "timeline"]
 
@@ -25,7 +27,7 @@ def _load(text: str | None) -> Any:
         return text
 
 
-def changes(before: Any, after: Any, vocab: Vocabulary = NO_VOCABULARY) -> list[dict[str, Any]]:
+def changes(before: Any, after: Any, vocab: Vocabulary = NO_FORMS) -> list[dict[str, Any]]:
     """Field-by-field changes of one event: raw values as compact JSON (for machines) and, for
     people, the field's Chinese label and each value as a display tree."""
     if not isinstance(after, dict):
@@ -43,7 +45,7 @@ def changes(before: Any, after: Any, vocab: Vocabulary = NO_VOCABULARY) -> list[
     return out
 
 
-def timeline(session, case_number: str, vocab: Vocabulary = NO_VOCABULARY
+def timeline(session, case_number: str, vocab: Vocabulary = NO_FORMS
              ) -> tuple[list[dict[str, Any]], audit.ChainReport]:
     events = audit.chain_events(session, audit.case_chain(case_number))
     names = dict(session.execute(select(User.username, User.display_name)

@@ -70,8 +70,8 @@ NESTED_ZH: dict[str, str] = {
 
 # Keys the runtime and the process functions write into a case's data (not declared by any form).
 DATA_ZH: dict[str, str] = {
-    "case_number": "案件编号", "compound_code": "小区编码", "compound_name": "小区名称", "case_summary": "案件摘要",
-    "title": "标题", "name": "姓名/名称", "phone": "电话", "address": "地址", "kind": "类型", "side": "当事方",
+    "case_number": "案件编号", "parties": "当事人", "compound_code": "小区编码", "compound_name": "小区名称", "case_summary": "案件摘要",
+    "title": "标题", "name": "姓名/名称", "phone": "电话", "address": "地址", "kind": "类别", "side": "当事方",
     "representative": "代表人", "position": "职务", "members": "成员", "facts": "事实与理由", "claims": "请求事项",
     "description": "说明", "filename": "文件名", "sha256": "SHA-256 校验值", "attachment_id": "附件编号",
     "size": "大小（字节）", "content_type": "文件类型", "file": "文件", "files": "文件", "documents": "文件",
@@ -127,7 +127,7 @@ _OUTCOMES = {
 # Coded values, per key (inside nested entries too: `outcome` of a review, `from`/`to` of an escalation).
 VALUES_ZH: dict[str, dict[Any, str]] = {
     # `kind` is an election's kind, or (in a document's audit detail) a notice's kind.
-    "kind": {"first": "首次选举", "renewal": "换届选举", **{k: n.title for k, n in NOTICE_KINDS.items()}},
+    "kind": {"first": "首次选举", "renewal": "换届选举", **PARTY_KINDS, **{k: n.title for k, n in NOTICE_KINDS.items()}},
     "process": PROCESS_ZH,
     "outcome": _OUTCOMES, "review_outcome": _OUTCOMES,
     "stage": {"classified": "已分类", "in_review": "党组织先议中", "escalated": "先议超期，已升级督办",
@@ -158,10 +158,13 @@ Node = dict[str, Any]  # {"text": str} | {"items": [Node]} | {"pairs": [(label, 
 
 @dataclass
 class Vocabulary:
-    """Field titles and choice titles declared by a definition's form schemas (and UI schemas)."""
+    """Field titles and choice titles declared by a definition's form schemas (and UI schemas),
+    by field name and by "parent.field" (so `kind` of a party and `kind` of a group member each get
+    their own title). A vocabulary labels case data: data keys come before summary keys."""
 
     keys: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[Any, str]] = field(default_factory=dict)
+    data: bool = True
 
     @classmethod
     def of_forms(cls, forms: Mapping[str, Any] | None) -> "Vocabulary":
@@ -170,66 +173,83 @@ class Vocabulary:
             if not isinstance(doc, dict):
                 continue
             if name.endswith(".ui.json"):
-                vocab._ui(doc)
+                vocab._ui(doc, None, None)
             else:
-                vocab._schema(None, doc)
+                vocab._object(doc, None)
         return vocab
 
-    def _choices(self, key: str, pairs: list[tuple[Any, Any]]) -> None:
-        coded = self.values.setdefault(key, {})
-        for value, title in pairs:
-            if isinstance(value, (str, int)) and not isinstance(value, bool) and isinstance(title, str) and title:
-                coded.setdefault(value, title)
+    def _names(self, key: str, parent: str | None) -> list[str]:
+        return [key] + ([f"{parent}.{key}"] if parent else [])
 
-    def _schema(self, key: str | None, schema: Any) -> None:
+    def _choices(self, key: str, parent: str | None, pairs: list[tuple[Any, Any]]) -> None:
+        for name in self._names(key, parent):
+            coded = self.values.setdefault(name, {})
+            for value, title in pairs:
+                if isinstance(value, (str, int)) and not isinstance(value, bool) and isinstance(title, str) and title:
+                    coded.setdefault(value, title)
+
+    def _object(self, schema: Any, owner: str | None) -> None:
+        """The properties of an object schema (and of its conditional branches), whose key is `owner`."""
         if not isinstance(schema, dict):
             return
-        if key and isinstance(schema.get("title"), str):
-            self.keys.setdefault(key, schema["title"])
-        if key:
-            alts = schema.get("oneOf") or schema.get("anyOf") or []
-            self._choices(key, [(a.get("const"), a.get("title")) for a in alts if isinstance(a, dict) and "const" in a])
-            names = schema.get("enumNames") or schema.get("x-enumNames")
-            if isinstance(schema.get("enum"), list) and isinstance(names, list):
-                self._choices(key, list(zip(schema["enum"], names)))
         for k, sub in (schema.get("properties") or {}).items():
-            self._schema(k, sub)
-        if isinstance(schema.get("items"), dict):
-            self._schema(key, {k: v for k, v in schema["items"].items() if k != "title"})
-        for branch in ("then", "else"):
-            self._schema(None, schema.get(branch))
-        for alt in (schema.get("oneOf") or []) + (schema.get("allOf") or []):
+            self._schema(k, sub, owner)
+        for branch in ("if", "then", "else"):
+            self._object(schema.get(branch), owner)
+        for alt in (schema.get("oneOf") or []) + (schema.get("anyOf") or []) + (schema.get("allOf") or []):
             if isinstance(alt, dict) and "const" not in alt:
-                self._schema(None, alt)
+                self._object(alt, owner)
+        for sub in (schema.get("dependentSchemas") or {}).values():
+            self._object(sub, owner)
         for sub in (schema.get("$defs") or schema.get("definitions") or {}).values():
-            self._schema(None, sub)
+            self._object(sub, None)
 
-    def _ui(self, ui: Any, key: str | None = None) -> None:
+    def _schema(self, key: str, schema: Any, parent: str | None) -> None:
+        if not isinstance(schema, dict):
+            return
+        if isinstance(schema.get("title"), str):
+            for name in self._names(key, parent):
+                self.keys.setdefault(name, schema["title"])
+        alts = schema.get("oneOf") or schema.get("anyOf") or []
+        self._choices(key, parent, [(a.get("const"), a.get("title")) for a in alts if isinstance(a, dict) and "const" in a])
+        names = schema.get("enumNames") or schema.get("x-enumNames")
+        if isinstance(schema.get("enum"), list) and isinstance(names, list):
+            self._choices(key, parent, list(zip(schema["enum"], names)))
+        self._object(schema, key)
+        if isinstance(schema.get("items"), dict):  # a list's items are labelled like the list
+            self._schema(key, {k: v for k, v in schema["items"].items() if k != "title"}, parent)
+
+    def _ui(self, ui: Any, key: str | None, parent: str | None) -> None:
         if not isinstance(ui, dict):
             return
         if key and isinstance(ui.get("ui:enumNames"), list) and isinstance(ui.get("ui:enum"), list):
-            self._choices(key, list(zip(ui["ui:enum"], ui["ui:enumNames"])))
+            self._choices(key, parent, list(zip(ui["ui:enum"], ui["ui:enumNames"])))
         for k, sub in ui.items():
             if not k.startswith("ui:"):
-                self._ui(sub, k)
+                self._ui(sub, k, key)
             elif k == "items":
-                self._ui(sub, key)
+                self._ui(sub, key, parent)
 
 
-NO_VOCABULARY = Vocabulary()
+# The summary's own labels, without any form's.
+NO_VOCABULARY = Vocabulary(data=False)
 
 
-def key_zh(key: str, vocab: Vocabulary = NO_VOCABULARY) -> str:
-    return SUMMARY_ZH.get(key) or NESTED_ZH.get(key) or DATA_ZH.get(key) or vocab.keys.get(key) or key
+def key_zh(key: str, vocab: Vocabulary = NO_VOCABULARY, parent: str | None = None) -> str:
+    if vocab.data:  # case data: the field's own form title, then the runtime's keys, then the summary's
+        found = (parent and vocab.keys.get(f"{parent}.{key}")) or DATA_ZH.get(key) or vocab.keys.get(key)
+        return found or SUMMARY_ZH.get(key) or NESTED_ZH.get(key) or key
+    return SUMMARY_ZH.get(key) or NESTED_ZH.get(key) or DATA_ZH.get(key) or key
 
 
-def _text(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY) -> str:
+def _text(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY, parent: str | None = None) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (str, int)):
-        for coded in (VALUES_ZH.get(key or "", {}), vocab.values.get(key or "", {})):
+        in_context = vocab.values.get(f"{parent}.{key}", {}) if parent else {}
+        for coded in (in_context, VALUES_ZH.get(key or "", {}), vocab.values.get(key or "", {})):
             if value in coded:
                 return coded[value]
     if isinstance(value, str) and _DATETIME.match(value):
@@ -243,21 +263,22 @@ def _text(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY) -> str
     return f"{text}{'' if unit == '%' else ' '}{unit}" if unit and isinstance(value, (int, float, str)) else text
 
 
-def display(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY) -> Node:
-    """One value as a small tree the case page renders without Python or JSON syntax."""
+def display(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY, parent: str | None = None) -> Node:
+    """One value as a small tree the case page renders without Python or JSON syntax. `parent` is
+    the key of the object or list `key` sits in."""
     if isinstance(value, dict):
         if not value:
             return {"text": "—"}
         if key in BY_LEVEL:
-            return {"pairs": [(_LEVELS.get(k, k), display(key, v, vocab)) for k, v in value.items()]}
-        return {"pairs": [(key_zh(k, vocab), display(k, v, vocab)) for k, v in value.items()]}
+            return {"pairs": [(_LEVELS.get(k, k), display(key, v, vocab, parent)) for k, v in value.items()]}
+        return {"pairs": [(key_zh(k, vocab, key), display(k, v, vocab, key)) for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
         if not value:
             return {"text": "—"}
         if all(not isinstance(v, (dict, list, tuple)) for v in value):
-            return {"text": "、".join(_text(key, v, vocab) for v in value)}
-        return {"items": [display(key, v, vocab) for v in value]}
-    return {"text": _text(key, value, vocab)}
+            return {"text": "、".join(_text(key, v, vocab, parent) for v in value)}
+        return {"items": [display(key, v, vocab, parent) for v in value]}
+    return {"text": _text(key, value, vocab, parent)}
 
 
 def flat_text(node: Node) -> str:
@@ -338,6 +359,8 @@ def action_zh(action: str, detail: Any = None) -> str:
     if action.endswith("decision_recorded") and "passed" in detail:
         how = VALUES_ZH["decision"].get(detail.get("path"), "")
         return f"{label}：{how}{'，' if how else ''}{'通过' if detail['passed'] else '未通过'}"
+    if action == "document_issued" and detail.get("title"):
+        return f"{label}「{detail['title']}」"
     if action.endswith(":classified") and "listed" in detail:
         return f"{label}：{'列入先议清单' if detail['listed'] else '未列入先议清单'}"
     return label

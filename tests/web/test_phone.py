@@ -184,4 +184,7 @@ def test_diagram_opens_readable_on_the_current_step_and_zooms(demo_server, brows
     after = active.bounding_box()
     assert after["x"] < before["x"] - 150
     page.screenshot(path=str(SHOTS.parent / "diagram-current.png"))
+    # The history, every 数据变更 opened, for a look at the labels.
+    page.evaluate("document.querySelectorAll('#history details').forEach(d => d.open = true)")
+    page.locator("#history").screenshot(path=str(SHOTS.parent / "history-open.png"))
     ctx.close()
