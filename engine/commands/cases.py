@@ -35,14 +35,24 @@ def case_list(process: Optional[str] = typer.Option(None, "--process"),
               status: Optional[str] = typer.Option(None, "--status"),
               as_user: Optional[str] = typer.Option(None, "--as"),
               limit: int = typer.Option(50, "--limit"),
+              search: Optional[str] = typer.Option(None, "--search", "-q",
+                                                   help="搜索：案件编号（部分）、小区、标题、当事人或候选人姓名、事项"),
               as_json: bool = typer.Option(False, "--json")) -> None:
-    """列出案件。"""
+    """列出案件（最新的在前）。"""
     actor = _common.actor(as_user)
     with _common.errors_exit():
-        views = _common.runtime().list_cases(actor, process, status, limit=limit)
+        views = _common.runtime().list_cases(actor, process, status, limit=limit, query=search)
     rows = [v.as_dict() for v in views]
     _common.emit(rows, as_json, "\n".join(
         f"{r['case_number']}\t{r['status']}\t{r['compound_name']}\t{r['title']}" for r in rows) or "（无案件）")
+
+
+@case_app.command("reindex")
+def case_reindex(as_json: bool = typer.Option(False, "--json")) -> None:
+    """重建全部案件的搜索索引（升级后一次即可；平时随每次保存自动更新）。"""
+    with _common.errors_exit():
+        n = _common.runtime().reindex_search()
+    _common.emit({"reindexed": n}, as_json, f"已重建 {n} 件案件的搜索索引")
 
 
 @case_app.command("show")

@@ -168,6 +168,15 @@ class Case(Base):
     compound: Mapped[OrgUnit] = relationship()
 
 
+class CaseSearch(Base):
+    """One searchable text per case (engine/runtime/search.py); migration 0010 adds the trigram
+    index: an FTS5 `trigram` table on SQLite, a `pg_trgm` GIN index on PostgreSQL."""
+
+    __tablename__ = "case_search"
+    case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
 class DeadlinePeriod:
     """What a row's due time was counted from (see engine.domain.periods.Period), kept so that a
     newly loaded holiday schedule can count it again; `due_note` says when it rests on the
@@ -186,7 +195,8 @@ class HumanTask(DeadlinePeriod, Base):
 
     __tablename__ = "human_task"
     __table_args__ = (Index("ix_task_role_org", "role", "org_path"),
-                      Index("ix_task_role_due", "role", "due_at", "created_at"))
+                      Index("ix_task_role_due", "role", "due_at", "created_at"),
+                      Index("ix_task_role_created", "role", "created_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task uuid
     case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(100))

@@ -25,7 +25,7 @@ from lunar_python import Lunar, Solar
 SOURCE_LOADED = "loaded"
 SOURCE_PACKAGE = "package"
 SOURCE_STATUTE = "statute"
-SOURCE_ZH = {SOURCE_LOADED: "已加载的国务院放假安排", SOURCE_PACKAGE: "内置 chinesecalendar 数据",
+SOURCE_ZH = {SOURCE_LOADED: "已加载的国务院放假安排", SOURCE_PACKAGE: "系统内置的节假日数据",
              SOURCE_STATUTE: "按《全国年节及纪念日放假办法》推算（正式安排未收录）"}
 
 HOLIDAY = "休"

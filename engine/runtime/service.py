@@ -30,7 +30,7 @@ from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
 from engine.db.session import session_factory, unit_of_work
 from engine.domain.periods import Period, recount
 
-from . import state
+from . import search, state
 from .actors import Actor
 from .clock import Clock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
@@ -200,12 +200,12 @@ class Runtime:
                     return self._case_view(s, existing)
             compound = s.scalar(select(OrgUnit).where(OrgUnit.code == compound_code))
             if compound is None or compound.kind != "compound":
-                raise NotFound(f"unknown compound {compound_code!r}", f"小区 {compound_code!r} 不存在")
+                raise NotFound(f"unknown compound {compound_code!r}", f"小区「{compound_code}」不存在")
             self._check_may_start(actor, process_key, compound)
             pd = s.scalar(select(ProcessDefinition).where(ProcessDefinition.key == process_key)
                           .order_by(ProcessDefinition.version.desc()).limit(1))
             if pd is None:
-                raise NotFound(f"process {process_key!r} is not deployed", f"流程 {process_key!r} 尚未部署")
+                raise NotFound(f"process {process_key!r} is not deployed", f"流程「{process_key}」尚未部署")
             loaded = DEFINITIONS.get(pd.sha256, lambda: pd.content)
             now = self.now()
             case = Case(
@@ -270,11 +270,23 @@ class Runtime:
         case = s.scalar(select(Case).where(Case.case_number == case_number))
         # Outside the jurisdiction looks exactly like unknown, so case numbers do not leak.
         if case is None or not actor.covers(case.org_path):
-            raise NotFound(f"unknown case {case_number!r}", f"案件 {case_number!r} 不存在")
+            raise NotFound(f"unknown case {case_number!r}", f"案件「{case_number}」不存在")
         return case
 
     def list_cases(self, actor: Actor, process_key: str | None = None, status: str | None = None,
-                   compound_code: str | None = None, limit: int = 50, offset: int = 0) -> list[CaseView]:
+                   compound_code: str | None = None, limit: int = 50, offset: int = 0,
+                   query: str | None = None) -> list[CaseView]:
+        """Cases in the actor's jurisdiction, newest first. `query` searches case number (partial,
+        any case), compound, title, matter and the parties' and candidates' names (every
+        whitespace-separated term must match; see engine/runtime/search.py)."""
+        return self.search_cases(actor, process_key, status, compound_code, limit, offset, query)[0]
+
+    def search_cases(self, actor: Actor, process_key: str | None = None, status: str | None = None,
+                     compound_code: str | None = None, limit: int = 50, offset: int = 0,
+                     query: str | None = None) -> tuple[list[CaseView], bool]:
+        """`list_cases`, and whether the search was limited to the newest cases (only terms too
+        short for the trigram index)."""
+        terms = search.terms_of(query or "")
         with self.uow() as s:
             q = select(Case).where(Case.org_path.startswith(actor.jurisdiction_path))
             if process_key:
@@ -283,8 +295,35 @@ class Runtime:
                 q = q.where(Case.status == status)
             if compound_code:
                 q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
-            q = q.order_by(Case.id.desc()).limit(limit).offset(offset)
-            return [self._case_view(s, c, with_data=False) for c in s.scalars(q)]
+            bounded, order = False, Case.id
+            if terms.indexed or terms.short:
+                floor = None
+                if terms.bounded:
+                    # The newest cases of the whole system (ids only grow): one index look-up,
+                    # where counting back within the filters would walk them all.
+                    newest = s.scalar(select(func.max(Case.id))) or 0
+                    if newest > search.SHORT_TERM_SCAN:
+                        floor, bounded = newest - search.SHORT_TERM_SCAN + 1, True
+                q, order = search.narrow(q, s.bind.dialect.name, terms, floor)
+            q = q.order_by(order.desc()).limit(limit).offset(offset)
+            return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
+
+    def reindex_search(self, batch: int = 200) -> int:
+        """Rewrite every case's search text from its current workflow data (after an upgrade: the
+        migration could only index the columns). Each batch commits on its own."""
+        done, last_id = 0, 0
+        while True:
+            with self.uow() as s:
+                cases = list(s.scalars(select(Case).where(Case.id > last_id).order_by(Case.id).limit(batch)))
+                for case in cases:
+                    wf, _loaded = self.workflow_for(s, case)
+                    code, name = self._compound(s, case.compound_id)
+                    search.write_index(s.connection(), case.id, search.index_text(
+                        case.case_number, code, name, case.title, _current_data(wf), json.loads(case.summary or "{}")))
+            if not cases:
+                return done
+            done += len(cases)
+            last_id = cases[-1].id
 
     def _case_view(self, s: Session, case: Case, with_data: bool = True, wf: BpmnWorkflow | None = None,
                    rows: tuple[list[HumanTask], list[Timer]] | None = None) -> CaseView:
@@ -346,13 +385,19 @@ class Runtime:
 
     # --- tasks --------------------------------------------------------------------------
 
-    def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
-                   overdue_only: bool = False, limit: int = 50, offset: int = 0) -> list[TaskView]:
-        """An actor's open tasks: due ones first by due date, then undated ones by age.
+    TASK_ORDERS = ("due", "newest", "oldest")
 
-        Two ordered reads instead of one `ORDER BY due_at IS NULL, …`: each walks the index
-        (role, due_at, created_at) in order and stops after `limit` rows, where the single query
-        would sort every open task of the role (tens of thousands in a district)."""
+    def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
+                   overdue_only: bool = False, limit: int = 50, offset: int = 0, order: str = "due") -> list[TaskView]:
+        """An actor's open tasks. `order`: "due" (default) puts due ones first by due date — so the
+        overdue ones lead — then undated ones by age; "newest" / "oldest" sort by arrival.
+
+        For "due", two ordered reads instead of one `ORDER BY due_at IS NULL, …`: each walks the
+        index (role, due_at, created_at) in order and stops after `limit` rows, where the single
+        query would sort every open task of the role (tens of thousands in a district). Arrival
+        order walks (role, created_at)."""
+        if order not in self.TASK_ORDERS:
+            raise ValidationFailed(f"unknown task order {order!r}", f"不支持的排序方式「{order}」")
         with self.uow() as s:
             q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
                         HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
@@ -368,30 +413,41 @@ class Runtime:
                 q = q.where(OrgUnit.code == compound_code)
             if overdue_only:
                 q = q.where(HumanTask.due_at < self.now())
-            dated = s.execute(q.where(HumanTask.due_at.is_not(None))
-                              .order_by(HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-                              .limit(limit).offset(offset)).all()
-            rows = list(dated)
-            if len(rows) < limit and not overdue_only:
-                skipped = offset
-                if offset:  # how many dated tasks the offset already passed over
-                    n_dated = s.scalar(select(func.count()).select_from(
-                        q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
-                    skipped = max(0, offset - n_dated)
-                rows += s.execute(q.where(HumanTask.due_at.is_(None))
-                                  .order_by(HumanTask.created_at, HumanTask.id)
-                                  .limit(limit - len(rows)).offset(skipped)).all()
+            if order != "due":
+                by = (HumanTask.created_at.desc(), HumanTask.id.desc()) if order == "newest" else \
+                    (HumanTask.created_at, HumanTask.id)
+                rows = list(s.execute(q.order_by(*by).limit(limit).offset(offset)).all())
+            else:
+                rows = list(s.execute(q.where(HumanTask.due_at.is_not(None))
+                                      .order_by(HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+                                      .limit(limit).offset(offset)).all())
+                if len(rows) < limit and not overdue_only:
+                    skipped = offset
+                    if offset:  # how many dated tasks the offset already passed over
+                        n_dated = s.scalar(select(func.count()).select_from(
+                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
+                        skipped = max(0, offset - n_dated)
+                    rows += s.execute(q.where(HumanTask.due_at.is_(None))
+                                      .order_by(HumanTask.created_at, HumanTask.id)
+                                      .limit(limit - len(rows)).offset(skipped)).all()
             return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11],
                              r[14]) for r in rows]
 
-    def count_tasks(self, actor: Actor, process_key: str | None = None) -> int:
+    def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False,
+                    up_to: int | None = None) -> int:
+        """Open tasks of the actor; with `up_to`, counting stops there (a badge shows "99+", and
+        need not count a district's tens of thousands on every page)."""
         with self.uow() as s:
-            q = select(func.count()).select_from(HumanTask).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
+            q = select(HumanTask.id).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
             if not actor.is_system:
                 q = q.where(HumanTask.role == actor.role)
             if process_key:
                 q = q.where(HumanTask.process_key == process_key)
-            return s.scalar(q) or 0
+            if overdue_only:
+                q = q.where(HumanTask.due_at < self.now())
+            if up_to is not None:
+                q = q.limit(up_to)
+            return s.scalar(select(func.count()).select_from(q.subquery())) or 0
 
     @staticmethod
     def _task_view(t: HumanTask, case: Case, compound_code: str, compound_name: str) -> TaskView:
@@ -573,6 +629,9 @@ class Runtime:
         audit.note_case_state(s, case.id, values["version"], status, new_state)
         if initial:
             previous = Derived({}, {})
+        code, name = self._compound(s, case.compound_id)
+        search.write_index(s.connection(), case.id, search.index_text(
+            case.case_number, code, name, case.title, current, summary))
         rows = self._sync_derived_rows(s, case, wf, loaded, now, previous, scanned)
         if recounted:
             context = getattr(wf.script_engine, "service_context", None)

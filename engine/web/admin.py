@@ -29,6 +29,7 @@ from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
 
 from .context import Viewer, check_csrf, render, runtime, viewer
+from .labels import actor_zh
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
@@ -202,7 +203,11 @@ def _deploy_page(request: Request, error: HongwuError | None = None, results=Non
         rows = s.execute(select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
                                 ProcessDefinition.sha256, ProcessDefinition.deployed_by, ProcessDefinition.deployed_at)
                          .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
-    return render(request, "admin/deploy.html", {"definitions": rows, "error": error, "results": results},
+        names = dict(s.execute(select(User.username, User.display_name)
+                               .where(User.username.in_({r.deployed_by for r in rows}))).all())
+    return render(request, "admin/deploy.html", {"definitions": rows, "error": error, "results": results,
+                                                 "deployer_names": names, "actor_zh": actor_zh,
+                                                 "definition_names": {r.key: r.name for r in rows}},
                   status_code=status_code)
 
 
@@ -326,11 +331,15 @@ def _settings_page(request: Request, key: str, org_code: str, *, draft: Any = No
     with runtime(request).uow() as s:
         ctx["orgs"] = [(o.code, o.name, o.kind) for o in s.scalars(
             select(OrgUnit).where(OrgUnit.kind.in_(("district", "street", "community", "compound"))).order_by(OrgUnit.path))]
+        ctx["org_names"] = {code: name for code, name, _kind in ctx["orgs"]}
         if module is not None:
             org = org_by_code(s, org_code) if org_code else None
             current = get_setting(s, key, org, module.default_setting())
-            history = [{"version": h.version, "by": h.created_by, "at": h.created_at.isoformat()}
-                       for h in setting_history(s, key, org)]
+            rows = setting_history(s, key, org)
+            names = dict(s.execute(select(User.username, User.display_name)
+                                   .where(User.username.in_({h.created_by for h in rows}))).all())
+            history = [{"version": h.version, "by": h.created_by, "by_name": actor_zh(h.created_by, names),
+                        "at": h.created_at.isoformat()} for h in rows]
             value = current.value if draft is None else draft
             ctx.update(current=current, history=history, value=value, kind=editor_kind(module.default_setting()),
                        labels=key_labels(module), default=module.default_setting(),

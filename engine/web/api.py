@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine import audit, audit_anchor
 
-from .cases import case_attachments, case_documents
+from .cases import case_attachments, case_documents, case_vocabulary
 from .context import Viewer, check_csrf, codec, runtime, viewer
 from .history import timeline
 from .security import LoginFailed, authenticate
@@ -133,9 +133,13 @@ def me(v: Viewer = Depends(viewer)):
 @router.get("/tasks", tags=["tasks"], responses=ERRORS)
 def list_tasks(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
                compound: str | None = Query(None, max_length=64), overdue: bool = False,
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000)) -> list[dict[str, Any]]:
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
+               sort: str = Query("due", pattern="^(due|newest|oldest)$",
+                                 description="due：按办理期限（超期在前）；newest / oldest：按到达时间")
+               ) -> list[dict[str, Any]]:
     """我的待办（按角色与辖区）。"""
-    return [t.as_dict() for t in runtime(request).list_tasks(v.actor, process, compound, overdue, limit, offset)]
+    return [t.as_dict() for t in runtime(request).list_tasks(v.actor, process, compound, overdue, limit, offset,
+                                                             order=sort)]
 
 
 @router.get("/tasks/{task_id}", tags=["tasks"], responses=ERRORS)
@@ -156,9 +160,12 @@ async def complete_task(request: Request, task_id: str, body: CompleteIn, v: Vie
 @router.get("/cases", tags=["cases"], responses=ERRORS)
 def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
                status: str | None = Query(None, max_length=16), compound: str | None = Query(None, max_length=64),
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000)) -> list[dict[str, Any]]:
-    """辖区内的案件。"""
-    return [c.as_dict() for c in runtime(request).list_cases(v.actor, process, status, compound, limit, offset)]
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
+               q: str | None = Query(None, max_length=200, description="搜索：案件编号（部分、不分大小写）、小区、标题、当事人或候选人姓名、事项名称")
+               ) -> list[dict[str, Any]]:
+    """辖区内的案件，最新的在前；带 q 时为搜索结果。"""
+    return [c.as_dict() for c in runtime(request).list_cases(v.actor, process, status, compound, limit, offset,
+                                                             query=q)]
 
 
 @router.post("/cases", tags=["cases"], status_code=201, dependencies=[Depends(check_csrf)],
@@ -188,7 +195,7 @@ def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
     with rt.uow() as s:
-        events, chain = timeline(s, view.case_number)
+        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
     return {"case_number": view.case_number, "chain": chain.as_dict(), "events": events}
 
 

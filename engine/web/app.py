@@ -53,8 +53,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if "\x00" in request.url.path or "%00" in request.url.query or "%00" in request.scope.get("raw_path", b"").decode("latin-1"):
             from fastapi.responses import JSONResponse
 
-            return JSONResponse({"code": "bad_input", "message": "NUL characters are not allowed in the address",
-                                 "message_zh": "网址中含有非法字符", "details": []}, status_code=400)
+            payload = {"code": "bad_input", "message": "NUL characters are not allowed in the address",
+                       "message_zh": "网址中含有非法字符", "details": []}
+            if request.url.path.startswith("/api"):
+                return JSONResponse(payload, status_code=400)
+            from fastapi.responses import HTMLResponse
+
+            # No session or templates here (the address cannot be trusted): a minimal Chinese page.
+            return HTMLResponse('<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>请求有误</title>'
+                                '<p>网址中含有非法字符。</p><p><a href="/">返回首页</a></p></html>', status_code=400)
         codec = app.state.session_codec
         sess = codec.loads(request.cookies.get(COOKIE))
         fresh = sess is None
@@ -75,6 +82,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _document_error_shape(app)
     # Outermost: bodies are checked before any handler (or the session middleware) runs.
     app.add_middleware(Hardening, https=secure_cookie)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        from fastapi.responses import FileResponse
+
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     app.mount("/static/app", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name, path in VENDOR_DIRS.items():
         if path.is_dir():

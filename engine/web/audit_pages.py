@@ -1,21 +1,34 @@
-"""Auditor pages: chain verification and export (CSV / JSONL) of one case or a search result.
-Auditors and administrators only; always limited to the viewer's jurisdiction."""
+"""Auditor pages: chain verification and export of one case or a search result. Auditors and
+administrators only; always limited to the viewer's jurisdiction.
+
+Exports are for people by default — CSV or XLSX with Chinese headers, labelled actions, actors
+and data changes, Beijing time — and for machines with `raw=1` (the stored columns: UTC times,
+canonical JSON, hashes) or as JSONL (always raw)."""
 from __future__ import annotations
 
-from typing import Iterator
+import csv
+import io
+from typing import Any, Iterator
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
 
 from engine import audit, audit_anchor
+from engine.db.models import Case
 
 from .context import AUDIT_ROLES, Viewer, render, runtime, viewer
+from .history import timeline
 from .lookups import org_units, processes
 from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000
-FORMAT = Query("csv", pattern="^(csv|jsonl)$")
+FORMAT = Query("csv", pattern="^(csv|xlsx|jsonl)$")
+RAW = Query(False, description="1 = the stored columns for machines (UTC, JSON)")
+# Columns of the readable export, in order.
+READABLE_HEADERS = ("案件编号", "序号", "时间（北京时间）", "办理人", "账号", "操作", "步骤", "数据变更", "说明",
+                    "本条哈希", "上条哈希")
 
 
 def auditor(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
@@ -23,11 +36,13 @@ def auditor(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
     return v
 
 
-def matching_case_numbers(request: Request, v: Viewer, process: str, status: str, compound: str) -> list[str]:
+def matching_case_numbers(request: Request, v: Viewer, process: str, status: str, compound: str,
+                          q: str = "") -> list[str]:
     rt = runtime(request)
     numbers: list[str] = []
     while len(numbers) < MAX_CASES:
-        batch = rt.list_cases(v.actor, process or None, status or None, compound or None, limit=500, offset=len(numbers))
+        batch = rt.list_cases(v.actor, process or None, status or None, compound or None, limit=500, offset=len(numbers),
+                              query=q or None)
         numbers += [c.case_number for c in batch]
         if len(batch) < 500:
             break
@@ -55,9 +70,9 @@ def audit_home(request: Request, v: Viewer = Depends(auditor)):
 
 @router.get("/audit/verify")
 def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str = "", status: str = "",
-                  compound: str = ""):
+                  compound: str = "", q: str = Query("", max_length=200)):
     rt = runtime(request)
-    numbers = matching_case_numbers(request, v, process, status, compound)
+    numbers = matching_case_numbers(request, v, process, status, compound, q)
     with rt.uow() as s:
         reports = [audit.verify(s, audit.case_chain(n))[0] for n in numbers]
     checkpoint, anchor = _checkpoint(request, numbers)
@@ -71,10 +86,52 @@ def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str =
         "filters": {"process": process, "status": status, "compound": compound}})
 
 
-def _stream(request: Request, numbers: list[str], fmt: str) -> Iterator[str]:
+def _flat(node: Any) -> str:
+    from .labels import flat_text
+
+    return "—" if node is None else flat_text(node)
+
+
+def readable_rows(session, rt, case_number: str) -> Iterator[tuple]:
+    """One case's history as the readable export's rows (labels as on the case page)."""
+    from .cases import case_vocabulary
+    from .context import local_time
+    from .history import NO_FORMS
+    from .labels import display
+
+    case_id = session.scalar(select(Case.id).where(Case.case_number == case_number))
+    vocab = case_vocabulary(rt, session, case_id) if case_id is not None else NO_FORMS
+    events, _chain = timeline(session, case_number, vocab)
+    prev = {e.seq: e.prev_hash for e in audit.chain_events(session, audit.case_chain(case_number))}
+    for e in events:
+        changes = "；".join(f"{c['label']}：{_flat(c['before_view'])} → {_flat(c['after_view'])}" for c in e["changes"])
+        detail = e["detail"]
+        if e["refused"] and isinstance(detail, dict):
+            note = str(detail.get("message_zh") or "")
+        elif isinstance(detail, dict) and detail:
+            note = _flat(display(None, detail, vocab))
+        else:
+            note = "" if detail in (None, "") else str(detail)
+        yield (case_number, e["seq"], local_time(e["at"], "%Y-%m-%d %H:%M:%S"), e["actor_name"], e["actor"],
+               e["action_zh"], e["task_name"] or "", changes, note, e["row_hash"], prev.get(e["seq"], ""))
+
+
+def _csv_line(row) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(row)
+    return buf.getvalue()
+
+
+def _stream(request: Request, numbers: list[str], fmt: str, raw: bool) -> Iterator[str]:
     rt = runtime(request)
-    first = True
     with rt.uow() as s:
+        if fmt == "csv" and not raw:
+            yield "\ufeff" + _csv_line(READABLE_HEADERS)  # BOM: spreadsheet programs then read UTF-8
+            for n in numbers:
+                for row in readable_rows(s, rt, n):
+                    yield _csv_line(row)
+            return
+        first = True
         for n in numbers:
             events = audit.chain_events(s, audit.case_chain(n))
             if fmt == "jsonl":
@@ -83,27 +140,53 @@ def _stream(request: Request, numbers: list[str], fmt: str) -> Iterator[str]:
                 chunks = audit.export_csv(events)
                 header = next(chunks)
                 if first:
-                    yield "\ufeff" + header  # BOM: spreadsheet programs then read UTF-8
+                    yield "\ufeff" + header
                 yield from chunks
             first = False
         if first and fmt == "csv":
             yield "\ufeff" + next(audit.export_csv([]))
 
 
-def _export(request: Request, numbers: list[str], fmt: str, name: str) -> StreamingResponse:
+def _xlsx(request: Request, numbers: list[str], raw: bool) -> bytes:
+    from openpyxl import Workbook
+
+    rt = runtime(request)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("办理记录")
+    with rt.uow() as s:
+        if raw:
+            ws.append(list(audit.EXPORT_FIELDS))
+            for n in numbers:
+                for ev in audit.chain_events(s, audit.case_chain(n)):
+                    ws.append([audit.event_dict(ev)[f] for f in audit.EXPORT_FIELDS])
+        else:
+            ws.append(list(READABLE_HEADERS))
+            for n in numbers:
+                for row in readable_rows(s, rt, n):
+                    ws.append(list(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _export(request: Request, numbers: list[str], fmt: str, name: str, raw: bool = False) -> Response:
+    disposition = {"Content-Disposition": content_disposition(f"{name}{'-raw' if raw else ''}.{fmt}")}
+    if fmt == "xlsx":
+        return Response(_xlsx(request, numbers, raw), headers=disposition,
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
-    return StreamingResponse(_stream(request, numbers, fmt), media_type=media, headers={
-        "Content-Disposition": content_disposition(f"{name}.{fmt}")})
+    return StreamingResponse(_stream(request, numbers, fmt, raw), media_type=media, headers=disposition)
 
 
 @router.get("/audit/export")
 def export_search(request: Request, v: Viewer = Depends(auditor), format: str = FORMAT, process: str = "",
-                  status: str = "", compound: str = ""):
-    numbers = matching_case_numbers(request, v, process, status, compound)
-    return _export(request, numbers, format, "audit-export")
+                  status: str = "", compound: str = "", q: str = Query("", max_length=200), raw: bool = RAW):
+    numbers = matching_case_numbers(request, v, process, status, compound, q)
+    return _export(request, numbers, format, "审计导出", raw)
 
 
 @router.get("/audit/cases/{case_number}/export")
-def export_case(request: Request, case_number: str, v: Viewer = Depends(auditor), format: str = FORMAT):
+def export_case(request: Request, case_number: str, v: Viewer = Depends(auditor), format: str = FORMAT,
+                raw: bool = RAW):
     view = runtime(request).get_case(case_number, v.actor)  # NotFound outside the jurisdiction
-    return _export(request, [view.case_number], format, f"audit-{view.case_number}")
+    return _export(request, [view.case_number], format, f"办理记录-{view.case_number}", raw)

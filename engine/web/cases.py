@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from engine.db.models import Attachment, Case, Document
+from engine.db.models import Attachment, Case, Document, User
 from engine.runtime.errors import HongwuError, NotFound
 
 from .context import Viewer, check_csrf, render, runtime, viewer
 from .history import timeline
-from .labels import summary_rows
+from .labels import Vocabulary, actor_zh, summary_rows
 from .lookups import org_units, processes
 from .hardening import content_disposition
 
@@ -32,22 +32,21 @@ def startable(request: Request, v: Viewer) -> list[tuple[str, str]]:
 
 
 @router.get("/cases")
-def case_list(request: Request, v: Viewer = Depends(viewer), q: str = "", process: str = "", status: str = "",
-              compound: str = "", page: int = Query(1, ge=1, le=100000)):
+def case_list(request: Request, v: Viewer = Depends(viewer), q: str = Query("", max_length=200), process: str = "",
+              status: str = "", compound: str = "", page: int = Query(1, ge=1, le=100000)):
     rt = runtime(request)
-    if q.strip():
-        try:
-            found = rt.get_case(q.strip(), v.actor)
-            return RedirectResponse(f"/cases/{quote(found.case_number)}", status_code=303)
-        except NotFound:
-            pass
-    rows = rt.list_cases(v.actor, process or None, status or None, compound or None,
-                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    params = [(k, x) for k, x in (("process", process), ("status", status), ("compound", compound)) if x]
+    q = q.strip()
+    rows, bounded = rt.search_cases(v.actor, process or None, status or None, compound or None,
+                                    limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, query=q or None)
+    # A complete case number (any letter case) opens that case directly.
+    if q and page == 1 and len(rows) >= 1 and any(c.case_number.casefold() == q.casefold() for c in rows):
+        found = next(c for c in rows if c.case_number.casefold() == q.casefold())
+        return RedirectResponse(f"/cases/{quote(found.case_number)}", status_code=303)
+    params = [(k, x) for k, x in (("q", q), ("process", process), ("status", status), ("compound", compound)) if x]
     return render(request, "cases.html", {
         "cases": [c.as_dict() for c in rows[:PAGE_SIZE]], "page": page, "has_next": len(rows) > PAGE_SIZE,
         "filters": {"q": q, "process": process, "status": status, "compound": compound}, "params": params,
-        "not_found": q.strip() if q.strip() else None,
+        "not_found": q if q and not rows and page == 1 else None, "bounded": bounded,
         "compounds": org_units(rt, v.actor, "compound"), "processes": processes(rt),
         "startable": startable(request, v),
     })
@@ -97,10 +96,19 @@ def case_documents(session, case_id: int) -> list[dict[str, Any]]:
 
 def case_attachments(session, case_id: int) -> list[dict[str, Any]]:
     rows = session.execute(select(Attachment.id, Attachment.filename, Attachment.sha256, Attachment.size,
-                                  Attachment.created_by, Attachment.created_at)
+                                  Attachment.created_by, Attachment.created_at, User.display_name)
+                           .outerjoin(User, User.username == Attachment.created_by)
                            .where(Attachment.case_id == case_id).order_by(Attachment.id)).all()
     return [{"id": r[0], "filename": r[1], "sha256": r[2], "size": r[3], "created_by": r[4],
+             "created_by_name": actor_zh(r[4], {r[4]: r[6]} if r[6] else None),
              "created_at": r[5].isoformat()} for r in rows]
+
+
+def case_vocabulary(rt, session, case_id: int) -> Vocabulary:
+    """Labels declared by the forms of the definition version the case runs on."""
+    definition_id = session.scalar(select(Case.definition_id).where(Case.id == case_id))
+    _meta, loaded = rt.loaded_definition(session, definition_id)
+    return Vocabulary.of_forms(loaded.forms)
 
 
 def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]:
@@ -109,7 +117,7 @@ def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]
     view = rt.get_case(case_number, v.actor)  # NotFound outside the jurisdiction
     diagram = rt.case_diagram(case_number, v.actor)
     with rt.uow() as s:
-        events, chain = timeline(s, view.case_number)
+        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
         documents = case_documents(s, view.id)
         attachments = case_attachments(s, view.id)
     return {"case": view.as_dict(), "diagram": diagram, "events": events, "chain": chain,

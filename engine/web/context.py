@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from engine.config import CIVIL_TZ
 from engine.runtime.actors import Actor
@@ -20,14 +20,13 @@ from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError,
 from engine.runtime.limits import TooLarge
 from engine.runtime.roles import ROLES
 
+from .labels import PROCESS_ZH
 from .security import SessionCodec, SessionData, load_session_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, TooLarge: 413, ValidationFailed: 422, DeployError: 422}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
-PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项",
-              "tiered_mediation": "分级调解"}
 # Roles that see the street dashboard (their jurisdiction must also cover the street).
 DASHBOARD_ROLES = {"street_staff", "street_party_committee", "district_mediator", "auditor", "admin"}
 AUDIT_ROLES = {"auditor", "admin"}
@@ -164,14 +163,35 @@ def make_templates() -> Jinja2Templates:
     env.autoescape = True
     env.filters["localtime"] = local_time
     env.filters["pretty_json"] = pretty_json
-    env.globals.update(ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
+    from engine.runtime.search import SHORT_TERM_SCAN
+
+    env.globals.update(NO_INBOX_ROLES=NO_INBOX_ROLES, SHORT_TERM_SCAN=SHORT_TERM_SCAN, ROLES=ROLES, STATUS_ZH=STATUS_ZH, PROCESS_ZH=PROCESS_ZH, DASHBOARD_ROLES=DASHBOARD_ROLES,
                        AUDIT_ROLES=AUDIT_ROLES)
     return templates
 
 
+# Roles without an inbox: they read, they do not handle steps.
+NO_INBOX_ROLES = {"auditor", "admin"}
+BADGE_MAX = 99
+
+
+def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
+    """Open and overdue task counts for the navigation's badge; above BADGE_MAX it reads "99+"."""
+    if v is None or v.role in NO_INBOX_ROLES:
+        return {}
+    rt = request.app.state.runtime
+    try:
+        n = rt.count_tasks(v.actor, up_to=BADGE_MAX + 1)
+        return {"inbox_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+",
+                "inbox_overdue": rt.count_tasks(v.actor, overdue_only=True, up_to=1) if n else 0}
+    except SQLAlchemyError:  # the badge must never take a page (or an error page) down with it
+        return {}
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200) -> HTMLResponse:
-    ctx = {"viewer": _viewer(request), "now": request.app.state.runtime.now(), **(context or {})}
+    v = _viewer(request)
+    ctx = {"viewer": v, "now": request.app.state.runtime.now(), **inbox_badge(request, v), **(context or {})}
     sess = session_of(request)
     ctx.setdefault("csrf", codec(request).csrf_token(sess.sid))
     return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
@@ -190,6 +210,16 @@ def status_for(exc: HongwuError) -> int:
         if cls in STATUS:
             return STATUS[cls]
     return 400
+
+
+# Pages answer HTTP-level errors (unknown address, wrong method, malformed query) in Chinese.
+PAGE_ZH = {400: "请求有误", 401: "请先登录", 403: "当前角色无权访问此页面", 404: "您要找的页面不存在",
+           405: "此页面不支持这种操作方式", 409: "操作冲突，请刷新后重试", 413: "上传的内容过大",
+           422: "网址中的参数不正确", 429: "操作过于频繁，请稍后再试", 500: "服务器出错了，操作未完成"}
+
+
+def error_page(request: Request, status: int, error: HongwuError) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "error": error}, status_code=status)
 
 
 HTTP_ZH = {400: ("bad_request", "请求格式错误"), 401: ("unauthenticated", "请先登录"), 403: ("forbidden", "无权操作"),
@@ -228,7 +258,9 @@ def install_error_handlers(app) -> None:
                                "提交的内容有误：" + "；".join(d["message_zh"] for d in details), details=details)
         if is_api(request):
             return JSONResponse(error_payload(bad), status_code=422)
-        return render(request, "error.html", {"status": 422, "error": bad}, status_code=422)
+        # The parameter names are English identifiers: the page says what to do instead.
+        return error_page(request, 422, HongwuError("malformed request",
+                                                    PAGE_ZH[422] + "，请从页面上的链接或表单重新进入。"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -243,7 +275,23 @@ def install_error_handlers(app) -> None:
         err.code = code
         if is_api(request):
             return JSONResponse(error_payload(err), status_code=status, headers=getattr(exc, "headers", None))
-        return render(request, "error.html", {"status": status, "error": err}, status_code=status)
+        page = HongwuError(detail or code, zh if status in (400, 413) else PAGE_ZH.get(status, zh))
+        response = error_page(request, status, page)
+        for k, val in (getattr(exc, "headers", None) or {}).items():
+            response.headers[k] = val
+        return response
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        # Starlette re-raises after answering, so the server logs the trace; the person gets a
+        # Chinese page (the API a JSON body), never the trace.
+        bad = HongwuError("internal server error", PAGE_ZH[500] + "。请稍后重试；如再次出现，请联系系统管理员。")
+        bad.code = "internal"
+        if is_api(request):
+            return JSONResponse(error_payload(bad), status_code=500)
+        # Rendered without the session user: the database may be what failed.
+        return request.app.state.templates.TemplateResponse(
+            request, "error.html", {"status": 500, "error": bad, "viewer": None, "csrf": ""}, status_code=500)
 
     @app.exception_handler(HongwuError)
     async def _hongwu(request: Request, exc: HongwuError):

@@ -109,11 +109,49 @@ def charts_for(panel: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def facts(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The report's plain numbers and words, for the table beside the charts."""
-    return [(k, v) for k, v in data.items()
-            if isinstance(v, (int, float, str)) and not isinstance(v, bool) or (isinstance(v, dict) and v
-                                                                              and all(isinstance(x, (int, float, str, type(None))) for x in v.values()))]
+# The reports' plain numbers, in Chinese. Keys naming the street or the period are left out: the
+# page's heading and 统计期间 already say them.
+FACTS_ZH: dict[str, str] = {
+    "cases": "案件数", "formed": "已组建", "renewed": "已换届", "in_progress": "办理中", "closed": "已终止",
+    "party_majority": "党员过半数的业委会", "with_share": "有党员占比数据的业委会", "overview": "概况",
+    "received": "登记件数", "decided": "已作受理决定", "accepted": "受理", "not_accepted": "不予受理",
+    "awaiting_acceptance": "待决定是否受理", "concluded": "已结案", "settled": "调解成功",
+    "settled_by_level": "各级调解成功件数", "referred": "引导诉讼/仲裁", "mediation_rate": "调处率",
+    "success_rate": "调解成功率", "median_days_per_level": "各级调解用时中位数（天）", "level_samples": "各级统计件数",
+    "overdue_now": "当前超期件数", "overdue": "超期件数", "party_majority_pct": "党员过半数的业委会占比",
+    "settled_level1_share": "社区（一级）化解占比", "settled_level2_or_below_share": "街道及以下化解占比",
+    "referred_share": "引导诉讼/仲裁占比",
+}
+FACTS_HIDDEN = {"street", "street_name", "from", "to", "generated_at", "as_of", "code", "name", "indicators",
+                "committees", "period"}
+
+
+def _fact_text(key: str, value: Any) -> str:
+    from .labels import LEVEL_NAMES, flat_text, display
+
+    if isinstance(value, dict):
+        return "；".join(f"{LEVEL_NAMES.get(k, FACTS_ZH.get(k, k))}：{_fact_text(key, v)}" for k, v in value.items())
+    if isinstance(value, float) and key.endswith(("_rate", "_share")):
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return flat_text(display(key, value))
+
+
+def facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The report's plain numbers and words (and flat maps of them), labelled, for the table
+    beside the charts; a missing value reads —, never None."""
+    from .labels import key_zh
+
+    out = []
+    for k, v in data.items():
+        if k in FACTS_HIDDEN or isinstance(v, bool):
+            continue
+        flat = isinstance(v, (int, float, str, type(None))) or (
+            isinstance(v, dict) and v and all(isinstance(x, (int, float, str, type(None))) for x in v.values()))
+        if flat:
+            out.append((FACTS_ZH.get(k) or key_zh(k), _fact_text(k, v)))
+    return out
 
 
 def _period(date_from: str, date_to: str, now: datetime) -> tuple[date, date]:

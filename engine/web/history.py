@@ -1,4 +1,6 @@
-"""A case's audit chain as a readable timeline (who, when, what, which data changed)."""
+"""A case's audit chain as a readable timeline (who, when, what, which data changed), labelled in
+Chinese (engine/web/labels.py); the raw action, actor and field names stay in the rows for the
+API and for auditors."""
 from __future__ import annotations
 
 import json
@@ -9,7 +11,9 @@ from sqlalchemy import select
 from engine import audit
 from engine.db.models import User
 
-from .labels import action_zh
+from .labels import Vocabulary, action_zh, actor_zh, display, key_zh
+
+NO_FORMS = Vocabulary()  # case data without its definition's forms: the runtime's labels only
 
 __all__ = ["action_zh", "changes", "timeline"]
 
@@ -23,8 +27,9 @@ def _load(text: str | None) -> Any:
         return text
 
 
-def changes(before: Any, after: Any) -> list[dict[str, Any]]:
-    """Field-by-field changes of one event (values as compact JSON)."""
+def changes(before: Any, after: Any, vocab: Vocabulary = NO_FORMS) -> list[dict[str, Any]]:
+    """Field-by-field changes of one event: raw values as compact JSON (for machines) and, for
+    people, the field's Chinese label and each value as a display tree."""
     if not isinstance(after, dict):
         return []
     before = before if isinstance(before, dict) else {}
@@ -32,13 +37,16 @@ def changes(before: Any, after: Any) -> list[dict[str, Any]]:
     for key in sorted(after):
         old, new = before.get(key), after[key]
         if old != new:
-            out.append({"field": key,
+            out.append({"field": key, "label": key_zh(key, vocab),
                         "before": None if old is None else json.dumps(old, ensure_ascii=False, default=str),
-                        "after": json.dumps(new, ensure_ascii=False, default=str)})
+                        "after": json.dumps(new, ensure_ascii=False, default=str),
+                        "before_view": None if old is None else display(key, old, vocab),
+                        "after_view": display(key, new, vocab)})
     return out
 
 
-def timeline(session, case_number: str) -> tuple[list[dict[str, Any]], audit.ChainReport]:
+def timeline(session, case_number: str, vocab: Vocabulary = NO_FORMS
+             ) -> tuple[list[dict[str, Any]], audit.ChainReport]:
     events = audit.chain_events(session, audit.case_chain(case_number))
     names = dict(session.execute(select(User.username, User.display_name)
                                  .where(User.username.in_({e.actor for e in events}))).all())
@@ -46,9 +54,10 @@ def timeline(session, case_number: str) -> tuple[list[dict[str, Any]], audit.Cha
     for e in events:
         detail = _load(e.detail)
         rows.append({
-            "seq": e.seq, "at": e.created_at, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
+            "seq": e.seq, "at": e.created_at, "actor": e.actor, "actor_name": actor_zh(e.actor, names),
             "action": e.action, "action_zh": action_zh(e.action, detail), "task_name": e.task_name,
-            "refused": e.action.startswith("refused:"), "changes": changes(_load(e.data_before), _load(e.data_after)),
+            "refused": e.action.startswith("refused:"),
+            "changes": changes(_load(e.data_before), _load(e.data_after), vocab),
             "detail": detail, "row_hash": e.row_hash,
         })
     return rows, audit.verify_events(audit.case_chain(case_number), events)

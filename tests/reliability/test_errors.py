@@ -46,7 +46,7 @@ def test_http_errors_of_the_framework_have_the_documented_shape(app):
     assert _shaped(c.put("/api/session"), 405)["code"] == "method_not_allowed"
     assert _shaped(c.get("/api/cases/XY-0/audit/verify", headers={"X-CSRF-Token": ""}), 404)["code"] == "not_found"
     page = TestClient(app).get("/no-such-page")
-    assert page.status_code == 404 and "text/html" in page.headers["content-type"] and "请求的地址不存在" in page.text
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"] and "您要找的页面不存在" in page.text
 
 
 def test_query_validation_errors_have_the_shape_too(app):

@@ -32,7 +32,7 @@ RULES = {
 # (method, path) -> rule
 MATRIX = {
     ("GET", "/"): "public", ("GET", "/login"): "public", ("POST", "/login"): "public",
-    ("POST", "/logout"): "public", ("GET", "/healthz"): "public",
+    ("POST", "/logout"): "public", ("GET", "/healthz"): "public", ("GET", "/favicon.ico"): "public",
     ("GET", "/inbox"): "user",
     ("GET", "/tasks/{task_id}"): "task", ("POST", "/tasks/{task_id}"): "task",
     ("GET", "/cases"): "user", ("GET", "/cases/new"): "start_page", ("POST", "/cases/new"): "start",

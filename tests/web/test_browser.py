@@ -7,36 +7,21 @@ see the case; an auditor sees history and diagram and no action buttons. Screens
 test-artifacts/."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from engine.config import BUNDLED_BPMN_DIR, BUNDLED_FORMS_DIR, Settings
+from tests.web.browser_support import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.browser_support import running_server as running_server_at
 from tests.web.support import seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 from engine.demo_cases import ROLL  # noqa: E402 - the demo compound's owner roll
 CANDIDATES = [("C1", "O1", "张伟", True), ("C2", "O2", "王芳", True), ("C3", "O3", "李娜", True),
               ("C4", "O4", "刘洋", True), ("C5", "O5", "陈静", False), ("C6", "O6", "杨帆", False),
               ("C7", "O7", "赵磊", True), ("C8", "O8", "黄敏", False)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,31 +43,8 @@ def running_server(tmp: Path, bpmn_files: list[str]):
     rt = Runtime(settings)
     seed_demo(rt)
     deploy(rt, [BUNDLED_BPMN_DIR / f for f in bpmn_files], BUNDLED_FORMS_DIR)
-    port = _free_port()
-    env = dict(os.environ, HONGWU_DATABASE_URL=url, HONGWU_SECRET_KEY="browser-test", HONGWU_VAR_DIR=str(tmp),
-               HONGWU_BASE_URL=f"http://127.0.0.1:{port}")
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "engine.web.app:app_from_env", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError((tmp / "server.log").read_text())
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not start")
+    with running_server_at(url, tmp) as base:
         yield base, rt, tmp
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,8 @@ def test_prior_review_history_uses_chinese_labels(app, web_rt):
     page = html.unescape(logged_in(app, "street").get(f"/cases/{cn}").text)
     history = page.split('id="history"', 1)[1]
     assert "事项分类（是否须党组织先议）：列入先议清单" in history
-    assert '<span class="muted action-code">prior_review:classified</span>' in history  # raw name kept, in grey
+    assert 'title="prior_review:classified"' in history  # the raw name stays, as a hover title for auditors
+    assert ">prior_review:classified<" not in history
     summary = page.split('id="case-summary"', 1)[1].split("</dl>\n", 1)[0]
     assert "列入先议清单</dt><dd>是" in summary and "当前阶段</dt><dd>党组织先议中" in summary
 
@@ -99,3 +100,28 @@ def test_label_fallbacks_and_nested_values():
     assert action_zh("prior_review:decision_recorded", {"path": "committee", "passed": False}) == \
         "记录决定结果：业主委员会决定，未通过"
     assert action_zh("refused:complete_task") == "被拒绝的操作：提交任务" and action_zh("brand_new") == "brand_new"
+
+
+def test_form_vocabulary_labels_fields_in_their_context():
+    from engine.web.labels import Vocabulary, display, key_zh
+
+    forms = {
+        "m/intake.schema.json": {"type": "object", "properties": {
+            "parties": {"type": "array", "title": "当事人", "items": {"type": "object", "properties": {
+                "kind": {"type": "string", "title": "当事人类别",
+                         "oneOf": [{"const": "owner", "title": "业主"}, {"const": "tenant", "title": "承租人"}]}}}},
+            "mode": {"type": "string", "title": "方式"}},
+            "if": {"properties": {"mode": {"const": "x"}}}, "then": {"properties": {"extra": {"title": "补充说明"}}}},
+        "c/group.schema.json": {"type": "object", "properties": {"members": {"type": "array", "items": {
+            "type": "object", "properties": {"kind": {"type": "string", "title": "身份", "enum": ["owner", "street"],
+                                                      "x-enumNames": ["业主代表", "街道办事处代表"]}}}}}},
+        "c/group.ui.json": {"members": {"items": {"role": {"ui:enum": ["a"], "ui:enumNames": ["甲"]}}}},
+    }
+    vocab = Vocabulary.of_forms(forms)
+    assert key_zh("kind", vocab, "parties") == "当事人类别" and key_zh("kind", vocab, "members") == "身份"
+    assert key_zh("extra", vocab) == "补充说明"  # a field of a conditional branch
+    assert display("parties", [{"kind": "tenant"}], vocab) == {"items": [{"pairs": [("当事人类别", {"text": "承租人"})]}]}
+    assert display("members", [{"kind": "owner"}], vocab) == {"items": [{"pairs": [("身份", {"text": "业主代表"})]}]}
+    assert display("members", [{"role": "a"}], vocab)["items"][0]["pairs"][0][1] == {"text": "甲"}
+    # Data keys of the runtime come before the summary's: `parties` of the data is a list of people.
+    assert key_zh("parties", vocab) == "当事人" and key_zh("parties") == "当事人数"

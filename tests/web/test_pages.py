@@ -210,7 +210,7 @@ def test_auditor_reads_history_and_diagram_without_actions(app, web_rt):
     assert a.get(f"/tasks/{url.split('/')[2]}").status_code in (403, 404)
     export = a.get(f"/audit/cases/{number}/export?format=jsonl")
     assert export.status_code == 200 and export.text.count("\n") == 2
-    csv_text = a.get(f"/audit/export?format=csv").text
+    csv_text = a.get("/audit/export?format=csv&raw=1").text
     assert csv_text.startswith("\ufeffid,chain,seq") and number in csv_text
     verify = a.get("/audit/verify").text
     assert "全部完整" in verify
@@ -282,7 +282,7 @@ def test_admin_pages(app, web_rt):
              ("files", ("record.schema.json", (WEB_FORMS / "webtest" / "record.schema.json").read_bytes(), "application/json")),
              ("files", ("record.ui.json", (WEB_FORMS / "webtest" / "record.ui.json").read_bytes(), "application/json"))]
     r = a.post("/admin/deploy", data={"csrf_token": tok}, files=files)
-    assert r.status_code == 200 and "web_forms 第 2 版" in r.text, r.text[-1500:]
+    assert r.status_code == 200 and 'title="web_forms"' in r.text and "第 2 版：已部署新版本" in r.text, r.text[-1500:]
 
 
 def test_settings_editors(app, web_rt):
