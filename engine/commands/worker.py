@@ -24,9 +24,18 @@ def register(app: typer.Typer) -> None:
                 _common.emit({"fired": fired}, as_json, f"已触发 {fired} 个计时器 fired {fired} timer(s)")
                 return
             typer.echo(f"worker {worker_id} 运行中 running (Ctrl-C 停止)", err=True)
+            backoff = interval
             try:
                 while True:
-                    fired = rt.run_due_timers(worker_id)
+                    try:
+                        fired = rt.run_due_timers(worker_id)
+                    except Exception as exc:  # e.g. the database restarting: say so, wait longer, go on
+                        backoff = min(max(backoff, interval) * 2, 300.0)
+                        typer.echo(f"计时器触发失败，{backoff:.0f} 秒后重试 timer run failed, retrying in "
+                                   f"{backoff:.0f}s: {exc}", err=True)
+                        time.sleep(backoff)
+                        continue
+                    backoff = interval
                     if fired:
                         typer.echo(f"fired {fired}", err=True)
                     time.sleep(interval)

@@ -7,7 +7,11 @@ transaction of their own.
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import random
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +20,7 @@ from typing import Any, Iterator
 from uuid import UUID
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import audit
 from engine.config import Settings, load_settings
 from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
-from engine.db.session import session_factory, unit_of_work
+from engine.db.session import is_transient, session_factory, unit_of_work
 
 from . import state
 from .actors import Actor
@@ -51,6 +55,31 @@ PROCESS_STARTERS = {
     "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
 }
 DEFAULT_STARTERS = {"street_staff", "community_staff"}
+
+
+log = logging.getLogger("hongwu.runtime")
+UOW_ATTEMPTS = 5  # a unit of work that lost a deadlock or serialization race runs again, this often
+
+
+def retried(method):
+    """Run a unit of work again (from the start: nothing of the lost attempt was kept) when the
+    database picked it as the loser of a deadlock or serialization race; after the last attempt
+    the caller gets a Conflict (409), never the database's error."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        for attempt in range(1, UOW_ATTEMPTS + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except DBAPIError as exc:
+                if not is_transient(exc):
+                    raise
+                if attempt == UOW_ATTEMPTS:
+                    raise Conflict("the database was busy with a conflicting change; please retry",
+                                   "系统繁忙（与他人的操作同时发生），请稍后重试") from exc
+                log.warning("%s: transient database error (attempt %d), retrying: %s",
+                            method.__name__, attempt, exc.orig)
+                time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter: the racers spread out
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -155,6 +184,7 @@ class Runtime:
                 select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
         return hit
 
+    @retried
     def record_refusal(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
                        task_id: str | None = None, task_name: str | None = None) -> None:
         """Write `refused:<action>` to the case's chain in a transaction of its own (the refused
@@ -179,6 +209,7 @@ class Runtime:
 
     # --- cases --------------------------------------------------------------------------
 
+    @retried
     def start_case(self, process_key: str, compound_code: str, actor: Actor, data: dict | None = None,
                    title: str | None = None, external: tuple[str, str] | None = None) -> CaseView:
         data = dict(data or {})
@@ -459,6 +490,7 @@ class Runtime:
             raise Forbidden(f"role {actor.role} may not complete «{ht.title}» (needs {ht.role})",
                             f"当前角色无权办理「{ht.title}」")
 
+    @retried
     def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
                       expected_version: int | None = None) -> CaseView:
         data = data if data is not None else {}
@@ -644,6 +676,7 @@ class Runtime:
 
     # --- timers -------------------------------------------------------------------------
 
+    @retried
     def claim_due_timers(self, worker_id: str, limit: int = 50, lease_seconds: int = 120) -> list[tuple[str, int]]:
         """Claim up to `limit` due timers. On PostgreSQL, SKIP LOCKED lets workers claim disjoint sets;
         an expired lease (a crashed worker) makes a timer claimable again."""
@@ -665,6 +698,7 @@ class Runtime:
                              .returning(Timer.id, Timer.case_id)).all()
             return [(r[0], r[1]) for r in rows]
 
+    @retried
     def fire_timer(self, timer_id: str, worker_id: str) -> bool:
         """Fire one claimed timer (and any other timer of the case that is due). False if it was
         gone, re-claimed by someone else, or the case moved on first.
@@ -727,7 +761,12 @@ class Runtime:
                 return fired
             for timer_id, _case_id in claimed:
                 tried.add(timer_id)
-                fired += self.fire_timer(timer_id, worker_id)
+                try:
+                    fired += self.fire_timer(timer_id, worker_id)
+                except (HongwuError, SQLAlchemyError) as exc:
+                    # One timer's trouble must not stop the others; its lease expires and it is
+                    # tried again by a later run.
+                    log.error("timer %s could not be fired: %s", timer_id, exc)
 
 
 # Statements built once (building them costs more than running them on the hot path).
