@@ -40,7 +40,7 @@ from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
 from .invariants import InvariantViolated, enforce as enforce_invariants
 from .forms import validate_form
-from .scripting import HongwuScriptEngine
+from .scripting import HongwuScriptEngine, ScriptLimitExceeded, ScriptLimits
 from . import services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
@@ -210,7 +210,7 @@ class Runtime:
     def _engine_for(self, session: Session, case: Case | None, actor: Actor) -> HongwuScriptEngine:
         ctx = ServiceContext(session=session, now=self.now(), actor=actor.username, case=case,
                              settings=self.settings)
-        return HongwuScriptEngine(ctx)
+        return HongwuScriptEngine(ctx, ScriptLimits(self.settings.script_seconds, self.settings.script_memory_mb))
 
     # --- cases --------------------------------------------------------------------------
 
@@ -613,6 +613,10 @@ class Runtime:
         current = _current_data(wf)
         enforce_invariants(s, case.process_key, case.id, current)  # refuses before anything is written
         new_state = state.dumps(wf)
+        if len(new_state) > self.settings.case_state_limit:
+            raise ValidationFailed(
+                f"the case's data would grow to {len(new_state):,} bytes (limit {self.settings.case_state_limit:,})",
+                f"案件数据过大（{len(new_state):,} 字节，上限 {self.settings.case_state_limit:,} 字节），未保存")
         status = "completed" if wf.completed else "running"
         summary = state.json_safe(current.get("case_summary") or {})
         values = dict(state=new_state, version=case.version + 1, status=status, updated_at=now,
@@ -861,8 +865,17 @@ def _engine_work_ready(wf: BpmnWorkflow) -> bool:
 
 def _engine_failure(exc: SpiffWorkflowException) -> HongwuError:
     """The error a person sees when the process cannot go on (a script or service failed)."""
-    if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
-        return exc.__cause__
+    # A service task's refusal (e.g. Forbidden) or a script's breached limit: keep it, naming
+    # the element where it happened. SpiffWorkflow wraps script errors without `from`.
+    for cause in (exc.__cause__, exc.__context__):
+        if isinstance(cause, ScriptLimitExceeded):
+            spec = getattr(getattr(exc, "task", None), "task_spec", None)
+            name = getattr(spec, "bpmn_name", None) or getattr(spec, "name", None)
+            if name:
+                return ScriptLimitExceeded(f"{cause.message} (at {name})", f"{cause.message_zh}（环节「{name}」）")
+            return cause
+        if isinstance(cause, HongwuError):
+            return cause
     return ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}")
 
 
