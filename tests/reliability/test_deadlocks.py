@@ -167,3 +167,40 @@ def test_completions_racing_timer_firings_on_postgresql(pg_url, clock):
     for case in cases:
         assert [t["name"] for t in rt.get_case(case.case_number, street).tasks] == ["t3"]
     assert rt.run_due_timers("late") == 0
+
+
+def test_timer_firing_locks_the_case_before_the_timer(pg_url, clock):
+    """The lock order itself: while a completion holds the case row, a worker firing the case's
+    timer waits for the case and holds no lock on the timer row (before, it locked the timer first
+    and the completion, about to delete that row, deadlocked with it)."""
+    from sqlalchemy import text
+
+    from engine import demo
+    from engine.db.session import engine_for
+    from engine.runtime.actors import load_actor
+    from engine.runtime.service import deploy
+    from tests.conftest import make_runtime
+    from tests.engine.support import SAMPLE_FORMS
+    from tests.reliability.conftest import PARALLEL_TIMER_BPMN
+
+    rt = make_runtime(pg_url, clock)
+    with rt.uow() as s:
+        demo.seed(s, clock.now(), password=None)
+    deploy(rt, [PARALLEL_TIMER_BPMN], SAMPLE_FORMS)
+    with rt.uow() as s:
+        street = load_actor(s, "street")
+    case = rt.start_case("parallel_timer", "PK-JP-XC-01", street)
+    clock.advance(seconds=5)
+    [(timer_id, case_id)] = [c for c in rt.claim_due_timers("w1") if c[1] == case.id]
+    done = []
+    with engine_for(rt.url).connect() as holder:
+        holder.execute(text("SELECT id FROM process_case WHERE id = :id FOR UPDATE"), {"id": case_id})
+        worker = threading.Thread(target=lambda: done.append(rt.fire_timer(timer_id, "w1")))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting for the case row
+        # The timer row is free: a completion holding the case could delete it now.
+        holder.execute(text("SELECT id FROM timer WHERE id = :id FOR UPDATE NOWAIT"), {"id": timer_id})
+        holder.rollback()
+    worker.join(30)
+    assert done == [True]

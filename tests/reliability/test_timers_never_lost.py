@@ -103,7 +103,7 @@ STEP = st.one_of(
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=10))
 def test_no_interleaving_of_completions_and_clock_moves_leaves_a_case_stuck(parallel, actors, clock, steps):
     street = actors["street"]
