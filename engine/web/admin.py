@@ -27,7 +27,7 @@ from engine.runtime.errors import DeployError, HongwuError, ValidationFailed
 from engine.runtime.roles import ROLES
 
 from .context import Viewer, check_csrf, render, runtime, viewer
-from .security import end_sessions
+from .security import end_sessions, lock_user
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
@@ -117,9 +117,11 @@ def update_user(request: Request, username: str, v: Viewer = Depends(admin), rol
             after = {"role": role, "jurisdiction": jurisdiction or None, "active": bool(active)}
             # A reset password, a deactivation or 下线 ends every session the user has open.
             sessions_ended = bool(signout or password or (before["active"] and not active))
+            s.flush()
             if sessions_ended:
-                s.flush()
                 end_sessions(s, user.id)
+            else:
+                lock_user(s, user.id)  # the user's chain: queue behind a login being recorded
             audit.append(s, chain=f"user:{username}", actor=v.username, action="user_changed", before=before,
                          after=after, detail={"unlocked": bool(unlock), "password_reset": bool(password),
                                               "sessions_ended": sessions_ended}, now=rt.now())

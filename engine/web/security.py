@@ -172,9 +172,15 @@ def _record_failure(runtime, user: User, address: str, now: datetime) -> datetim
     return max(waits) if waits else None
 
 
+def lock_user(s: Session, user_id: int) -> None:
+    """Take the user's row lock (the write lock on SQLite) before appending to their chain, so
+    that two writers of the chain queue instead of racing for the same position."""
+    s.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins))
+
+
 def _record_user_event(runtime, user: User, action: str, now: datetime, detail: dict) -> None:
     with runtime.uow() as s:
-        s.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins))  # row lock
+        lock_user(s, user.id)
         audit.append(s, chain=f"user:{user.username}", actor=user.username, action=action, detail=detail, now=now)
 
 
