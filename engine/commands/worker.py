@@ -19,6 +19,10 @@ def register(app: typer.Typer) -> None:
         rt = _common.runtime()
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
         with _common.errors_exit():
+            # Cases saved by earlier versions with a readied but unrun timer: run them on once.
+            resumed = rt.resume_stuck_cases(worker_id)
+            if resumed:
+                typer.echo(f"已恢复 {len(resumed)} 个停滞案件 resumed stuck case(s): {', '.join(resumed)}", err=True)
             if once:
                 fired = rt.run_due_timers(worker_id)
                 _common.emit({"fired": fired}, as_json, f"已触发 {fired} 个计时器 fired {fired} timer(s)")

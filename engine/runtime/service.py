@@ -757,6 +757,49 @@ class Runtime:
             self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
 
+    def resume_stuck_cases(self, worker_id: str) -> list[str]:
+        """Run on the cases left running with nothing to wait for: saved before due timers were
+        fired in the same save, they hold a timer SpiffWorkflow readied but never ran. Returns the
+        numbers of the cases that moved on."""
+        stuck = (select(Case.id).where(Case.status == "running",
+                                       ~select(HumanTask.id).where(HumanTask.case_id == Case.id).exists(),
+                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists()))
+        with self.uow() as s:
+            ids = list(s.scalars(stuck))
+        resumed = []
+        for case_id in ids:
+            try:
+                number = self._resume(case_id, worker_id)
+            except (HongwuError, SQLAlchemyError) as exc:
+                log.error("case %s could not be resumed: %s", case_id, exc)
+                continue
+            if number:
+                resumed.append(number)
+        return resumed
+
+    @retried
+    def _resume(self, case_id: int, worker_id: str) -> str | None:
+        with self.uow() as s:
+            case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+            if case is None or case.status != "running":
+                return None
+            actor = Actor.system(f"worker:{worker_id}")
+            wf, loaded = self.workflow_for(s, case)
+            wf.script_engine = self._engine_for(s, case, actor)
+            now = self.now()
+            try:
+                steps, fired = self._run_engine(wf)
+            except SpiffWorkflowException as exc:
+                raise _engine_failure(exc) from exc
+            if not fired and not steps:
+                return None  # stuck for some other reason: left as it is, for a person to look at
+            self._save(s, case, wf, loaded, now)  # previous rows read from the database
+            self._audit_fired(s, case, actor, fired, steps, now)
+            if case.status == "completed":
+                audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id,
+                             actor=actor.username, action="case_completed", now=now)
+            return case.case_number
+
     def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
         """Fire every timer due now; returns how many timer claims fired something."""
         worker_id = worker_id or f"w-{uuid.uuid4().hex[:8]}"

@@ -127,3 +127,38 @@ def test_no_interleaving_of_completions_and_clock_moves_leaves_a_case_stuck(para
                 pass  # a deadline lapsed the task first
         problem = _stuck(parallel, case.case_number)
         assert problem is None, f"{problem} after {kind} {arg}"
+
+
+def test_a_case_stuck_by_an_earlier_version_is_resumed_by_the_worker(parallel, actors, clock, cli):
+    """What the old save left behind: SpiffWorkflow readied the due 1 s timer at the end of its
+    engine steps without running it, and no task or timer row was kept."""
+    from sqlalchemy import delete, update
+
+    from engine.runtime import state
+    from engine.runtime.clock import using_clock
+
+    street = actors["street"]
+    case = parallel.start_case("parallel_timer", "PK-JP-XC-01", street)
+    case = parallel.complete_task(_open(case, "t1"), street, AGREE)
+    with parallel.uow() as s:
+        row = s.scalar(select(Case).where(Case.case_number == case.case_number))
+        wf, _ = parallel.workflow_for(s, row)
+        wf.script_engine = parallel._engine_for(s, row, street)
+        with using_clock(clock):
+            t2 = next(t for t in wf.get_tasks() if t.task_spec.name == "t2" and t.state == 16)
+            t2.set_data(**AGREE)
+            t2.run()
+            wf.do_engine_steps()
+            clock.advance(seconds=5)
+            wf.refresh_timers()  # how the old do_engine_steps ended: the timer READY, never run
+        s.execute(update(Case).where(Case.id == row.id).values(state=state.dumps(wf), version=row.version + 1))
+        s.execute(delete(HumanTask).where(HumanTask.case_id == row.id))
+        s.execute(delete(Timer).where(Timer.case_id == row.id))
+    assert _stuck(parallel, case.case_number) == "running with neither a ready task nor a waiting timer"
+    assert parallel.run_due_timers("w") == 0  # no row: the worker alone never saw it
+    res = cli("worker", "--once")
+    assert case.case_number in res.stderr
+    case = parallel.get_case(case.case_number, street)
+    assert [t["name"] for t in case.tasks] == ["t3"]
+    assert _actions(parallel, case.case_number)[-1] == "timer_fired"
+    assert parallel.resume_stuck_cases("w") == []  # nothing left; a second run changes nothing
