@@ -49,6 +49,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     secret_key: str = field(default="", repr=False)
     workflow_cache_size: int = 256
+    script_seconds: float = 2.0  # time limit of one script, condition, timer expression or DMN cell
+    script_memory_mb: int = 512  # memory it may add to the process
+    case_state_limit: int = 8_000_000  # bytes of saved state per case
 
     @property
     def tz(self) -> ZoneInfo:
@@ -65,6 +68,9 @@ def load_settings(database_url: str | None = None) -> Settings:
         timezone=os.environ.get("HONGWU_TIMEZONE", "Asia/Shanghai"),
         secret_key=_secret_key(),
         workflow_cache_size=int(os.environ.get("HONGWU_WORKFLOW_CACHE", "256")),
+        script_seconds=float(os.environ.get("HONGWU_SCRIPT_SECONDS", "2")),
+        script_memory_mb=int(os.environ.get("HONGWU_SCRIPT_MEMORY_MB", "512")),
+        case_state_limit=int(os.environ.get("HONGWU_CASE_STATE_LIMIT", "8000000")),
     )
 
 

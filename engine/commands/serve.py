@@ -29,16 +29,19 @@ def start_timer_thread(interval: float) -> "threading.Event":
     stop = threading.Event()
 
     def loop() -> None:
+        wait = interval
         while not stop.is_set():
             try:
                 rt.run_due_timers(worker_id)
-            except Exception as exc:  # keep serving; say what went wrong
+                wait = interval
+            except Exception as exc:  # keep serving; say what went wrong and back off
+                wait = min(wait * 2, 300.0)
                 typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)
             try:
                 rt.audit_checkpoint(if_due=True)
             except Exception as exc:
                 typer.echo(f"审计检查点写入失败 audit checkpoint failed: {exc}", err=True)
-            stop.wait(interval)
+            stop.wait(wait)
 
     threading.Thread(target=loop, name="hongwu-timers", daemon=True).start()
     return stop

@@ -19,15 +19,28 @@ def register(app: typer.Typer) -> None:
         rt = _common.runtime()
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
         with _common.errors_exit():
+            # Cases saved by earlier versions with a readied but unrun timer: run them on once.
+            resumed = rt.resume_stuck_cases(worker_id)
+            if resumed:
+                typer.echo(f"已恢复 {len(resumed)} 个停滞案件 resumed stuck case(s): {', '.join(resumed)}", err=True)
             if once:
                 fired = rt.run_due_timers(worker_id)
                 rt.audit_checkpoint(if_due=True)  # run from cron, --once also keeps checkpoints coming
                 _common.emit({"fired": fired}, as_json, f"已触发 {fired} 个计时器 fired {fired} timer(s)")
                 return
             typer.echo(f"worker {worker_id} 运行中 running (Ctrl-C 停止)", err=True)
+            backoff = interval
             try:
                 while True:
-                    fired = rt.run_due_timers(worker_id)
+                    try:
+                        fired = rt.run_due_timers(worker_id)
+                    except Exception as exc:  # e.g. the database restarting: say so, wait longer, go on
+                        backoff = min(max(backoff, interval) * 2, 300.0)
+                        typer.echo(f"计时器触发失败，{backoff:.0f} 秒后重试 timer run failed, retrying in "
+                                   f"{backoff:.0f}s: {exc}", err=True)
+                        time.sleep(backoff)
+                        continue
+                    backoff = interval
                     if fired:
                         typer.echo(f"fired {fired}", err=True)
                     try:

@@ -88,10 +88,23 @@ class User(Base):
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no login attempt before this
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Carried in the session cookie; raising it ends every session of the user.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     jurisdiction: Mapped[OrgUnit | None] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins per client address: past a small allowance each failure delays the next
+    attempt from that address a little longer."""
+
+    __tablename__ = "login_throttle"
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -60,3 +61,19 @@ def unit_of_work(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the database chose this transaction as
+# the loser of a race; running the whole unit of work again is the documented remedy.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that a retry of the whole transaction may not meet again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    # SQLite: the single writer lock was not granted within busy_timeout.
+    return isinstance(exc, OperationalError) and "database is locked" in str(orig)

@@ -7,7 +7,11 @@ transaction of their own.
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import random
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +20,7 @@ from typing import Any, Iterator
 from uuid import UUID
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import audit, calendar_store
 from engine.config import Settings, load_settings
 from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
-from engine.db.session import session_factory, unit_of_work
+from engine.db.session import is_transient, session_factory, unit_of_work
 from engine.domain.periods import Period, recount
 
 from . import search, state
@@ -39,7 +43,7 @@ from .invariants import InvariantViolated, enforce as enforce_invariants
 from .limits import check_data
 from .forms import prune_inapplicable, validate_form
 from engine.attachments import PendingUpload, check_references, store_pending
-from .scripting import HongwuScriptEngine
+from .scripting import HongwuScriptEngine, ScriptLimitExceeded, ScriptLimits
 from . import choices, panels, services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
@@ -58,6 +62,36 @@ PROCESS_STARTERS = {
     "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
 }
 DEFAULT_STARTERS = {"street_staff", "community_staff"}
+
+
+log = logging.getLogger("hongwu.runtime")
+UOW_ATTEMPTS = 5  # a unit of work that lost a deadlock or serialization race runs again, this often
+
+
+def with_retries(unit, *args, **kwargs):
+    """Run a unit of work again (from the start: nothing of the lost attempt was kept) when the
+    database picked it as the loser of a deadlock or serialization race; after the last attempt
+    the caller gets a Conflict (409), never the database's error."""
+    for attempt in range(1, UOW_ATTEMPTS + 1):
+        try:
+            return unit(*args, **kwargs)
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            if attempt == UOW_ATTEMPTS:
+                raise Conflict("the database was busy with a conflicting change; please retry",
+                               "系统繁忙（与他人的操作同时发生），请稍后重试") from exc
+            log.warning("%s: transient database error (attempt %d), retrying: %s",
+                        getattr(unit, "__name__", "unit of work"), attempt, exc.orig)
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter: the racers spread out
+
+
+def retried(method):
+    """A service-layer method that is one unit of work, run under `with_retries`."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        return with_retries(method, self, *args, **kwargs)
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -163,6 +197,7 @@ class Runtime:
                 select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
         return hit
 
+    @retried
     def record_refusal(self, case_id: int, case_number: str, actor: Actor, action: str, reason: HongwuError,
                        task_id: str | None = None, task_name: str | None = None) -> None:
         """Write `refused:<action>` to the case's chain in a transaction of its own (the refused
@@ -184,10 +219,11 @@ class Runtime:
         calendar_store.sync(session)  # deadlines counted in this unit of work use the stored schedules
         ctx = ServiceContext(session=session, now=self.now(), actor=actor.username, case=case,
                              settings=self.settings)
-        return HongwuScriptEngine(ctx)
+        return HongwuScriptEngine(ctx, ScriptLimits(self.settings.script_seconds, self.settings.script_memory_mb))
 
     # --- cases --------------------------------------------------------------------------
 
+    @retried
     def start_case(self, process_key: str, compound_code: str, actor: Actor, data: dict | None = None,
                    title: str | None = None, external: tuple[str, str] | None = None) -> CaseView:
         data = dict(data or {})
@@ -226,14 +262,18 @@ class Runtime:
             wf.script_engine = self._engine_for(s, case, actor)
             wf.get_tasks(state=TaskState.READY)[0].data.update(data)
             try:
-                steps = self._run_engine(wf)
-            except SpiffWorkflowException as exc:  # a script failed: the case is not opened
-                raise _refusal(exc) from exc
+                steps, fired = self._run_engine(wf)
+            except SpiffWorkflowException as exc:
+                raise _engine_failure(exc) from exc
             rows = self._save(s, case, wf, loaded, now, initial=True)
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_started", after=state.json_safe(data),
                          detail={"process": process_key, "definition_version": pd.version, "steps": steps},
                          now=now)
+            self._audit_fired(s, case, Actor.system(), fired, steps, now)
+            if case.status == "completed":
+                audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                             action="case_completed", now=now)
             view = self._case_view(s, case, wf=wf, rows=rows)
             view.created = True
         self._workflows.put(view.id, view.version, wf)  # only once committed
@@ -247,12 +287,53 @@ class Runtime:
             raise Forbidden(f"{actor.username} may not open a {process_key} case in {compound.code}",
                             f"无权在「{compound.name}」发起该流程")
 
-    def _run_engine(self, wf: BpmnWorkflow) -> list[str]:
+    def _run_engine(self, wf: BpmnWorkflow) -> tuple[list[str], list["FiredTimer"]]:
+        """Engine steps until only human tasks are ready and no timer is due; returns the steps
+        taken and the timers fired, in due order.
+
+        SpiffWorkflow's `do_engine_steps` ends by readying the timers that are due without running
+        them, and nothing would run them later (the case would wait for nothing). So due timers
+        are fired here one at a time, earliest first, each followed by the steps it enables; a
+        boundary deadline that passed therefore takes effect before a later change of the case."""
         steps: list[str] = []
+        fired: list[FiredTimer] = []
+        seen: set[tuple[str, datetime]] = set()
+        now = self.now()
+
+        def will_complete(t) -> None:
+            # Any timer that runs has fired, whoever readied it (SpiffWorkflow also readies a due
+            # timer while updating its neighbours).
+            due = timer_due(t)
+            if due is not None:
+                fired.append(FiredTimer(str(t.id), t.task_spec.bpmn_name or t.task_spec.name, due))
+
+        def did_complete(t) -> None:
+            if t.task_spec.bpmn_id:
+                steps.append(t.task_spec.bpmn_name or t.task_spec.name)
+
         with using_clock(self.clock):
-            wf.do_engine_steps(did_complete_task=lambda t: steps.append(t.task_spec.bpmn_name or t.task_spec.name)
-                               if t.task_spec.bpmn_id else None)
-        return steps
+            for _round in range(MAX_ENGINE_ROUNDS):
+                while wf._do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete):
+                    pass
+                due = _earliest_due_timer(wf, now, seen)
+                if due is not None:
+                    task, when = due
+                    seen.add((str(task.id), when))
+                    task.task_spec._update(task)
+                    continue
+                # Whatever else SpiffWorkflow readies on its own (events it alone understands).
+                wf.refresh_timers()
+                if not _engine_work_ready(wf):
+                    break
+        fired.sort(key=lambda t: t.due_at)
+        return steps, fired
+
+    def _audit_fired(self, s: Session, case: Case, actor: Actor, fired: list["FiredTimer"], steps: list[str],
+                     now: datetime) -> None:
+        for t in fired:
+            audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+                         action="timer_fired", task_id=t.task_id, task_name=t.name,
+                         detail={"due_at": t.due_at.isoformat(), "steps": steps}, now=now)
 
     def get_case(self, case_number: str, actor: Actor) -> CaseView:
         with self.uow() as s:
@@ -494,6 +575,7 @@ class Runtime:
             raise Forbidden(f"role {actor.role} may not complete «{ht.title}» (needs {ht.role})",
                             f"当前角色无权办理「{ht.title}」")
 
+    @retried
     def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
                       expected_version: int | None = None,
                       uploads: "dict[str, PendingUpload] | None" = None) -> CaseView:
@@ -513,11 +595,14 @@ class Runtime:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    view, wf = self._complete(s, ht, case, actor, data, uploads or {})
+                    view, wf, lapsed = self._complete(s, ht, case, actor, data, uploads or {})
                 except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
                     raise
             self._workflows.put(view.id, view.version, wf)  # only once committed
+            if lapsed is not None:
+                lapsed.refused_on = (case.id, case.case_number, ht.title)
+                raise lapsed
             return view
         except IntegrityError as exc:
             # Two writers took the same audit-chain position: the case changed under us.
@@ -546,7 +631,9 @@ class Runtime:
         raise exc
 
     def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict,
-                  uploads: "dict[str, PendingUpload]") -> tuple[CaseView, BpmnWorkflow]:
+                  uploads: "dict[str, PendingUpload]") -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
+        """Complete one task inside the caller's unit of work. The third value is set when a due
+        deadline lapsed the task first: the firing is saved and the completion is refused."""
         pd, loaded = self.loaded_definition(s, case.definition_id)
         schema = loaded.form_schema(ht.spec_name)
         if schema is not None:
@@ -568,7 +655,24 @@ class Runtime:
             _refuse_form(problems)
         wf = self._workflows.take(case.id, case.version) or state.loads(case.state, loaded.spec, loaded.subprocess_specs)
         wf.script_engine = self._engine_for(s, case, actor)
+        previous = Derived.of(wf)
+        now = self.now()
+        # Timers that fell due before this completion arrived fire first, as the worker would have.
+        try:
+            early_steps, early_fired = self._run_engine(wf)
+        except SpiffWorkflowException as exc:
+            raise _engine_failure(exc) from exc
         task = wf.get_task_from_id(UUID(ht.id))
+        if early_fired and (task is None or task.state != TaskState.READY):
+            # A deadline on this task passed first: keep what the timer did, refuse the completion.
+            rows = self._save(s, case, wf, loaded, now, previous=previous)
+            self._audit_fired(s, case, Actor.system(), early_fired, early_steps, now)
+            if case.status == "completed":
+                audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor="system",
+                             action="case_completed", now=now)
+            lapsed = Conflict(f"task «{ht.title}» lapsed: its deadline passed before the completion",
+                              f"任务「{ht.title}」已超过办理期限，系统已按期限届满处理，本次提交未生效")
+            return self._case_view(s, case, wf=wf, rows=rows), wf, lapsed
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task {ht.id} is no longer open", f"任务「{ht.title}」已被办理")
         if schema is not None and choices.sources(schema):  # picked values must be on their lists
@@ -579,22 +683,23 @@ class Runtime:
             # the refusal is audited by the caller, nothing else changes.
             services.call(guard, {"task_data": task.data, "form_data": data}, wf.script_engine.service_context, task)
         before = state.json_safe({k: task.data.get(k) for k in data})
-        previous = Derived.of(wf)
-        now = self.now()
         try:
-            task.set_data(**data)
-            task.run()
-            steps = self._run_engine(wf)
+            with using_clock(self.clock):  # completing a task may start timers: they read the clock
+                task.set_data(**data)
+                task.run()
+            steps, fired = self._run_engine(wf)
         except SpiffWorkflowException as exc:
-            raise _refusal(exc) from exc
+            raise _engine_failure(exc) from exc
         rows = self._save(s, case, wf, loaded, now, previous=previous)
+        self._audit_fired(s, case, Actor.system(), early_fired, early_steps, now)
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action="task_completed", task_id=ht.id, task_name=ht.title, before=before,
                      after=state.json_safe(data), detail={"steps": steps} if steps else None, now=now)
+        self._audit_fired(s, case, Actor.system(), fired, steps, now)
         if case.status == "completed":
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_completed", now=now)
-        return self._case_view(s, case, wf=wf, rows=rows), wf
+        return self._case_view(s, case, wf=wf, rows=rows), wf, None
 
     # --- saving -------------------------------------------------------------------------
 
@@ -610,6 +715,10 @@ class Runtime:
         current = _current_data(wf)
         enforce_invariants(s, case.process_key, case.id, current)  # refuses before anything is written
         new_state = state.dumps(wf)
+        if len(new_state) > self.settings.case_state_limit:
+            raise ValidationFailed(
+                f"the case's data would grow to {len(new_state):,} bytes (limit {self.settings.case_state_limit:,})",
+                f"案件数据过大（{len(new_state):,} 字节，上限 {self.settings.case_state_limit:,} 字节），未保存")
         status = "completed" if wf.completed else "running"
         summary = state.json_safe(current.get("case_summary") or {})
         values = dict(state=new_state, version=case.version + 1, status=status, updated_at=now,
@@ -706,6 +815,7 @@ class Runtime:
 
     # --- timers -------------------------------------------------------------------------
 
+    @retried
     def claim_due_timers(self, worker_id: str, limit: int = 50, lease_seconds: int = 120) -> list[tuple[str, int]]:
         """Claim up to `limit` due timers. On PostgreSQL, SKIP LOCKED lets workers claim disjoint sets;
         an expired lease (a crashed worker) makes a timer claimable again."""
@@ -713,7 +823,8 @@ class Runtime:
 
         now = self.now()
         until = now + timedelta(seconds=lease_seconds)
-        claimable = and_(Timer.due_at <= now, or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
+        claimable = and_(Timer.due_at < now,  # passed, as SpiffWorkflow counts it
+                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
         with self.uow() as s:
             pick = select(Timer.id).where(claimable).order_by(Timer.due_at).limit(limit)
             if s.bind.dialect.name == "postgresql":
@@ -726,48 +837,52 @@ class Runtime:
                              .returning(Timer.id, Timer.case_id)).all()
             return [(r[0], r[1]) for r in rows]
 
+    @retried
     def fire_timer(self, timer_id: str, worker_id: str) -> bool:
         """Fire one claimed timer (and any other timer of the case that is due). False if it was
-        gone, re-claimed by someone else, or the case moved on first."""
+        gone, re-claimed by someone else, or the case moved on first.
+
+        Locks in the one order every writer uses: the case row first, then its timer rows (a
+        completion locks the case and then deletes timer rows)."""
         try:
             with self.uow() as s:
-                q = select(Timer).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
-                if s.bind.dialect.name == "postgresql":
-                    q = q.with_for_update()
-                timer = s.scalar(q)
-                if timer is None:
+                case_id = s.scalar(select(Timer.case_id).where(Timer.id == timer_id, Timer.claimed_by == worker_id))
+                if case_id is None:
                     return False
-                # Lock the case as a completion does, so that what firing writes (notices and
-                # their audit events) queues behind any change of the case in flight.
-                case = s.get(Case, timer.case_id, with_for_update=s.bind.dialect.name == "postgresql")
+                pg = s.bind.dialect.name == "postgresql"
+                case = s.get(Case, case_id, with_for_update=pg)
+                q = select(Timer.id).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
+                if s.scalar(q.with_for_update() if pg else q) is None:  # the case moved on meanwhile
+                    return False
                 actor = Actor.system(f"worker:{worker_id}")
                 wf, loaded = self.workflow_for(s, case)
                 wf.script_engine = self._engine_for(s, case, actor)
-                before = {str(t.id): t for t in wf.get_tasks(state=TaskState.WAITING) if timer_due(t) is not None}
+                previous = Derived.of(wf)
                 now = self.now()
-                with using_clock(self.clock):
-                    wf.refresh_timers()
-                fired = [t for tid, t in before.items() if wf.get_task_from_id(UUID(tid)).state != TaskState.WAITING]
+                try:
+                    steps, fired = self._run_engine(wf)
+                except SpiffWorkflowException as exc:
+                    exc = _engine_failure(exc)
+                    exc.refused_on = (case.id, case.case_number, None)
+                    raise exc
                 if not fired:
                     s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
                     return False
-                steps = self._run_engine(wf)
                 try:
-                    self._save(s, case, wf, loaded, now)
+                    self._save(s, case, wf, loaded, now, previous=previous)
                 except InvariantViolated as exc:
                     exc.refused_on = (case.id, case.case_number, None)
                     raise
-                for t in fired:
-                    audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
-                                 action="timer_fired", task_id=str(t.id), task_name=t.task_spec.bpmn_name or t.task_spec.name,
-                                 detail={"due_at": timer_due(t).isoformat(), "steps": steps}, now=now)
+                self._audit_fired(s, case, actor, fired, steps, now)
                 if case.status == "completed":
                     audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id,
                                  actor=actor.username, action="case_completed", now=now)
                 return True
         except (Conflict, IntegrityError):
             return False
-        except InvariantViolated as exc:  # the firing is refused; the lease lets it be retried later
+        except (InvariantViolated, ValidationFailed, Forbidden) as exc:
+            # The firing is refused (a violated invariant, a failing script or service): audited;
+            # the lease lets it be retried later.
             case_id, case_number, _ = exc.refused_on
             self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
@@ -782,16 +897,68 @@ class Runtime:
                 return audit_anchor.checkpoint_if_due(s, self.now())
             return audit_anchor.write_checkpoint(s, self.now())
 
+    def resume_stuck_cases(self, worker_id: str) -> list[str]:
+        """Run on the cases left running with nothing to wait for: saved before due timers were
+        fired in the same save, they hold a timer SpiffWorkflow readied but never ran. Returns the
+        numbers of the cases that moved on."""
+        stuck = (select(Case.id).where(Case.status == "running",
+                                       ~select(HumanTask.id).where(HumanTask.case_id == Case.id).exists(),
+                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists()))
+        with self.uow() as s:
+            ids = list(s.scalars(stuck))
+        resumed = []
+        for case_id in ids:
+            try:
+                number = self._resume(case_id, worker_id)
+            except (HongwuError, SQLAlchemyError) as exc:
+                log.error("case %s could not be resumed: %s", case_id, exc)
+                continue
+            if number:
+                resumed.append(number)
+        return resumed
+
+    @retried
+    def _resume(self, case_id: int, worker_id: str) -> str | None:
+        with self.uow() as s:
+            case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+            if case is None or case.status != "running":
+                return None
+            actor = Actor.system(f"worker:{worker_id}")
+            wf, loaded = self.workflow_for(s, case)
+            wf.script_engine = self._engine_for(s, case, actor)
+            now = self.now()
+            try:
+                steps, fired = self._run_engine(wf)
+            except SpiffWorkflowException as exc:
+                raise _engine_failure(exc) from exc
+            if not fired and not steps:
+                return None  # stuck for some other reason: left as it is, for a person to look at
+            self._save(s, case, wf, loaded, now)  # previous rows read from the database
+            self._audit_fired(s, case, actor, fired, steps, now)
+            if case.status == "completed":
+                audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id,
+                             actor=actor.username, action="case_completed", now=now)
+            return case.case_number
+
     def run_due_timers(self, worker_id: str | None = None, batch: int = 50) -> int:
         """Fire every timer due now; returns how many timer claims fired something."""
         worker_id = worker_id or f"w-{uuid.uuid4().hex[:8]}"
         fired = 0
+        tried: set[str] = set()
         while True:
-            claimed = self.claim_due_timers(worker_id, batch)
+            # A timer that could not fire (refused, or its case moved on) is released and would be
+            # claimed again at once: try each timer once per run.
+            claimed = [c for c in self.claim_due_timers(worker_id, batch) if c[0] not in tried]
             if not claimed:
                 return fired
             for timer_id, _case_id in claimed:
-                fired += self.fire_timer(timer_id, worker_id)
+                tried.add(timer_id)
+                try:
+                    fired += self.fire_timer(timer_id, worker_id)
+                except (HongwuError, SQLAlchemyError) as exc:
+                    # One timer's trouble must not stop the others; its lease expires and it is
+                    # tried again by a later run.
+                    log.error("timer %s could not be fired: %s", timer_id, exc)
 
 
 # Statements built once (building them costs more than running them on the hot path).
@@ -856,15 +1023,59 @@ def _scan(wf: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, Any]]:
         for task in w.tasks.values():
             if task.state == TaskState.READY and task.task_spec.manual:
                 ready[str(task.id)] = task
-            elif task.state == TaskState.WAITING and timer_due(task) is not None:
+            elif task.state in (TaskState.WAITING, TaskState.READY) and timer_due(task) is not None:
+                # A READY timer is one SpiffWorkflow readied but did not run: keep its row so a
+                # worker still fires it (the engine loop normally runs it in the same save).
                 timers[str(task.id)] = task
     return ready, timers
 
 
-def _refusal(exc: SpiffWorkflowException) -> HongwuError:
-    """What a failing engine step means to the person who caused it."""
-    if isinstance(exc.__cause__, HongwuError):  # a service task refused (e.g. Forbidden): keep it
-        return exc.__cause__
+MAX_ENGINE_ROUNDS = 1000  # bounds a run of due timers (a cycle timer far behind fires at most this often)
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    task_id: str
+    name: str
+    due_at: datetime
+
+
+def _earliest_due_timer(wf: BpmnWorkflow, now: datetime, seen: set) -> tuple[Any, datetime] | None:
+    """The waiting timer that fell due first (before `now`), skipping those already fired
+    at that due time in this run."""
+    best = None
+    for w in (wf, *wf.subprocesses.values()):
+        for task in w.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            due = timer_due(task)
+            # Strictly before now: SpiffWorkflow fires a timer only once its time has passed.
+            if due is None or due >= now or (str(task.id), due) in seen:
+                continue
+            if best is None or due < best[1]:
+                best = (task, due)
+    return best
+
+
+def _engine_work_ready(wf: BpmnWorkflow) -> bool:
+    """Is any task ready that the engine (not a person) runs?"""
+    return any(t.state == TaskState.READY and not t.task_spec.manual
+               for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values())
+
+
+def _engine_failure(exc: SpiffWorkflowException) -> HongwuError:
+    """The error a person sees when the process cannot go on (a script or service failed)."""
+    # A service task's refusal (e.g. Forbidden) or a script's breached limit: keep it, naming
+    # the element where it happened. SpiffWorkflow wraps script errors without `from`.
+    for cause in (exc.__cause__, exc.__context__):
+        if isinstance(cause, ScriptLimitExceeded):
+            spec = getattr(getattr(exc, "task", None), "task_spec", None)
+            name = getattr(spec, "bpmn_name", None) or getattr(spec, "name", None)
+            if name:
+                return ScriptLimitExceeded(f"{cause.message} (at {name})", f"{cause.message_zh}（环节「{name}」）")
+            return cause
+        if isinstance(cause, HongwuError):
+            return cause
     return ValidationFailed(f"the process could not continue: {exc}", f"流程无法继续：{exc}")
 
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 DUE_PROPERTY = "dueDateVariable"
@@ -46,7 +47,9 @@ def human_task_due(task) -> datetime | None:
     parent = task.parent
     if parent is None:
         return None
-    dues = [timer_due(sib) for sib in parent.children if sib is not task and sib.state == TaskState.WAITING]
+    # Only timers on the task's own boundary: a parallel split's other branches are siblings too.
+    dues = [timer_due(sib) for sib in parent.children
+            if sib is not task and sib.state == TaskState.WAITING and isinstance(sib.task_spec, BoundaryEvent)]
     dues = [d for d in dues if d is not None]
     return min(dues) if dues else None
 

@@ -30,6 +30,7 @@ from engine.runtime.roles import ROLES
 
 from .context import Viewer, check_csrf, render, runtime, viewer
 from .labels import actor_zh
+from .security import end_sessions, lock_user
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
@@ -97,7 +98,7 @@ def create_user(request: Request, v: Viewer = Depends(admin), username: str = Fo
 @router.post("/admin/users/{username}", dependencies=[Depends(check_csrf)])
 def update_user(request: Request, username: str, v: Viewer = Depends(admin), role: str = Form(""),
                 jurisdiction: str = Form(""), active: str = Form(""), unlock: str = Form(""),
-                password: str = Form("")):
+                password: str = Form(""), signout: str = Form("")):
     rt = runtime(request)
     try:
         with rt.uow() as s:
@@ -121,8 +122,16 @@ def update_user(request: Request, username: str, v: Viewer = Depends(admin), rol
                     raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
                 user.password_hash = hash_password(password)
             after = {"role": role, "jurisdiction": jurisdiction or None, "active": bool(active)}
+            # A reset password, a deactivation or 下线 ends every session the user has open.
+            sessions_ended = bool(signout or password or (before["active"] and not active))
+            s.flush()
+            if sessions_ended:
+                end_sessions(s, user.id)
+            else:
+                lock_user(s, user.id)  # the user's chain: queue behind a login being recorded
             audit.append(s, chain=f"user:{username}", actor=v.username, action="user_changed", before=before,
-                         after=after, detail={"unlocked": bool(unlock), "password_reset": bool(password)}, now=rt.now())
+                         after=after, detail={"unlocked": bool(unlock), "password_reset": bool(password),
+                                              "sessions_ended": sessions_ended}, now=rt.now())
     except HongwuError as exc:
         return _users_page(request, exc, status_code=422)
     return _users_page(request, message=f"已更新用户 {username}")

@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from engine import audit, audit_anchor
 
 from .cases import case_attachments, case_documents, case_vocabulary
-from .context import Viewer, check_csrf, codec, runtime, viewer
+from .context import Viewer, check_csrf, client_address, end_user_sessions, runtime, start_session, viewer
 from .history import timeline
-from .security import LoginFailed, authenticate
+from .security import LoginFailed, end_sessions, login
 
 router = APIRouter(prefix="/api")
 
@@ -94,34 +94,63 @@ def _session_out(v: Viewer) -> SessionOut:
 
 
 @router.post("/session", tags=["session"], response_model=SessionOut,
-             responses={401: {"model": ErrorOut, "description": "用户名或密码错误 / 账号锁定"}})
-def api_login(request: Request, body: LoginIn, response: Response):
+             responses={401: {"model": ErrorOut, "description": "用户名或密码错误"},
+                        429: {"model": ErrorOut, "description": "失败次数过多，稍后再试（Retry-After）"}})
+def api_login(request: Request, body: LoginIn):
     """登录：设置会话 Cookie，返回写操作所需的 CSRF 令牌。"""
-    rt = runtime(request)
-    failure = None
-    with rt.uow() as s:
-        try:
-            uid = authenticate(s, body.username, body.password, rt.now()).id
-        except LoginFailed as exc:
-            failure = exc
-    if failure is not None:
+    try:
+        user = login(runtime(request), body.username, body.password, client_address(request))
+    except LoginFailed as failure:
         from fastapi.responses import JSONResponse
 
-        return JSONResponse({"code": "login_failed", "message": failure.message, "message_zh": failure.message_zh,
-                             "details": []}, status_code=401)
-    request.state.session = codec(request).new(uid)
-    request.state.session_dirty = True
-    request.state.viewer = False
+        code = "login_throttled" if failure.retry_after else "login_failed"
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else None
+        return JSONResponse({"code": code, "message": failure.message, "message_zh": failure.message_zh,
+                             "details": []}, status_code=429 if failure.retry_after else 401, headers=headers)
+    start_session(request, user)
     return _session_out(viewer(request))
 
 
 @router.delete("/session", tags=["session"], status_code=204, responses=ERRORS,
                dependencies=[Depends(check_csrf)])
 def api_logout(request: Request, v: Viewer = Depends(viewer)):
-    """退出登录。"""
-    request.state.session = codec(request).new(None)
-    request.state.session_dirty = True
+    """退出登录：该用户的所有会话（所有设备）一并失效。"""
+    end_user_sessions(request, v)
     return Response(status_code=204)
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(..., max_length=256)
+    new_password: str = Field(..., max_length=256)
+
+
+@router.post("/me/password", tags=["session"], response_model=SessionOut, dependencies=[Depends(check_csrf)],
+             responses={**ERRORS, 422: {"model": ErrorOut, "description": "原密码错误或新密码太短"}})
+def change_password(request: Request, body: PasswordIn, v: Viewer = Depends(viewer)):
+    """修改密码：其他会话全部失效，本会话换发新的 Cookie。"""
+    from sqlalchemy import select
+
+    from engine.db.models import User
+    from engine.orgs import hash_password, verify_password
+    from engine.runtime.errors import ValidationFailed
+
+    from .admin import MIN_PASSWORD
+
+    rt = runtime(request)
+    with rt.uow() as s:
+        current = s.scalar(select(User.password_hash).where(User.id == v.actor.user_id))
+    if not verify_password(current, body.current_password):
+        raise ValidationFailed("the current password is wrong", "原密码错误")
+    if len(body.new_password) < MIN_PASSWORD:
+        raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
+    new_hash = hash_password(body.new_password)
+    with rt.uow() as s:
+        end_sessions(s, v.actor.user_id)
+        user = s.scalar(select(User).where(User.id == v.actor.user_id))
+        user.password_hash = new_hash
+        audit.append(s, chain=f"user:{v.username}", actor=v.username, action="password_changed", now=rt.now())
+    start_session(request, user)
+    return _session_out(viewer(request))
 
 
 @router.get("/me", tags=["session"], response_model=SessionOut, responses=ERRORS)

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from engine.db.models import User
 
-from .context import check_csrf, codec, optional_viewer, render, runtime, session_of
-from .security import LoginFailed, authenticate
+from .context import (check_csrf, client_address, codec, end_user_sessions, optional_viewer, render, runtime,
+                      session_of, start_session)
+from .security import LoginFailed, login as check_login
 
 router = APIRouter(include_in_schema=False)
 _DEMO_CACHE: dict[int, tuple[float, list]] = {}
@@ -77,29 +78,27 @@ def login_page(request: Request, next: str | None = None):
 
 @router.post("/login", dependencies=[Depends(check_csrf)])
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("")):
-    rt = runtime(request)
-    failure = None
-    with rt.uow() as s:
-        try:
-            user = authenticate(s, username, password, rt.now())
-            uid, role = user.id, user.role
-        except LoginFailed as exc:  # caught inside: the failure count and audit event are kept
-            failure = exc
-    if failure is not None:
-        return render(request, "login.html", {"next": _safe_next(next) or "", "error": failure,
-                                              "username": username, "demo": demo_accounts(request)},
-                      status_code=401)
-    # A new session id on login (no session fixation); the CSRF token changes with it.
-    request.state.session = codec(request).new(uid)
-    request.state.session_dirty = True
-    request.state.viewer = False
-    return RedirectResponse(_safe_next(next) or home_for(role), status_code=303)
+    try:
+        user = check_login(runtime(request), username, password, client_address(request))
+    except LoginFailed as failure:
+        response = render(request, "login.html", {"next": _safe_next(next) or "", "error": failure,
+                                                  "username": username, "demo": demo_accounts(request)},
+                          status_code=429 if failure.retry_after else 401)
+        if failure.retry_after:
+            response.headers["Retry-After"] = str(failure.retry_after)
+        return response
+    start_session(request, user)
+    return RedirectResponse(_safe_next(next) or home_for(user.role), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
 def logout(request: Request):
-    request.state.session = codec(request).new(None)
-    request.state.session_dirty = True
+    v = optional_viewer(request)
+    if v is not None:
+        end_user_sessions(request, v)
+    else:
+        request.state.session = codec(request).new(None)
+        request.state.session_dirty = True
     return RedirectResponse("/login", status_code=303)
 
 

@@ -92,7 +92,7 @@ def _viewer(request: Request) -> Viewer | None:
     viewer = None
     if sess.uid is not None:
         with request.app.state.runtime.uow() as s:
-            found = load_session_user(s, sess.uid)
+            found = load_session_user(s, sess.uid, sess.version)
             if found is not None:
                 user, actor = found
                 j = user.jurisdiction
@@ -130,6 +130,33 @@ async def check_csrf(request: Request) -> None:
 
 def runtime(request: Request):
     return request.app.state.runtime
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (uvicorn applies trusted proxy headers)."""
+    return request.client.host if request.client else None
+
+
+def start_session(request: Request, user) -> None:
+    """A new session for `user` (a new id: no session fixation; the CSRF token changes with it)."""
+    request.state.session = codec(request).new(user.id, user.session_version)
+    request.state.session_dirty = True
+    request.state.viewer = False
+
+
+def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> None:
+    """Log out: every session of the user ends (all their cookies), recorded in their chain."""
+    from engine import audit
+
+    from .security import end_sessions
+
+    rt = runtime(request)
+    with rt.uow() as s:
+        end_sessions(s, v.actor.user_id)  # locks the user row before their chain is appended to
+        audit.append(s, chain=f"user:{v.username}", actor=v.username, action=action, now=rt.now())
+    request.state.session = codec(request).new(None)
+    request.state.session_dirty = True
+    request.state.viewer = None
 
 
 # --- templates -------------------------------------------------------------------------

@@ -321,6 +321,8 @@ ACTION_ZH: dict[str, str] = {
     "setting_changed": "修改配置", "api_token_created": "创建接口令牌", "api_token_revoked": "吊销接口令牌",
     "user_created": "新建用户", "user_changed": "修改用户", "org_created": "新建组织",
     "login": "登录", "login_failed": "登录失败（密码错误）", "login_refused_locked": "登录被拒绝（账户已锁定）",
+    "login_refused_throttled": "登录被暂缓（失败次数过多）", "logout": "退出登录（所有会话失效）",
+    "password_changed": "修改密码（其他会话失效）",
     # prior review (engine/processes/prior_review.py, engine/domain/prior_review.py)
     "prior_review:catalogue_pinned": "锁定先议事项目录版本",
     "prior_review:classified": "事项分类（是否须党组织先议）",

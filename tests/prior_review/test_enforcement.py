@@ -249,10 +249,16 @@ def test_cli_task_complete_cannot_skip_the_review(runtime, actors, tmp_path):
     assert pr.DECISION_RECORDED not in [a for a, _ in events(runtime, cn)]
 
 
-def test_cli_cannot_give_the_review_for_the_branch(prt, actors, tmp_path):
+def test_cli_cannot_give_the_review_for_the_branch(prt, actors, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from engine.cli import app
+    from engine.commands import _common
+    from engine.runtime.service import Runtime
+
+    # The CLI must see the case's (frozen) time: on the wall clock the review deadline has passed,
+    # and a passed deadline now lapses the task before a late completion.
+    monkeypatch.setattr(_common, "runtime", lambda: Runtime(_common.settings(), prt.clock))
 
     cn = start(prt, actors, "fund_raising")
     tid = task_named(prt, cn, actors["branch"], "branch_review")

@@ -45,19 +45,19 @@ def test_login_page_lists_demo_accounts_and_login_works(app):
     assert c.get("/inbox", follow_redirects=False).headers["location"].startswith("/login")
 
 
-def test_wrong_password_then_lockout(app, web_rt, clock):
+def test_wrong_passwords_then_growing_delays(app, web_rt, clock):
     c = TestClient(app)
-    for _ in range(4):
+    for _ in range(5):
         r = login(c, "community", "wrong-password")
         assert r.status_code == 401 and "用户名或密码错误" in r.text
-    r = login(c, "community", "wrong-password")
-    assert r.status_code == 401 and "已锁定" in r.text
-    r = login(c, "community")  # the right password is refused while locked
-    assert r.status_code == 401 and "锁定" in r.text
+    r = login(c, "community", "wrong-password")  # the sixth: from now on attempts are spaced out
+    assert r.status_code == 429 and "秒后再试" in r.text and r.headers["retry-after"] == "1"
+    r = login(c, "community")  # the right password waits too, but only a moment
+    assert r.status_code == 429
     with web_rt.uow() as s:
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.chain == "user:community")))
-    assert actions.count("login_failed") == 5 and "login_refused_locked" in actions
-    clock.advance(minutes=16)
+    assert actions.count("login_failed") == 6 and "login_refused_throttled" in actions
+    clock.advance(seconds=2)
     assert login(c, "community").status_code == 303
     # Unknown users get the same answer as wrong passwords.
     assert "用户名或密码错误" in login(TestClient(app), "nobody", "x").text
