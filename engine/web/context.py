@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -175,6 +175,22 @@ def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(CIVIL_TZ).strftime(fmt)
 
 
+def deadline_time(value: Any) -> str:
+    """A due time as a person reads a period's end: one ending at midnight Beijing time is shown
+    as 24:00 of its last day (Civil Code Art. 203), not 00:00 of the day after."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    local = value.astimezone(CIVIL_TZ) if value.tzinfo else value
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def pretty_json(value: Any) -> str:
     if isinstance(value, str):
         try:
@@ -189,6 +205,7 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.autoescape = True
     env.filters["localtime"] = local_time
+    env.filters["deadline"] = deadline_time
     env.filters["pretty_json"] = pretty_json
     from engine.runtime.search import SHORT_TERM_SCAN
 
