@@ -162,7 +162,8 @@ def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> 
 # --- templates -------------------------------------------------------------------------
 
 
-def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _local(value: Any) -> datetime | str:
+    """A stored time (datetime or ISO text) in Beijing time; text that is no time comes back as is."""
     if value in (None, ""):
         return ""
     if isinstance(value, str):
@@ -170,22 +171,20 @@ def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    if value.tzinfo is None:
-        return value.strftime(fmt)
-    return value.astimezone(CIVIL_TZ).strftime(fmt)
+    return value.astimezone(CIVIL_TZ) if value.tzinfo else value
+
+
+def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = _local(value)
+    return local if isinstance(local, str) else local.strftime(fmt)
 
 
 def deadline_time(value: Any) -> str:
     """A due time as a person reads a period's end: one ending at midnight Beijing time is shown
     as 24:00 of its last day (Civil Code Art. 203), not 00:00 of the day after."""
-    if value in (None, ""):
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    local = value.astimezone(CIVIL_TZ) if value.tzinfo else value
+    local = _local(value)
+    if isinstance(local, str):
+        return local
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
     return local.strftime("%Y-%m-%d %H:%M")

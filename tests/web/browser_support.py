@@ -54,3 +54,32 @@ def running_server(url: str, tmp: Path, secret: str = "browser-test") -> Iterato
         proc.terminate()
         proc.wait(10)
         log.close()
+
+
+def demo_database(tmp: Path, bpmn_paths: list) -> tuple[str, object]:
+    """A fresh SQLite database under `tmp`, migrated, with the demo organisation and users and the
+    given processes deployed; returns (url, runtime)."""
+    from engine.config import BUNDLED_FORMS_DIR, Settings
+    from engine.db.migrate import upgrade
+    from engine.runtime.service import Runtime, deploy
+    from tests.web.support import seed_demo
+
+    url = f"sqlite:///{tmp / 'hongwu.db'}"
+    upgrade(url)
+    rt = Runtime(Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1"))
+    seed_demo(rt)
+    deploy(rt, bpmn_paths, BUNDLED_FORMS_DIR)
+    return url, rt
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's chromium, headless, through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import BUNDLED_BPMN_DIR, BUNDLED_FORMS_DIR, Settings
-from tests.web.browser_support import ARGS, ARTIFACTS, CHROMIUM
+from engine.config import BUNDLED_BPMN_DIR
+from tests.web.browser_support import ARTIFACTS, CHROMIUM
+from tests.web.browser_support import chromium, demo_database
 from tests.web.browser_support import running_server as running_server_at
-from tests.web.support import seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 from engine.demo_cases import ROLL  # noqa: E402 - the demo compound's owner roll
@@ -34,27 +34,15 @@ def running_server(tmp: Path, bpmn_files: list[str]):
     yields (base url, runtime, tmp)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    from engine.db.migrate import upgrade
-    from engine.runtime.service import Runtime, deploy
-
-    url = f"sqlite:///{tmp / 'hongwu.db'}"
-    upgrade(url)
-    settings = Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1")
-    rt = Runtime(settings)
-    seed_demo(rt)
-    deploy(rt, [BUNDLED_BPMN_DIR / f for f in bpmn_files], BUNDLED_FORMS_DIR)
+    url, rt = demo_database(tmp, [BUNDLED_BPMN_DIR / f for f in bpmn_files])
     with running_server_at(url, tmp) as base:
         yield base, rt, tmp
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def new_page(browser, base):

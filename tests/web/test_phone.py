@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import BUNDLED_BPMN_DIR, BUNDLED_FORMS_DIR, Settings
-from tests.web.browser_support import ARGS, ARTIFACTS, CHROMIUM, running_server
+from engine.config import BUNDLED_BPMN_DIR
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
 from tests.web.crawl import crawl
-from tests.web.support import USERNAMES, logged_in, seed_demo
+from tests.web.support import USERNAMES, logged_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PHONE = {"width": 390, "height": 844}
@@ -35,20 +35,13 @@ OUTSIDE_CARD = """() => [...document.querySelectorAll('.card')].flatMap(card => 
 def demo_server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    from engine.db.migrate import upgrade
     from engine.demo_cases import load_demo
-    from engine.runtime.service import Runtime, deploy
     from engine.web.app import create_app
 
     tmp = tmp_path_factory.mktemp("phone")
-    url = f"sqlite:///{tmp / 'hongwu.db'}"
-    upgrade(url)
-    settings = Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1")
-    rt = Runtime(settings)
-    seed_demo(rt)
-    deploy(rt, [BUNDLED_BPMN_DIR], BUNDLED_FORMS_DIR)
+    url, rt = demo_database(tmp, [BUNDLED_BPMN_DIR])
     info = load_demo(rt)
-    app = create_app(settings)  # only to list the pages each account reaches
+    app = create_app(rt.settings)  # only to list the pages each account reaches
     pages = {u: sorted(crawl(logged_in(app, u), "/")) for u in USERNAMES}
     with running_server(url, tmp) as base:
         yield base, info, pages
@@ -56,12 +49,8 @@ def demo_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _context(browser, base, viewport, **kw):
