@@ -131,6 +131,23 @@ def wait_ready(base: str, server: subprocess.Popen, log: Path, limit_s: float = 
     raise RuntimeError(f"server not ready after {limit_s:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group: the
+    server's cost, whatever else the machine is busy with."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, … utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def stop_server(server: subprocess.Popen) -> None:
     import signal
 
@@ -269,13 +286,22 @@ def main() -> None:
             log = Path(tmp) / "serve.log"
             server = start_server(url, port, log)
             wait_ready(base, server, log)
+            cpu0, own0 = group_cpu_s(server.pid), time.process_time()
             rec, wall = asyncio.run(drive(base, cases))
+            server_cpu, own_cpu = group_cpu_s(server.pid) - cpu0, time.process_time() - own0
             stop_server(server)
             for line in rec.errors[:20]:
                 print(line, file=sys.stderr)
             if rec.errors or rec.status_5xx:
                 print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
         out.update(summarise(rec, wall))
+        served = sum(len(t) for t in rec.times.values())
+        # How busy the machine was: the server's CPU per request, the load generator's own, and
+        # everything else (a shared machine makes latencies noisy; these say why).
+        out["server_cpu_ms_per_request"] = round(server_cpu * 1000 / max(served, 1), 1)
+        out["server_cpu_cores"] = round(server_cpu / wall, 2)
+        out["client_cpu_cores"] = round(own_cpu / wall, 2)
+        out["machine_load_1min"] = round(os.getloadavg()[0], 2)
     finally:
         if server is not None:
             stop_server(server)
