@@ -58,6 +58,7 @@ HEALTHZ_EVERY_S = 0.1
 TIMEOUT_S = 30.0
 SERVER_WORKERS = 2
 TARGET_P95_MS = 300
+WARMUP_USERS = 4  # their requests, before the measured run, are not counted
 NOW = datetime(2026, 11, 23, 2, tzinfo=timezone.utc)
 FORM = {"ok": "true", "note": "同意"}
 
@@ -66,9 +67,9 @@ _VERSION = re.compile(r'name="_version" value="(\d+)"')
 _TASK_LINK = re.compile(r'href="/tasks/([0-9a-f-]{36})"')
 
 
-def populate(url: str, tmp: Path) -> dict[str, list[str]]:
-    """Demo organisations, USERS street staff sharing one password hash, and CASES_PER_USER
-    running cases each, started by their owner. Returns username → case numbers."""
+def populate(url: str, tmp: Path, staff: list[str]) -> dict[str, list[str]]:
+    """Demo organisations, the `staff` (street staff) sharing one password hash, and
+    CASES_PER_USER running cases each, started by their owner. Returns username → case numbers."""
     from bench._chain import write_chain_process
     from engine import demo
     from engine.config import Settings
@@ -81,7 +82,6 @@ def populate(url: str, tmp: Path) -> dict[str, list[str]]:
 
     upgrade(url)
     rt = Runtime(Settings(database_url=url, secret_key="bench"), FrozenClock(NOW))
-    staff = [f"staff{i + 1:02d}" for i in range(USERS)]
     with rt.uow() as s:
         demo.seed(s, NOW, password=None)
         for i, name in enumerate(staff):
@@ -186,11 +186,11 @@ class Recorder:
 
 
 async def person(base: str, username: str, case_numbers: list[str], delay: float, rec: Recorder, rng: random.Random,
-                 limits: httpx.Limits) -> None:
+                 limits: httpx.Limits, rounds: int = ROUNDS, think_s: tuple[float, ...] = THINK_S) -> None:
     from engine import demo
 
     async def think() -> None:
-        await asyncio.sleep(rng.uniform(*THINK_S))
+        await asyncio.sleep(rng.uniform(*think_s))
 
     await asyncio.sleep(delay)
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT_S, limits=limits) as client:
@@ -201,7 +201,7 @@ async def person(base: str, username: str, case_numbers: list[str], delay: float
         if await rec.call(client, "login", "POST", "/login", 303, data={
                 "username": username, "password": demo.DEMO_PASSWORD, "csrf_token": token}) is None:
             return
-        for n in range(ROUNDS):
+        for n in range(rounds):
             await think()
             if await rec.call(client, "inbox", "GET", "/inbox", 200) is None:
                 return
@@ -231,6 +231,16 @@ async def probe_healthz(base: str, stop: asyncio.Event, rec: Recorder) -> None:
         while not stop.is_set():
             await rec.call(client, "healthz", "GET", "/healthz", 200)
             await asyncio.sleep(HEALTHZ_EVERY_S)
+
+
+async def warm_up(base: str, cases: dict[str, list[str]]) -> Recorder:
+    """Each route a few times, several at once so both worker processes get some, before anything
+    is measured: templates compiled, the process definition parsed, connection pools filled."""
+    rec = Recorder()
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    await asyncio.gather(*(person(base, name, numbers, 0.0, rec, random.Random(name), limits, rounds=2,
+                                  think_s=(0.0, 0.0)) for name, numbers in cases.items()))
+    return rec
 
 
 async def drive(base: str, cases: dict[str, list[str]]) -> tuple[Recorder, float]:
@@ -279,13 +289,19 @@ def main() -> None:
         url = pg.rsplit("/", 1)[0] + "/" + name
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            cases = populate(url, Path(tmp))
+            staff = [f"staff{i + 1:02d}" for i in range(USERS)]
+            warm = [f"warmup{i + 1}" for i in range(WARMUP_USERS)]
+            cases = populate(url, Path(tmp), staff + warm)
             out["setup_s"] = round(time.perf_counter() - t0, 1)
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             log = Path(tmp) / "serve.log"
             server = start_server(url, port, log)
             wait_ready(base, server, log)
+            warmed = asyncio.run(warm_up(base, {name: cases.pop(name) for name in warm}))
+            if warmed.errors or warmed.status_5xx:
+                raise RuntimeError("warm-up failed:\n" + "\n".join(warmed.errors[:10]))
+            out["warmup_requests"] = sum(len(t) for t in warmed.times.values())
             cpu0, own0 = group_cpu_s(server.pid), time.process_time()
             rec, wall = asyncio.run(drive(base, cases))
             server_cpu, own_cpu = group_cpu_s(server.pid) - cpu0, time.process_time() - own0
