@@ -249,8 +249,10 @@ async def drive(base: str, cases: dict[str, list[str]]) -> tuple[Recorder, float
     stop = asyncio.Event()
     prober = asyncio.create_task(probe_healthz(base, stop, rec))
     t0 = time.perf_counter()
-    await asyncio.gather(*(person(base, name, numbers, RAMP_S * i / len(cases), rec, random.Random(i), limits)
-                           for i, (name, numbers) in enumerate(cases.items())))
+    outcomes = await asyncio.gather(*(person(base, name, numbers, RAMP_S * i / len(cases), rec, random.Random(i), limits)
+                                      for i, (name, numbers) in enumerate(cases.items())), return_exceptions=True)
+    # A page without the expected form (no CSRF token, no version) stops that person: an error.
+    rec.errors += [f"{type(e).__name__}: {e}" for e in outcomes if isinstance(e, Exception)]
     wall = time.perf_counter() - t0
     stop.set()
     await prober
