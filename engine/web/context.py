@@ -224,9 +224,8 @@ def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
         return {}
     rt = request.app.state.runtime
     try:
-        n = rt.count_tasks(v.actor, up_to=BADGE_MAX + 1)
-        return {"inbox_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+",
-                "inbox_overdue": rt.count_tasks(v.actor, overdue_only=True, up_to=1) if n else 0}
+        n, overdue = rt.task_badge(v.actor, up_to=BADGE_MAX + 1)
+        return {"inbox_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+", "inbox_overdue": int(overdue)}
     except SQLAlchemyError:  # the badge must never take a page (or an error page) down with it
         return {}
 

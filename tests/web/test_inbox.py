@@ -3,7 +3,9 @@ the navigation ("99+" beyond 99, marked when something is overdue); odd sort val
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from engine.db.models import HumanTask
 from engine.runtime.actors import load_actor
 from engine.runtime.errors import ValidationFailed
 from engine.web import context
@@ -76,3 +78,14 @@ def test_badge_stops_counting_at_99(app, web_rt, clock, monkeypatch):
     assert "2+" in text
     assert web_rt.count_tasks(_actor(web_rt, "cparty"), up_to=2) == 2
     assert web_rt.count_tasks(_actor(web_rt, "cparty")) == 3
+    # The badge's single statement: counted up to the limit, overdue as soon as one task is late.
+    cparty = _actor(web_rt, "cparty")
+    assert web_rt.task_badge(cparty, up_to=2) == (2, False)
+    assert web_rt.task_badge(cparty, up_to=10) == (3, False)
+    with web_rt.uow() as s:
+        first_due = s.scalar(select(func.min(HumanTask.due_at)))
+    clock.set(first_due)
+    assert web_rt.task_badge(cparty, up_to=10) == (3, False)  # due now is not yet late
+    clock.advance(seconds=1)
+    assert web_rt.task_badge(cparty, up_to=1) == (1, True)
+    assert web_rt.task_badge(_actor(web_rt, "street"), up_to=10) == (0, False)

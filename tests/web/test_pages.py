@@ -45,6 +45,48 @@ def test_login_page_lists_demo_accounts_and_login_works(app):
     assert c.get("/inbox", follow_redirects=False).headers["location"].startswith("/login")
 
 
+def test_login_page_checks_demo_password_once_when_an_office_opens_it_at_once(app, monkeypatch):
+    """Under load (bench/http.py) every login page used to spend its own argon2 check while the
+    cached answer was missing or old; now one request checks and the rest wait or reuse it."""
+    import threading
+    import time
+
+    import engine.orgs
+    from engine.web import auth
+
+    real = engine.orgs.verify_password
+    checks = []
+
+    def slow_verify(password_hash, password):
+        checks.append(1)
+        time.sleep(0.2)  # long enough for every other request to arrive meanwhile
+        return real(password_hash, password)
+
+    monkeypatch.setattr(engine.orgs, "verify_password", slow_verify)
+    auth._DEMO_CACHE.pop(id(app), None)
+
+    def open_pages(n: int) -> list[str]:
+        texts: list[str] = [""] * n
+
+        def one(i: int) -> None:
+            texts[i] = TestClient(app).get("/login").text
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return texts
+
+    assert all("演示账号" in t and "community2" in t for t in open_pages(6))
+    assert len(checks) == 1
+    # A minute later the answer is old: one request checks again, the others show the old one.
+    stamp, accounts = auth._DEMO_CACHE[id(app)]
+    auth._DEMO_CACHE[id(app)] = (stamp - 61, accounts)
+    assert all("演示账号" in t for t in open_pages(6))
+    assert len(checks) == 2
+
+
 def test_wrong_passwords_then_growing_delays(app, web_rt, clock):
     c = TestClient(app)
     for _ in range(5):
