@@ -149,12 +149,17 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
                   status_code=status_code)
 
 
-@router.post("/cases/{case_number}/training-clock", dependencies=[Depends(check_csrf)])
-async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(viewer), days: str = Form(""),
-                        reason: str = Form(""), version: str = Form("")):
-    """模拟时间前进. Outside a training database the address does not exist (404), whoever asks."""
+def training_only(request: Request) -> None:
+    """Outside a training database the clock's address does not exist (404), whoever asks, before
+    anything else about the request is looked at."""
     if not training_database(request.app):
         raise NotFound("no such page", "您要找的页面不存在")
+
+
+@router.post("/cases/{case_number}/training-clock", dependencies=[Depends(training_only), Depends(check_csrf)])
+async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(viewer), days: str = Form(""),
+                        reason: str = Form(""), version: str = Form("")):
+    """模拟时间前进 (training databases only)."""
     rt = runtime(request)
     expected = int(version) if version.isdigit() else None
     try:
