@@ -899,8 +899,15 @@ class Runtime:
         clock = self.case_clock(case)
         now = clock.now()
         wf, loaded = self.workflow_for(s, case)
-        wf.script_engine = context = self._engine_for(s, case, actor)
+        # What falls due is the deadlines' doing, not the administrator's: the system acts.
+        wf.script_engine = context = self._engine_for(s, case, Actor.system())
         previous = Derived.of(wf)
+        chain = audit.case_chain(case.case_number)
+        # First in the history, at the moment it was asked for: the notices the firings issue
+        # follow at their own times, then the firings, so the history reads in time order.
+        audit.append(s, chain=chain, case_id=case.id, actor=actor.username, action="training_clock_advanced",
+                     detail={"days": days, "reason": reason, "offset_days": offset,
+                             "from": before.isoformat(), "to": now.isoformat()}, now=before)
         steps: list[str] = []
         fired: list[FiredTimer] = []
         try:
@@ -925,10 +932,6 @@ class Runtime:
         steps += more_steps
         fired += more_fired
         rows = self._save(s, case, wf, loaded, now, previous=previous)
-        chain = audit.case_chain(case.case_number)
-        audit.append(s, chain=chain, case_id=case.id, actor=actor.username, action="training_clock_advanced",
-                     detail={"days": days, "reason": reason, "offset_days": offset,
-                             "from": before.isoformat(), "to": now.isoformat(), "fired": len(fired)}, now=now)
         self._audit_fired(s, case, Actor.system(), fired, steps, now)
         if case.status == "completed":
             audit.append(s, chain=chain, case_id=case.id, actor="system", action="case_completed", now=now)

@@ -371,7 +371,7 @@ def action_zh(action: str, detail: Any = None) -> str:
         how = VALUES_ZH["decision"].get(detail.get("path"), "")
         return f"{label}：{how}{'，' if how else ''}{'通过' if detail['passed'] else '未通过'}"
     if action == "training_clock_advanced" and "days" in detail:
-        return f"{label}：{detail['days']} 天，原因：{detail.get('reason', '')}，期间处理期限 {detail.get('fired', 0)} 个"
+        return f"{label}：{detail['days']} 天，原因：{detail.get('reason', '')}"
     if action == "document_issued" and detail.get("title"):
         return f"{label}「{detail['title']}」"
     if action.endswith(":classified") and "listed" in detail:
