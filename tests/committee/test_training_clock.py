@@ -142,3 +142,19 @@ def test_cli_init_training_then_advance_clock(election, runtime, cli):
     with runtime.uow() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "training_clock_advanced")) == 1
+
+
+def test_the_worker_honours_a_moved_clock(election, clock, runtime):
+    """After a move, the rest of the case's deadlines fall due by its own time when the worker runs."""
+    e = election
+    runtime.mark_training(e.actors["admin"])
+    to_publicity(e)
+    runtime.advance_case_clock(e.case_number, e.actors["admin"], 8, "培训：公示期内")
+    assert e.advance(clock, 1) == 0  # case time 11-30 10:00: the publicity runs to 11-30 24:00
+    assert e.open_names() == ["objections"]
+    assert e.advance(clock, 1) == 1  # case time 12-01: over, though only 10 real days have passed
+    assert e.open_names() == []
+    with runtime.uow() as s:
+        fired = s.scalar(select(AuditEvent).where(AuditEvent.action == "timer_fired",
+                                                  AuditEvent.chain == f"case:{e.case_number}"))
+    assert json.loads(fired.detail)["due_at"].startswith("2026-11-30T16:00")
