@@ -164,6 +164,7 @@ def election_to_publicity(browser, base, tmp, meeting_date, shoot):
     roll.write_text(ROLL, encoding="utf-8")
     fill(page, "roll.file", str(roll))
     fill(page, "roll.inspection_place", "小区物业服务中心")
+    shoot(page, "04-roll-form")
     submit_and_next(page)
 
     # Step 4: the meeting plan.
@@ -173,6 +174,7 @@ def election_to_publicity(browser, base, tmp, meeting_date, shoot):
     fill(page, "meeting.meeting_time", "上午9:00至11:30")
     fill(page, "meeting.place", "小区会所")
     fill(page, "meeting.form", "书面征求意见")
+    shoot(page, "04-meeting-plan-form")
     submit_and_next(page)
 
     # Step 5: candidates (a repeating group with yes/no fields).
@@ -183,6 +185,7 @@ def election_to_publicity(browser, base, tmp, meeting_date, shoot):
         fill(page, f"candidates.{i}.owner_id", owner)
         fill(page, f"candidates.{i}.name", name)
         fill(page, f"candidates.{i}.party_member", party)
+    shoot(page, "04-candidates-form")
     submit_and_next(page)
 
     # The community party organisation and the street party committee review the candidates in

@@ -175,7 +175,7 @@ def test_mediation_escalates_to_the_district_without_an_agreement(server, browse
         assert shown(page, "terms") and shown(page, "agreement_facts")
         fill(page, "outcome", "failed")  # the agreement fields go away again; the reason is asked for
         assert not shown(page, "terms") and shown(page, "failure_reason") and not shown(page, "extension_days")
-        fill(page, "session_date", "2026-11-21")
+        fill(page, "session_date", date.today().isoformat())  # held today, not before the case began
         fill(page, "session_attendees", "张建国\n王经理（物业）")
         fill(page, "session_summary", "听取双方陈述，双方未能达成一致。")
         fill(page, "failure_reason", f"{title}阶段双方对收费标准分歧较大。")
@@ -187,6 +187,7 @@ def test_mediation_escalates_to_the_district_without_an_agreement(server, browse
     assert "引导诉讼/仲裁" in text, text[:2000]
     view = rt.get_case(case_url.rsplit("/", 1)[1], __import__("engine.runtime.actors", fromlist=["Actor"]).Actor.system("t"))
     assert view.summary["level_results"] == {"community": "failed", "street": "failed", "district": "failed"}
+    assert view.status == "completed" and "已办结" in page.locator("#current-steps").inner_text()
 
 
 def test_prior_review_submission_with_documents(server, browser):
