@@ -145,7 +145,8 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     if v.role == "admin" and case["status"] == "running" and training_database(request.app):
         clock = {"now": now_at, "offset_days": case["clock_offset_days"]}
     return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]),
-                                         "subject": subject, "training_clock": clock, **extra},
+                                         "subject": subject, "training_clock": clock,
+                                         "case_now": now_at if case["clock_offset_days"] else None, **extra},
                   status_code=status_code)
 
 

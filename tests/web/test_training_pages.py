@@ -90,3 +90,4 @@ def test_training_banner_and_clock_form(app, web_rt, election_case):
     assert "已模拟时间前进 3 天" in page.text and "已比实际时间前进 3 天" in page.text
     assert "模拟时间前进（培训环境）：3 天，原因：培训演示" in page.text  # in the case's history
     assert offset(web_rt, number) == 3 and len(moves(web_rt)) == 1
+    assert "本案件的时间已模拟前进 3 天" in street.get(f"/cases/{number}").text  # everyone sees the case's own time
