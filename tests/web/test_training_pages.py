@@ -51,6 +51,9 @@ def test_production_database_has_no_banner_and_no_clock(app, web_rt, election_ca
                    follow_redirects=False)
         assert r.status_code == 404 and "您要找的页面不存在" in r.text
         assert c.post(f"/cases/{number}/training-clock", data={"days": "30"}).status_code == 404  # no token either
+        r = c.post(f"/api/cases/{number}/training-clock", json={"days": 30, "reason": "跳过"},
+                   headers={"X-CSRF-Token": token})
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
     assert offset(web_rt, number) == 0 and moves(web_rt) == []
 
 
@@ -91,3 +94,14 @@ def test_training_banner_and_clock_form(app, web_rt, election_case):
     assert "模拟时间前进（培训环境）：3 天，原因：培训演示" in page.text  # in the case's history
     assert offset(web_rt, number) == 3 and len(moves(web_rt)) == 1
     assert "本案件的时间已模拟前进 3 天" in street.get(f"/cases/{number}").text  # everyone sees the case's own time
+
+    # The API: the same rules, the same service.
+    csrf = admin.get("/api/me").json()["csrf_token"]
+    r = admin.post(f"/api/cases/{number}/training-clock", json={"days": 0, "reason": "培训"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and "前进天数" in r.json()["message_zh"]
+    s_csrf = street.get("/api/me").json()["csrf_token"]
+    r = street.post(f"/api/cases/{number}/training-clock", json={"days": 2, "reason": "培训"}, headers={"X-CSRF-Token": s_csrf})
+    assert r.status_code == 403
+    r = admin.post(f"/api/cases/{number}/training-clock", json={"days": 2, "reason": "接口培训"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["clock_offset_days"] == 5
+    assert len(moves(web_rt)) == 2
