@@ -269,6 +269,8 @@ def test_prior_review_submission_with_documents(server, browser):
 
     page = as_user(browser, base, "community")
     open_step(page, case_url, "计票：上传选票")
+    panel = page.locator("#review-panel").inner_text()
+    assert "100 人" in panel and "None" not in panel, panel  # the roll's totals the votes are counted against
     votes = tmp / "先议表决选票.csv"
     votes.write_bytes(ballots_csv(["同意使用专项维修资金更换3栋电梯"], 80, 10, 5))
     fill(page, "ballots", str(votes))
