@@ -213,7 +213,7 @@ def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) ->
 
 
 class ClockIn(BaseModel):
-    days: int = Field(..., description="前进天数（1～366）")
+    days: int = Field(..., strict=True, description="前进天数（1～366）")  # not true/"3": a whole number
     reason: str = Field(..., max_length=500, description="原因（记入审计）")
     expected_version: int | None = Field(None, ge=0, le=2**31 - 1, description="案件版本；不一致则 409")
 

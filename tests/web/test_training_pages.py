@@ -99,6 +99,9 @@ def test_training_banner_and_clock_form(app, web_rt, election_case):
     csrf = admin.get("/api/me").json()["csrf_token"]
     r = admin.post(f"/api/cases/{number}/training-clock", json={"days": 0, "reason": "培训"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 422 and "前进天数" in r.json()["message_zh"]
+    for bad in ({"days": True, "reason": "培训"}, {"days": "3", "reason": "培训"}, {"days": 3}):
+        r = admin.post(f"/api/cases/{number}/training-clock", json=bad, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 422 and r.json()["message_zh"], r.text
     s_csrf = street.get("/api/me").json()["csrf_token"]
     r = street.post(f"/api/cases/{number}/training-clock", json={"days": 2, "reason": "培训"}, headers={"X-CSRF-Token": s_csrf})
     assert r.status_code == 403
