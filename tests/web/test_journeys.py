@@ -80,6 +80,10 @@ def test_election_from_opening_to_the_filing_notice(server, browser):
     assert "模拟时间前进（培训环境）" in history and "培训：跳过公示期与投票期" in history
     assert history.count("期限届满（系统自动处理）") >= 2
     shot(admin, "election-10-training-clock")
+    admin.set_viewport_size({"width": 390, "height": 844})  # the banner and the clock form fit a phone
+    admin.goto(case_url)
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(admin, "election-10-training-clock-phone")
     admin.context.close()
 
     page = as_user(browser, base, "street")
