@@ -14,7 +14,7 @@ setup:
 # (init issues the demo cases' notices, so it gets the address too.)
 run: setup
 	@export HONGWU_BASE_URL="$${HONGWU_BASE_URL:-http://$(HOST):$(PORT)}"; \
-	$(VENV)/hongwu init --demo && $(VENV)/hongwu serve --host $(HOST) --port $(PORT)
+	$(VENV)/hongwu init --demo --training && $(VENV)/hongwu serve --host $(HOST) --port $(PORT)
 
 test: setup
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)

@@ -47,6 +47,21 @@ def case_list(process: Optional[str] = typer.Option(None, "--process"),
         f"{r['case_number']}\t{r['status']}\t{r['compound_name']}\t{r['title']}" for r in rows) or "（无案件）")
 
 
+@case_app.command("advance-clock")
+def case_advance_clock(case: str = typer.Argument(..., help="案件编号"),
+                       days: int = typer.Option(..., "--days", help="前进天数（1～366）"),
+                       reason: str = typer.Option(..., "--reason", help="原因（记入审计）"),
+                       as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份（须为系统管理员）"),
+                       as_json: bool = typer.Option(False, "--json")) -> None:
+    """培训环境：模拟案件时间前进 N 天，期间到期的期限依次处理（非培训数据库拒绝）。"""
+    actor = _common.actor(as_user)
+    with _common.errors_exit():
+        view = _common.runtime().advance_case_clock(case, actor, days, reason)
+    d = view.as_dict()
+    _common.emit(d, as_json, f"{view.case_number} 已模拟前进 {days} 天 · " +
+                 (", ".join(t["title"] for t in d["tasks"]) or view.status))
+
+
 @case_app.command("reindex")
 def case_reindex(as_json: bool = typer.Option(False, "--json")) -> None:
     """重建全部案件的搜索索引（升级后一次即可；平时随每次保存自动更新）。"""

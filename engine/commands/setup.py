@@ -12,6 +12,8 @@ from . import _common
 def register(app: typer.Typer) -> None:
     @app.command()
     def init(demo: bool = typer.Option(False, "--demo", help="载入演示组织、账号与案件"),
+             training: bool = typer.Option(False, "--training",
+                                           help="建为培训环境：每页显示「培训环境」，管理员可让案件模拟时间前进（仅限新建数据库）"),
              as_json: bool = typer.Option(False, "--json")) -> None:
         """创建/升级数据库（Alembic），部署内置流程；--demo 载入演示数据。"""
         from engine.db.migrate import current_revision, upgrade
@@ -21,6 +23,10 @@ def register(app: typer.Typer) -> None:
         with _common.errors_exit():
             upgrade(s.database_url)
             rt = _common.runtime()
+            if training:  # before the demo cases: only a database without cases may become one
+                from engine.runtime.actors import Actor
+
+                rt.mark_training(Actor.system("init"))
             from engine.config import BUNDLED_BPMN_DIR
 
             has_bpmn = any(BUNDLED_BPMN_DIR.glob("*.bpmn"))
@@ -31,9 +37,11 @@ def register(app: typer.Typer) -> None:
 
                 demo_info = load_demo(rt)
         out = {"database": s.database_url, "revision": current_revision(s.database_url),
-               "deployed": results, "demo": demo_info}
+               "deployed": results, "demo": demo_info, "training": rt.is_training()}
         text = f"数据库已就绪 database ready: {s.database_url} (revision {out['revision']})\n" + "\n".join(
             f"  {r['key']} v{r['version']} {r['status']}" for r in results)
+        if out["training"]:
+            text += "\n培训环境 training database: 管理员可在案件页模拟时间前进"
         if demo_info:
             text += ("\n演示账号 demo accounts (密码 password: {p}): {u}".format(
                 p=demo_info["password"], u=", ".join(demo_info["users"])) +

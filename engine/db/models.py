@@ -176,9 +176,21 @@ class Case(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_source: Mapped[str | None] = mapped_column(String(64))
     external_ref: Mapped[str | None] = mapped_column(String(128))
+    # Days an administrator moved this case's clock forward; only ever non-zero in a training database.
+    clock_offset_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     definition: Mapped[ProcessDefinition] = relationship()
     compound: Mapped[OrgUnit] = relationship()
+
+
+class DeploymentFlag(Base):
+    """A flag fixed when the database was created; the row named "training" makes it a training
+    database (banner on every page, simulated case clocks)."""
+
+    __tablename__ = "deployment_flag"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CaseSearch(Base):

@@ -807,8 +807,14 @@ def candidate_sheet_panel(session, case, task_data: dict) -> list[dict]:
 @panel("roll_totals")
 def roll_totals_panel(session, case, task_data: dict) -> list[dict]:
     """The confirmed roll's totals the ballots are counted against."""
-    roll = task_data.get("owner_roll") or (task_data.get("vote_plan") or {}).get("roll") or {}
-    if not roll:
+    roll = task_data.get("owner_roll") or {}
+    if "attachment_id" in roll:
+        # A prior-review vote: `owner_roll` is the uploaded file itself; its totals were read
+        # into the vote plan when the vote was arranged.
+        roll = {**((task_data.get("vote_plan") or {}).get("roll") or {}), "ref": roll}
+    elif not roll:
+        roll = (task_data.get("vote_plan") or {}).get("roll") or {}
+    if not roll.get("owners", roll.get("total_owners")):
         return [section("业主名册", notes=["尚无已确认的业主名册。"])]
     owners = roll.get("owners", roll.get("total_owners"))
     return [section("已确认的业主名册", facts=[

@@ -34,6 +34,18 @@ class FrozenClock:
         self._now = when.astimezone(timezone.utc)
 
 
+class OffsetClock:
+    """Another clock moved forward by a fixed span: a case's simulated time in a training database
+    (the span grows only through `Runtime.advance_case_clock`)."""
+
+    def __init__(self, base: Clock, offset: timedelta):
+        self.base = base
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+
 _current: contextvars.ContextVar[Clock] = contextvars.ContextVar("hongwu_clock", default=SystemClock())
 
 

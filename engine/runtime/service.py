@@ -15,7 +15,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterator
 from uuid import UUID
 
@@ -30,13 +30,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, calendar_store
 from engine.config import Settings, load_settings
-from engine.db.models import Case, HumanTask, OrgUnit, ProcessDefinition, Timer
+from engine.db.models import Case, DeploymentFlag, HumanTask, OrgUnit, ProcessDefinition, Timer
 from engine.db.session import is_transient, session_factory, unit_of_work
 from engine.domain.periods import Period, recount
 
 from . import search, state
 from .actors import Actor
-from .clock import Clock, SystemClock, using_clock
+from .clock import Clock, FrozenClock, OffsetClock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, ValidationFailed
 from .invariants import InvariantViolated, enforce as enforce_invariants
@@ -148,6 +148,7 @@ class CaseView:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
     created: bool = False  # True only on the answer to the start_case call that made the case
+    clock_offset_days: int = 0  # days its clock was moved forward (training databases only)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -177,6 +178,13 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def case_clock(self, case: Case) -> Clock:
+        """The clock a case runs on: the runtime's own, moved forward by the days an administrator
+        advanced it (only possible in a training database, see advance_case_clock)."""
+        if not case.clock_offset_days:
+            return self.clock
+        return OffsetClock(self.clock, timedelta(days=case.clock_offset_days))
 
     def loaded_definition(self, session: Session, definition_id: int) -> tuple["DefinitionMeta", LoadedDefinition]:
         """A definition's identity (cached: stored definitions never change) and its parsed specs."""
@@ -217,7 +225,8 @@ class Runtime:
 
     def _engine_for(self, session: Session, case: Case | None, actor: Actor) -> HongwuScriptEngine:
         calendar_store.sync(session)  # deadlines counted in this unit of work use the stored schedules
-        ctx = ServiceContext(session=session, now=self.now(), actor=actor.username, case=case,
+        now = self.case_clock(case).now() if case is not None else self.now()
+        ctx = ServiceContext(session=session, now=now, actor=actor.username, case=case,
                              settings=self.settings)
         return HongwuScriptEngine(ctx, ScriptLimits(self.settings.script_seconds, self.settings.script_memory_mb))
 
@@ -287,18 +296,20 @@ class Runtime:
             raise Forbidden(f"{actor.username} may not open a {process_key} case in {compound.code}",
                             f"无权在「{compound.name}」发起该流程")
 
-    def _run_engine(self, wf: BpmnWorkflow) -> tuple[list[str], list["FiredTimer"]]:
+    def _run_engine(self, wf: BpmnWorkflow, clock: Clock | None = None) -> tuple[list[str], list["FiredTimer"]]:
         """Engine steps until only human tasks are ready and no timer is due; returns the steps
         taken and the timers fired, in due order.
 
         SpiffWorkflow's `do_engine_steps` ends by readying the timers that are due without running
         them, and nothing would run them later (the case would wait for nothing). So due timers
         are fired here one at a time, earliest first, each followed by the steps it enables; a
-        boundary deadline that passed therefore takes effect before a later change of the case."""
+        boundary deadline that passed therefore takes effect before a later change of the case.
+        `clock` is the case's (case_clock); a new case runs on the runtime's."""
+        clock = clock or self.clock
         steps: list[str] = []
         fired: list[FiredTimer] = []
         seen: set[tuple[str, datetime]] = set()
-        now = self.now()
+        now = clock.now()
 
         def will_complete(t) -> None:
             # Any timer that runs has fired, whoever readied it (SpiffWorkflow also readies a due
@@ -311,7 +322,7 @@ class Runtime:
             if t.task_spec.bpmn_id:
                 steps.append(t.task_spec.bpmn_name or t.task_spec.name)
 
-        with using_clock(self.clock):
+        with using_clock(clock):
             for _round in range(MAX_ENGINE_ROUNDS):
                 while wf._do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete):
                     pass
@@ -432,7 +443,7 @@ class Runtime:
             compound_code=code, compound_name=name, org_path=case.org_path,
             version=case.version, created_at=case.created_at, updated_at=case.updated_at,
             completed_at=case.completed_at, data=data, summary=json.loads(case.summary or "{}"),
-            tasks=tasks, timers=timers,
+            tasks=tasks, timers=timers, clock_offset_days=case.clock_offset_days or 0,
         )
 
     def workflow_for(self, s: Session, case: Case) -> tuple[BpmnWorkflow, LoadedDefinition]:
@@ -458,7 +469,7 @@ class Runtime:
                     completed.add(bpmn_id)
                 elif t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
                     active.add(bpmn_id)
-            now = self.now()
+            now = self.case_clock(case).now()
             overdue = set(s.scalars(select(HumanTask.spec_name).where(
                 HumanTask.case_id == case.id, HumanTask.due_at.is_not(None), HumanTask.due_at < now)))
             return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
@@ -560,7 +571,8 @@ class Runtime:
             schema = loaded.form_schema(ht.spec_name) or {}
             fit = loaded.human_tasks[ht.spec_name].properties.get(FORM_PROPERTY)
             if fit and schema:
-                ctx = ServiceContext(session=s, now=self.now(), actor=actor.username, case=case, settings=self.settings)
+                ctx = ServiceContext(session=s, now=self.case_clock(case).now(), actor=actor.username, case=case,
+                                     settings=self.settings)
                 schema = services.call(fit, {"schema": schema}, ctx, task)
             return {
                 "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
@@ -671,10 +683,11 @@ class Runtime:
         wf = self._workflows.take(case.id, case.version) or state.loads(case.state, loaded.spec, loaded.subprocess_specs)
         wf.script_engine = self._engine_for(s, case, actor)
         previous = Derived.of(wf)
-        now = self.now()
+        clock = self.case_clock(case)
+        now = clock.now()
         # Timers that fell due before this completion arrived fire first, as the worker would have.
         try:
-            early_steps, early_fired = self._run_engine(wf)
+            early_steps, early_fired = self._run_engine(wf, clock)
         except SpiffWorkflowException as exc:
             raise _engine_failure(exc) from exc
         task = wf.get_task_from_id(UUID(ht.id))
@@ -699,10 +712,10 @@ class Runtime:
             services.call(guard, {"task_data": task.data, "form_data": data}, wf.script_engine.service_context, task)
         before = state.json_safe({k: task.data.get(k) for k in data})
         try:
-            with using_clock(self.clock):  # completing a task may start timers: they read the clock
+            with using_clock(clock):  # completing a task may start timers: they read the clock
                 task.set_data(**data)
                 task.run()
-            steps, fired = self._run_engine(wf)
+            steps, fired = self._run_engine(wf, clock)
         except SpiffWorkflowException as exc:
             raise _engine_failure(exc) from exc
         rows = self._save(s, case, wf, loaded, now, previous=previous)
@@ -828,6 +841,117 @@ class Runtime:
 
         return load_schedule(self, text, actor, source=source, dry_run=dry_run)
 
+    # --- training database ------------------------------------------------------------
+
+    def is_training(self) -> bool:
+        """Whether this database was created as a training one (`hongwu init --training`)."""
+        with self.uow() as s:
+            return _is_training(s)
+
+    def mark_training(self, actor: Actor) -> bool:
+        """Make a new database a training one. Refused once it holds cases: a database in real use
+        never gains a simulated clock. Returns False when it already was one."""
+        with self.uow() as s:
+            if _is_training(s):
+                return False
+            if s.scalar(select(Case.id).limit(1)) is not None:
+                raise Conflict("a database that already holds cases cannot become a training database",
+                               "数据库中已有案件，不能改为培训环境（培训环境只能在新建数据库时设定，例如先执行 make clean）")
+            now = self.now()
+            s.add(DeploymentFlag(name=TRAINING_FLAG, set_by=actor.username, set_at=now))
+            audit.append(s, chain="deployment", actor=actor.username, action="training_enabled", now=now)
+            return True
+
+    @retried
+    def advance_case_clock(self, case_number: str, actor: Actor, days: Any, reason: str,
+                           expected_version: int | None = None) -> CaseView:
+        """模拟时间前进: move a case's clock `days` forward and fire, in due order, what falls due
+        on the way; audited on the case's chain (who, how many days, why) with the firings.
+        Only in a training database and only by an administrator; elsewhere it does not exist."""
+        try:
+            with self.uow() as s:
+                if not _is_training(s):
+                    raise NotFound("no simulated clock: this is not a training database",
+                                   "本系统不是培训环境，没有模拟时间功能")
+                if actor.role != "admin":
+                    raise Forbidden(f"role {actor.role} may not move a case's clock",
+                                    "只有系统管理员可以模拟时间前进（命令行请用 --as 指定管理员账号）")
+                days, reason = _clock_step(days, reason)
+                q = select(Case).where(Case.case_number == case_number)
+                if s.bind.dialect.name == "postgresql":
+                    q = q.with_for_update()
+                case = s.scalar(q)
+                if case is None or not actor.covers(case.org_path):
+                    raise NotFound(f"unknown case {case_number!r}", f"案件「{case_number}」不存在")
+                try:
+                    if expected_version is not None and case.version != expected_version:
+                        raise Conflict(f"case {case.case_number} changed since you opened it",
+                                       f"案件 {case.case_number} 已被他人更新，请刷新后重试")
+                    if case.status != "running":
+                        raise Conflict(f"case {case.case_number} is {case.status}; its clock no longer runs",
+                                       f"案件 {case.case_number} 已办结，不能再模拟时间前进")
+                    view, wf = self._advance(s, case, actor, days, reason)
+                except (Conflict, InvariantViolated) as exc:
+                    exc.refused_on = (case.id, case.case_number)
+                    raise
+            self._workflows.put(view.id, view.version, wf)  # only once committed
+            return view
+        except IntegrityError as exc:
+            raise Conflict("the case was changed by someone else at the same moment; please retry",
+                           "案件正被他人同时办理，请刷新后重试") from exc
+        except (Conflict, InvariantViolated) as exc:
+            ref = getattr(exc, "refused_on", None)
+            if ref:
+                self.record_refusal(ref[0], ref[1], actor, "advance_case_clock", exc)
+            raise
+
+    def _advance(self, s: Session, case: Case, actor: Actor, days: int, reason: str) -> tuple[CaseView, BpmnWorkflow]:
+        before = self.case_clock(case).now()
+        offset = case.clock_offset_days + days
+        s.execute(update(Case).where(Case.id == case.id).values(clock_offset_days=offset)
+                  .execution_options(synchronize_session=False))
+        set_committed_value(case, "clock_offset_days", offset)
+        clock = self.case_clock(case)
+        now = clock.now()
+        wf, loaded = self.workflow_for(s, case)
+        # What falls due is the deadlines' doing, not the administrator's: the system acts.
+        wf.script_engine = context = self._engine_for(s, case, Actor.system())
+        previous = Derived.of(wf)
+        chain = audit.case_chain(case.case_number)
+        # First in the history, at the moment it was asked for: the notices the firings issue
+        # follow at their own times, then the firings, so the history reads in time order.
+        audit.append(s, chain=chain, case_id=case.id, actor=actor.username, action="training_clock_advanced",
+                     detail={"days": days, "reason": reason, "offset_days": offset,
+                             "from": before.isoformat(), "to": now.isoformat()}, now=before)
+        steps: list[str] = []
+        fired: list[FiredTimer] = []
+        try:
+            # Time passes through each due moment in turn: a timer fires at its own due time (just
+            # after it, as SpiffWorkflow counts), so what it starts is counted from then, as it
+            # would have been had the days really passed (e.g. a voting period after a publicity).
+            for _ in range(MAX_ENGINE_ROUNDS):
+                due = _earliest_due_timer(wf, now, set())
+                if due is None:
+                    break
+                at = FrozenClock(due[1] + timedelta(seconds=1))
+                context.service_context.now = at.now()
+                more_steps, more_fired = self._run_engine(wf, at)
+                steps += more_steps
+                fired += more_fired
+                if not more_fired:
+                    break
+            context.service_context.now = now
+            more_steps, more_fired = self._run_engine(wf, clock)
+        except SpiffWorkflowException as exc:
+            raise _engine_failure(exc) from exc
+        steps += more_steps
+        fired += more_fired
+        rows = self._save(s, case, wf, loaded, now, previous=previous)
+        self._audit_fired(s, case, Actor.system(), fired, steps, now)
+        if case.status == "completed":
+            audit.append(s, chain=chain, case_id=case.id, actor="system", action="case_completed", now=now)
+        return self._case_view(s, case, wf=wf, rows=rows), wf
+
     # --- timers -------------------------------------------------------------------------
 
     @retried
@@ -845,12 +969,28 @@ class Runtime:
             if s.bind.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             ids = list(s.scalars(pick))
-            if not ids:
-                return []
-            rows = s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
-                             .values(claimed_by=worker_id, claimed_until=until)
-                             .returning(Timer.id, Timer.case_id)).all()
+            rows = []
+            if ids:
+                rows = s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
+                                 .values(claimed_by=worker_id, claimed_until=until)
+                                 .returning(Timer.id, Timer.case_id)).all()
+            if len(rows) < limit and _is_training(s):
+                rows += self._claim_ahead(s, worker_id, limit - len(rows), now, until)
             return [(r[0], r[1]) for r in rows]
+
+    @staticmethod
+    def _claim_ahead(s: Session, worker_id: str, limit: int, now: datetime, until: datetime) -> list:
+        """Training databases: timers of cases whose clock was moved forward fall due that much
+        earlier in real time (their rows hold the case's own time). Few cases ever are."""
+        free = or_(Timer.claimed_until.is_(None), Timer.claimed_until < now)
+        pick = (select(Timer.id, Timer.due_at, Case.clock_offset_days).join(Case, Case.id == Timer.case_id)
+                .where(Case.clock_offset_days > 0, Timer.due_at >= now, free).order_by(Timer.due_at))
+        ids = [tid for tid, due, days in s.execute(pick) if due < now + timedelta(days=days)][:limit]
+        if not ids:
+            return []
+        return s.execute(update(Timer).where(Timer.id.in_(ids), free)
+                         .values(claimed_by=worker_id, claimed_until=until)
+                         .returning(Timer.id, Timer.case_id)).all()
 
     @retried
     def fire_timer(self, timer_id: str, worker_id: str) -> bool:
@@ -873,9 +1013,10 @@ class Runtime:
                 wf, loaded = self.workflow_for(s, case)
                 wf.script_engine = self._engine_for(s, case, actor)
                 previous = Derived.of(wf)
-                now = self.now()
+                clock = self.case_clock(case)
+                now = clock.now()
                 try:
-                    steps, fired = self._run_engine(wf)
+                    steps, fired = self._run_engine(wf, clock)
                 except SpiffWorkflowException as exc:
                     exc = _engine_failure(exc)
                     exc.refused_on = (case.id, case.case_number, None)
@@ -941,9 +1082,10 @@ class Runtime:
             actor = Actor.system(f"worker:{worker_id}")
             wf, loaded = self.workflow_for(s, case)
             wf.script_engine = self._engine_for(s, case, actor)
-            now = self.now()
+            clock = self.case_clock(case)
+            now = clock.now()
             try:
-                steps, fired = self._run_engine(wf)
+                steps, fired = self._run_engine(wf, clock)
             except SpiffWorkflowException as exc:
                 raise _engine_failure(exc) from exc
             if not fired and not steps:
@@ -1017,6 +1159,34 @@ class Derived:
         ready, waiting = _scan(wf)
         return cls({tid: human_task_due(t) for tid, t in ready.items()},
                    {tid: timer_due(t) for tid, t in waiting.items()})
+
+
+TRAINING_FLAG = "training"
+MAX_CLOCK_STEP_DAYS = 366  # a year at a time is more than any statutory period the processes wait for
+
+
+def _is_training(s: Session) -> bool:
+    return s.get(DeploymentFlag, TRAINING_FLAG) is not None
+
+
+def _clock_step(days: Any, reason: Any) -> tuple[int, str]:
+    """Checked days (a whole number, 1…366) and reason (required) for advance_case_clock."""
+    problems = []
+    try:
+        n = int(str(days).strip()) if not isinstance(days, bool) else None
+    except (TypeError, ValueError):
+        n = None
+    if n is None or not 1 <= n <= MAX_CLOCK_STEP_DAYS:
+        problems.append({"field": "days", "message": f"days must be a whole number from 1 to {MAX_CLOCK_STEP_DAYS}",
+                         "message_zh": f"「前进天数」应为 1～{MAX_CLOCK_STEP_DAYS} 的整数"})
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or len(text) > 500:
+        problems.append({"field": "reason", "message": "a reason (up to 500 characters) is required",
+                         "message_zh": "请填写「原因」（不超过 500 字）"})
+    if problems:
+        raise ValidationFailed("; ".join(p["message"] for p in problems),
+                               "；".join(p["message_zh"] for p in problems), details=problems)
+    return n, text
 
 
 def _period_columns(period: dict | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine import audit, audit_anchor
 
-from .cases import case_attachments, case_documents, case_vocabulary
+from .cases import case_attachments, case_documents, case_vocabulary, training_only
 from .context import Viewer, check_csrf, client_address, end_user_sessions, runtime, start_session, viewer
 from .history import timeline
 from .security import LoginFailed, end_sessions, login
@@ -210,6 +210,23 @@ async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer
 def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
     """案件详情：数据、当前任务、等待中的期限。"""
     return runtime(request).get_case(case_number, v.actor).as_dict()
+
+
+class ClockIn(BaseModel):
+    days: int = Field(..., strict=True, description="前进天数（1～366）")  # not true/"3": a whole number
+    reason: str = Field(..., max_length=500, description="原因（记入审计）")
+    expected_version: int | None = Field(None, ge=0, le=2**31 - 1, description="案件版本；不一致则 409")
+
+
+@router.post("/cases/{case_number}/training-clock", tags=["cases"],
+             dependencies=[Depends(training_only), Depends(check_csrf)],
+             responses={**ERRORS, 409: {"model": ErrorOut, "description": "案件已更新或已办结"},
+                        422: {"model": ErrorOut, "description": "天数或原因不符合要求"}})
+async def advance_clock(request: Request, case_number: str, body: ClockIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    """培训环境：模拟案件时间前进（仅系统管理员；非培训数据库无此接口，答 404）。"""
+    view = await run_in_threadpool(runtime(request).advance_case_clock, case_number, v.actor, body.days,
+                                   body.reason, body.expected_version)
+    return view.as_dict()
 
 
 @router.get("/cases/{case_number}/diagram", tags=["cases"], responses=ERRORS)

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from engine.config import PROJECT_ROOT, Settings, load_settings
 from engine.runtime.clock import Clock
 
-from .context import install_error_handlers, make_templates
+from .context import install_error_handlers, make_templates, training_database
 from .hardening import Hardening
 from .security import COOKIE, SESSION_MAX_AGE, SessionCodec
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.session_codec = SessionCodec(settings.secret_key)
     app.state.templates = make_templates()
+    app.state.templates.env.globals["is_training"] = lambda: training_database(app)
     secure_cookie = settings.base_url.startswith("https://")
 
     @app.middleware("http")

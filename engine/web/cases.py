@@ -2,6 +2,7 @@
 starting a new case."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -11,9 +12,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from engine.db.models import Attachment, Case, Document, User
-from engine.runtime.errors import HongwuError, NotFound
+from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
 
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime, training_database, viewer
 from .history import timeline
 from .labels import Vocabulary, actor_zh, summary_rows
 from .lookups import org_units, processes
@@ -125,15 +126,51 @@ def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]
 
 
 @router.get("/cases/{case_number}")
-def case_page(request: Request, case_number: str, v: Viewer = Depends(viewer), done: str = ""):
+def case_page(request: Request, case_number: str, v: Viewer = Depends(viewer), done: str = "",
+              moved: int = Query(0, ge=0, le=366)):
+    return _case_page(request, v, case_number, {"done": done, "moved": moved})
+
+
+def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, Any], status_code: int = 200):
     bundle = case_bundle(request, v, case_number)
-    now = runtime(request).now().isoformat()
-    for t in bundle["case"]["tasks"]:
+    case = bundle["case"]
+    # A case's own time: in a training database its clock may have been moved forward.
+    now_at = runtime(request).now() + timedelta(days=case["clock_offset_days"])
+    now = now_at.isoformat()
+    for t in case["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
     subject = runtime(request).case_panel(case_number, v.actor)
-    return render(request, "case.html", {**bundle, "done": done, "summary_rows": summary_rows(bundle["case"]["summary"]),
-                                         "subject": subject})
+    clock = None
+    if v.role == "admin" and case["status"] == "running" and training_database(request.app):
+        clock = {"now": now_at, "offset_days": case["clock_offset_days"]}
+    return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]),
+                                         "subject": subject, "training_clock": clock,
+                                         "case_now": now_at if case["clock_offset_days"] else None, **extra},
+                  status_code=status_code)
+
+
+def training_only(request: Request) -> None:
+    """Outside a training database the clock's address does not exist (404), whoever asks, before
+    anything else about the request is looked at."""
+    if not training_database(request.app):
+        raise NotFound("no such page", "您要找的页面不存在")
+
+
+@router.post("/cases/{case_number}/training-clock", dependencies=[Depends(training_only), Depends(check_csrf)])
+async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(viewer), days: str = Form(""),
+                        reason: str = Form(""), version: str = Form("")):
+    """模拟时间前进 (training databases only)."""
+    rt = runtime(request)
+    expected = int(version) if version.isdigit() else None
+    try:
+        view = await run_in_threadpool(rt.advance_case_clock, case_number, v.actor, days, reason, expected)
+    except (ValidationFailed, Conflict) as exc:
+        from .context import status_for
+
+        return _case_page(request, v, case_number, {"clock_error": exc, "clock_values": {"days": days, "reason": reason}},
+                          status_code=status_for(exc))
+    return RedirectResponse(f"/cases/{quote(view.case_number)}?moved={int(days)}#training-clock", status_code=303)
 
 
 @router.get("/cases/{case_number}/attachments/{attachment_id}")

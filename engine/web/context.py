@@ -199,6 +199,15 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
 
 
+def training_database(app) -> bool:
+    """Whether the app serves a training database, read once: the flag is fixed when the database
+    is created (a database with cases never gains it)."""
+    known = getattr(app.state, "training", None)
+    if known is None:
+        known = app.state.training = app.state.runtime.is_training()
+    return known
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env

@@ -315,6 +315,8 @@ ACTION_ZH: dict[str, str] = {
     "case_started": "发起案件", "task_completed": "办理完成", "case_completed": "案件办结",
     "timer_fired": "期限届满（系统自动处理）", "definition_deployed": "部署流程定义",
     "deadline_recounted": "按放假安排重算期限",
+    # training database (Runtime.mark_training, Runtime.advance_case_clock)
+    "training_enabled": "建为培训环境", "training_clock_advanced": "模拟时间前进（培训环境）",
     # documents
     "document_issued": "生成文书", "document_rendered": "生成文书",
     # configuration, tokens, accounts (engine/settings_store.py, engine/tokens.py, engine/web/*)
@@ -338,7 +340,7 @@ ACTION_ZH: dict[str, str] = {
 }
 REFUSED_ZH = {"complete_task": "提交任务", "open_task": "打开任务", "fire_timer": "期限届满自动处理",
               "start_case": "发起案件", "save": "保存案件",
-              "recount_deadlines": "重算期限"}
+              "recount_deadlines": "重算期限", "advance_case_clock": "模拟时间前进"}
 
 
 def actor_zh(actor: str, names: Mapping[str, str] | None = None) -> str:
@@ -368,6 +370,8 @@ def action_zh(action: str, detail: Any = None) -> str:
     if action.endswith("decision_recorded") and "passed" in detail:
         how = VALUES_ZH["decision"].get(detail.get("path"), "")
         return f"{label}：{how}{'，' if how else ''}{'通过' if detail['passed'] else '未通过'}"
+    if action == "training_clock_advanced" and "days" in detail:
+        return f"{label}：{detail['days']} 天，原因：{detail.get('reason', '')}"
     if action == "document_issued" and detail.get("title"):
         return f"{label}「{detail['title']}」"
     if action.endswith(":classified") and "listed" in detail:

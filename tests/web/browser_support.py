@@ -16,7 +16,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+ARGS = ["--no-sandbox", "--lang=zh-CN", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
 
@@ -56,9 +56,10 @@ def running_server(url: str, tmp: Path, secret: str = "browser-test") -> Iterato
         log.close()
 
 
-def demo_database(tmp: Path, bpmn_paths: list) -> tuple[str, object]:
+def demo_database(tmp: Path, bpmn_paths: list, training: bool = False) -> tuple[str, object]:
     """A fresh SQLite database under `tmp`, migrated, with the demo organisation and users and the
-    given processes deployed; returns (url, runtime)."""
+    given processes deployed (a training database when `training`, as `make run` makes);
+    returns (url, runtime)."""
     from engine.config import BUNDLED_FORMS_DIR, Settings
     from engine.db.migrate import upgrade
     from engine.runtime.service import Runtime, deploy
@@ -67,6 +68,10 @@ def demo_database(tmp: Path, bpmn_paths: list) -> tuple[str, object]:
     url = f"sqlite:///{tmp / 'hongwu.db'}"
     upgrade(url)
     rt = Runtime(Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1"))
+    if training:
+        from engine.runtime.actors import Actor
+
+        rt.mark_training(Actor.system("init"))
     seed_demo(rt)
     deploy(rt, bpmn_paths, BUNDLED_FORMS_DIR)
     return url, rt

@@ -29,12 +29,12 @@ def server(tmp_path_factory):
     yield from running_server(tmp_path_factory.mktemp("browser"), ["committee_election.bpmn"])
 
 
-def running_server(tmp: Path, bpmn_files: list[str]):
-    """A uvicorn server on a fresh SQLite database with the demo users and `bpmn_files` deployed:
-    yields (base url, runtime, tmp)."""
+def running_server(tmp: Path, bpmn_files: list[str], training: bool = False):
+    """A uvicorn server on a fresh SQLite database with the demo users and `bpmn_files` deployed
+    (a training database when `training`, as `make run` makes): yields (base url, runtime, tmp)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    url, rt = demo_database(tmp, [BUNDLED_BPMN_DIR / f for f in bpmn_files])
+    url, rt = demo_database(tmp, [BUNDLED_BPMN_DIR / f for f in bpmn_files], training=training)
     with running_server_at(url, tmp) as base:
         yield base, rt, tmp
 
@@ -102,12 +102,14 @@ def open_my_task(page) -> None:
     page.wait_for_url("**/tasks/**")
 
 
-def test_election_to_candidate_publicity_in_the_browser(server, browser):
-    base, rt, tmp = server
+def election_to_publicity(browser, base, tmp, meeting_date, shoot):
+    """A committee election walked in the browser from opening to the candidate publicity: the
+    street staff member's steps, then the two party reviews in the reviewers' own browsers.
+    `shoot(page, name)` saves each page. Returns the street staff member's page and the case URL."""
     page = new_page(browser, base)
     page.goto("/login")
     assert "演示账号" in page.content()
-    shot(page, "01-login")
+    shoot(page, "01-login")
     log_in(page, "street")
     assert page.url.endswith("/inbox")
     page.click("text=发起新案件")
@@ -115,7 +117,7 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
     page.select_option('select[name="compound"]', "PK-JP-XC-01")
     page.click('#new-case button[type="submit"]')
     page.wait_for_url("**/tasks/**")
-    shot(page, "02-open-case-form")
+    shoot(page, "02-open-case-form")
 
     # Step 1: open the case. First a wrong value to see the inline error, then the right one.
     fill(page, "case.election_kind", "first")
@@ -123,11 +125,10 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
     fill(page, "case.term_years", "9")
     page.click("#submit-task")
     assert page.locator('[data-error-for="case.term_years"]').inner_text() == "「任期（年）」不能大于 5"
-    shot(page, "03-inline-error")
+    shoot(page, "03-inline-error")
     fill(page, "case.term_years", "5")
     submit_and_next(page)
     case_url = page.url.split("?")[0]
-    case_number = case_url.rsplit("/", 1)[1]
 
     # Step 2: the preparatory group (a repeating group).
     open_my_task(page)
@@ -138,7 +139,7 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
         fill(page, f"group.members.{i}.name", name)
         fill(page, f"group.members.{i}.kind", kind)
         fill(page, f"group.members.{i}.position", position)
-    shot(page, "04-group-form")
+    shoot(page, "04-group-form")
     submit_and_next(page)
 
     # Step 3: the owner roll (file upload).
@@ -147,15 +148,17 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
     roll.write_text(ROLL, encoding="utf-8")
     fill(page, "roll.file", str(roll))
     fill(page, "roll.inspection_place", "小区物业服务中心")
+    shoot(page, "04-roll-form")
     submit_and_next(page)
 
     # Step 4: the meeting plan.
     open_my_task(page)
     fill(page, "meeting.meeting_name", "首次业主大会会议")
-    fill(page, "meeting.meeting_date", (date.today() + timedelta(days=40)).isoformat())
+    fill(page, "meeting.meeting_date", meeting_date.isoformat())
     fill(page, "meeting.meeting_time", "上午9:00至11:30")
     fill(page, "meeting.place", "小区会所")
     fill(page, "meeting.form", "书面征求意见")
+    shoot(page, "04-meeting-plan-form")
     submit_and_next(page)
 
     # Step 5: candidates (a repeating group with yes/no fields).
@@ -166,6 +169,7 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
         fill(page, f"candidates.{i}.owner_id", owner)
         fill(page, f"candidates.{i}.name", name)
         fill(page, f"candidates.{i}.party_member", party)
+    shoot(page, "04-candidates-form")
     submit_and_next(page)
 
     # The community party organisation and the street party committee review the candidates in
@@ -185,9 +189,17 @@ def test_election_to_candidate_publicity_in_the_browser(server, browser):
         assert rows.count() == len(CANDIDATES)
         for i in range(len(CANDIDATES)):
             fill(reviewer, f"{field}.{i}.approve", True)
-        shot(reviewer, f"04-{username}-review")
+        shoot(reviewer, f"04-{username}-review")
         submit_and_next(reviewer)
         reviewer.context.close()
+
+    return page, case_url
+
+
+def test_election_to_candidate_publicity_in_the_browser(server, browser):
+    base, rt, tmp = server
+    page, case_url = election_to_publicity(browser, base, tmp, date.today() + timedelta(days=40), shot)
+    case_number = case_url.rsplit("/", 1)[1]
 
     # The street staff member downloads the candidate publicity.
     page.goto(case_url)

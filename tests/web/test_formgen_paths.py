@@ -108,4 +108,9 @@ def test_roll_totals_panel_reads_either_process_roll():
     assert sec["files"][0]["filename"] == "业主名册.csv"
     [sec] = roll_totals_panel(None, None, {"vote_plan": {"roll": {"units": 4, "owners": 3, "total_area": "300"}}})
     assert ("房屋套数", "4 套") in sec["facts"]
+    # A prior-review vote as it really is: the form's `owner_roll` is the uploaded file itself.
+    upload = {"attachment_id": 5, "sha256": "c" * 64, "filename": "表决名册.csv"}
+    [sec] = roll_totals_panel(None, None, {"owner_roll": upload,
+                                           "vote_plan": {"roll": {"units": 4, "owners": 3, "total_area": "300"}}})
+    assert ("业主总人数", "3 人") in sec["facts"] and sec["files"] == [upload]
     assert roll_totals_panel(None, None, {})[0]["notes"] == ["尚无已确认的业主名册。"]

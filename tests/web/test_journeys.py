@@ -1,12 +1,17 @@
 """Journeys through the web UI only, in headless Debian chromium, by the people whose steps they
-are: a mediation escalating community → street → district without an agreement, and a
-prior-review submission with uploaded documents up to the party branch's review. Each page is
-saved under test-artifacts/journeys/."""
+are, each from its start to its end, in a training database as `make run` makes: an owners'
+committee election from opening to the filing notice (the administrator's training clock passes
+the publicity and voting periods), a prior-review matter with uploaded documents through the
+branch review to its decision and close, and a mediation escalating community → street →
+district without an agreement. Each page is saved under test-artifacts/journeys/<process>/."""
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import pytest
 
-from tests.web.test_browser import ARTIFACTS, browser, fill, log_in, new_page, running_server  # noqa: F401
+from tests.web.test_browser import (ARTIFACTS, browser, election_to_publicity, ensure_rows, fill, log_in,  # noqa: F401
+                                    new_page, running_server)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 JOURNEYS = ARTIFACTS / "journeys"
@@ -14,12 +19,17 @@ JOURNEYS = ARTIFACTS / "journeys"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    yield from running_server(tmp_path_factory.mktemp("journeys"), ["tiered_mediation.bpmn", "prior_review.bpmn"])
+    yield from running_server(tmp_path_factory.mktemp("journeys"),
+                              ["tiered_mediation.bpmn", "prior_review.bpmn", "committee_election.bpmn"], training=True)
 
 
 def shot(page, name: str) -> None:
-    JOURNEYS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(JOURNEYS / f"{name}.png"), full_page=True)
+    """Saved as test-artifacts/journeys/<process>/<name>.png, the process being the name's first word."""
+    process, _, rest = name.partition("-")
+    folder = JOURNEYS / process
+    folder.mkdir(parents=True, exist_ok=True)
+    assert page.locator("#training-banner").count() == 1  # every page of a training database says so
+    page.screenshot(path=str(folder / f"{rest}.png"), full_page=True)
 
 
 def as_user(browser, base, username: str):
@@ -42,6 +52,80 @@ def open_step(page, case_url: str, title_part: str) -> None:
 
 def shown(page, name: str) -> bool:
     return page.locator(f'[data-field="{name}"]').is_visible()
+
+
+def test_election_from_opening_to_the_filing_notice(server, browser):
+    base, rt, tmp = server
+    meeting_day = date.today() + timedelta(days=20)
+    page, case_url = election_to_publicity(browser, base, tmp, meeting_day,
+                                           lambda p, name: shot(p, f"election-{name}"))
+    page.goto(case_url)
+    assert "公示期届满" in page.locator("#current-steps").inner_text()  # waiting for the publicity
+    shot(page, "election-09-publicity")
+    page.context.close()
+
+    # The administrator moves the case's clock past the publicity and the voting period.
+    admin = as_user(browser, base, "admin")
+    admin.goto(case_url)
+    admin.fill('#training-clock input[name="days"]', str((meeting_day - date.today()).days + 2))
+    admin.fill('#training-clock input[name="reason"]', "   ")
+    admin.click("#advance-clock")
+    assert "请填写「原因」" in admin.locator("#clock-errors").inner_text()  # refused, shown in Chinese
+    assert admin.locator("#training-clock input[name=days]").input_value() != ""  # what was typed stays
+    admin.fill('#training-clock input[name="reason"]', "培训：跳过公示期与投票期")
+    admin.click("#advance-clock")
+    admin.wait_for_url("**moved=**")
+    assert "录入选票" in admin.locator("#current-steps").inner_text()
+    history = admin.locator("#history").inner_text()
+    assert "模拟时间前进（培训环境）" in history and "培训：跳过公示期与投票期" in history
+    assert history.count("期限届满（系统自动处理）") >= 2
+    shot(admin, "election-10-training-clock")
+    admin.set_viewport_size({"width": 390, "height": 844})  # the banner and the clock form fit a phone
+    admin.goto(case_url)
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(admin, "election-10-training-clock-phone")
+    admin.context.close()
+
+    page = as_user(browser, base, "street")
+    open_step(page, case_url, "录入选票")
+    assert "业主名册" in page.locator("#review-panel").inner_text()  # the roll's totals before the ballots
+    ballots = tmp / "选票统计.csv"
+    ballots.write_text("业主编号,候选人,表决意见\n" + "".join(
+        f"O{o},C{c},{'同意' if c <= 7 else '反对'}\n" for o in range(1, 9) for c in range(1, 9)), encoding="utf-8")
+    fill(page, "ballot_entry.file", str(ballots))
+    fill(page, "ballot_entry.scrutineers", "张伟、李娜")
+    shot(page, "election-11-ballots")
+    submit_ok(page)
+    text = page.locator("main").inner_text()
+    assert "选举结果" in text, text[:3000]
+    shot(page, "election-12-result")
+    page.context.close()
+
+    # The elected committee's first meeting and its filing are entered by the community's staff.
+    page = as_user(browser, base, "community")
+    open_step(page, case_url, "召开首次业委会会议")
+    fill(page, "first_meeting.meeting_date", (meeting_day + timedelta(days=3)).isoformat())
+    page.select_option('select[name="first_meeting.chair"]', "C1")
+    page.select_option('select[name="first_meeting.vice_chair"]', "C2")
+    shot(page, "election-13-first-meeting")
+    submit_ok(page)
+
+    open_step(page, case_url, "提交备案材料")
+    fill(page, "filing.materials", "选举结果公告\n业主委员会委员名单\n首次会议记录")
+    fill(page, "filing.filed_with_housing_department", True)
+    fill(page, "filing.office_address", "小区会所二楼")
+    fill(page, "filing.contact_phone", "025-58000001")
+    scan = tmp / "备案申请表.txt"
+    scan.write_text("业主委员会备案申请表", encoding="utf-8")
+    page.set_input_files('input[name="filing.documents"]', [str(scan)])
+    shot(page, "election-14-filing")
+    submit_ok(page)
+    documents = page.locator("#documents").inner_text()
+    assert "备案" in documents, documents
+    assert "备案申请表.txt" in page.locator("main").inner_text()
+    shot(page, "election-15-filed")
+    # What is left is the renewal reminder years from now: the election itself is done.
+    assert "任期届满前提醒" in page.locator("#current-steps").inner_text()
 
 
 def test_mediation_escalates_to_the_district_without_an_agreement(server, browser):
@@ -95,7 +179,7 @@ def test_mediation_escalates_to_the_district_without_an_agreement(server, browse
         assert shown(page, "terms") and shown(page, "agreement_facts")
         fill(page, "outcome", "failed")  # the agreement fields go away again; the reason is asked for
         assert not shown(page, "terms") and shown(page, "failure_reason") and not shown(page, "extension_days")
-        fill(page, "session_date", "2026-11-21")
+        fill(page, "session_date", date.today().isoformat())  # held today, not before the case began
         fill(page, "session_attendees", "张建国\n王经理（物业）")
         fill(page, "session_summary", "听取双方陈述，双方未能达成一致。")
         fill(page, "failure_reason", f"{title}阶段双方对收费标准分歧较大。")
@@ -107,6 +191,7 @@ def test_mediation_escalates_to_the_district_without_an_agreement(server, browse
     assert "引导诉讼/仲裁" in text, text[:2000]
     view = rt.get_case(case_url.rsplit("/", 1)[1], __import__("engine.runtime.actors", fromlist=["Actor"]).Actor.system("t"))
     assert view.summary["level_results"] == {"community": "failed", "street": "failed", "district": "failed"}
+    assert view.status == "completed" and "已办结" in page.locator("#current-steps").inner_text()
 
 
 def test_prior_review_submission_with_documents(server, browser):
@@ -128,12 +213,12 @@ def test_prior_review_submission_with_documents(server, browser):
     fill(page, "description", "3栋电梯使用已满20年，故障频发，拟整体更换。")
     fill(page, "amount", "380000")
     page.set_input_files('input[name="attachments"]', [str(plan), str(budget)])
-    shot(page, "prior-review-01-submit")
+    shot(page, "prior_review-01-submit")
     submit_ok(page)
     case_url = page.url.split("?")[0]
     text = page.locator("main").inner_text()
     assert "电梯更换方案.txt" in text and "预算表.csv" in text
-    shot(page, "prior-review-02-case")
+    shot(page, "prior_review-02-case")
 
     page.context.close()
     page = as_user(browser, base, "branch")
@@ -150,11 +235,77 @@ def test_prior_review_submission_with_documents(server, browser):
     minutes = tmp / "支委会会议记录.txt"
     minutes.write_text("支委会审议了更换电梯议案，一致同意。", encoding="utf-8")
     fill(page, "minutes", str(minutes))
-    shot(page, "prior-review-03-branch-review")
+    shot(page, "prior_review-03-branch-review")
     submit_ok(page)
     text = page.locator("main").inner_text()
     assert "支委会会议记录.txt" in text
-    shot(page, "prior-review-04-case-after-review")
+    shot(page, "prior_review-04-case-after-review")
+    page.context.close()
+
+    # A large use of the maintenance fund is decided by the owners: the vote is arranged, its
+    # period passed with the training clock, the ballots counted, the execution published.
+    from tests.prior_review.support import ballots_csv, roll_csv
+
+    page = as_user(browser, base, "community")
+    open_step(page, case_url, "确定表决安排")
+    vote_start = date.today() + timedelta(days=16)
+    fill(page, "vote_start", vote_start.isoformat())
+    fill(page, "vote_days", "7")
+    fill(page, "vote_form", "书面征求意见")
+    fill(page, "vote_place", "小区物业服务中心一楼")
+    fill(page, "vote_items", "同意使用专项维修资金更换3栋电梯")
+    roll = tmp / "业主名册（先议表决）.csv"
+    roll.write_bytes(roll_csv(100))
+    fill(page, "owner_roll", str(roll))
+    shot(page, "prior_review-05-arrange-vote")
+    submit_ok(page)
+    page.context.close()
+
+    admin = as_user(browser, base, "admin")
+    admin.goto(case_url)
+    admin.fill('#training-clock input[name="days"]', str(16 + 7 + 2))
+    admin.fill('#training-clock input[name="reason"]', "培训：跳过公告期与投票期")
+    admin.click("#advance-clock")
+    admin.wait_for_url("**moved=**")
+    assert "计票：上传选票" in admin.locator("#current-steps").inner_text()
+    shot(admin, "prior_review-06-training-clock")
+    admin.context.close()
+
+    page = as_user(browser, base, "community")
+    open_step(page, case_url, "计票：上传选票")
+    panel = page.locator("#review-panel").inner_text()
+    assert "100 人" in panel and "None" not in panel, panel  # the roll's totals the votes are counted against
+    votes = tmp / "先议表决选票.csv"
+    votes.write_bytes(ballots_csv(["同意使用专项维修资金更换3栋电梯"], 80, 10, 5))
+    fill(page, "ballots", str(votes))
+    fill(page, "counters", "计票人：张伟\n监票人：李娜")
+    shot(page, "prior_review-07-count")
+    submit_ok(page)
+    shot(page, "prior_review-08-decided")
+
+    open_step(page, case_url, "执行情况跟踪")
+    fill(page, "execution_summary", "3栋电梯已完成更换并通过验收。")
+    ensure_rows(page, "execution_entries", 1, "item")
+    fill(page, "execution_entries.0.date", (vote_start + timedelta(days=20)).isoformat())
+    fill(page, "execution_entries.0.item", "电梯设备及安装")
+    fill(page, "execution_entries.0.amount", "376000")
+    fill(page, "publicity_days", "7")
+    receipt = tmp / "验收单.txt"
+    receipt.write_text("3栋电梯验收合格", encoding="utf-8")
+    page.set_input_files('input[name="attachments"]', [str(receipt)])
+    shot(page, "prior_review-09-execution")
+    submit_ok(page)
+    page.context.close()
+
+    admin = as_user(browser, base, "admin")
+    admin.goto(case_url)
+    admin.fill('#training-clock input[name="days"]', "12")
+    admin.fill('#training-clock input[name="reason"]', "培训：执行情况公示期届满")
+    admin.click("#advance-clock")
+    admin.wait_for_url("**moved=**")
+    text = admin.locator("main").inner_text()
+    assert "已办结" in text and admin.locator("#training-clock").count() == 0, text[:3000]
+    shot(admin, "prior_review-10-closed")
 
 
 def test_conditional_fields_work_without_javascript(server, browser):
