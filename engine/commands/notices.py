@@ -223,6 +223,7 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
         checks.append(Check("database", False, f"cannot connect: {type(exc).__name__}: {str(exc).splitlines()[0]}"
                                                " / 无法连接数据库"))
         checks.append(Check("migrations", False, "unknown: database unreachable / 数据库不可达，无法检查迁移"))
+    checks.extend(staffing_checks(database_url))
     checks.append(poppler_check())
     if base_url is not None:
         checks.append(base_url_check(base_url))
@@ -231,6 +232,25 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
     usable, what = describe()
     checks.append(Check("audit signing key", usable, what, required=False))
     return checks
+
+
+def staffing_checks(database_url: str) -> list:
+    """One warning per role × organisation with open steps nobody can do (not a failure: the
+    installation works, those cases just wait for an account)."""
+    from engine.notices.fonts import Check
+    from engine.runtime.staffing import staffing_gaps
+    from engine.db.session import unit_of_work
+
+    try:
+        with unit_of_work(database_url) as s:
+            gaps = staffing_gaps(s)
+    except Exception:  # unreachable or unmigrated database: the database checks above already say so
+        return []
+    if not gaps:
+        return [Check("staffing", True, "every open step has an active user / 所有当前步骤都有办理人员", required=False)]
+    return [Check("staffing", False, f"待配置办理人员：{g.org_name}（{g.org_code}）没有在岗的{g.role_zh}"
+                                     f"（{g.role}），等待中的案件：{'、'.join(g.case_numbers)}", required=False)
+            for g in gaps]
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -27,6 +27,7 @@ from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
 from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
+from engine.runtime.staffing import staffing_gaps
 
 from .context import Viewer, check_csrf, render, runtime, viewer
 from .labels import actor_zh
@@ -50,9 +51,12 @@ def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
 def admin_home(request: Request, v: Viewer = Depends(admin)):
     from engine.config import base_url_warning
 
-    base_url = runtime(request).settings.base_url
+    rt = runtime(request)
+    base_url = rt.settings.base_url
+    with rt.uow() as s:
+        gaps = staffing_gaps(s)
     return render(request, "admin/home.html", {"settings": _setting_list(), "base_url": base_url,
-                                               "base_url_warning": base_url_warning(base_url)})
+                                               "base_url_warning": base_url_warning(base_url), "gaps": gaps})
 
 
 # --- users ------------------------------------------------------------------------------
@@ -68,8 +72,12 @@ def _users_page(request: Request, error: HongwuError | None = None, message: str
 
 
 @router.get("/admin/users")
-def users_page(request: Request, v: Viewer = Depends(admin)):
-    return _users_page(request)
+def users_page(request: Request, v: Viewer = Depends(admin), role: str = Query("", max_length=40),
+               jurisdiction: str = Query("", max_length=64)):
+    # Prefilled from a staffing gap on the admin home page; an unknown role is ignored (the form
+    # falls back to its default) and an unknown organisation matches no option.
+    values = {"role": role if role in ROLES else "", "jurisdiction": jurisdiction}
+    return _users_page(request, values=values)
 
 
 @router.post("/admin/users", dependencies=[Depends(check_csrf)])

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.db.models import Attachment, Case, Document, User
 from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
+from engine.runtime.staffing import unstaffed_tasks
 
 from .context import Viewer, check_csrf, render, runtime, training_database, viewer
 from .history import timeline
@@ -137,9 +138,12 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     # A case's own time: in a training database its clock may have been moved forward.
     now_at = runtime(request).now() + timedelta(days=case["clock_offset_days"])
     now = now_at.isoformat()
+    with runtime(request).uow() as s:
+        unstaffed = {t.id for t in unstaffed_tasks(s, case["id"])}
     for t in case["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
+        t["unstaffed"] = t["id"] in unstaffed
     subject = runtime(request).case_panel(case_number, v.actor)
     clock = None
     if v.role == "admin" and case["status"] == "running" and training_database(request.app):
