@@ -53,6 +53,8 @@ def test_unstaffed_step_is_shown_and_cleared_by_creating_the_user(web_rt, app, d
     street = logged_in(app, "street")
     assert "待配置办理人员" in visible_text(street.get(f"/cases/{waiting}").text)[0]
     assert "待配置办理人员" not in visible_text(street.get(f"/cases/{served}").text)[0]
+    assert [t["unstaffed"] for t in street.get(f"/api/cases/{waiting}").json()["tasks"]] == [True]
+    assert [t["unstaffed"] for t in street.get(f"/api/cases/{served}").json()["tasks"]] == [False]
 
     admin = logged_in(app, "admin")
     home = admin.get("/admin")
@@ -81,6 +83,7 @@ def test_unstaffed_step_is_shown_and_cleared_by_creating_the_user(web_rt, app, d
     assert r.status_code in (200, 303), r.text[:300]
     assert _gaps(rt) == []
     assert "待配置办理人员" not in visible_text(street.get(f"/cases/{waiting}").text)[0]
+    assert [t["unstaffed"] for t in street.get(f"/api/cases/{waiting}").json()["tasks"]] == [False]
     assert "所有进行中案件的当前步骤都有在岗的办理人员" in visible_text(admin.get("/admin").text)[0]
     assert [c["ok"] for c in _doctor(db_url)] == [True]
 
