@@ -75,11 +75,16 @@ def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Op
               as_json: bool = typer.Option(False, "--json")) -> None:
     """显示案件详情：状态、当前任务、计时器与数据。"""
     actor = _common.actor(as_user)
+    from engine.runtime.staffing import mark_unstaffed
+
+    rt = _common.runtime()
     with _common.errors_exit():
-        view = _common.runtime().get_case(case, actor)
-    d = view.as_dict()
+        view = rt.get_case(case, actor)
+    with rt.uow() as s:
+        d = mark_unstaffed(s, view.as_dict())
     lines = [f"{d['case_number']} {d['title']} [{d['status']}] v{d['version']}"]
-    lines += [f"  任务 {t['id']} {t['title']} ({t['role']}) 期限 {_fmt_due(t['due_at'])}" for t in d["tasks"]]
+    lines += [f"  任务 {t['id']} {t['title']} ({t['role']}) 期限 {_fmt_due(t['due_at'])}"
+              + ("  待配置办理人员" if t["unstaffed"] else "") for t in d["tasks"]]
     lines += [f"  计时 {t['name']} {_fmt_due(t['due_at'])}" for t in d["timers"]]
     _common.emit(d, as_json, "\n".join(lines))
 

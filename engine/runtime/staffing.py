@@ -57,6 +57,14 @@ def unstaffed_tasks(session: Session, case_id: int | None = None) -> list[HumanT
             if not any(t.org_path.startswith(p) for p in paths.get(t.role, ()))]
 
 
+def mark_unstaffed(session: Session, case: dict) -> dict:
+    """Flag each current step of a case view (CaseView.as_dict()) that nobody can do."""
+    unstaffed = {t.id for t in unstaffed_tasks(session, case["id"])}
+    for t in case["tasks"]:
+        t["unstaffed"] = t["id"] in unstaffed
+    return case
+
+
 def staffing_gaps(session: Session) -> list[StaffingGap]:
     """Role × organisation gaps of the open steps, with the cases waiting on each."""
     tasks = unstaffed_tasks(session)

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from engine import audit, audit_anchor
+from engine.runtime.staffing import mark_unstaffed
 
-from .cases import case_attachments, case_documents, case_vocabulary, mark_unstaffed, training_only
+from .cases import case_attachments, case_documents, case_vocabulary, training_only
 from .context import Viewer, check_csrf, client_address, end_user_sessions, runtime, start_session, viewer
 from .history import timeline
 from .security import LoginFailed, end_sessions, login
@@ -210,7 +211,9 @@ async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer
 def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
     """案件详情：数据、当前任务（unstaffed 为真表示辖区内没有在岗的该角色用户，待配置办理人员）、等待中的期限。"""
     rt = runtime(request)
-    return mark_unstaffed(rt, rt.get_case(case_number, v.actor).as_dict())
+    case = rt.get_case(case_number, v.actor).as_dict()
+    with rt.uow() as s:
+        return mark_unstaffed(s, case)
 
 
 class ClockIn(BaseModel):

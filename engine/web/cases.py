@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.db.models import Attachment, Case, Document, User
 from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
-from engine.runtime.staffing import unstaffed_tasks
+from engine.runtime.staffing import mark_unstaffed
 
 from .context import Viewer, check_csrf, render, runtime, training_database, viewer
 from .history import timeline
@@ -113,15 +113,6 @@ def case_vocabulary(rt, session, case_id: int) -> Vocabulary:
     return Vocabulary.of_forms(loaded.forms)
 
 
-def mark_unstaffed(rt, case: dict[str, Any]) -> dict[str, Any]:
-    """Flag each current step that no active user can do (待配置办理人员)."""
-    with rt.uow() as s:
-        unstaffed = {t.id for t in unstaffed_tasks(s, case["id"])}
-    for t in case["tasks"]:
-        t["unstaffed"] = t["id"] in unstaffed
-    return case
-
-
 def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]:
     """Everything the case page shows (the API's case endpoints reuse parts of it)."""
     rt = runtime(request)
@@ -147,7 +138,8 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     # A case's own time: in a training database its clock may have been moved forward.
     now_at = runtime(request).now() + timedelta(days=case["clock_offset_days"])
     now = now_at.isoformat()
-    mark_unstaffed(runtime(request), case)
+    with runtime(request).uow() as s:
+        mark_unstaffed(s, case)
     for t in case["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)

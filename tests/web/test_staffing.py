@@ -72,6 +72,11 @@ def test_unstaffed_step_is_shown_and_cleared_by_creating_the_user(web_rt, app, d
     for client, path in ((street, f"/cases/{waiting}"), (admin, "/admin"), (admin, link.replace("&amp;", "&"))):
         assert not leaks(visible_text(client.get(path).text)[0], fixture_words), path
 
+    shown = CliRunner().invoke(cli_app, ["--db", db_url, "case", "show", waiting, "--as", "street"])
+    assert shown.exit_code == 0 and "待配置办理人员" in shown.output
+    doctor = CliRunner().invoke(cli_app, ["--db", db_url, "doctor"])
+    assert "! staffing: 待配置办理人员：文景社区（PK-JP-WJ）没有在岗的社区党组织" in doctor.output
+
     warnings = _doctor(db_url)
     assert len(warnings) == 1 and not warnings[0]["ok"] and not warnings[0]["required"]
     assert "文景社区" in warnings[0]["detail"] and waiting in warnings[0]["detail"]
@@ -86,6 +91,8 @@ def test_unstaffed_step_is_shown_and_cleared_by_creating_the_user(web_rt, app, d
     assert [t["unstaffed"] for t in street.get(f"/api/cases/{waiting}").json()["tasks"]] == [False]
     assert "所有进行中案件的当前步骤都有在岗的办理人员" in visible_text(admin.get("/admin").text)[0]
     assert [c["ok"] for c in _doctor(db_url)] == [True]
+    shown = CliRunner().invoke(cli_app, ["--db", db_url, "case", "show", waiting, "--as", "street"])
+    assert shown.exit_code == 0 and "待配置办理人员" not in shown.output
 
 
 def test_other_jurisdiction_inactive_user_and_other_role_do_not_count(web_rt):
