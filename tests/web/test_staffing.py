@@ -128,3 +128,17 @@ def test_users_page_ignores_an_unknown_prefilled_role(app):
     admin = logged_in(app, "admin")
     r = admin.get("/admin/users?role=nonsense&jurisdiction=nowhere")
     assert r.status_code == 200 and "nonsense" not in r.text
+
+
+def test_a_gap_is_reported_once_at_the_level_the_role_works_at(web_rt):
+    """Without an active 街道工作人员, cases of compounds in both communities wait on one gap: 江浦街道."""
+    rt = web_rt
+    street = _actor(rt, "street")
+    numbers = [rt.start_case("sample_review", c, street).case_number for c in (UNSTAFFED_COMPOUND, STAFFED_COMPOUND)]
+    assert _gaps(rt) == []
+    with rt.uow() as s:
+        s.execute(update(User).where(User.username == "street").values(active=False))
+    assert _gaps(rt) == [("street_staff", "PK-JP", tuple(sorted(numbers)))]
+    with rt.uow() as s:
+        assert {t.role for t in unstaffed_tasks(s)} == {"street_staff"}
+        assert [g.org_name for g in staffing_gaps(s)] == ["江浦街道"]
