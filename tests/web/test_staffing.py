@@ -142,3 +142,23 @@ def test_a_gap_is_reported_once_at_the_level_the_role_works_at(web_rt):
     with rt.uow() as s:
         assert {t.role for t in unstaffed_tasks(s)} == {"street_staff"}
         assert [g.org_name for g in staffing_gaps(s)] == ["江浦街道"]
+
+
+def test_deactivating_or_moving_the_only_user_on_the_users_page_opens_a_gap(web_rt, app):
+    rt = web_rt
+    served = _waiting_for_party_review(rt, STAFFED_COMPOUND)
+    admin = logged_in(app, "admin")
+
+    def save(**form):
+        r = admin.post("/admin/users/cparty", data={"csrf_token": page_csrf(admin, "/admin/users"), **form},
+                       follow_redirects=False)
+        assert r.status_code in (200, 303), r.text[:300]
+
+    save(role="community_party_org", jurisdiction="PK-JP-XC", active="")  # deactivated
+    assert _gaps(rt) == [("community_party_org", "PK-JP-XC", (served,))]
+    save(role="community_party_org", jurisdiction="PK-JP-WJ", active="1")  # active, but elsewhere
+    assert _gaps(rt) == [("community_party_org", "PK-JP-XC", (served,))]
+    save(role="community_staff", jurisdiction="PK-JP-XC", active="1")  # right place, other role
+    assert _gaps(rt) == [("community_party_org", "PK-JP-XC", (served,))]
+    save(role="community_party_org", jurisdiction="PK-JP-XC", active="1")
+    assert _gaps(rt) == []
