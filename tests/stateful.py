@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, run_state_machine_as_test
 from sqlalchemy import select
 
 from engine import audit
@@ -193,6 +193,42 @@ class Checker:
         with self.rt.uow() as s:
             bad = [r for r in audit.verify(s) if not r.ok]
         assert not bad, bad
+
+
+class ProcessMachine(RuleBasedStateMachine):
+    """What each process's machine shares: a fresh runtime with the demo users, the ledger of what
+    was tried, the invariant check after every step and the chain check at the end. A subclass
+    sets `process_key`, `start` and `seen` (the ledger over all examples of a run)."""
+
+    process_key = ""
+    start: Any = None
+    seen: Ledger
+
+    def __init__(self, make_url: Callable[[], str]):
+        super().__init__()
+        from engine import demo
+        from engine.runtime.actors import load_actor
+
+        self.rt, self.clock = fresh_runtime(make_url, self.start)
+        with self.rt.uow() as s:
+            self.users = [load_actor(s, u[0]) for u in demo.USERS]
+        self.cases: list[str] = []
+        self.ledger = Ledger()
+        self.check = Checker(self.rt, self.process_key)
+
+    def _someone(self, right: int, pick: int, role: str, path: str):
+        """Usually a user with `role` whose jurisdiction covers `path`, sometimes anyone at all."""
+        fitting = [u for u in self.users if not u.is_system and u.role == role and u.covers(path)]
+        return fitting[pick % len(fitting)] if fitting and right < 7 else self.users[pick % len(self.users)]
+
+    @invariant()
+    def rules_hold(self):
+        self.check()
+
+    def teardown(self):
+        self.check.all_chains_verify()
+        self.seen.done += self.ledger.done
+        self.seen.refused += self.ledger.refused
 
 
 def run(machine_class, run_settings) -> None:

@@ -9,18 +9,18 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import precondition, rule
 
 from engine.domain import prior_review as pr
-from engine.runtime.actors import Actor, load_actor
+from engine.runtime.actors import Actor
 from tests.conftest import PG_URL, START
 from tests.prior_review.support import (
     arrange_vote, branch_secretary, committee_decision, confirm, count_votes, deploy_prior_review, execution,
     review, submission,
 )
 from tests.stateful import (
-    Checker, PG_RUN, SQLITE_RUN, Ledger, attempt, fresh_runtime, open_tasks, prepared_postgresql, prepared_sqlite, run,
-    stale_attempt,
+    PG_RUN, SQLITE_RUN, Ledger, attempt, open_tasks, prepared_postgresql, prepared_sqlite, run,
+    ProcessMachine, stale_attempt,
 )
 
 COMPOUNDS = ("PK-JP-XC-01", "PK-JP-XC-02", "PK-JP-WJ-01")
@@ -73,24 +73,13 @@ SEEN = Ledger()  # over all examples of a run
 
 
 def machine(make_url):
-    class PriorReviewMachine(RuleBasedStateMachine):
-        def __init__(self):
-            super().__init__()
-            self.rt, self.clock = fresh_runtime(make_url, START)
-            from engine import demo
+    class PriorReviewMachine(ProcessMachine):
+        process_key, start, seen = "prior_review", START, SEEN
 
-            with self.rt.uow() as s:
-                self.users = [load_actor(s, u[0]) for u in demo.USERS]
+        def __init__(self):
+            super().__init__(make_url)
             self.users += [branch_secretary(self.rt, "PK-JP-XC-02"), branch_secretary(self.rt, "PK-JP-WJ-01"),
                            Actor.system("cli")]
-            self.cases: list[str] = []
-            self.ledger = Ledger()
-            self.check = Checker(self.rt, "prior_review")
-
-        def _someone(self, right: int, pick: int, role: str, path: str) -> Actor:
-            """Usually a user with `role` whose jurisdiction covers `path`, sometimes anyone at all."""
-            fitting = [u for u in self.users if not u.is_system and u.role == role and u.covers(path)]
-            return fitting[pick % len(fitting)] if fitting and right < 7 else self.users[pick % len(self.users)]
 
         @precondition(lambda self: len(self.cases) < 3)
         @rule(right=st.integers(0, 9), pick=st.integers(0, 20), compound=st.sampled_from(COMPOUNDS))
@@ -151,15 +140,6 @@ def machine(make_url):
         def stale_version(self, which, choice):
             """Someone submits a form opened before the case last changed: always a conflict."""
             stale_attempt(self.rt, self.ledger, self.users, self.cases[which % len(self.cases)], choice, _payload)
-
-        @invariant()
-        def rules_hold(self):
-            self.check()
-
-        def teardown(self):
-            self.check.all_chains_verify()
-            SEEN.done += self.ledger.done
-            SEEN.refused += self.ledger.refused
 
     return PriorReviewMachine
 
