@@ -23,7 +23,10 @@ def start_timer_thread(interval: float) -> "threading.Event":
     claimed, never fired twice. Setting the returned event stops the thread."""
     import socket
 
+    from engine.notifications.service import Notifications
+
     rt = _common.runtime()
+    notifications = Notifications(rt)
     worker_id = f"serve:{socket.gethostname()}:{os.getpid()}"
 
     stop = threading.Event()
@@ -41,6 +44,7 @@ def start_timer_thread(interval: float) -> "threading.Event":
                 rt.audit_checkpoint(if_due=True)
             except Exception as exc:
                 typer.echo(f"审计检查点写入失败 audit checkpoint failed: {exc}", err=True)
+            notifications.run_periodic(worker_id)  # due/overdue notices, digests, the outbox; logs its failures
             stop.wait(wait)
 
     threading.Thread(target=loop, name="hongwu-timers", daemon=True).start()

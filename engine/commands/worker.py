@@ -16,7 +16,10 @@ def register(app: typer.Typer) -> None:
                interval: float = typer.Option(5.0, "--interval", help="轮询间隔（秒）"),
                as_json: bool = typer.Option(False, "--json")) -> None:
         """触发到期计时器（公示期、投票期、调解期限等）。"""
+        from engine.notifications.service import Notifications
+
         rt = _common.runtime()
+        notifications = Notifications(rt)
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
         with _common.errors_exit():
             # Cases saved by earlier versions with a readied but unrun timer: run them on once.
@@ -26,6 +29,7 @@ def register(app: typer.Typer) -> None:
             if once:
                 fired = rt.run_due_timers(worker_id)
                 rt.audit_checkpoint(if_due=True)  # run from cron, --once also keeps checkpoints coming
+                notifications.run_periodic(worker_id)  # due/overdue notices, digests, the outbox
                 _common.emit({"fired": fired}, as_json, f"已触发 {fired} 个计时器 fired {fired} timer(s)")
                 return
             typer.echo(f"worker {worker_id} 运行中 running (Ctrl-C 停止)", err=True)
@@ -47,6 +51,9 @@ def register(app: typer.Typer) -> None:
                         rt.audit_checkpoint(if_due=True)
                     except Exception as exc:  # a missing key file must not stop the timers
                         typer.echo(f"审计检查点写入失败 audit checkpoint failed: {exc}", err=True)
+                    report = notifications.run_periodic(worker_id)  # logs its own failures
+                    if report.get("sent") or report.get("failed") or report.get("announced"):
+                        typer.echo(f"notifications {report}", err=True)
                     time.sleep(interval)
             except KeyboardInterrupt:
                 pass

@@ -348,3 +348,7 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Tables of other areas share this Base; importing them here puts them in its metadata.
+from . import notification_models  # noqa: E402,F401

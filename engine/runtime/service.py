@@ -33,6 +33,7 @@ from engine.config import Settings, load_settings
 from engine.db.models import Case, DeploymentFlag, HumanTask, OrgUnit, ProcessDefinition, Timer
 from engine.db.session import is_transient, session_factory, unit_of_work
 from engine.domain.periods import Period, recount
+from engine.notifications import arrivals, scan as notification_scan
 
 from . import search, state
 from .actors import Actor
@@ -815,6 +816,7 @@ class Runtime:
             conn.execute(_DELETE_TIMERS, {"ids": gone_timers})
         if new_tasks:
             conn.execute(_INSERT_TASK, new_tasks)
+            arrivals.steps_ready(s, case, new_tasks, now)  # the pool (or the street, if unstaffed) is told
         if new_timers:
             conn.execute(_INSERT_TIMER, new_timers)
         task_rows = [HumanTask(**d) for d in new_tasks]
@@ -1068,10 +1070,26 @@ class Runtime:
                 number = self._resume(case_id, worker_id)
             except (HongwuError, SQLAlchemyError) as exc:
                 log.error("case %s could not be resumed: %s", case_id, exc)
+                self._announce_stuck(case_id, f"恢复失败：{getattr(exc, 'message_zh', None) or exc}"[:300])
                 continue
             if number:
                 resumed.append(number)
+            else:
+                self._announce_stuck(case_id, "没有可以继续执行的步骤")
         return resumed
+
+    def _announce_stuck(self, case_id: int, reason: str) -> None:
+        """Tell the administrators about a case the worker could not move on (once per case version)."""
+        try:
+            with self.uow() as s:
+                case = s.get(Case, case_id)
+                still = case is not None and case.status == "running" and not s.scalar(
+                    select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case_id)) and not s.scalar(
+                    select(func.count()).select_from(Timer).where(Timer.case_id == case_id))
+                if still:
+                    notification_scan.case_stuck(s, case, reason, self.case_clock(case).now())
+        except SQLAlchemyError as exc:
+            log.error("case %s: the administrators could not be told it is stuck: %s", case_id, exc)
 
     @retried
     def _resume(self, case_id: int, worker_id: str) -> str | None:
