@@ -222,3 +222,27 @@ def test_cli_sends_the_outbox_and_lists(sample, actors, service, smtp, cli, monk
     assert "通知不存在" in cli("notifications", "read", "--as", "street", mine["id"], code=2).output
     assert "已标为已读 1 条" in cli("notifications", "read", "--as", "cparty", mine["id"]).output
     assert json.loads(cli("notifications", "list", "--as", "cparty", "--unread", "--json").output) == []
+
+
+def test_worker_once_announces_overdue_steps_and_sends_them(sample, actors, service, smtp, cli, monkeypatch,
+                                                           db_url):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from engine.db.models import HumanTask
+    from tests.conftest import START
+
+    _wants_email(service, actors["cparty"])
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=5000, days=7))
+    with sample.uow() as s:  # the worker runs on the real clock: its timer stays ahead, its step is overdue
+        from engine.db.models import Timer
+        s.execute(update(Timer).values(due_at=datetime.now(timezone.utc) + timedelta(days=365)))
+        s.execute(update(HumanTask).values(due_at=START - timedelta(hours=1)))
+    monkeypatch.setenv("HONGWU_SMTP_URL", smtp.url)
+    cli("worker", "--once")  # real clock: the test's step is long overdue by then
+    subjects = sorted(_subject(m) for m in smtp.messages)
+    assert any("已超期" in s for s in subjects) and any("新待办" in s for s in subjects)
+    cli("worker", "--once")
+    assert len(smtp.messages) == len(subjects)  # nothing twice
