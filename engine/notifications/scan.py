@@ -44,18 +44,19 @@ def scan_deadlines(session: Session, now: datetime) -> int:
     directory = Directory(session, {r[0].role for r in rows})
     announced = 0
     for task, number, title, offset in rows:
+        due = task.due_at  # not NULL: the query asked for steps with a due time
         case_now = now + timedelta(days=offset)
-        kind = "task_overdue" if task.due_at <= case_now else "task_due_soon"
+        kind = "task_overdue" if due <= case_now else "task_due_soon"
         if (f"task:{task.id}", kind) in done:
             continue
         people = [holders[task.id]] if task.id in holders else directory.pool(task.role, task.org_path)
         where = f"案件 {number}“{title}”的步骤“{task.title}”"
         if kind == "task_overdue":
             people = sorted(set(people) | set(directory.supervisors(task.org_path)))
-            text = f"{where}已超过办理期限（{_deadline(task.due_at)}），请尽快办理或督办。"
+            text = f"{where}已超过办理期限（{_deadline(due)}），请尽快办理或督办。"
             head = "已超期"
         else:
-            text = f"{where}将于{_deadline(task.due_at)}到期，请及时办理。"
+            text = f"{where}将于{_deadline(due)}到期，请及时办理。"
             head = "即将到期"
         told = announce(session, kind=kind, recipients=people, title=f"{head}：{number} {task.title}", body=text,
                         link=f"/tasks/{task.id}", case_id=task.case_id, task_id=task.id, now=now,

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Mapping
 from engine.runtime.actors import Actor
 
 from . import centre, digest, outbox, preferences, scan
+from .preferences import Preferences
 from .senders import Sender, configured_senders
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class Notifications:
         with self.rt.uow() as s:
             return centre.listing(s, actor.username, unread_only, limit, offset)
 
-    def preferences(self, actor: Actor) -> preferences.Preferences:
+    def preferences(self, actor: Actor) -> Preferences:
         with self.rt.uow() as s:
             return preferences.preferences_of(s, actor.username)
 
@@ -39,7 +40,7 @@ class Notifications:
             return preferences.mark_read(s, actor.username, ids, self.rt.now())
 
     def save_preferences(self, actor: Actor, *, muted: Iterable[str], email: str, email_each: bool,
-                         daily_digest: bool) -> preferences.Preferences:
+                         daily_digest: bool) -> Preferences:
         with self.rt.uow() as s:
             return preferences.save(s, actor.username, muted=muted, email=email, email_each=email_each,
                                     daily_digest=daily_digest, now=self.rt.now())

@@ -1,8 +1,6 @@
 """What people are told, by whom it was caused: new and unstaffed steps, the audit events of
 claims, assignments, comments and case controls (as the other services record them), deadlines,
 stuck cases — each once, and only with the change that caused it."""
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select, update
 

@@ -246,3 +246,17 @@ def test_worker_once_announces_overdue_steps_and_sends_them(sample, actors, serv
     assert any("已超期" in s for s in subjects) and any("新待办" in s for s in subjects)
     cli("worker", "--once")
     assert len(smtp.messages) == len(subjects)  # nothing twice
+
+
+def test_digest_waits_for_eight_oclock_beijing_time(sample, actors, service, clock):
+    _wants_email(service, actors["cparty"], each=False, digest=True)
+    clock.advance(hours=-3)  # 07:00 Beijing time
+    _to_review(sample, actors)
+    clock.advance(minutes=59)  # 07:59
+    assert service.scan()["digests"] == 0
+    clock.advance(minutes=1)  # 08:00
+    assert service.scan()["digests"] == 1
+    clock.advance(hours=23, minutes=59)  # 07:59 the next day: still unread, but not yet
+    assert service.scan()["digests"] == 0
+    clock.advance(minutes=1)
+    assert service.scan()["digests"] == 1
