@@ -319,7 +319,9 @@ def main() -> None:
             for line in rec.errors[:20]:
                 print(line, file=sys.stderr)
             if rec.errors or rec.status_5xx:
-                print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+                # The server's own account, without the access log: worker restarts, tracebacks.
+                print("\n".join(line for line in log.read_text(errors="replace").splitlines()
+                                if '" 200 ' not in line and '" 303 ' not in line)[-6000:], file=sys.stderr)
         out.update(summarise(rec, wall))
         served = sum(len(t) for t in rec.times.values())
         # How busy the machine was: the server's CPU per request, the load generator's own, and

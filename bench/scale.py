@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 _BENCH = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ ROOT = _BENCH.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
 CASES = int(os.environ.get("HONGWU_BENCH_SCALE_CASES", "1000000"))
 EVENTS_PER_CASE = int(os.environ.get("HONGWU_BENCH_SCALE_EVENTS", "20"))
@@ -62,7 +62,7 @@ CHUNK = 5000  # cases per COPY batch
 LOAD_BUDGET_S = float(os.environ.get("HONGWU_BENCH_SCALE_LOAD_S", "120"))
 REQUESTS = 30
 VERIFY_ALL_S = float(os.environ.get("HONGWU_BENCH_SCALE_VERIFY_S", "20"))
-NOW = datetime(2026, 11, 23, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)
 TARGETS = {"inbox_p50_ms": 50, "case_page_p50_ms": 100, "dashboard_ms": 1000, "verify_one_case_ms": 50}
 
 # Set in the parent before the pool forks: what every worker copies from.
@@ -401,8 +401,8 @@ def main() -> None:
             demo = load_demo(rt)
             log("done: demo = load_demo(rt)")
             with rt.uow() as s:
-                from engine.orgs import hash_password
                 from engine import demo as demo_mod
+                from engine.orgs import hash_password
 
                 s.execute(text("UPDATE app_user SET password_hash = :h"), {"h": hash_password(demo_mod.DEMO_PASSWORD)})
                 compounds = make_city(s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ def needs_rehash(password_hash: str | None) -> bool:
         return False
     try:
         return _hasher.check_needs_rehash(password_hash)
-    except Exception:  # unreadable hash: verify_password refuses it anyway
+    except (InvalidHashError, ValueError):  # unreadable: verify_password refuses it anyway
         return False
 
 

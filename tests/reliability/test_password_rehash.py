@@ -78,7 +78,7 @@ def test_wrong_password_keeps_the_old_hash(old_hashes):
 def test_password_changed_meanwhile_is_not_overwritten(old_hashes, monkeypatch):
     """The rehash is written only over the hash that was checked: a password changed between the
     check and the write (another session, an administrator) stays changed."""
-    import engine.web.security as security
+    from engine.web import security
 
     rt = old_hashes
     changed = hash_password("a-new-passw0rd")
