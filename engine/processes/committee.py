@@ -575,8 +575,21 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
               for o in roll.owners.values()]
     run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
                         settings=ctx.settings, case=ctx.case)
+    if ctx.case is not None:  # the register row of every ballot commits with the ballots
+        from engine.voting.register import open_round, record_issued
+
+        open_round(ctx.session, ctx.case, int(voting["round"]), title=context["title"], items=list(voting["items"]),
+                   labels=dict(voting["labels"]), deadline=_instant(voting.get("due")), now=ctx.now,
+                   seats=int(election["seats"]))
+        record_issued(ctx.session, ctx.case, run.documents, int(voting["round"]), actor=ctx.actor, now=ctx.now)
     return {"ballots": run.ballots, "round": voting["round"],
             "documents": [{"document_id": d.id, "verification_code": d.verification_code} for d in run.documents]}
+
+
+def _instant(value: Any):
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(value)) if value else None
 
 
 def _off_ballot_reasons(task_data: dict) -> dict[str, str]:
