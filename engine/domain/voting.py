@@ -300,3 +300,62 @@ def count_inputs(counted: Iterable[tuple[str, str, Reading | None]], items: list
             marks = dict(reading.marks)
             out.ballots.extend(Ballot(owner, item, marks.get(item, "abstain")) for item in items)
     return out
+
+
+# --- bulk entry from a sheet ----------------------------------------------------------------------
+
+ENTRY_COLUMN_ALIASES = {"选票编号": "code", "候选人/事项": "item", "候选人": "item", "表决事项": "item",
+                        "事项": "item", "表决意见": "vote", "意见": "vote", "无效原因": "invalid"}
+INVALID_WORDS = {**{k: k for k in INVALID_REASONS}, **{v: k for k, v in INVALID_REASONS.items()}}
+VOTE_WORDS = {"agree": "agree", "同意": "agree", "disagree": "disagree", "反对": "disagree",
+              "abstain": "abstain", "弃权": "abstain", "": ""}
+
+
+@dataclass
+class SheetBallot:
+    code: str
+    line: int
+    marks: dict[str, str] = field(default_factory=dict)
+    invalid: str | None = None
+
+
+def read_entry_sheet(data: bytes, filename: str):
+    """Ballots from a sheet `选票编号, 候选人/事项, 表决意见[, 无效原因]` (CSV or XLSX): one line per
+    mark; an invalid ballot is one line with its reason and no item. Returns (ballots in file
+    order, problems) — the checks of each ballot itself are the per-ballot entry's."""
+    from .owner_roll import Problem, column_index, read_table
+
+    header, rows, problems = read_table(data, filename)
+    if problems:
+        return [], problems
+    idx, problems = column_index(header, filename, ("code", "item", "vote"), ("invalid",), ENTRY_COLUMN_ALIASES)
+    if problems:
+        return [], problems
+    ballots: dict[str, SheetBallot] = {}
+    for line, cells in rows:
+        cells = cells + [""] * (max(idx.values()) + 1 - len(cells))
+        code, item = cells[idx["code"]].strip(), cells[idx["item"]].strip()
+        word = cells[idx["vote"]].strip()
+        reason = cells[idx["invalid"]].strip() if "invalid" in idx else ""
+        if not code:
+            problems.append(Problem(filename, line, "code is empty", "选票编号为空"))
+            continue
+        b = ballots.setdefault(code, SheetBallot(code, line))
+        if reason:
+            if reason not in INVALID_WORDS:
+                problems.append(Problem(filename, line, f"unknown invalid reason {reason!r}",
+                                        f"无效原因「{reason}」应为{'、'.join(INVALID_REASONS.values())}之一"))
+            else:
+                b.invalid = INVALID_WORDS[reason]
+            continue
+        vote = VOTE_WORDS.get(word, VOTE_WORDS.get(word.lower()))
+        if vote is None:
+            problems.append(Problem(filename, line, f"unknown vote {word!r}",
+                                    f"无法识别的表决意见「{word}」（应为同意、反对或弃权）"))
+        elif not item:
+            problems.append(Problem(filename, line, "item is empty", "候选人/事项为空"))
+        elif item in b.marks:
+            problems.append(Problem(filename, line, f"{code}: {item!r} twice", f"选票 {code} 对「{item}」填写了两次"))
+        else:
+            b.marks[item] = vote
+    return list(ballots.values()), problems

@@ -369,6 +369,34 @@ class VoteService:
                      **({"first_channel": "online"} if set_aside else {})})
         return view
 
+    def enter_sheet(self, case_number: str, data: bytes, filename: str, actor: Actor) -> dict:
+        """Bulk entry from a sheet: every ballot of it goes through the per-ballot entry (same
+        scrutineer rules, same audit events, source "csv"); one problem anywhere and nothing is
+        stored, every problem listed with its line."""
+        sheet, problems = rules.read_entry_sheet(data, filename)
+        if problems:
+            raise ValidationFailed("the entry sheet has problems", "；".join(p.message_zh for p in problems[:20]),
+                                   details=[p.as_detail() for p in problems])
+        if not sheet:
+            raise ValidationFailed("the entry sheet has no ballots", "录入文件中没有选票")
+
+        def body(s: Session, case: Case) -> dict:
+            self._must_scrutinise(s, case, actor)
+            states: dict[str, int] = {}
+            failures = []
+            for b in sheet:
+                try:  # the checks come before any write; one refusal rolls the whole sheet back
+                    view = self._enter(s, case, actor, b.code, None if b.invalid else b.marks, b.invalid, None, "csv")
+                    states[view.state] = states.get(view.state, 0) + 1
+                except (rules.VoteRefused, NotFound) as exc:
+                    failures.append({"field": f"{filename}:{b.line}", "message": f"{b.code}: {getattr(exc, 'message', exc)}",
+                                     "message_zh": f"第{b.line}行 选票 {b.code}：{exc.message_zh}"})
+            if failures:
+                raise ValidationFailed("some ballots of the sheet were refused",
+                                       "；".join(f["message_zh"] for f in failures[:20]), details=failures)
+            return {"ballots": len(sheet), "states": states}
+        return self._unit(case_number, actor, "sheet_entered", body)
+
     def entry_progress(self, case_number: str, actor: Actor, rnd: int | None = None) -> dict:
         """How many ballots of the round are settled, waiting for a second entry, or in mismatch
         (codes only — no figures)."""

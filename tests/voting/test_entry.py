@@ -128,3 +128,27 @@ def test_walk_arounds(counting, runtime, clock):
         votes.void_and_reissue(e.case_number, c[7], "污损", e.actors["street"], reissue=False)
     with runtime.uow() as s:
         assert s.query(VoteEntry).count() == 1
+
+
+def test_sheet_entry_goes_through_the_same_checks(counting, runtime):
+    e, votes = counting
+    a, b = e.actors["community"], e.actors["branch"]
+    c = codes(votes, e)
+    sheet = ("选票编号,候选人/事项,表决意见,无效原因\n"
+             f"{c[0]},C1,同意,\n{c[0]},C2,反对,\n{c[1]},,,多选\n").encode()
+    assert votes.enter_sheet(e.case_number, sheet, "录入.csv", a) == {"ballots": 2, "states": {"awaiting_second": 2}}
+    # the same scrutineer again: every ballot refused, nothing stored
+    with pytest.raises(ValidationFailed, match="不能重复录入") as refused:
+        votes.enter_sheet(e.case_number, sheet + f"{c[2]},C1,同意,\n".encode(), "录入.csv", a)
+    assert len(refused.value.details) == 2
+    bad = f"选票编号,候选人/事项,表决意见\n{c[2]},C1,也许\nNOPE-9,C1,同意\n".encode()
+    with pytest.raises(ValidationFailed, match="无法识别的表决意见"):
+        votes.enter_sheet(e.case_number, bad, "录入.csv", b)
+    with pytest.raises(ValidationFailed, match="没有编号"):
+        votes.enter_sheet(e.case_number, "选票编号,候选人/事项,表决意见\nNOPE-9,C1,同意\n".encode(), "录入.csv", b)
+    with runtime.uow() as s:
+        assert s.query(VoteEntry).count() == 2 and {r.source for r in s.scalars(select(VoteEntry))} == {"csv"}
+    out = votes.enter_sheet(e.case_number, sheet, "录入.csv", b)
+    assert out["states"] == {"settled": 2}
+    with pytest.raises(Forbidden):
+        votes.enter_sheet(e.case_number, sheet, "录入.csv", e.actors["street"])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from engine.domain import voting as rules
-from engine.runtime.errors import HongwuError
+from engine.runtime.errors import HongwuError, ValidationFailed
 from engine.voting.service import REGISTER_KEEPERS, VoteService
 
 from ..context import Viewer, check_csrf, render, runtime, status_for, viewer
@@ -19,6 +19,7 @@ from ..labels import ACTION_ZH, REFUSED_ZH
 
 router = APIRouter(include_in_schema=False)
 SHOWN_ROWS = 300  # the page lists this many; the export has them all
+MAX_SHEET = 8 * 1024 * 1024
 
 VOTE_ACTION_ZH = {
     "vote:ballots_registered": "选票登记", "vote:ballot_delivered": "登记选票送达", "vote:ballot_returned": "登记选票回收",
@@ -144,6 +145,21 @@ async def enter(request: Request, case_number: str, v: Viewer = Depends(viewer))
         return _entry_page(request, v, case_number, code, {"error": exc, "values": {
             "marks": marks, "invalid": invalid or "", "correction_reason": reason or ""}}, status_code=status_for(exc))
     done = f"选票 {view.code} 已录入：{view.state_zh}"
+    return RedirectResponse(f"/cases/{quote(case_number)}/vote/entry?done={quote(done)}", status_code=303)
+
+
+@router.post("/cases/{case_number}/vote/entry-sheet", dependencies=[Depends(check_csrf)])
+async def enter_sheet(request: Request, case_number: str, v: Viewer = Depends(viewer), file: UploadFile = File(...)):
+    content = await file.read(MAX_SHEET + 1)
+    try:
+        if len(content) > MAX_SHEET:
+            raise ValidationFailed("file too large", f"录入文件不超过 {MAX_SHEET // 1024 // 1024} MB")
+        out = await run_in_threadpool(votes(request).enter_sheet, case_number, content, file.filename or "sheet.csv",
+                                      v.actor)
+    except HongwuError as exc:
+        return _entry_page(request, v, case_number, "", {"error": exc, "sheet_problems": exc.details},
+                           status_code=status_for(exc))
+    done = f"已按文件录入 {out['ballots']} 张选票"
     return RedirectResponse(f"/cases/{quote(case_number)}/vote/entry?done={quote(done)}", status_code=303)
 
 
