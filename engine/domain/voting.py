@@ -19,10 +19,10 @@ ballot across channels, participation against the quorum, and the count's inputs
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Mapping
 
 from .tally import VOTE_ZH, Ballot
 
@@ -114,7 +114,7 @@ class Reading:
     invalid: str | None = None
 
     @classmethod
-    def of(cls, marks: Mapping[str, str] | None = None, invalid: str | None = None) -> "Reading":
+    def of(cls, marks: Mapping[str, str] | None = None, invalid: str | None = None) -> Reading:
         if invalid:
             return cls((), invalid)
         return cls(tuple(sorted((marks or {}).items())), None)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.db.models import User
-from engine.db.vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer
+from engine.db.vote_models import VoteEntry, VoteRound, VoteScrutineer
 from engine.domain import voting as rules
 from engine.domain.tally import VOTE_ZH, Ballot, TallyResult
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -5,9 +5,10 @@ and writes the change with its audit event; a refusal rolls back and is then aud
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,14 @@ from engine.db.models import Case, Document, User
 from engine.db.vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer
 from engine.domain import voting as rules
 from engine.runtime.actors import Actor
-from engine.runtime.errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, ValidationFailed
+from engine.runtime.errors import (
+    Conflict,
+    Forbidden,
+    HongwuError,
+    NotFound,
+    RuleRefused,
+    ValidationFailed,
+)
 from engine.runtime.roles import READ_ONLY_ROLES
 
 from . import register

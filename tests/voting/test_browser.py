@@ -14,7 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from engine.config import BUNDLED_BPMN_DIR
-from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
+from tests.web.browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    chromium,
+    demo_database,
+    running_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PHONE = {"width": 390, "height": 844}

@@ -13,8 +13,8 @@ from engine.db.models import Document
 from engine.domain.owner_roll import parse_roll
 from engine.domain.tally import Ballot, tally
 from engine.runtime.errors import ValidationFailed
-
 from tests.committee.conftest import ROLL
+
 from .conftest import SCRUTINEERS, codes
 
 ITEMS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]

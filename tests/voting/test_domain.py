@@ -4,11 +4,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.domain import voting as v
-from engine.domain.tally import tally
 from engine.domain.owner_roll import parse_roll
+from engine.domain.tally import tally
 
 ITEMS = ["C1", "C2", "C3"]
 
@@ -70,7 +71,7 @@ def test_readings_are_checked():
 
 
 def test_participation_is_rounded_down_and_quorum_inclusive():
-    areas = {"A": Decimal("1"), "B": Decimal("1"), "C": Decimal("1")}
+    areas = {"A": Decimal(1), "B": Decimal(1), "C": Decimal(1)}
     p = v.participation(["A", "B"], areas)
     assert p.quorum_met and p.as_dict()["owners_percent"] == "66.66"  # exactly 2/3 meets, shown rounded down
     assert not v.participation(["A"], areas).quorum_met

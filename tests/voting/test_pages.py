@@ -42,7 +42,7 @@ def test_register_page_deliver_void_counts_and_export(web):
     r = _post(street, f"{base}/void", {"code": c[2], "reason": ""})
     assert r.status_code == 422 and "须说明理由" in r.text
     case_page = street.get(f"/cases/{e.case_number}").text
-    counts = re.search(r'id="vote-counts-1".*?</dl>', case_page, re.S).group(0)
+    counts = re.search(r'id="vote-counts-1".*?</dl>', case_page, re.DOTALL).group(0)
     assert "已发放</dt><dd class=\"n-issued\">10 张" in counts and "n-void\">1 张" in counts
     assert "n-delivered\">1 张" in counts
     x = street.get(f"{base}/register.xlsx")

@@ -11,7 +11,13 @@ from sqlalchemy import select
 from engine.db.models import Document
 from engine.runtime.errors import ValidationFailed
 from engine.voting.service import VoteService
-from tests.prior_review.support import arrange_vote, deploy_prior_review, review, start, task_named
+from tests.prior_review.support import (
+    arrange_vote,
+    deploy_prior_review,
+    review,
+    start,
+    task_named,
+)
 
 ITEM = "同意使用维修资金更换电梯"
 
