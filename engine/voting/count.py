@@ -10,11 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.db.models import User
-from engine.db.vote_models import VoteEntry, VoteRound, VoteScrutineer
+from engine.db.vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer
 from engine.domain import voting as rules
 from engine.domain.tally import VOTE_ZH, Ballot, TallyResult
-
-from . import register
 
 
 @dataclass
@@ -40,38 +38,43 @@ class RegisterCount:
                 "scrutineers": self.scrutineers, "source": "register"}
 
 
-def _reading(raw: str) -> rules.Reading:
-    r = json.loads(raw)
-    return rules.Reading.of(r.get("marks"), r.get("invalid"))
-
-
 def register_count(session: Session, case_id: int, rnd: int) -> RegisterCount:
+    """Plain column rows, not ORM objects, and each distinct reading parsed once: a compound's
+    10,000 ballots and 20,000 entries are counted in one pass."""
     vr = session.get(VoteRound, (case_id, rnd))
     items = json.loads(vr.items) if vr is not None else []
-    live = {b.id: b for b in register.ballots_of(session, case_id, rnd) if b.status != "void"}
+    rows = session.execute(select(VoteBallot.id, VoteBallot.code, VoteBallot.owner_id, VoteBallot.status,
+                                  VoteBallot.voted_channel, VoteBallot.delivered_at.is_not(None))
+                           .where(VoteBallot.case_id == case_id, VoteBallot.round == rnd)
+                           .order_by(VoteBallot.serial, VoteBallot.id)).all()
+    counts = rules.register_counts([r[3] for r in rows], [bool(r[5]) for r in rows])
+    live = {r[0]: r for r in rows if r[3] != "void"}
+    parsed: dict[str, rules.Reading] = {}
     entries: dict[int, list[rules.Entry]] = {}
-    aside: dict[int, VoteEntry] = {}
-    for e in session.scalars(select(VoteEntry).where(VoteEntry.case_id == case_id).order_by(VoteEntry.id)):
-        if e.ballot_id not in live:
+    aside: dict[int, bool] = {}
+    for ballot_id, who, raw, entry_id, superseded, set_aside in session.execute(
+            select(VoteEntry.ballot_id, VoteEntry.scrutineer, VoteEntry.reading, VoteEntry.id, VoteEntry.superseded,
+                   VoteEntry.set_aside).where(VoteEntry.case_id == case_id).order_by(VoteEntry.id)):
+        if ballot_id not in live:
             continue
-        if e.set_aside:
-            aside.setdefault(e.ballot_id, e)
-        else:
-            entries.setdefault(e.ballot_id, []).append(
-                rules.Entry(e.scrutineer, _reading(e.reading), e.id, e.superseded))
-    counted: list[tuple[str, str, rules.Reading | None]] = []
-    for bid, b in live.items():
-        if b.voted_channel == "paper":
-            counted.append((b.code, b.owner_id, rules.reconcile(entries.get(bid, [])).reading))
+        if set_aside:
+            aside[ballot_id] = True
+            continue
+        reading = parsed.get(raw)
+        if reading is None:
+            r = json.loads(raw)
+            reading = parsed[raw] = rules.Reading.of(r.get("marks"), r.get("invalid"))
+        entries.setdefault(ballot_id, []).append(rules.Entry(who, reading, entry_id, bool(superseded)))
+    counted = [(r[1], r[2], rules.reconcile(entries.get(bid, [])).reading)
+               for bid, r in live.items() if r[4] == "paper"]
     inputs = rules.count_inputs(counted, items)
-    duplicates = [{"code": live[bid].code, "owner_id": live[bid].owner_id, "channel": "paper",
-                   "reason_zh": f"重复投票：{rules.CHANNEL_ZH.get(live[bid].voted_channel or '', '')}已先行记录，纸质票另列不计"}
+    duplicates = [{"code": live[bid][1], "owner_id": live[bid][2], "channel": "paper",
+                   "reason_zh": f"重复投票：{rules.CHANNEL_ZH.get(live[bid][4] or '', '')}已先行记录，纸质票另列不计"}
                   for bid in aside]
     names = [n or u for u, n in session.execute(
         select(VoteScrutineer.username, User.display_name).outerjoin(User, User.username == VoteScrutineer.username)
         .where(VoteScrutineer.case_id == case_id).order_by(VoteScrutineer.designated_at))]
-    return RegisterCount(inputs.ballots, inputs.invalid, duplicates, inputs.unsettled,
-                         register.counts(session, case_id, rnd), names)
+    return RegisterCount(inputs.ballots, inputs.invalid, duplicates, inputs.unsettled, counts, names)
 
 
 def _amount(d) -> str:
