@@ -26,6 +26,7 @@ from engine.runtime.errors import (
     RuleRefused,
     ValidationFailed,
 )
+from engine.runtime.retries import with_retries
 from engine.runtime.roles import READ_ONLY_ROLES
 
 from . import register
@@ -86,8 +87,6 @@ class VoteService:
     def _unit(self, case_number: str, actor: Actor, action: str, body: Callable[[Session, Case], T],
               lock: bool = True) -> T:
         """Run `body` in one transaction with the case row locked; audit a refusal on the case."""
-        from engine.runtime.service import with_retries
-
         seen: dict[str, Any] = {}
 
         def unit() -> T:
