@@ -12,7 +12,7 @@ Revises: 0011
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
