@@ -2,13 +2,13 @@
 occasions already announced and who holds a task.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
