@@ -348,3 +348,7 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Tables kept in their own modules, on the same metadata (imported last: they build on the above).
+from . import job_models  # noqa: E402,F401

@@ -31,10 +31,11 @@ from SpiffWorkflow.util.task import TaskState
 from engine import audit, calendar_store
 from engine.config import Settings, load_settings
 from engine.db.models import Case, DeploymentFlag, HumanTask, OrgUnit, ProcessDefinition, Timer
+from engine.db.job_models import Job
 from engine.db.session import is_transient, session_factory, unit_of_work
 from engine.domain.periods import Period, recount
 
-from . import search, state
+from . import jobs, search, state
 from .actors import Actor
 from .clock import Clock, FrozenClock, OffsetClock, SystemClock, using_clock
 from .definitions import DEFINITIONS, LoadedDefinition
@@ -324,7 +325,8 @@ class Runtime:
 
         with using_clock(clock):
             for _round in range(MAX_ENGINE_ROUNDS):
-                while wf._do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete):
+                # Async steps stay READY: their jobs run them on the worker (engine.runtime.jobs).
+                while jobs.engine_steps(wf, will_complete, did_complete):
                     pass
                 due = _earliest_due_timer(wf, now, seen)
                 if due is not None:
@@ -334,7 +336,7 @@ class Runtime:
                     continue
                 # Whatever else SpiffWorkflow readies on its own (events it alone understands).
                 wf.refresh_timers()
-                if not _engine_work_ready(wf):
+                if not jobs.engine_work_ready(wf):
                     break
         fired.sort(key=lambda t: t.due_at)
         return steps, fired
@@ -770,6 +772,9 @@ class Runtime:
         search.write_index(s.connection(), case.id, search.index_text(
             case.case_number, code, name, case.title, current, summary))
         rows = self._sync_derived_rows(s, case, wf, loaded, now, previous, scanned)
+        context = getattr(wf.script_engine, "service_context", None)
+        jobs.sync_jobs(s, case, wf, loaded, now, getattr(context, "actor", None) or "system",
+                       getattr(self, "job_policy", None))
         if recounted:
             context = getattr(wf.script_engine, "service_context", None)
             audit_recounted(s, case, getattr(context, "actor", None) or "system", recounted, now)
@@ -1059,7 +1064,8 @@ class Runtime:
         numbers of the cases that moved on."""
         stuck = (select(Case.id).where(Case.status == "running",
                                        ~select(HumanTask.id).where(HumanTask.case_id == Case.id).exists(),
-                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists()))
+                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists(),
+                                       ~select(Job.id).where(Job.case_id == Case.id).exists()))
         with self.uow() as s:
             ids = list(s.scalars(stuck))
         resumed = []
