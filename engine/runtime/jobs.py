@@ -45,6 +45,9 @@ ASYNC_PROPERTY = "hongwu:async"
 SKIPPABLE_PROPERTY = "hongwu:skippable"
 RETRIES_PROPERTY = "hongwu:retries"
 _RELEASED = "hongwu_async_released"  # task internal data: this run may execute the held step
+# ServiceContext.extra flag: run async steps in this unit of work (a training clock's advance: the
+# days pass, and the worker would have run them on the way).
+INLINE = "run_async_inline"
 MAX_RETRIES = 10
 # A running job renews its lease with every progress report; a worker killed mid-job loses it.
 LEASE_SECONDS = int(os.environ.get("HONGWU_JOB_LEASE_SECONDS", "120"))
@@ -123,7 +126,10 @@ def check_properties(task_spec, where: str) -> None:
 
 def held(task) -> bool:
     """A ready async step the engine must not run in this unit of work."""
-    return is_async(task.task_spec) and not task._get_internal_data(_RELEASED)
+    if not is_async(task.task_spec) or task._get_internal_data(_RELEASED):
+        return False
+    context = getattr(getattr(task.workflow, "script_engine", None), "service_context", None)
+    return not (context is not None and context.extra.get(INLINE))
 
 
 def engine_steps(wf, will_complete_task: Callable | None = None, did_complete_task: Callable | None = None) -> bool:
