@@ -1,13 +1,13 @@
 """Jobs: async continuations of cases, their retries, progress and incidents.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
