@@ -20,13 +20,18 @@ def default_workers(database_url: str) -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
+JOB_POLL_SECONDS = 2.0  # a person waits for a job's progress bar to start: look for jobs often
+
+
 def start_timer_thread(interval: float) -> "threading.Event":
     """Fire due timers in the background of the serving process, so that a single `make run`
     also closes publicity periods and escalates deadlines. Safe beside `hongwu worker`: timers are
-    claimed, never fired twice. Setting the returned event stops the thread."""
+    claimed, never fired twice. It also runs due jobs (async steps, e.g. ballot printing), claimed
+    the same way. Setting the returned event stops the thread."""
     import socket
 
     from engine.notifications.service import Notifications
+    from engine.runtime.jobs import run_due_jobs
 
     rt = _common.runtime()
     notifications = Notifications(rt)
@@ -39,7 +44,10 @@ def start_timer_thread(interval: float) -> "threading.Event":
         while not stop.is_set():
             try:
                 rt.run_due_timers(worker_id)
-                wait = interval
+                if run_due_jobs(rt, worker_id, limit=1):
+                    wait = 0.2  # one job at a time, so the timers are never held up for long
+                else:
+                    wait = min(interval, JOB_POLL_SECONDS)
             except Exception as exc:  # keep serving; say what went wrong and back off
                 wait = min(wait * 2, 300.0)
                 typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)

@@ -359,3 +359,5 @@ class Attachment(Base):
 from .vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer  # noqa: E402,F401
 # Notifications likewise (engine/notifications/).
 from . import notification_models  # noqa: E402,F401
+# Jobs (async steps of cases), on the same metadata.
+from . import job_models  # noqa: E402,F401

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import audit
+from engine.db.job_models import Job
 from engine.db.models import Case, HumanTask, Timer
 from engine.notifications import scan as notification_scan
 
@@ -151,7 +152,8 @@ class Timers:
         numbers of the cases that moved on."""
         stuck = (select(Case.id).where(Case.status == "running",
                                        ~select(HumanTask.id).where(HumanTask.case_id == Case.id).exists(),
-                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists()))
+                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists(),
+                                       ~select(Job.id).where(Job.case_id == Case.id).exists()))
         with self.uow() as s:
             ids = list(s.scalars(stuck))
         resumed = []
