@@ -193,6 +193,24 @@ def add_package(name: str) -> None:
     load()
 
 
+def remove_package(name: str) -> None:
+    """Forget a package added with `add_package` and the processes it exported (a test cleans up
+    after itself, so that its sample process shows on no other test's pages)."""
+    global _generation
+    from . import invariants as inv
+
+    with _lock:
+        module = importlib.import_module(name)
+        for descriptor in _exported(module) or ():
+            if _DESCRIPTORS.get(descriptor.key) == descriptor:
+                del _DESCRIPTORS[descriptor.key]
+                inv._REGISTRY.pop(descriptor.key, None)
+        if name in PROCESS_PACKAGES:
+            PROCESS_PACKAGES.remove(name)
+        _loaded.discard(name)
+        _generation += 1
+
+
 def descriptors() -> list[ProcessDescriptor]:
     load()
     return list(_DESCRIPTORS.values())

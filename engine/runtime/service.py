@@ -44,7 +44,7 @@ from .limits import check_data
 from .forms import prune_inapplicable, validate_form
 from engine.attachments import PendingUpload, check_references, store_pending
 from .scripting import HongwuScriptEngine, ScriptLimitExceeded, ScriptLimits
-from . import choices, panels, services
+from . import choices, panels, registry, services
 from .services import ServiceContext
 from .workflow_cache import WorkflowCache
 from .timing import human_task_due, human_task_period, timer_due, timer_period
@@ -54,14 +54,11 @@ GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered gua
 # User-task property naming a registered service that fits the form to the case (e.g. leaves out
 # the negative-list grounds the case's street switched off); the stored form stays the full one.
 FORM_PROPERTY = "formSchemaService"
-CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
-# Who may open a case of each process (jurisdiction is checked as well). Others: staff roles.
-PROCESS_STARTERS = {
-    "committee_election": {"street_staff"},
-    "prior_review": {"street_staff", "community_staff", "party_branch_secretary"},
-    "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
-}
-DEFAULT_STARTERS = {"street_staff", "community_staff"}
+# Case-number prefixes and who may open a case of each process (jurisdiction is checked as
+# well): from the processes' descriptors (engine/runtime/registry.py). Others: staff roles.
+CASE_PREFIX = registry.derived(lambda: {d.key: d.case_prefix for d in registry.descriptors()})
+PROCESS_STARTERS = registry.derived(lambda: {d.key: d.starters for d in registry.descriptors()})
+DEFAULT_STARTERS = registry.DEFAULT_STARTERS
 
 
 log = logging.getLogger("hongwu.runtime")
