@@ -20,7 +20,6 @@ from sqlalchemy import select
 from engine.db.models import OrgUnit
 from engine.domain import mediation as rules
 from engine.domain.periods import CIVIL_TZ, civil_date, period_end
-from engine.runtime.errors import ValidationFailed
 from engine.runtime.forms import validate_form
 from engine.runtime.choices import choice_list
 from engine.runtime.panels import panel, section
