@@ -610,14 +610,14 @@ def _count_register(ctx: ServiceContext, task_data: dict, roll: OwnerRoll):
 
     voting = task_data["voting"]
     if ctx.case is None:
-        _refuse([{"field": "ballot_entry.source", "message": "no register outside a case", "message_zh": "没有选票登记簿"}])
+        ServiceContext.refuse([{"field": "ballot_entry.source", "message": "no register outside a case", "message_zh": "没有选票登记簿"}])
     counted = register_count(ctx.session, ctx.case.id, int(voting["round"]))
     if counted.counts.issued == 0:
-        _refuse([{"field": "ballot_entry.source", "message": "no ballots were registered for this round",
+        ServiceContext.refuse([{"field": "ballot_entry.source", "message": "no ballots were registered for this round",
                   "message_zh": "本轮没有登记的选票，请改为上传选票统计文件"}])
     if counted.unsettled:
         shown = "、".join(counted.unsettled[:20]) + ("等" if len(counted.unsettled) > 20 else "")
-        _refuse([{"field": "ballot_entry.source",
+        ServiceContext.refuse([{"field": "ballot_entry.source",
                   "message": f"{len(counted.unsettled)} ballots are not settled by double entry yet",
                   "message_zh": f"尚有 {len(counted.unsettled)} 张选票未完成双人录入核定（{shown}），核定后方可计票"}])
     result = tally(roll, counted.ballots, items=list(voting["items"]), threshold="majority",

@@ -560,7 +560,7 @@ def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], thr
                                details=[{"field": "ballot_source", "message": "unsettled ballots",
                                          "message_zh": "有选票未核定"}])
     result = tally(roll, counted.ballots, items=items, threshold=threshold)
-    compound = _compound(ctx)
+    compound = ctx.compound()
     matter = (data.get("classification") or {}).get("matter_name") or data.get("title") or ""
     threshold_zh = "四分之三以上" if threshold == pr.THREE_QUARTERS else "过半数"
     context = count_sheet_context(compound_name=compound.name, vote_title=f"“{matter}”业主大会表决", rnd=1,
