@@ -296,7 +296,8 @@ BASE_ACTION_ZH: dict[str, str] = {
     "login_refused_throttled": "登录被暂缓（失败次数过多）", "logout": "退出登录（所有会话失效）",
     "password_changed": "修改密码（其他会话失效）",
 }
-ACTION_ZH = registry.derived(lambda: {**BASE_ACTION_ZH, **registry.action_labels()})
+ACTION_ZH = BASE_ACTION_ZH  # other adapters add their own actions here (e.g. the vote register)
+PROCESS_ACTION_ZH = registry.derived(registry.action_labels)
 REFUSED_ZH = {"complete_task": "提交任务", "open_task": "打开任务", "fire_timer": "期限届满自动处理",
               "start_case": "发起案件", "save": "保存案件",
               "recount_deadlines": "重算期限", "advance_case_clock": "模拟时间前进"}
@@ -317,11 +318,15 @@ def actor_zh(actor: str, names: Mapping[str, str] | None = None) -> str:
     return actor
 
 
+def _action_label(action: str) -> str | None:
+    return ACTION_ZH.get(action) or PROCESS_ACTION_ZH.get(action)
+
+
 def action_zh(action: str, detail: Any = None) -> str:
     """Chinese label of an audit action; for a few prior-review events the detail adds the result."""
     if action.startswith("refused:"):
-        return "被拒绝的操作：" + REFUSED_ZH.get(action[8:], ACTION_ZH.get(action[8:], action[8:]))
-    label = ACTION_ZH.get(action) or ACTION_ZH.get(f"prior_review:{action}") or action
+        return "被拒绝的操作：" + REFUSED_ZH.get(action[8:], _action_label(action[8:]) or action[8:])
+    label = _action_label(action) or _action_label(f"prior_review:{action}") or action
     if not isinstance(detail, dict):
         return label
     if action.endswith("review_recorded") and detail.get("outcome") in _OUTCOMES:
