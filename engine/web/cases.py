@@ -27,11 +27,11 @@ PAGE_SIZE = 50
 
 
 def startable(request: Request, v: Viewer) -> list[tuple[str, str]]:
-    from engine.runtime.service import DEFAULT_STARTERS, PROCESS_STARTERS
+    from engine.runtime import registry
 
     if v.read_only:
         return []
-    return [(k, n) for k, n in processes(runtime(request)) if v.role in PROCESS_STARTERS.get(k, DEFAULT_STARTERS)]
+    return [(k, n) for k, n in processes(runtime(request)) if v.role in registry.starters(k)]
 
 
 @router.get("/cases")
