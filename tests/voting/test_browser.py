@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
+
+from engine.runtime.jobs import run_due_jobs
 from sqlalchemy import select
 
 from engine.config import BUNDLED_BPMN_DIR
@@ -70,7 +72,8 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
     e.nominate([candidate(*c) for c in CANDIDATES[:7]])
     e.review_all()
     clock.advance(days=12)
-    assert rt.run_due_timers() == 1  # publicity over: ballots issued
+    assert rt.run_due_timers() == 1  # publicity over: ballot printing is queued as a job
+    assert run_due_jobs(rt, "test-worker") == 1  # the worker prints the ballots
     votes = VoteService(rt)
     codes = [r[0] for r in votes.register_rows(e.case_number, actors["street"])]
     owners = [r[2] for r in votes.register_rows(e.case_number, actors["street"])]
