@@ -34,6 +34,7 @@ from engine.runtime.choices import choice_list
 from engine.runtime.panels import panel, section
 from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.services import ServiceContext, service
+from engine.runtime.settings import check_setting, setting_saver
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
 EDITOR_ROLES = frozenset({"street_staff", "admin"})  # who may change a street's catalogue
@@ -65,20 +66,18 @@ def pinned_catalogue(session: Session, pin: dict | None) -> dict[str, Any]:
     return pr.default_setting()
 
 
-def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, now: datetime) -> SettingValue:
+@setting_saver(pr.SETTING_KEY)
+def save_catalogue(session: Session, street: OrgUnit | None, value: Any, actor: Actor, now: datetime) -> SettingValue:
     """Store a new version of `street`'s catalogue (audited by `put_setting`); refuse bad data or
     a user who is not the street's staff or an administrator."""
+    if street is None:
+        raise ValidationFailed("the prior-review catalogue is set per street", "先议事项目录按街道设置，请选择一个街道")
     if street.kind != "street":
         raise ValidationFailed(f"{street.code} is not a street", f"{street.code} 不是街道，先议事项目录按街道设置")
     if not actor.is_system and (actor.role not in EDITOR_ROLES or not actor.covers(street.path)):
         raise Forbidden(f"{actor.username} may not change the prior-review catalogue of {street.code}",
                         f"无权修改「{street.name}」的先议事项目录")
-    problems = pr.validate_setting(value)
-    if problems:
-        raise ValidationFailed("catalogue is invalid: " + "; ".join(p.split(" / ", 1)[-1] for p in problems),
-                               "先议事项目录有误：" + "；".join(p.split(" / ", 1)[0] for p in problems),
-                               details=[{"field": "matters", "message": p.split(" / ", 1)[-1],
-                                         "message_zh": p.split(" / ", 1)[0]} for p in problems])
+    check_setting(pr.SETTING_KEY, value)
     # Switching matters off or removing them is a deviation from the list: the audit event names it.
     previous = get_setting(session, pr.SETTING_KEY, street, None)
     deviations = pr.catalogue_deviations(previous.value if previous.org_code == street.code else None, value)

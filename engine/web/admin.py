@@ -4,7 +4,6 @@ and the yearly official holiday schedules.
 Administrators only. Every change is audited."""
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
@@ -27,6 +26,8 @@ from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
 from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
+from engine.runtime.settings import SETTING_MODULES, setting_editor, setting_list, setting_module
+from engine.runtime.settings import save_setting as save_setting_service
 from engine.runtime.staffing import staffing_gaps
 
 from .context import Viewer, check_csrf, render, runtime, viewer
@@ -35,10 +36,6 @@ from .security import end_sessions, lock_user
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
-# Setting key -> module exposing SETTING_KEY, default_setting(), validate_setting(value).
-SETTING_MODULES = {"negative_list": ("engine.domain.negative_list", "负面清单（候选人禁止条件）"),
-                   "prior_review_catalogue": ("engine.domain.prior_review", "先议事项目录"),
-                   "mediation_deadlines": ("engine.domain.mediation", "分级调解期限")}
 MIN_PASSWORD = 8
 
 
@@ -55,7 +52,7 @@ def admin_home(request: Request, v: Viewer = Depends(admin)):
     base_url = rt.settings.base_url
     with rt.uow() as s:
         gaps = staffing_gaps(s)
-    return render(request, "admin/home.html", {"settings": _setting_list(), "base_url": base_url,
+    return render(request, "admin/home.html", {"settings": setting_list(), "base_url": base_url,
                                                "base_url_warning": base_url_warning(base_url), "gaps": gaps})
 
 
@@ -298,24 +295,6 @@ async def deploy_upload(request: Request, v: Viewer = Depends(admin)):
 # --- settings ---------------------------------------------------------------------------
 
 
-def setting_module(key: str) -> ModuleType | None:
-    """The domain module behind a setting, or None while it is not available."""
-    entry = SETTING_MODULES.get(key)
-    if entry is None:
-        return None
-    try:
-        module = importlib.import_module(entry[0])
-    except ImportError:
-        return None
-    if not all(hasattr(module, a) for a in ("SETTING_KEY", "default_setting", "validate_setting")):
-        return None
-    return module
-
-
-def _setting_list() -> list[dict[str, Any]]:
-    return [{"key": k, "title": t, "available": setting_module(k) is not None} for k, (_m, t) in SETTING_MODULES.items()]
-
-
 def key_labels(module: ModuleType) -> dict[str, str]:
     """Readable names for a setting's keys, where the module has them."""
     labels: dict[str, str] = {}
@@ -337,30 +316,24 @@ def editor_kind(value: Any) -> str:
 
 def _settings_page(request: Request, key: str, org_code: str, *, draft: Any = None, problems: list[str] | None = None,
                    message: str = "", status_code: int = 200):
-    from engine.settings_store import get_setting, setting_history
-
     module = setting_module(key)
     title = SETTING_MODULES[key][1] if key in SETTING_MODULES else key
     if key not in SETTING_MODULES:
         raise ValidationFailed(f"unknown setting {key!r}", f"设置项「{key}」不存在")
     ctx: dict[str, Any] = {"key": key, "title": title, "available": module is not None, "org_code": org_code,
-                           "problems": problems or [], "message": message, "settings": _setting_list()}
-    with runtime(request).uow() as s:
-        ctx["orgs"] = [(o.code, o.name, o.kind) for o in s.scalars(
-            select(OrgUnit).where(OrgUnit.kind.in_(("district", "street", "community", "compound"))).order_by(OrgUnit.path))]
-        ctx["org_names"] = {code: name for code, name, _kind in ctx["orgs"]}
-        if module is not None:
-            org = org_by_code(s, org_code) if org_code else None
-            current = get_setting(s, key, org, module.default_setting())
-            rows = setting_history(s, key, org)
-            names = dict(s.execute(select(User.username, User.display_name)
-                                   .where(User.username.in_({h.created_by for h in rows}))).all())
-            history = [{"version": h.version, "by": h.created_by, "by_name": actor_zh(h.created_by, names),
-                        "at": h.created_at.isoformat()} for h in rows]
-            value = current.value if draft is None else draft
-            ctx.update(current=current, history=history, value=value, kind=editor_kind(module.default_setting()),
-                       labels=key_labels(module), default=module.default_setting(),
-                       value_json=json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
+                           "problems": problems or [], "message": message, "settings": setting_list()}
+    editor = setting_editor(runtime(request), key, org_code or None)
+    ctx["orgs"] = editor.orgs
+    ctx["org_names"] = {code: name for code, name, _kind in editor.orgs}
+    if module is not None and editor.current is not None:
+        history = [{"version": h["version"], "by": h["created_by"],
+                    "by_name": actor_zh(h["created_by"], {h["created_by"]: h["created_by_name"]}
+                                        if h["created_by_name"] else {}),
+                    "at": h["created_at"].isoformat()} for h in editor.history]
+        value = editor.current.value if draft is None else draft
+        ctx.update(current=editor.current, history=history, value=value, kind=editor_kind(module.default_setting()),
+                   labels=key_labels(module), default=module.default_setting(),
+                   value_json=json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
     return render(request, "admin/settings.html", ctx, status_code=status_code)
 
 
@@ -399,33 +372,14 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
         except ValueError as exc:
             return _settings_page(request, key, org_code, draft=text, status_code=422,
                                   problems=[f"不是有效的 JSON：{exc} (not valid JSON)"])
-    problems = problems or list(module.validate_setting(value))
     if problems:
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
-    rt = runtime(request)
     try:
-        with rt.uow() as s:
-            org = org_by_code(s, org_code) if org_code else None
-            saved = _store_setting(s, key, org, value, v, rt.now())
-    except (ValidationFailed, Forbidden) as exc:
+        saved = await run_in_threadpool(save_setting_service, runtime(request), key, org_code or None, value, v.actor)
+    except (ValidationFailed, Forbidden, NotFound) as exc:
         problems = [d.get("message_zh") or exc.message_zh for d in exc.details] if exc.details else [exc.message_zh]
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
     return _settings_page(request, key, org_code, message=f"已保存为第 {saved.version} 版")
-
-
-def _store_setting(s, key: str, org: OrgUnit | None, value: Any, v: Viewer, now):
-    """Settings with rules of their own beyond their validator are stored by their owner: the
-    prior-review catalogue only per street, by someone allowed to, with the legal locks checked."""
-    from engine.settings_store import put_setting
-
-    if key == "prior_review_catalogue":
-        from engine.processes.prior_review import save_catalogue
-
-        if org is None:
-            raise ValidationFailed("the prior-review catalogue is set per street",
-                                   "先议事项目录按街道设置，请选择一个街道")
-        return save_catalogue(s, org, value, v.actor, now)
-    return put_setting(s, key, org, value, v.username, now)
 
 
 @router.get("/admin/settings")
