@@ -46,7 +46,8 @@ def _report_fn(panel: str) -> Callable[..., Any] | None:
     return getattr(module, fn_name)
 
 
-def street_report(rt: Any, panel: str, street_code: str, date_from: date, date_to: date) -> dict[str, Any] | None:
+def street_report(rt: Any, panel: str, street_code: str, date_from: date | None, date_to: date | None
+                  ) -> dict[str, Any] | None:
     """One panel's report as a dict, or None when that report is not installed."""
     fn = _report_fn(panel)
     if fn is None:

@@ -32,11 +32,10 @@ from engine.runtime.staffing import staffing_gaps
 
 from .context import Viewer, check_csrf, render, runtime, viewer
 from .labels import actor_zh
-from .security import end_sessions, lock_user
+from engine.runtime.accounts import MIN_PASSWORD, end_sessions, lock_user
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
-MIN_PASSWORD = 8
 
 
 def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
