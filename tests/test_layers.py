@@ -2,10 +2,11 @@
 source and checked against the direction the architecture allows (docs/architecture.md):
 
 - domain        → nothing in engine but `engine.errors`;
-- runtime       → not the adapters, not the process modules;
+- runtime       → not the adapters, not the process modules, not the services and views above it;
 - processes     → the runtime's registries and service context, the domain — never the `Runtime`;
-- adapters (engine.web, engine.commands) → services and views; never SQLAlchemy, never a
-  database session of their own (`engine.db.session`, `….uow()`).
+- services (engine.services) and views (engine.views) → runtime, processes, domain;
+- adapters (engine.web, engine.commands) → services and views; never SQLAlchemy, never the
+  database package, never a session of their own (`….uow()`), never a process module.
 
 An exception is a named (module, import) pair below with the reason it stays; a new import that
 breaks a rule fails with the module and line."""
@@ -105,7 +106,8 @@ def test_domain_imports_nothing_from_engine_but_the_errors():
 
 def test_runtime_imports_neither_adapters_nor_processes():
     def forbidden(mod: str) -> str | None:
-        for pkg in ("engine.web", "engine.commands", "engine.cli", "engine.processes", "fastapi", "typer"):
+        for pkg in ("engine.web", "engine.commands", "engine.cli", "engine.processes", "engine.services",
+                    "engine.views", "fastapi", "typer"):
             if _under(mod, pkg):
                 return "the runtime does not know who calls it or which processes exist"
         return None
@@ -117,7 +119,7 @@ def test_processes_use_the_registries_not_the_runtime():
         if _under(mod, "engine.runtime") and mod not in PROCESS_MAY_USE_RUNTIME and not any(
                 _under(mod, m) for m in PROCESS_MAY_USE_RUNTIME):
             return "processes register with the runtime; they do not drive it"
-        for pkg in ("engine.web", "engine.commands", "engine.cli", "engine.views"):
+        for pkg in ("engine.web", "engine.commands", "engine.cli", "engine.views", "engine.services"):
             if _under(mod, pkg):
                 return "processes do not know the adapters"
         return None

@@ -218,3 +218,82 @@ def database_answers(rt: Any) -> None:
     """Raise unless the database answers a trivial query (the health check)."""
     with rt.uow() as s:
         s.execute(text("SELECT 1"))
+
+
+# --- administrators' changes to accounts ------------------------------------------------------
+
+USERNAME = r"[A-Za-z0-9_.-]{2,64}"
+
+
+def _require_admin(actor: Actor) -> None:
+    from .errors import Forbidden
+
+    if not (actor.is_system or actor.role == "admin"):
+        raise Forbidden(f"{actor.username} may not manage accounts", "仅系统管理员可以管理用户")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
+
+
+def create_user(rt: Any, actor: Actor, username: str, display_name: str, role: str, jurisdiction: str | None,
+                password: str) -> None:
+    """A new account, audited on the user's chain."""
+    import re
+
+    from engine.orgs import ensure_user
+
+    _require_admin(actor)
+    username, display_name = username.strip(), display_name.strip()
+    if not re.fullmatch(USERNAME, username):
+        raise ValidationFailed("username: 2–64 letters, digits, _ . -", "用户名须为 2–64 位字母、数字或 _ . -")
+    if not display_name:
+        raise ValidationFailed("display name is required", "姓名为必填项")
+    _check_password(password)
+    with rt.uow() as s:
+        if s.scalar(select(User.id).where(User.username == username)) is not None:
+            raise ValidationFailed(f"user {username!r} exists", f"用户名「{username}」已存在")
+        ensure_user(s, username, display_name, role, jurisdiction or None, password, rt.now())
+        audit.append(s, chain=f"user:{username}", actor=actor.username, action="user_created",
+                     after={"role": role, "jurisdiction": jurisdiction or None}, now=rt.now())
+
+
+def change_user(rt: Any, actor: Actor, username: str, *, role: str, jurisdiction: str | None, active: bool,
+                unlock: bool = False, password: str = "", sign_out: bool = False) -> None:
+    """Change a user's role, jurisdiction or state; a reset password, a deactivation or 下线 ends
+    every session the user has open. Administrators cannot remove their own rights."""
+    from engine.orgs import org_by_code
+
+    from .roles import ROLES
+
+    _require_admin(actor)
+    with rt.uow() as s:
+        user = s.scalar(select(User).options(joinedload(User.jurisdiction)).where(User.username == username))
+        if user is None:
+            raise ValidationFailed(f"unknown user {username!r}", f"用户「{username}」不存在")
+        before = {"role": user.role, "jurisdiction": user.jurisdiction.code if user.jurisdiction else None,
+                  "active": user.active}
+        if role not in ROLES:
+            raise ValidationFailed(f"unknown role {role!r}", f"角色「{role}」无效")
+        if username == actor.username and (role != "admin" or not active):
+            raise ValidationFailed("you cannot remove your own administrator rights",
+                                   "不能取消自己的管理员权限或停用自己")
+        user.role = role
+        user.jurisdiction_id = org_by_code(s, jurisdiction).id if jurisdiction else None
+        user.active = active
+        if unlock:
+            user.failed_logins, user.locked_until = 0, None
+        if password:
+            _check_password(password)
+            user.password_hash = hash_password(password)
+        after = {"role": role, "jurisdiction": jurisdiction or None, "active": active}
+        sessions_ended = bool(sign_out or password or (before["active"] and not active))
+        s.flush()
+        if sessions_ended:
+            end_sessions(s, user.id)
+        else:
+            lock_user(s, user.id)  # the user's chain: queue behind a login being recorded
+        audit.append(s, chain=f"user:{username}", actor=actor.username, action="user_changed", before=before,
+                     after=after, detail={"unlocked": unlock, "password_reset": bool(password),
+                                          "sessions_ended": sessions_ended}, now=rt.now())

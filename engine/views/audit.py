@@ -41,3 +41,16 @@ def case_events(rt: Any, case_number: str) -> list[AuditEvent]:
     """A case's chain as stored, in order (detached rows)."""
     with rt.uow() as s:
         return audit.chain_events(s, audit.case_chain(case_number))
+
+
+def verify_chains(rt: Any, chain: str | None, checkpoint_document: Any = None
+                  ) -> tuple[list[audit.ChainReport], audit_anchor.AnchorReport]:
+    """Every chain (or one), recomputed and checked against a checkpoint (the latest stored one,
+    or an exported document kept elsewhere)."""
+    with rt.uow() as s:
+        return audit.verify(s, chain), audit_anchor.verify_anchor(s, checkpoint_document, chain)
+
+
+def latest_checkpoint(rt: Any) -> Any:
+    with rt.uow() as s:
+        return audit_anchor.latest(s)
