@@ -182,17 +182,25 @@ def session_user(rt: Any, uid: int, version: int) -> tuple[User, Actor] | None:
         return load_session_user(s, uid, version)
 
 
+def _own_id(actor: Actor) -> int:
+    """The account behind a person's actor (system actors have none and own no sessions)."""
+    if actor.user_id is None:
+        raise ValidationFailed(f"{actor.username} has no account", f"{actor.username} 不是用户账号")
+    return actor.user_id
+
+
 def logout(rt: Any, actor: Actor, username: str, action: str = "logout") -> None:
     """End every session of the user (all their cookies), recorded in their chain."""
     with rt.uow() as s:
-        end_sessions(s, actor.user_id)  # locks the user row before their chain is appended to
+        end_sessions(s, _own_id(actor))  # locks the user row before their chain is appended to
         audit.append(s, chain=f"user:{username}", actor=username, action=action, now=rt.now())
 
 
 def change_password(rt: Any, actor: Actor, username: str, current: str, new: str) -> User:
     """Change one's own password: the current one must match; every other session ends."""
+    user_id = _own_id(actor)
     with rt.uow() as s:
-        stored = s.scalar(select(User.password_hash).where(User.id == actor.user_id))
+        stored = s.scalar(select(User.password_hash).where(User.id == user_id))
     # The slow checks run with no database connection held.
     if not verify_password(stored, current):
         raise ValidationFailed("the current password is wrong", "原密码错误")
@@ -200,8 +208,8 @@ def change_password(rt: Any, actor: Actor, username: str, current: str, new: str
         raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
     new_hash = hash_password(new)
     with rt.uow() as s:
-        end_sessions(s, actor.user_id)
-        user = s.scalar(select(User).options(joinedload(User.jurisdiction)).where(User.id == actor.user_id))
+        end_sessions(s, user_id)
+        user = s.scalar(select(User).options(joinedload(User.jurisdiction)).where(User.id == user_id))
         user.password_hash = new_hash
         audit.append(s, chain=f"user:{username}", actor=username, action="password_changed", now=rt.now())
     return user
