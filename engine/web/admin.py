@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from engine.config import BUNDLED_FORMS_DIR
 from engine.runtime import accounts, organisations
-from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.errors import DeployError, Forbidden, HongwuError, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
 from engine.runtime.settings import SETTING_MODULES, setting_editor, setting_list, setting_module
@@ -304,7 +304,7 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
     try:
         saved = await run_in_threadpool(save_setting_service, runtime(request), key, org_code or None, value, v.actor)
-    except (ValidationFailed, Forbidden, NotFound) as exc:
+    except (ValidationFailed, Forbidden) as exc:
         problems = [d.get("message_zh") or exc.message_zh for d in exc.details] if exc.details else [exc.message_zh]
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
     return _settings_page(request, key, org_code, message=f"已保存为第 {saved.version} 版")
