@@ -80,13 +80,13 @@ def read_json_arg(value: str | None) -> dict:
 
 
 def actor(username: str | None):
-    from engine.runtime.actors import Actor, load_actor
+    from engine.runtime.actors import Actor
+    from engine.views.lookups import actor_named
 
     if not username:
         return Actor.system("cli")
-    rt = runtime()
-    with errors_exit(), rt.uow() as s:
-        return load_actor(s, username)
+    with errors_exit():
+        return actor_named(runtime(), username)
 
 
 def stdout_is_tty() -> bool:

@@ -76,15 +76,14 @@ def recount_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="只列出
 def show(year: Optional[int] = typer.Argument(None, help="年份；不给则列出前后几年的来源"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """显示某年法定节假日的来源（已加载安排 / 内置数据 / 按放假办法推算）及非周末休息日、调休上班日。"""
-    from engine import calendar_store
+    from engine.views.calendar import year_overviews
 
     rt = _common.runtime()
     if year is not None and not 1900 <= year <= 2100:
         _common.fail(f"年份须在 1900–2100 之间 / year must be within 1900–2100: {year}")
-    with _common.errors_exit(), rt.uow() as s:
+    with _common.errors_exit():
         this = rt.now().year
-        years = [year] if year is not None else list(range(this - 1, this + 4))
-        out = [calendar_store.year_overview(s, y) for y in years]
+        out = year_overviews(rt, [year] if year is not None else list(range(this - 1, this + 4)))
     lines = []
     for o in out:
         ver = f"（第 {o['version']} 版{('，' + o['basis']) if o['basis'] else ''}）" if o["version"] else ""
@@ -98,12 +97,11 @@ def show(year: Optional[int] = typer.Argument(None, help="年份；不给则列�
 @calendar_app.command("history")
 def history(year: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """列出某年放假安排的各个版本（谁、何时加载）。"""
-    from engine import calendar_store
+    from engine.views.calendar import schedule_versions
 
     rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        rows = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at.isoformat()}
-                for r in calendar_store.schedule_history(s, year)]
+    with _common.errors_exit():
+        rows = [{**r, "created_at": r["created_at"].isoformat()} for r in schedule_versions(rt, year)]
     _common.emit(rows, as_json, "\n".join(f"v{r['version']}\t{r['created_at'][:19]}\t{r['created_by']}" for r in rows)
                  or f"{year} 年尚未加载放假安排")
 

@@ -75,13 +75,12 @@ def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Op
               as_json: bool = typer.Option(False, "--json")) -> None:
     """显示案件详情：状态、当前任务、计时器与数据。"""
     actor = _common.actor(as_user)
-    from engine.runtime.staffing import mark_unstaffed
+    from engine.views.cases import mark_unstaffed
 
     rt = _common.runtime()
     with _common.errors_exit():
-        view = rt.get_case(case, actor)
-    with rt.uow() as s:
-        d = mark_unstaffed(s, view.as_dict())
+        d = rt.get_case(case, actor).as_dict()
+    mark_unstaffed(rt, d)
     lines = [f"{d['case_number']} {d['title']} [{d['status']}] v{d['version']}"]
     lines += [f"  任务 {t['id']} {t['title']} ({t['role']}) 期限 {_fmt_due(t['due_at'])}"
               + ("  待配置办理人员" if t["unstaffed"] else "") for t in d["tasks"]]
@@ -134,23 +133,14 @@ def case_attach(case: str = typer.Argument(...), file: str = typer.Argument(...,
     """上传附件（名册、选票、会议记录等），输出可填入表单的附件引用。"""
     from pathlib import Path
 
-    from engine.attachments import reference, store_attachment
+    from engine.runtime.documents import attach_to_case
 
     path = Path(file)
     if not path.is_file():
         _common.fail(f"no such file: {path}")
     actor = _common.actor(as_user)
-    rt = _common.runtime()
     with _common.errors_exit():
-        rt.get_case(case, actor)  # the case must exist and be inside the user's jurisdiction
-        with rt.uow() as s:
-            from sqlalchemy import select
-
-            from engine.db.models import Case
-
-            case_id = s.scalar(select(Case.id).where(Case.case_number == case))
-            ref = reference(store_attachment(s, filename=path.name, content=path.read_bytes(), actor=actor.username,
-                                             now=rt.now(), case_id=case_id))
+        ref = attach_to_case(_common.runtime(), case, actor, path.name, path.read_bytes())
     _common.emit(ref, as_json, __import__("json").dumps(ref, ensure_ascii=False))
 
 

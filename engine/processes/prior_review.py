@@ -36,6 +36,7 @@ from engine.runtime.registry import DemoCase, DemoStep, ProcessDescriptor, Repor
 from engine.runtime.invariants import Invariant
 from engine.runtime.services import ServiceContext, service
 from engine.reports.prior_review import prior_review_report
+from engine.runtime.settings import check_setting
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
 EDITOR_ROLES = frozenset({"street_staff", "admin"})  # who may change a street's catalogue
@@ -65,20 +66,17 @@ def pinned_catalogue(session: Session, pin: dict | None) -> dict[str, Any]:
     return pr.default_setting()
 
 
-def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, now: datetime) -> SettingValue:
+def save_catalogue(session: Session, street: OrgUnit | None, value: Any, actor: Actor, now: datetime) -> SettingValue:
     """Store a new version of `street`'s catalogue (audited by `put_setting`); refuse bad data or
     a user who is not the street's staff or an administrator."""
+    if street is None:
+        raise ValidationFailed("the prior-review catalogue is set per street", "先议事项目录按街道设置，请选择一个街道")
     if street.kind != "street":
         raise ValidationFailed(f"{street.code} is not a street", f"{street.code} 不是街道，先议事项目录按街道设置")
     if not actor.is_system and (actor.role not in EDITOR_ROLES or not actor.covers(street.path)):
         raise Forbidden(f"{actor.username} may not change the prior-review catalogue of {street.code}",
                         f"无权修改「{street.name}」的先议事项目录")
-    problems = pr.validate_setting(value)
-    if problems:
-        raise ValidationFailed("catalogue is invalid: " + "; ".join(p.split(" / ", 1)[-1] for p in problems),
-                               "先议事项目录有误：" + "；".join(p.split(" / ", 1)[0] for p in problems),
-                               details=[{"field": "matters", "message": p.split(" / ", 1)[-1],
-                                         "message_zh": p.split(" / ", 1)[0]} for p in problems])
+    check_setting(pr.SETTING_KEY, value)
     # Switching matters off or removing them is a deviation from the list: the audit event names it.
     previous = get_setting(session, pr.SETTING_KEY, street, None)
     deviations = pr.catalogue_deviations(previous.value if previous.org_code == street.code else None, value)
@@ -671,15 +669,6 @@ INVARIANTS = (
 )
 
 
-def _save_catalogue_setting(session: Session, org: OrgUnit | None, value: Any, actor: Actor,
-                            now: datetime) -> SettingValue:
-    """The settings editor's way in: the catalogue is set per street, with `save_catalogue`'s rules."""
-    if org is None:
-        raise ValidationFailed("the prior-review catalogue is set per street",
-                               "先议事项目录按街道设置，请选择一个街道")
-    return save_catalogue(session, org, value, actor, now)
-
-
 SUMMARY_LABELS = {
     "catalogue_version": "先议事项目录版本", "catalogue_org": "目录所属组织",
     "matter_code": "事项编码", "matter_name": "事项名称", "listed": "列入先议清单", "proposed_unlisted": "提交方申报为非先议事项",
@@ -714,7 +703,7 @@ DESCRIPTOR = ProcessDescriptor(
     data_labels=SUMMARY_LABELS,
     action_labels=ACTION_LABELS,
     settings=(SettingSpec(pr.SETTING_KEY, "先议事项目录", pr.default_setting, pr.validate_setting,
-                          save=_save_catalogue_setting, per_street=True),),
+                          save=save_catalogue, per_street=True),),
     notice_kinds=(COMMITTEE_RESULT,),
     report=Report("prior_review", "先议事项合规", prior_review_report, period=True),
     demo=(DemoCase("PK-JP-XC-01", "community", (

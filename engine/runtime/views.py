@@ -310,28 +310,61 @@ class Views:
         return TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
                         compound_code, compound_name, t.created_at, t.due_at, t.form, case.version, t.due_note)
 
-    def get_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
-        """The task with its form schema and the case data it is shown with."""
+    def get_task(self, task_id: str, actor: Actor, action: str = "open_task") -> dict[str, Any]:
+        """The task with its form schema and the case data it is shown with. A refused look is
+        recorded in the case's chain here, so the web page, the API and the CLI all leave a trace;
+        `action` names what was attempted (opening the task, or submitting it)."""
+        refused: tuple[int, str, str, Forbidden] | None = None
         with self.uow() as s:
             ht, case = self._task_for(s, task_id, actor)
-            self._authorize_task(actor, ht, case)
-            wf, loaded = self.workflow_for(s, case)
-            task = wf.get_task_from_id(UUID(task_id))
-            schema = loaded.form_schema(ht.spec_name) or {}
-            fit = loaded.human_tasks[ht.spec_name].properties.get(FORM_PROPERTY)
-            if fit and schema:
-                ctx = ServiceContext(session=s, now=self.case_clock(case).now(), actor=actor.username, case=case,
-                                     settings=self.settings)
-                schema = services.call(fit, {"schema": schema}, ctx, task)
-            return {
-                "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
-                "schema": schema,
-                "ui_schema": loaded.ui_schema(ht.spec_name) or {},
-                "data": state.json_safe(task.data),
-                "properties": loaded.human_tasks[ht.spec_name].properties,
-                "choices": choices.resolve(s, case, ht.role, task.data, loaded.form_schema(ht.spec_name) or {}),
-                "panel": panels.build(s, case, loaded.form_schema(ht.spec_name), task.data),
-            }
+            try:
+                self._authorize_task(actor, ht, case)
+            except Forbidden as exc:
+                refused = (case.id, case.case_number, ht.title, exc)
+            if refused is None:
+                return self._task_info(s, ht, case, task_id, actor)
+        # The reading session is closed; the refusal gets a transaction of its own.
+        assert refused is not None
+        case_id, case_number, title, exc = refused
+        self.record_refusal(case_id, case_number, actor, action, exc, task_id, title)
+        raise exc
+
+    def closed_task_form(self, case_number: str, spec_name: str, task_id: str, actor: Actor) -> dict[str, Any] | None:
+        """Enough of a task that is no longer open to show its form again (read only); None when
+        the case is outside the actor's jurisdiction or the step has no form."""
+        try:
+            view = self.get_case(case_number, actor)  # jurisdiction check; NotFound outside it
+        except NotFound:
+            return None
+        with self.uow() as s:
+            case = s.scalar(select(Case).where(Case.case_number == case_number))
+            _pd, loaded = self.loaded_definition(s, case.definition_id)
+            info = loaded.human_tasks.get(spec_name)
+            if info is None:
+                return None
+            return {"task": {"id": task_id, "name": spec_name, "case_number": case_number, "title": info.title,
+                             "role": info.role, "compound_name": view.compound_name, "case_version": view.version,
+                             "due_at": None, "process_key": view.process_key},
+                    "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
+
+    def _task_info(self, s: Session, ht: HumanTask, case: Case, task_id: str, actor: Actor) -> dict[str, Any]:
+        wf, loaded = self.workflow_for(s, case)
+        task = wf.get_task_from_id(UUID(task_id))
+        schema = loaded.form_schema(ht.spec_name) or {}
+        fit = loaded.human_tasks[ht.spec_name].properties.get(FORM_PROPERTY)
+        if fit and schema:
+            ctx = ServiceContext(session=s, now=self.case_clock(case).now(), actor=actor.username, case=case,
+                                 settings=self.settings)
+            schema = services.call(fit, {"schema": schema}, ctx, task)
+        return {
+            "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
+            "schema": schema,
+            "ui_schema": loaded.ui_schema(ht.spec_name) or {},
+            "data": state.json_safe(task.data),
+            "properties": loaded.human_tasks[ht.spec_name].properties,
+            "choices": choices.resolve(s, case, ht.role, task.data, loaded.form_schema(ht.spec_name) or {}),
+            "panel": panels.build(s, case, loaded.form_schema(ht.spec_name), task.data),
+        }
 
     def _task_for(self, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
         ht = s.get(HumanTask, task_id)

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import audit, audit_anchor
-from engine.runtime.staffing import mark_unstaffed
+from engine.views import audit as audit_views
+from engine.views import cases as case_views
 
-from .cases import case_attachments, case_documents, case_vocabulary, training_only
+from .cases import case_attachments, case_documents, training_only
 from .context import Viewer, check_csrf, client_address, end_user_sessions, runtime, start_session, viewer
 from .history import timeline
-from .security import LoginFailed, end_sessions, login
+from .security import LoginFailed, login
 
 router = APIRouter(prefix="/api")
 
@@ -129,27 +129,9 @@ class PasswordIn(BaseModel):
              responses={**ERRORS, 422: {"model": ErrorOut, "description": "原密码错误或新密码太短"}})
 def change_password(request: Request, body: PasswordIn, v: Viewer = Depends(viewer)):
     """修改密码：其他会话全部失效，本会话换发新的 Cookie。"""
-    from sqlalchemy import select
+    from engine.runtime.accounts import change_password as change
 
-    from engine.db.models import User
-    from engine.orgs import hash_password, verify_password
-    from engine.runtime.errors import ValidationFailed
-
-    from .admin import MIN_PASSWORD
-
-    rt = runtime(request)
-    with rt.uow() as s:
-        current = s.scalar(select(User.password_hash).where(User.id == v.actor.user_id))
-    if not verify_password(current, body.current_password):
-        raise ValidationFailed("the current password is wrong", "原密码错误")
-    if len(body.new_password) < MIN_PASSWORD:
-        raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
-    new_hash = hash_password(body.new_password)
-    with rt.uow() as s:
-        end_sessions(s, v.actor.user_id)
-        user = s.scalar(select(User).where(User.id == v.actor.user_id))
-        user.password_hash = new_hash
-        audit.append(s, chain=f"user:{v.username}", actor=v.username, action="password_changed", now=rt.now())
+    user = change(runtime(request), v.actor, v.username, body.current_password, body.new_password)
     start_session(request, user)
     return _session_out(viewer(request))
 
@@ -212,8 +194,8 @@ def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) ->
     """案件详情：数据、当前任务（unstaffed 为真表示辖区内没有在岗的该角色用户，待配置办理人员）、等待中的期限。"""
     rt = runtime(request)
     case = rt.get_case(case_number, v.actor).as_dict()
-    with rt.uow() as s:
-        return mark_unstaffed(s, case)
+    case_views.mark_unstaffed(rt, case)
+    return case
 
 
 class ClockIn(BaseModel):
@@ -244,8 +226,7 @@ def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)
     """办理记录（审计链）及其校验结果。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
-    with rt.uow() as s:
-        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
+    events, chain = timeline(case_views.case_history(rt, view.case_number))
     return {"case_number": view.case_number, "chain": chain.as_dict(), "events": events}
 
 
@@ -254,9 +235,8 @@ def documents(request: Request, case_number: str, v: Viewer = Depends(viewer)) -
     """案件的文书（下载地址与核验码）和附件。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
-    with rt.uow() as s:
-        docs = case_documents(s, view.id)
-        atts = case_attachments(s, view.id)
+    docs = case_documents(rt, view.id)
+    atts = case_attachments(rt, view.id)
     for d in docs:
         d["download_url"] = f"/documents/{d['id']}/download"
         d["verify_url"] = f"/verify/{d['verification_code']}"
@@ -268,15 +248,7 @@ def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(vi
     """重新计算该案件的审计哈希链。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
-    chain = audit.case_chain(view.case_number)
-    with rt.uow() as s:
-        report = audit.verify(s, chain)[0].as_dict()
-        anchor = audit_anchor.verify_anchor(s, chain=chain)
-    # Checked against the latest signed checkpoint too: a deleted chain or tail is not "ok, 0 events".
-    report["anchor_problems"] = [p.as_dict() for p in anchor.problems]
-    report["checkpoint"] = anchor.checkpoint
-    report["ok"] = report["ok"] and anchor.ok
-    return report
+    return audit_views.verify_case_chain(rt, view.case_number)
 
 
 @router.get("/verify/{code}", tags=["public"], response_model=VerifyOut,
@@ -300,5 +272,4 @@ def revoke_document(request: Request, document_id: int, body: RevokeIn, v: Viewe
     """撤销文书（街道党工委，须说明原因；记入审计）。返回撤销后的核验结果。"""
     from .verify import lookup, revoke
 
-    doc = revoke(request, v, document_id, body.reason)
-    return lookup(request, doc.verification_code)
+    return lookup(request, revoke(request, v, document_id, body.reason))

@@ -7,9 +7,8 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
-from engine.db.models import User
+from engine.runtime import accounts as account_service
 
 from .context import (check_csrf, client_address, codec, end_user_sessions, optional_viewer, render, runtime,
                       session_of, start_session)
@@ -53,9 +52,7 @@ def _check_demo_accounts(request: Request, key: int) -> list[dict]:
     from engine.orgs import verify_password
 
     names = [u[0] for u in demo.USERS]
-    with runtime(request).uow() as s:
-        hashes = dict(s.execute(select(User.username, User.password_hash)
-                                .where(User.username.in_(names), User.active.is_(True))).all())
+    hashes = account_service.active_password_hashes(runtime(request), names)
     # The slow check runs with no database connection held.
     accounts = []
     if names[0] in hashes and verify_password(hashes[names[0]], demo.DEMO_PASSWORD):
@@ -121,8 +118,5 @@ def logout(request: Request):
 
 @router.get("/healthz")
 def healthz(request: Request):
-    from sqlalchemy import text
-
-    with runtime(request).uow() as s:
-        s.execute(text("SELECT 1"))
+    account_service.database_answers(runtime(request))
     return {"ok": True, "session": bool(session_of(request).uid)}

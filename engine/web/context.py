@@ -12,16 +12,17 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from engine.config import CIVIL_TZ
+from engine.runtime import accounts
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.limits import TooLarge
 from engine.runtime.roles import ROLES
+from engine.runtime.storage_errors import InputNotStorable, StorageError
 
 from .labels import PROCESS_ZH
-from .security import SessionCodec, SessionData, load_session_user
+from .security import SessionCodec, SessionData
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, TooLarge: 413, ValidationFailed: 422, DeployError: 422}
@@ -91,13 +92,12 @@ def _viewer(request: Request) -> Viewer | None:
     sess = session_of(request)
     viewer = None
     if sess.uid is not None:
-        with request.app.state.runtime.uow() as s:
-            found = load_session_user(s, sess.uid, sess.version)
-            if found is not None:
-                user, actor = found
-                j = user.jurisdiction
-                viewer = Viewer(actor, user.username, user.display_name, user.role, j.code if j else None,
-                                j.name if j else "全部", codec(request).csrf_token(sess.sid))
+        found = accounts.session_user(request.app.state.runtime, sess.uid, sess.version)
+        if found is not None:
+            user, actor = found
+            j = user.jurisdiction
+            viewer = Viewer(actor, user.username, user.display_name, user.role, j.code if j else None,
+                            j.name if j else "全部", codec(request).csrf_token(sess.sid))
     request.state.viewer = viewer
     return viewer
 
@@ -146,14 +146,7 @@ def start_session(request: Request, user) -> None:
 
 def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> None:
     """Log out: every session of the user ends (all their cookies), recorded in their chain."""
-    from engine import audit
-
-    from .security import end_sessions
-
-    rt = runtime(request)
-    with rt.uow() as s:
-        end_sessions(s, v.actor.user_id)  # locks the user row before their chain is appended to
-        audit.append(s, chain=f"user:{v.username}", actor=v.username, action=action, now=rt.now())
+    accounts.logout(runtime(request), v.actor, v.username, action)
     request.state.session = codec(request).new(None)
     request.state.session_dirty = True
     request.state.viewer = None
@@ -235,7 +228,7 @@ def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
     try:
         n, overdue = rt.task_badge(v.actor, up_to=BADGE_MAX + 1)
         return {"inbox_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+", "inbox_overdue": int(overdue)}
-    except SQLAlchemyError:  # the badge must never take a page (or an error page) down with it
+    except StorageError:  # the badge must never take a page (or an error page) down with it
         return {}
 
 
@@ -365,8 +358,8 @@ def install_error_handlers(app) -> None:
             return JSONResponse(error_payload(exc), status_code=code)
         return render(request, "error.html", {"status": code, "error": exc}, status_code=code)
 
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError):
+    @app.exception_handler(InputNotStorable)
+    async def _data(request: Request, exc: InputNotStorable):
         # Input the database cannot hold (NUL characters, out-of-range numbers): the request's
         # fault, and nothing was changed (the unit of work rolled back).
         bad = HongwuError("the input contains characters or numbers the database cannot store",

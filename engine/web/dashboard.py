@@ -1,34 +1,29 @@
 """Street dashboard: committees and their party-member share, prior-review compliance, mediation
 rates, overdue tasks — charts with the local targets drawn as lines.
 
-Each process declares its panel in its descriptor (`ProcessDescriptor.report`: the function in
-`engine.reports.*`, its title, whether it takes a period); a report that fails leaves its panel
-saying so instead of the page."""
+Each process declares its panel in its descriptor (`ProcessDescriptor.report`), read through
+`engine.views.dashboard`; a report that
+fails fails the page (a silent empty panel would hide a real fault)."""
 from __future__ import annotations
 
-import logging
+from engine.runtime import registry
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
-
 from engine.config import CIVIL_TZ
-from engine.db.models import HumanTask, OrgUnit
-from engine.runtime import registry
 from engine.runtime.errors import NotFound
+from engine.views import dashboard as views
 
 from .charts import Bar, bar_chart
 from .context import DASHBOARD_ROLES, Viewer, render, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger(__name__)
 PARTY_SHARE_TARGET = 0.5  # new committees: more than half party members (DESIGN §4.2)
 DATE = Query("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
 
-# panel -> Report, from the processes' descriptors (registry order)
-REPORTS = registry.derived(registry.reports)
+# panel -> title, from the processes' descriptors (registry order)
 PANEL_TITLES = registry.derived(lambda: {k: r.title for k, r in registry.reports().items()})
 
 
@@ -37,47 +32,13 @@ def dashboard_viewer(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
     return v
 
 
-def streets_for(request: Request, v: Viewer) -> list[OrgUnit]:
-    with runtime(request).uow() as s:
-        rows = [o for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "street").order_by(OrgUnit.path))
-                if v.actor.covers(o.path)]
-        s.expunge_all()
-        return rows
-
-
-def _report_fn(panel: str) -> Callable | None:
-    report = REPORTS.get(panel)
-    return report.function if report is not None else None
-
-
 def run_report(request: Request, panel: str, street_code: str, date_from: date, date_to: date) -> dict[str, Any]:
-    fn = _report_fn(panel)
-    if fn is None:
+    """A panel's report; a report that is not installed says so. A report that fails is a real
+    failure and is not hidden behind a friendly panel."""
+    data = views.street_report(runtime(request), panel, street_code, date_from, date_to)
+    if data is None:
         return {"available": False, "error": "统计模块尚未提供"}
-    rt = runtime(request)
-    try:
-        with rt.uow() as s:
-            if REPORTS[panel].period:
-                data = fn(s, street_code, date_from, date_to, rt.now())
-            else:
-                data = fn(s, street_code)
-    except Exception as exc:  # one broken report must not take the dashboard down
-        log.exception("report %s failed", panel)
-        return {"available": False, "error": f"统计失败：{exc}"}
-    if hasattr(data, "as_dict"):
-        data = data.as_dict()
-    return {"available": True, "data": data if isinstance(data, dict) else {"value": data}}
-
-
-def overdue_tasks(request: Request, street: OrgUnit) -> list[dict[str, Any]]:
-    rt = runtime(request)
-    with rt.uow() as s:
-        rows = s.execute(select(HumanTask.process_key, HumanTask.role, func.count())
-                         .where(HumanTask.org_path.startswith(street.path), HumanTask.due_at.is_not(None),
-                                HumanTask.due_at < rt.now())
-                         .group_by(HumanTask.process_key, HumanTask.role)
-                         .order_by(HumanTask.process_key, HumanTask.role)).all()
-    return [{"process_key": r[0], "role": r[1], "count": r[2]} for r in rows]
+    return {"available": True, "data": data}
 
 
 def _ratio(value: Any) -> float | None:
@@ -157,7 +118,7 @@ def _period(date_from: str, date_to: str, now: datetime) -> tuple[date, date]:
 
 @router.get("/dashboard")
 def dashboard_home(request: Request, v: Viewer = Depends(dashboard_viewer)):
-    streets = streets_for(request, v)
+    streets = views.streets_for(runtime(request), v.actor)
     if len(streets) == 1:
         return RedirectResponse(f"/dashboard/{streets[0].code}", status_code=303)
     return render(request, "dashboard.html", {"streets": streets, "street": None})
@@ -166,19 +127,19 @@ def dashboard_home(request: Request, v: Viewer = Depends(dashboard_viewer)):
 @router.get("/dashboard/{street_code}")
 def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_viewer),
               date_from: str = DATE, date_to: str = DATE):
-    streets = streets_for(request, v)
+    streets = views.streets_for(runtime(request), v.actor)
     street = next((s for s in streets if s.code == street_code), None)
     if street is None:
         raise NotFound(f"unknown street {street_code!r}", f"街道 {street_code!r} 不存在或不在您的辖区内")
     start, end = _period(date_from, date_to, runtime(request).now())
     panels = []
-    for panel in REPORTS:
+    for panel in registry.reports():
         result = run_report(request, panel, street.code, start, end)
         if result["available"]:
             result["charts"] = charts_for(panel, result["data"])
             result["facts"] = facts(result["data"])
         panels.append({"key": panel, "title": PANEL_TITLES[panel], **result})
-    overdue = overdue_tasks(request, street)
+    overdue = views.overdue_tasks(runtime(request), street.path)
     from .context import PROCESS_ZH
 
     by_process: dict[str, int] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from .context import Viewer, render, runtime, viewer
-from .lookups import org_units, processes
+from engine.views.lookups import org_units, processes
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

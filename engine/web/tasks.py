@@ -9,13 +9,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from engine.attachments import PendingUpload
-from engine.db.models import Case, HumanTask
-from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.runtime.errors import Conflict, NotFound, ValidationFailed
 
 from . import forms
 from .context import Viewer, check_csrf, render, runtime, viewer
@@ -37,23 +35,9 @@ def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, error
     }, status_code=status_code)
 
 
-def audit_refusal(request: Request, v: Viewer, task_id: str, action: str, exc: Forbidden) -> None:
-    """Record a refused look at / submission of a task in its case's chain (own transaction)."""
-    rt = runtime(request)
-    with rt.uow() as s:
-        row = s.execute(select(HumanTask.case_id, HumanTask.title, Case.case_number)
-                        .join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)).first()
-    if row is None:
-        return
-    rt.record_refusal(row[0], row[2], v.actor, action, exc, task_id, row[1])
-
-
 def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -> dict:
-    try:
-        return runtime(request).get_task(task_id, v.actor)
-    except Forbidden as exc:
-        audit_refusal(request, v, task_id, action, exc)
-        raise
+    """The task, or Forbidden (the service records the refusal in the case's chain)."""
+    return runtime(request).get_task(task_id, v.actor, action=action)
 
 
 @router.get("/tasks/{task_id}")
@@ -67,22 +51,7 @@ def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
 
 
 def _closed_task_info(request: Request, v: Viewer, case_number: str, spec_name: str, task_id: str) -> dict | None:
-    """Enough of a task that is no longer open to show its form again (read only)."""
-    rt = runtime(request)
-    try:
-        view = rt.get_case(case_number, v.actor)  # jurisdiction check; NotFound outside it
-    except NotFound:
-        return None
-    with rt.uow() as s:
-        case = s.scalar(select(Case).where(Case.case_number == case_number))
-        _pd, loaded = rt.loaded_definition(s, case.definition_id)
-        info = loaded.human_tasks.get(spec_name)
-        if info is None:
-            return None
-        return {"task": {"id": task_id, "name": spec_name, "case_number": case_number, "title": info.title, "role": info.role,
-                         "compound_name": view.compound_name, "case_version": view.version, "due_at": None,
-                         "process_key": view.process_key},
-                "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
+    return runtime(request).closed_task_form(case_number, spec_name, task_id, v.actor)
 
 
 def _without_pending(value: Any) -> Any:

@@ -45,7 +45,7 @@ def test_runtime_never_imports_a_process():
 
 
 def test_processes_never_call_up_into_the_service_layer():
-    up = ("engine.runtime.service", "engine.web", "engine.commands", "engine.intake", "engine.demo_cases")
+    up = ("engine.runtime.service", "engine.web", "engine.commands", "engine.services", "engine.demo_cases")
     bad = {str(p.relative_to(ROOT)): sorted(i for i in _imports(p) if _under(i, up))
            for p in _files(ENGINE / "processes")}
     assert not {k: v for k, v in bad.items() if v}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from engine import tokens
-from engine import intake
+from engine.services import mediation_intake as intake
+from engine.services import tokens
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.limits import TooLarge, parse_json
@@ -70,8 +70,7 @@ async def create_mediation_case(request: Request) -> JSONResponse:
     """Open a tiered-mediation case from an integration; idempotent by (source, reference)."""
     runtime = request.app.state.runtime
     try:
-        with runtime.uow() as s:
-            token = tokens.verify_token(s, tokens.bearer(request.headers.get("authorization")), SCOPE)
+        token = tokens.token_for(runtime, request.headers.get("authorization"), SCOPE)
         raw = await request.body()
         payload = parse_json(raw) if raw.strip() else None  # depth, NUL, size and number limits
         actor = Actor.system(f"api:{token.name}")

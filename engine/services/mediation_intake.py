@@ -1,7 +1,6 @@
-"""Intake of disputes from outside (`POST /api/mediation-cases`, `hongwu mediation intake`): an
-application service above the runtime, so that the mediation process itself never calls up into
-`Runtime`. It checks the payload against the published schema, the compound and the caller's
-reach, and opens the case — once per (source, reference)."""
+"""Filing a dispute from outside (the 12345 hotline, a grid system, `hongwu mediation intake`):
+the payload is checked against the published schema, the caller's reach is checked, and a
+repeated (source, reference) answers with the case opened the first time."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,13 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from engine.db.models import Case, OrgUnit
 from engine.domain import mediation as rules
 from engine.processes.mediation import INTAKE_FIELDS, PROCESS_KEY, published_schema, validate_intake
-from engine.runtime.errors import Forbidden, ValidationFailed
+from engine.runtime.actors import Actor
 from engine.runtime.services import ServiceContext
+from engine.runtime.errors import Forbidden, ValidationFailed
 
 __all__ = ["intake_case", "published_schema", "validate_intake"]
 
 
-def intake_case(runtime, payload: Any, actor, *, within_path: str | None = None):
+def intake_case(runtime: Any, payload: Any, actor: Actor, *, within_path: str | None = None):
     """Open a mediation case from a validated payload, or return the case already opened for the
     same (source, reference): a repeated request never makes a duplicate. `within_path` limits
     the compounds the caller may file into (an API token's organisation).
@@ -59,7 +59,8 @@ def intake_case(runtime, payload: Any, actor, *, within_path: str | None = None)
         return runtime.get_case(before, actor), False
 
 
-def _existing(runtime, external: tuple[str, str]) -> str | None:
+def _existing(runtime: Any, external: tuple[str, str]) -> str | None:
+
     with runtime.uow() as s:
         return s.scalar(select(Case.case_number).where(Case.external_source == external[0],
                                                         Case.external_ref == external[1]))
