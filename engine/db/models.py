@@ -348,3 +348,7 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Tables of other areas on the same Base (imported last: they refer to the classes above).
+from engine.db.worklist_models import CaseComment, TaskClaim  # noqa: E402,F401

@@ -49,6 +49,12 @@ from .services import ServiceContext
 from .workflow_cache import WorkflowCache
 from .timing import human_task_due, human_task_period, timer_due, timer_period
 from .recount import audit_recounted, refresh_deadlines
+from .claims import TaskClaims
+from .comments import CaseComments
+from .supervision import Supervision, refuse_unless_running
+from .claims import holder_check, holders
+from .overdue import overdue_clause
+from engine.db.worklist_models import TaskClaim
 
 GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered guard service
 # User-task property naming a registered service that fits the form to the case (e.g. leaves out
@@ -157,7 +163,7 @@ class CaseView:
         return d
 
 
-class Runtime:
+class Runtime(TaskClaims, CaseComments, Supervision):
     """Entry point of the service layer, bound to one database and one clock."""
 
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None):
@@ -435,6 +441,9 @@ class Runtime:
             task_rows, timer_rows = rows
             tasks = [self._task_view(t, case, code, name).as_dict()
                      for t in sorted(task_rows, key=lambda t: (t.created_at, t.id))]
+            held = holders(s, [t["id"] for t in tasks])
+            for t in tasks:
+                t["holder"] = held.get(t["id"])
             timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat(), "due_note": t.due_note}
                       for t in sorted(timer_rows, key=lambda t: t.due_at)]
         return CaseView(
@@ -480,7 +489,8 @@ class Runtime:
     TASK_ORDERS = ("due", "newest", "oldest")
 
     def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
-                   overdue_only: bool = False, limit: int = 50, offset: int = 0, order: str = "due") -> list[TaskView]:
+                   overdue_only: bool = False, limit: int = 50, offset: int = 0, order: str = "due",
+                   scope: str = "all") -> list[TaskView]:
         """An actor's open tasks. `order`: "due" (default) puts due ones first by due date — so the
         overdue ones lead — then undated ones by age; "newest" / "oldest" sort by arrival.
 
@@ -490,6 +500,7 @@ class Runtime:
         order walks (role, created_at)."""
         if order not in self.TASK_ORDERS:
             raise ValidationFailed(f"unknown task order {order!r}", f"不支持的排序方式「{order}」")
+        _check_scope(scope)
         with self.uow() as s:
             q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
                         HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
@@ -497,14 +508,13 @@ class Runtime:
                  .join(Case, Case.id == HumanTask.case_id)
                  .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
                  .where(HumanTask.org_path.startswith(actor.jurisdiction_path)))
-            if not actor.is_system:
-                q = q.where(HumanTask.role == actor.role)
+            q = _scoped(q, actor, scope)
             if process_key:
                 q = q.where(HumanTask.process_key == process_key)
             if compound_code:
                 q = q.where(OrgUnit.code == compound_code)
             if overdue_only:
-                q = q.where(HumanTask.due_at < self.now())
+                q = q.where(overdue_clause(s, self.now()))
             if order != "due":
                 by = (HumanTask.created_at.desc(), HumanTask.id.desc()) if order == "newest" else \
                     (HumanTask.created_at, HumanTask.id)
@@ -526,13 +536,15 @@ class Runtime:
                              r[14]) for r in rows]
 
     def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False,
-                    up_to: int | None = None) -> int:
+                    up_to: int | None = None, scope: str = "all") -> int:
         """Open tasks of the actor; with `up_to`, counting stops there (a badge shows "99+", and
-        need not count a district's tens of thousands on every page)."""
+        need not count a district's tens of thousands on every page). `scope`: "all" of the
+        actor's role, "mine" (claimed by or assigned to the actor) or "pool" (held by nobody)."""
+        _check_scope(scope)
         with self.uow() as s:
-            q = self._open_tasks_of(actor, process_key)
+            q = self._open_tasks_of(actor, process_key, scope)
             if overdue_only:
-                q = q.where(HumanTask.due_at < self.now())
+                q = q.where(overdue_clause(s, self.now()))
             if up_to is not None:
                 q = q.limit(up_to)
             return s.scalar(select(func.count()).select_from(q.subquery())) or 0
@@ -542,16 +554,14 @@ class Runtime:
         is overdue, in one statement (it is on every page, so every round trip shows under load)."""
         q = self._open_tasks_of(actor)
         count = select(func.count()).select_from(q.limit(up_to).subquery()).scalar_subquery()
-        overdue = q.where(HumanTask.due_at < self.now()).exists()
         with self.uow() as s:
+            overdue = q.where(overdue_clause(s, self.now())).exists()
             n, late = s.execute(select(count, overdue)).one()
         return n or 0, bool(late)
 
     @staticmethod
-    def _open_tasks_of(actor: Actor, process_key: str | None = None):
-        q = select(HumanTask.id).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
-        if not actor.is_system:
-            q = q.where(HumanTask.role == actor.role)
+    def _open_tasks_of(actor: Actor, process_key: str | None = None, scope: str = "all"):
+        q = _scoped(select(HumanTask.id).where(HumanTask.org_path.startswith(actor.jurisdiction_path)), actor, scope)
         if process_key:
             q = q.where(HumanTask.process_key == process_key)
         return q
@@ -618,6 +628,8 @@ class Runtime:
                 ht, case = found
                 try:
                     self._authorize_task(actor, ht, case)
+                    refuse_unless_running(case, "其待办任务不能办理")
+                    holder_check(s, actor, ht)
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
@@ -963,7 +975,8 @@ class Runtime:
         now = self.now()
         until = now + timedelta(seconds=lease_seconds)
         claimable = and_(Timer.due_at < now,  # passed, as SpiffWorkflow counts it
-                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
+                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now),
+                          _CASE_RUNS)  # a suspended case's timers wait for its resumption
         with self.uow() as s:
             pick = select(Timer.id).where(claimable).order_by(Timer.due_at).limit(limit)
             if s.bind.dialect.name == "postgresql":
@@ -984,7 +997,8 @@ class Runtime:
         earlier in real time (their rows hold the case's own time). Few cases ever are."""
         free = or_(Timer.claimed_until.is_(None), Timer.claimed_until < now)
         pick = (select(Timer.id, Timer.due_at, Case.clock_offset_days).join(Case, Case.id == Timer.case_id)
-                .where(Case.clock_offset_days > 0, Timer.due_at >= now, free).order_by(Timer.due_at))
+                .where(Case.clock_offset_days > 0, Case.status == "running", Timer.due_at >= now, free)
+                .order_by(Timer.due_at))
         ids = [tid for tid, due, days in s.execute(pick) if due < now + timedelta(days=days)][:limit]
         if not ids:
             return []
@@ -1008,6 +1022,9 @@ class Runtime:
                 case = s.get(Case, case_id, with_for_update=pg)
                 q = select(Timer.id).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
                 if s.scalar(q.with_for_update() if pg else q) is None:  # the case moved on meanwhile
+                    return False
+                if case.status != "running":  # suspended since the claim: the timer waits
+                    s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
                     return False
                 actor = Actor.system(f"worker:{worker_id}")
                 wf, loaded = self.workflow_for(s, case)
@@ -1119,6 +1136,7 @@ class Runtime:
 
 
 # Statements built once (building them costs more than running them on the hot path).
+_CASE_RUNS = select(Case.id).where(Case.id == Timer.case_id, Case.status == "running").exists()
 _CASE_TASKS = select(HumanTask).where(HumanTask.case_id == bindparam("case_id"))
 _CASE_TIMERS = select(Timer).where(Timer.case_id == bindparam("case_id"))
 _BUMP_CASE = (update(Case).where(Case.id == bindparam("case_id"), Case.version == bindparam("expected"))
@@ -1162,6 +1180,23 @@ class Derived:
 
 
 TRAINING_FLAG = "training"
+TASK_SCOPES = ("all", "mine", "pool")
+
+
+def _check_scope(scope: str) -> None:
+    if scope not in TASK_SCOPES:
+        raise ValidationFailed(f"unknown task scope {scope!r}", f"不支持的待办范围「{scope}」")
+
+
+def _scoped(q, actor: Actor, scope: str):
+    """The actor's tasks: of their role (all / the unheld pool), or those held by them (mine)."""
+    if scope == "mine":
+        return q.where(HumanTask.id.in_(select(TaskClaim.task_id).where(TaskClaim.holder == actor.username)))
+    if not actor.is_system:
+        q = q.where(HumanTask.role == actor.role)
+    if scope == "pool":
+        q = q.where(~select(TaskClaim.task_id).where(TaskClaim.task_id == HumanTask.id).exists())
+    return q
 MAX_CLOCK_STEP_DAYS = 366  # a year at a time is more than any statutory period the processes wait for
 
 
