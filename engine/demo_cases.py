@@ -85,7 +85,7 @@ def _mediation(rt, a) -> list[str]:
 
 def load_demo(rt) -> dict:
     with rt.uow() as s:
-        demo.seed(s, rt.now())
+        demo.seed(s, rt.now(), staff_every_unit=True)
         has_cases = s.scalar(select(func.count()).select_from(Case))
         deployed = set(s.scalars(select(ProcessDefinition.key)))
         actors = {u[0]: load_actor(s, u[0]) for u in demo.USERS}
@@ -95,4 +95,4 @@ def load_demo(rt) -> dict:
                           ("tiered_mediation", _mediation)):
             if key in deployed:
                 cases += make(rt, actors)
-    return {"users": [u[0] for u in demo.USERS], "password": demo.DEMO_PASSWORD, "cases": cases}
+    return {"users": [u[0] for u in demo.USERS + demo.STAFF], "password": demo.DEMO_PASSWORD, "cases": cases}

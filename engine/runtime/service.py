@@ -126,6 +126,7 @@ class TaskView:
     form: str | None
     case_version: int
     due_note: str | None = None  # set when the due time rests on the statutory fallback calendar
+    clock_offset_days: int = 0  # its case's clock moved forward (training databases): overdue by that clock
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -504,7 +505,8 @@ class Runtime(TaskClaims, CaseComments, Supervision):
         with self.uow() as s:
             q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
                         HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
-                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note)
+                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note,
+                        Case.clock_offset_days)
                  .join(Case, Case.id == HumanTask.case_id)
                  .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
                  .where(HumanTask.org_path.startswith(actor.jurisdiction_path)))
@@ -533,7 +535,7 @@ class Runtime(TaskClaims, CaseComments, Supervision):
                                       .order_by(HumanTask.created_at, HumanTask.id)
                                       .limit(limit - len(rows)).offset(skipped)).all()
             return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11],
-                             r[14]) for r in rows]
+                             r[14], r[15] or 0) for r in rows]
 
     def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False,
                     up_to: int | None = None, scope: str = "all") -> int:
@@ -569,7 +571,8 @@ class Runtime(TaskClaims, CaseComments, Supervision):
     @staticmethod
     def _task_view(t: HumanTask, case: Case, compound_code: str, compound_name: str) -> TaskView:
         return TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
-                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version, t.due_note)
+                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version, t.due_note,
+                        case.clock_offset_days or 0)
 
     def get_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
         """The task with its form schema and the case data it is shown with."""

@@ -48,16 +48,52 @@ def changes(before: Any, after: Any, vocab: Vocabulary = NO_FORMS) -> list[dict[
 def timeline(session, case_number: str, vocab: Vocabulary = NO_FORMS
              ) -> tuple[list[dict[str, Any]], audit.ChainReport]:
     events = audit.chain_events(session, audit.case_chain(case_number))
+    details = [_load(e.detail) for e in events]
+    people = {e.actor for e in events}
+    for d in details:
+        if isinstance(d, dict):
+            people.update(str(d[k]) for k in ("user", "assignee", "previous") if d.get(k))
+            people.update(str(m) for m in d.get("mentions") or [] if isinstance(d.get("mentions"), list))
     names = dict(session.execute(select(User.username, User.display_name)
-                                 .where(User.username.in_({e.actor for e in events}))).all())
+                                 .where(User.username.in_(people))).all())
     rows = []
-    for e in events:
-        detail = _load(e.detail)
+    for e, detail in zip(events, details):
         rows.append({
             "seq": e.seq, "at": e.created_at, "actor": e.actor, "actor_name": actor_zh(e.actor, names),
             "action": e.action, "action_zh": action_zh(e.action, detail), "task_name": e.task_name,
             "refused": e.action.startswith("refused:"),
             "changes": changes(_load(e.data_before), _load(e.data_after), vocab),
-            "detail": detail, "row_hash": e.row_hash,
+            "detail": detail, "row_hash": e.row_hash, "note": event_note(e.action, detail, names),
         })
     return rows, audit.verify_events(audit.case_chain(case_number), events)
+
+
+def event_note(action: str, detail: Any, names: dict[str, str]) -> str:
+    """What a person needs to read beside the action: to whom, why, from when to when."""
+    if not isinstance(detail, dict):
+        return ""
+
+    def who(key: str) -> str:
+        return actor_zh(str(detail.get(key) or ""), names)
+
+    reason = f"原因：{detail['reason']}" if detail.get("reason") else ""
+    if action == "task_claimed":
+        return f"认领人：{who('user')}"
+    if action == "task_released":
+        return f"原办理人：{who('user')}"
+    if action in ("task_assigned", "task_delegated"):
+        to = f"{'指派给' if action == 'task_assigned' else '转办给'} {who('assignee')}"
+        if detail.get("previous"):
+            to += f"（原办理人：{who('previous')}）"
+        return "；".join(x for x in (to, reason) if x)
+    if action == "comment_added":
+        mentions = detail.get("mentions") if isinstance(detail.get("mentions"), list) else []
+        return ("提及：" + "、".join(actor_zh(str(m), names) for m in mentions)) if mentions else ""
+    if action == "timer_rescheduled":
+        from .context import deadline_time
+
+        moved = f"{deadline_time(detail.get('old_due'))} → {deadline_time(detail.get('new_due'))}"
+        return "；".join(x for x in (moved, reason) if x)
+    if action in ("case_cancelled", "case_suspended", "case_resumed", "step_reopened"):
+        return reason
+    return ""
