@@ -76,11 +76,13 @@ def run_report(request: Request, panel: str, street_code: str, date_from: date, 
 
 
 def overdue_tasks(request: Request, street: OrgUnit) -> list[dict[str, Any]]:
+    from engine.runtime.overdue import overdue_clause
+
     rt = runtime(request)
     with rt.uow() as s:
         rows = s.execute(select(HumanTask.process_key, HumanTask.role, func.count())
                          .where(HumanTask.org_path.startswith(street.path), HumanTask.due_at.is_not(None),
-                                HumanTask.due_at < rt.now())
+                                overdue_clause(s, rt.now()))
                          .group_by(HumanTask.process_key, HumanTask.role)
                          .order_by(HumanTask.process_key, HumanTask.role)).all()
     return [{"process_key": r[0], "role": r[1], "count": r[2]} for r in rows]
@@ -185,7 +187,13 @@ def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_
             result["facts"] = facts(result["data"])
         panels.append({"key": panel, "title": PANEL_TITLES[panel], **result})
     overdue = overdue_tasks(request, street)
+    from engine.runtime.overdue import overdue_by_community
+
     from .context import PROCESS_ZH
+
+    rt = runtime(request)
+    with rt.uow() as s:  # 待办超期: each overdue task by community, for the supervisor to follow up
+        overdue_lists = overdue_by_community(s, v.actor, street.path, rt.now())
 
     by_process: dict[str, int] = {}
     for row in overdue:
@@ -194,6 +202,6 @@ def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_
                               title="超期任务") if by_process else None
     return render(request, "dashboard.html", {
         "streets": streets, "street": street, "panels": panels, "overdue": overdue, "overdue_chart": overdue_chart,
-        "overdue_total": sum(by_process.values()), "date_from": start.isoformat(), "date_to": end.isoformat()})
+        "overdue_total": sum(by_process.values()), "overdue_lists": overdue_lists, "date_from": start.isoformat(), "date_to": end.isoformat()})
 
 

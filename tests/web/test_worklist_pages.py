@@ -226,3 +226,22 @@ def test_demo_database_staffs_every_role_in_every_unit(runtime):
         for path, kind in units.items():
             if kind == level:
                 assert any(r == role and path.startswith(p) for r, p in placed), (role, path)
+
+
+def test_dashboard_lists_overdue_tasks_per_community(web_rt, app, clock):
+    rt = web_rt
+    late = _review_case(rt)
+    other = _review_case(rt, compound="PK-JP-WJ-01")
+    street = logged_in(app, "street")
+    assert "各社区均无超期待办" in visible_text(street.get("/dashboard/PK-JP").text)[0]
+    rt.claim_task(late.tasks[0]["id"], _actor(rt, "cparty"))
+    clock.advance(days=11)  # both reviews are past their 7-day period (no worker ran)
+    page = street.get("/dashboard/PK-JP").text
+    section = page[page.index('id="overdue-by-community"'):]
+    xc = visible_text(section[section.index('id="overdue-PK-JP-XC"'):])[0].split("红物")[0]
+    wj = visible_text(section[section.index('id="overdue-PK-JP-WJ"'):section.index('id="overdue-PK-JP-XC"')])[0]
+    assert "新城社区" in xc and late.case_number in xc and "刘社区党委" in xc and "2 天" in xc
+    assert "文景社区" in wj and other.case_number in wj and "岗位待办（未认领）" in wj
+    assert other.case_number not in xc
+    # The community's own staff do not see the street dashboard.
+    assert logged_in(app, "community").get("/dashboard/PK-JP").status_code == 403
