@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
 
-from engine.runtime.errors import ValidationFailed
+from engine.errors import ValidationFailed
 
 REQUIRED_COLUMNS = ("unit_id", "owner_id", "owner_name", "area_m2")
 OPTIONAL_COLUMNS = ("building",)

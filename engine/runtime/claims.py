@@ -69,6 +69,26 @@ def lock_case(s: Session, case_id: int) -> None:
     s.execute(q)
 
 
+TASK_SCOPES = ("all", "mine", "pool")
+
+
+def check_scope(scope: str) -> None:
+    if scope not in TASK_SCOPES:
+        raise ValidationFailed(f"unknown task scope {scope!r}", f"不支持的待办范围「{scope}」")
+
+
+def scoped(q, actor: Actor, scope: str):
+    """An inbox query narrowed to the actor's tasks: of their role (all / the pool nobody holds),
+    or those held by them (mine: claimed, assigned or delegated to them)."""
+    if scope == "mine":
+        return q.where(HumanTask.id.in_(select(TaskClaim.task_id).where(TaskClaim.holder == actor.username)))
+    if not actor.is_system:
+        q = q.where(HumanTask.role == actor.role)
+    if scope == "pool":
+        q = q.where(~select(TaskClaim.task_id).where(TaskClaim.task_id == HumanTask.id).exists())
+    return q
+
+
 def holder_check(s: Session, actor: Actor, ht: HumanTask) -> None:
     """Completing a task someone else holds: only that person or a supervisor may."""
     if actor.is_system:

@@ -142,7 +142,7 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
 def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
     """One case, one transaction: re-read its workflow, count its periods again, save (which
     audits each change)."""
-    from .service import Derived, _scan
+    from .persistence import Derived, _scan
 
     with runtime.uow() as s:
         case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")

@@ -29,6 +29,7 @@ from .claims import checked_reason, controls_cases
 from .clock import using_clock
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .invariants import InvariantViolated
+from .persistence import Derived
 from .timing import PERIOD_SUFFIX, container, timer_due, timer_due_path
 
 if TYPE_CHECKING:
@@ -198,8 +199,6 @@ class Supervision:
             was = case.status
             wf, loaded = self.workflow_for(s, case)
             wf.script_engine = self._engine_for(s, case, actor)
-            from .service import Derived
-
             previous = Derived.of(wf)
             task = wf.get_task_from_id(UUID(timer_id))
             old = timer_due(task) if task is not None else None
@@ -235,8 +234,6 @@ class Supervision:
                 raise Conflict("no step was completed yet", "本案件还没有已办理的步骤，无法重新打开")
             wf, loaded = self.workflow_for(s, case)
             wf.script_engine = self._engine_for(s, case, actor)
-            from .service import Derived
-
             previous = Derived.of(wf)
             task = wf.get_task_from_id(UUID(last.task_id))
             if task is None or task.state != TaskState.COMPLETED or not task.task_spec.manual:

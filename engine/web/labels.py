@@ -311,7 +311,7 @@ def summary_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
 # --- audit actions --------------------------------------------------------------------------
 
 ACTION_ZH: dict[str, str] = {
-    # runtime (engine/runtime/service.py, deploy.py)
+    # runtime (engine/runtime/service.py and its job modules, deploy.py)
     "case_started": "发起案件", "task_completed": "办理完成", "case_completed": "案件办结",
     "timer_fired": "期限届满（系统自动处理）", "definition_deployed": "部署流程定义",
     "deadline_recounted": "按放假安排重算期限",

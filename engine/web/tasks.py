@@ -17,7 +17,7 @@ from engine.attachments import PendingUpload
 from engine.db.models import Case, HumanTask
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
-from . import formgen
+from . import forms
 from .context import Viewer, check_csrf, render, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -25,10 +25,10 @@ router = APIRouter(include_in_schema=False)
 
 def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, errors: list[dict] | None = None,
                  conflict: Any = None, closed: bool = False, status_code: int = 200, extra_rows=None):
-    by_field, general = formgen.errors_by_field(errors or [])
-    fields = formgen.build_fields(info["schema"], info["ui_schema"], values, by_field, extra_rows=extra_rows,
+    by_field, general = forms.errors_by_field(errors or [])
+    fields = forms.build_fields(info["schema"], info["ui_schema"], values, by_field, extra_rows=extra_rows,
                                   choices=info.get("choices"))
-    general += formgen.unplaced_errors(fields, by_field)
+    general += forms.unplaced_errors(fields, by_field)
     return render(request, "task.html", {
         "task": info["task"], "schema": info["schema"], "fields": fields, "general_errors": general,
         "panel": info.get("panel") or [],
@@ -109,7 +109,7 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
         info = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
         if info is None:
             raise
-        values = await formgen.coerce(info["schema"], info["ui_schema"], form, None)
+        values = await forms.coerce(info["schema"], info["ui_schema"], form, None)
         return _render_form(request, v, info, values, closed=True, status_code=409,
                             conflict=Conflict("the task was completed by someone else first",
                                               "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
@@ -124,11 +124,11 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
         return {PendingUpload.MARK: key}
 
     try:
-        values = await formgen.coerce(info["schema"], info["ui_schema"], form, store_file)
+        values = await forms.coerce(info["schema"], info["ui_schema"], form, store_file)
     except ValidationFailed as exc:  # an empty or oversized file
         return _render_form(request, v, info, {}, errors=exc.details or [{"field": "", "message_zh": exc.message_zh}],
                             status_code=422)
-    add = formgen.add_row_request(form)
+    add = forms.add_row_request(form)
     if add:
         return _render_form(request, v, info, _without_pending(values), extra_rows={add: 1})
     try:

@@ -1,4 +1,4 @@
-"""The form renderer's side of conditional fields, picked lists and file lists (engine/web/formgen.py)."""
+"""The form renderer's side of conditional fields, picked lists and file lists (engine/web/forms/)."""
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +6,7 @@ import json
 
 from starlette.datastructures import FormData, UploadFile
 
-from engine.web import formgen
+from engine.web import forms
 
 SCHEMA = {
     "type": "object", "required": ["outcome"],
@@ -30,7 +30,7 @@ CHOICES = {"mediators": [("李社区", "李社区（新城社区）")], "owners"
 
 
 def fields_by_name(values):
-    return {f.name: f for f in formgen.build_fields(SCHEMA, {}, values, {}, choices=CHOICES)}
+    return {f.name: f for f in forms.build_fields(SCHEMA, {}, values, {}, choices=CHOICES)}
 
 
 def test_conditional_fields_carry_their_rule_for_the_script_and_in_words():
@@ -65,7 +65,7 @@ def test_a_file_list_takes_several_uploads_and_keeps_the_ticked_earlier_ones():
         stored.append((upload.filename, content))
         return {"pending": upload.filename}
 
-    data = asyncio.run(formgen.coerce(SCHEMA, {}, form, store))
+    data = asyncio.run(forms.coerce(SCHEMA, {}, form, store))
     assert data["documents"] == [{"attachment_id": 1, "sha256": "a" * 64, "filename": "旧.pdf"},
                                  {"pending": "一.txt"}, {"pending": "二.txt"}]
     assert stored == [("一.txt", b"one"), ("二.txt", b"two")]
@@ -77,9 +77,9 @@ def test_an_object_shows_only_the_fields_its_list_names_as_ticks():
         "type": "object", "title": "核查情况", "x-fields-from": "grounds",
         "properties": {"criminal": {"type": "boolean", "title": "刑事处罚", "x-widget": "checkbox"},
                        "fee_arrears": {"type": "boolean", "title": "拖欠物业费", "x-widget": "checkbox"}}}}}
-    [facts] = formgen.build_fields(schema, {}, {"facts": {"criminal": True}}, {}, choices={"grounds": [("criminal", "刑事处罚")]})
+    [facts] = forms.build_fields(schema, {}, {"facts": {"criminal": True}}, {}, choices={"grounds": [("criminal", "刑事处罚")]})
     assert [(c.name, c.widget, c.value) for c in facts.children] == [("facts.criminal", "tick", True)]
-    data = asyncio.run(formgen.coerce(schema, {}, FormData([("facts.criminal", "true")])))
+    data = asyncio.run(forms.coerce(schema, {}, FormData([("facts.criminal", "true")])))
     assert data == {"facts": {"criminal": True}}
 
 
@@ -91,10 +91,10 @@ def test_one_of_branch_fields_render_and_read_back():
                          "required": ["id_number"]},
                         {"properties": {"kind": {"const": "company"}, "licence": {"type": "string", "title": "执照号"}},
                          "required": ["licence"]}]}
-    fields = {f.name: f for f in formgen.build_fields(schema, {}, {"kind": "company"}, {})}
+    fields = {f.name: f for f in forms.build_fields(schema, {}, {"kind": "company"}, {})}
     assert fields["licence"].applies and not fields["id_number"].applies and fields["id_number"].required
     assert fields["id_number"].condition_zh == "仅当「类别」为「个人」时填写"
-    data = asyncio.run(formgen.coerce(schema, {}, FormData([("kind", "company"), ("licence", "L-1")])))
+    data = asyncio.run(forms.coerce(schema, {}, FormData([("kind", "company"), ("licence", "L-1")])))
     assert data == {"kind": "company", "licence": "L-1"}
 
 
