@@ -340,3 +340,14 @@ def test_overdue_uses_the_case_clock_in_a_training_database(sample, team, clock)
 
         groups = overdue_by_community(s, a["street"], "PK/PK-JP/", rt.now())
     assert [(g["name"], [t["case_number"] for t in g["tasks"]]) for g in groups] == [("新城社区", [case.case_number])]
+
+
+def test_training_clock_does_not_move_a_suspended_case(sample, team):
+    rt, a = sample, team
+    rt.mark_training(a["admin"])
+    case = _review_case(rt, a, days=3)
+    rt.suspend_case(case.case_number, a["admin"], "培训：暂停演示")
+    with pytest.raises(Conflict) as refused:
+        rt.advance_case_clock(case.case_number, a["admin"], 10, "跳过审查期")
+    assert "已暂停" in refused.value.message_zh
+    assert rt.get_case(case.case_number, a["admin"]).clock_offset_days == 0
