@@ -334,7 +334,8 @@ class Views:
                                      settings=self.settings)
                 schema = services.call(fit, {"schema": schema}, ctx, task)
             return {
-                "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
+                "task": dict(self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
+                             holder=holders(s, [ht.id]).get(ht.id), case_status=case.status),
                 "schema": schema,
                 "ui_schema": loaded.ui_schema(ht.spec_name) or {},
                 "data": state.json_safe(task.data),

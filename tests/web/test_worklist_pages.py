@@ -64,6 +64,8 @@ def test_inbox_tabs_claim_from_the_pool_and_counts(web_rt, app):
     cli = CliRunner().invoke(cli_app, ["--db", rt.url, "task", "complete", task_id, "--as", "cparty_b",
                                        "--data", json.dumps({"decision": "agree"})])
     assert cli.exit_code != 0 and "刘社区党委" in cli.output
+    assert 'id="task-held"' in other.get(f"/tasks/{task_id}").text  # the form says whose it is
+    assert 'id="task-held"' not in me.get(f"/tasks/{task_id}").text
     # An unsafe next address is not followed.
     r = me.post(f"/tasks/{task_id}/release", data={"csrf_token": page_csrf(me, "/inbox"), "next": "//evil.example/"},
                 follow_redirects=False)
