@@ -139,9 +139,11 @@ class Supervision:
                                f"案件 {case.case_number} {STATUS_ZH.get(case.status, '已结束')}，不能撤销")
             now = self.now()
             self._set_status(s, case, "cancelled", now)
+            # The event first: whoever is told of the cancellation (holders, pools) is read off
+            # the open steps, which go right after, in the same transaction.
+            self._event(s, case, actor, "case_cancelled", {"reason": why}, now)
             s.execute(delete(HumanTask).where(HumanTask.case_id == case.id).execution_options(synchronize_session=False))
             s.execute(delete(Timer).where(Timer.case_id == case.id).execution_options(synchronize_session=False))
-            self._event(s, case, actor, "case_cancelled", {"reason": why}, now)
             return self._case_view(s, case), None
         return self._supervised("cancel_case", case_number, actor, work, expected_version)
 
