@@ -3,8 +3,6 @@ controls: hongwu case cancel/suspend/resume/reopen/reschedule-timer. Each calls 
 method; errors exit with the Chinese reason."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from . import _common
@@ -39,7 +37,7 @@ def task_release(task: str = typer.Argument(...), as_user: str = typer.Option(..
 
 @task_app.command("assign")
 def task_assign(task: str = typer.Argument(...), to: str = typer.Option(..., "--to", help="接收人用户名"),
-                reason: Optional[str] = typer.Option(None, "--reason", help="原因"),
+                reason: str | None = typer.Option(None, "--reason", help="原因"),
                 delegate: bool = typer.Option(False, "--delegate", help="转办（须填 --reason）"),
                 as_user: str = typer.Option(..., "--as", help="上级（街道工作人员、管理员或该岗位的上级组织）"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
@@ -54,17 +52,18 @@ def task_assign(task: str = typer.Argument(...), to: str = typer.Option(..., "--
 @case_app.command("comment")
 def case_comment(case: str = typer.Argument(..., help="案件编号"),
                  text: str = typer.Option(..., "--text", help="意见内容，可用 @用户名 提及"),
-                 task: Optional[str] = typer.Option(None, "--task", help="针对的当前步骤（任务 ID）"),
+                 task: str | None = typer.Option(None, "--task", help="针对的当前步骤（任务 ID）"),
                  as_user: str = typer.Option(..., "--as"), as_json: bool = typer.Option(False, "--json")) -> None:
     """对案件（或其当前步骤）发表意见。"""
     actor = _common.actor(as_user)
     with _common.errors_exit():
         d = _common.runtime().add_comment(case, actor, text, task)
-    _common.emit(d, as_json, f"已发表意见 #{d['id']}" + (f"，提及 {'、'.join(d['mention_names'])}" if d["mentions"] else ""))
+    mentioned = f"，提及 {'、'.join(d['mention_names'])}" if d["mentions"] else ""
+    _common.emit(d, as_json, f"已发表意见 #{d['id']}{mentioned}")
 
 
 @case_app.command("comments")
-def case_comments(case: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+def case_comments(case: str = typer.Argument(...), as_user: str | None = typer.Option(None, "--as"),
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """列出案件的意见。"""
     actor = _common.actor(as_user)
@@ -77,14 +76,15 @@ def case_comments(case: str = typer.Argument(...), as_user: Optional[str] = type
 def _control(method: str, done_zh: str):
     def command(case: str = typer.Argument(..., help="案件编号"),
                 reason: str = typer.Option(..., "--reason", help="原因（必填，记入审计）"),
-                version: Optional[int] = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
+                version: int | None = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
                 as_user: str = typer.Option(..., "--as", help="街道工作人员或系统管理员"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
         actor = _common.actor(as_user)
         with _common.errors_exit():
             view = getattr(_common.runtime(), method)(case, actor, reason, version)
         d = view.as_dict()
-        _common.emit(d, as_json, f"{view.case_number} {done_zh} · " + (", ".join(t["title"] for t in d["tasks"]) or view.status))
+        steps = ", ".join(t["title"] for t in d["tasks"]) or view.status
+        _common.emit(d, as_json, f"{view.case_number} {done_zh} · {steps}")
     return command
 
 
@@ -101,7 +101,7 @@ def case_reschedule_timer(case: str = typer.Argument(..., help="案件编号"),
                           timer: str = typer.Argument(..., help="期限（计时器）ID，见 hongwu case show"),
                           due: str = typer.Option(..., "--due", help="新的期限：日期（当日 24:00 届满）"),
                           reason: str = typer.Option(..., "--reason", help="原因（必填，记入审计）"),
-                          version: Optional[int] = typer.Option(None, "--version"),
+                          version: int | None = typer.Option(None, "--version"),
                           as_user: str = typer.Option(..., "--as", help="街道工作人员或系统管理员"),
                           as_json: bool = typer.Option(False, "--json")) -> None:
     """调整等待中的期限。"""
@@ -109,7 +109,8 @@ def case_reschedule_timer(case: str = typer.Argument(..., help="案件编号"),
     with _common.errors_exit():
         view = _common.runtime().reschedule_timer(case, timer, actor, due, reason, version)
     d = view.as_dict()
-    _common.emit(d, as_json, f"{view.case_number} 期限已调整 · " + "、".join(f"{t['name']} {t['due_at'][:16]}" for t in d["timers"]))
+    timers = "、".join(f"{t['name']} {t['due_at'][:16]}" for t in d["timers"])
+    _common.emit(d, as_json, f"{view.case_number} 期限已调整 · {timers}")
 
 
 def register(app: typer.Typer) -> None:

@@ -123,7 +123,7 @@ def eligible_users(s: Session, role: str, org_path: str) -> list[tuple[str, str]
 class TaskClaims:
     """Claim, release, assign and delegate (part of `Runtime`)."""
 
-    def _held_task(self: "Runtime", s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
+    def _held_task(self: Runtime, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
         ht = s.get(HumanTask, task_id)
         case = s.get(Case, ht.case_id) if ht is not None else None
         if ht is None or case is None or not (actor.is_system or actor.covers(case.org_path)):
@@ -131,7 +131,7 @@ class TaskClaims:
         lock_case(s, case.id)
         return ht, case
 
-    def _claim_unit(self: "Runtime", action: str, task_id: str, actor: Actor, work) -> dict[str, Any]:
+    def _claim_unit(self: Runtime, action: str, task_id: str, actor: Actor, work) -> dict[str, Any]:
         """Run `work(s, ht, case)` in one transaction; refusals are audited on the case's chain."""
         refused_on = None
         try:
@@ -140,7 +140,8 @@ class TaskClaims:
                 refused_on = (case.id, case.case_number, ht.title)
                 if case.status != "running":
                     raise Conflict(f"case {case.case_number} is {case.status}",
-                                   f"案件 {case.case_number} {_STATUS_ZH.get(case.status, '已结束')}，不能{_ACTION_ZH[action]}")
+                                   f"案件 {case.case_number} {_STATUS_ZH.get(case.status, '已结束')}，"
+                                   f"不能{_ACTION_ZH[action]}")
                 work(s, ht, case)
                 return holders(s, [task_id]).get(task_id) or {}
         except IntegrityError as exc:
@@ -151,7 +152,7 @@ class TaskClaims:
                 self.record_refusal(refused_on[0], refused_on[1], actor, action, exc, task_id, refused_on[2])
             raise
 
-    def claim_task(self: "Runtime", task_id: str, actor: Actor) -> dict[str, Any]:
+    def claim_task(self: Runtime, task_id: str, actor: Actor) -> dict[str, Any]:
         """认领: take a task of one's own role out of the pool."""
         def work(s: Session, ht: HumanTask, case: Case) -> None:
             if actor.is_system or actor.read_only or actor.role != ht.role:
@@ -166,7 +167,7 @@ class TaskClaims:
                        {"task_id": ht.id, "user": actor.username})
         return self._claim_unit("claim_task", task_id, actor, work)
 
-    def release_task(self: "Runtime", task_id: str, actor: Actor) -> dict[str, Any]:
+    def release_task(self: Runtime, task_id: str, actor: Actor) -> dict[str, Any]:
         """退回岗位: the holder (or a supervisor) puts the task back into its role's pool."""
         def work(s: Session, ht: HumanTask, case: Case) -> None:
             claim = s.get(TaskClaim, ht.id)
@@ -182,17 +183,17 @@ class TaskClaims:
                          detail={"task_id": ht.id, "user": claim.holder}, now=self.now())
         return self._claim_unit("release_task", task_id, actor, work)
 
-    def assign_task(self: "Runtime", task_id: str, actor: Actor, assignee: str, reason: Any = None) -> dict[str, Any]:
+    def assign_task(self: Runtime, task_id: str, actor: Actor, assignee: str, reason: Any = None) -> dict[str, Any]:
         """指派: a supervisor gives the task to a named user who holds its role over the case."""
         return self._hand_over("assign_task", "assigned", "task_assigned", task_id, actor, assignee,
                                checked_reason(reason, required=False))
 
-    def delegate_task(self: "Runtime", task_id: str, actor: Actor, assignee: str, reason: Any) -> dict[str, Any]:
+    def delegate_task(self: Runtime, task_id: str, actor: Actor, assignee: str, reason: Any) -> dict[str, Any]:
         """转办: a supervisor moves the task to another user, with a reason."""
         return self._hand_over("delegate_task", "delegated", "task_delegated", task_id, actor, assignee,
                                checked_reason(reason))
 
-    def _hand_over(self: "Runtime", action: str, kind: str, event: str, task_id: str, actor: Actor,
+    def _hand_over(self: Runtime, action: str, kind: str, event: str, task_id: str, actor: Actor,
                    assignee: str, reason: str | None) -> dict[str, Any]:
         assignee = (assignee or "").strip()
 
@@ -219,7 +220,7 @@ class TaskClaims:
             self._hold(s, ht, case, actor, assignee, kind, reason, event, detail)
         return self._claim_unit(action, task_id, actor, work)
 
-    def _hold(self: "Runtime", s: Session, ht: HumanTask, case: Case, actor: Actor, holder: str, kind: str,
+    def _hold(self: Runtime, s: Session, ht: HumanTask, case: Case, actor: Actor, holder: str, kind: str,
               reason: str | None, event: str, detail: dict) -> None:
         now = self.now()
         s.add(TaskClaim(task_id=ht.id, case_id=case.id, holder=holder, kind=kind, by=actor.username,
@@ -228,7 +229,7 @@ class TaskClaims:
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action=event, task_id=ht.id, task_name=ht.title, detail=detail, now=now)
 
-    def task_assignees(self: "Runtime", task_id: str, actor: Actor) -> list[tuple[str, str]]:
+    def task_assignees(self: Runtime, task_id: str, actor: Actor) -> list[tuple[str, str]]:
         """Whom a supervisor may assign the task to (empty for anyone else)."""
         with self.uow() as s:
             ht = s.get(HumanTask, task_id)
@@ -238,7 +239,7 @@ class TaskClaims:
                 return []
             return eligible_users(s, ht.role, ht.org_path)
 
-    def task_holders(self: "Runtime", task_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def task_holders(self: Runtime, task_ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.uow() as s:
             return holders(s, task_ids)
 

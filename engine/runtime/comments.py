@@ -52,7 +52,7 @@ def _problem(message: str, message_zh: str, field: str = "body") -> ValidationFa
 class CaseComments:
     """Adding and reading comments (part of `Runtime`)."""
 
-    def add_comment(self: "Runtime", case_number: str, actor: Actor, body: Any,
+    def add_comment(self: Runtime, case_number: str, actor: Actor, body: Any,
                     task_id: str | None = None) -> dict[str, Any]:
         text = body.strip() if isinstance(body, str) else ""
         if not text:
@@ -78,7 +78,8 @@ class CaseComments:
             unknown = [m for m in mentions if m not in readers]
             if unknown:
                 raise _problem(f"not users who can see this case: {', '.join(unknown)}",
-                               "「" + "、".join("@" + m for m in unknown) + "」不是能查看本案件的在岗用户，请检查用户名")
+                               "「" + "、".join("@" + m for m in unknown)
+                               + "」不是能查看本案件的在岗用户，请检查用户名")
             now = self.now()
             comment = CaseComment(case_id=case.id, task_id=task_id or None, task_name=task_name,
                                   author=actor.username, body=text,
@@ -91,7 +92,7 @@ class CaseComments:
                                  "body": text}, now=now)
             return _comment_dict(comment, {actor.username: actor.display_name or actor.username, **readers})
 
-    def list_comments(self: "Runtime", case_number: str, actor: Actor) -> list[dict[str, Any]]:
+    def list_comments(self: Runtime, case_number: str, actor: Actor) -> list[dict[str, Any]]:
         with self.uow() as s:
             case = s.scalar(select(Case).where(Case.case_number == case_number))
             if case is None or not actor.covers(case.org_path):
@@ -101,7 +102,7 @@ class CaseComments:
             names = dict(s.execute(select(User.username, User.display_name)).all()) if rows else {}
             return [_comment_dict(c, names) for c in rows]
 
-    def mentionable_users(self: "Runtime", case_number: str, actor: Actor) -> list[tuple[str, str]]:
+    def mentionable_users(self: Runtime, case_number: str, actor: Actor) -> list[tuple[str, str]]:
         with self.uow() as s:
             case = s.scalar(select(Case).where(Case.case_number == case_number))
             if case is None or not actor.covers(case.org_path):

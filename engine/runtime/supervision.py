@@ -9,16 +9,16 @@ step becomes ready again with the data it had before (SpiffWorkflow's reset to t
 was done after it (documents issued, events) stays in the history."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.util.task import TaskState
 
 from engine import audit
 from engine.config import CIVIL_TZ
@@ -55,7 +55,7 @@ def parse_new_due(value: Any) -> datetime:
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text).date()
-            return datetime.combine(day + timedelta(days=1), time(0), CIVIL_TZ).astimezone(timezone.utc)
+            return datetime.combine(day + timedelta(days=1), time(0), CIVIL_TZ).astimezone(UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         moment = None
@@ -63,13 +63,13 @@ def parse_new_due(value: Any) -> datetime:
         raise ValidationFailed(f"not a date: {text!r}", "「新的期限」应为日期（例如 2026-12-31）",
                                details=[{"field": "due", "message": "not a date",
                                          "message_zh": "「新的期限」应为日期（例如 2026-12-31）"}])
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 class Supervision:
     """Case-level controls of street supervisors (part of `Runtime`)."""
 
-    def _controlled(self: "Runtime", s: Session, case_number: str, actor: Actor, action: str,
+    def _controlled(self: Runtime, s: Session, case_number: str, actor: Actor, action: str,
                     expected_version: int | None) -> Case:
         q = select(Case).where(Case.case_number == case_number)
         if s.bind.dialect.name == "postgresql":
@@ -89,8 +89,8 @@ class Supervision:
             raise
         return case
 
-    def _supervised(self: "Runtime", action: str, case_number: str, actor: Actor, work,
-                    expected_version: int | None = None) -> "CaseView":
+    def _supervised(self: Runtime, action: str, case_number: str, actor: Actor, work,
+                    expected_version: int | None = None) -> CaseView:
         try:
             with self.uow() as s:
                 case = self._controlled(s, case_number, actor, action, expected_version)
@@ -111,7 +111,7 @@ class Supervision:
                 self.record_refusal(ref[0], ref[1], actor, action, exc)
             raise
 
-    def _set_status(self: "Runtime", s: Session, case: Case, status: str, now: datetime) -> None:
+    def _set_status(self: Runtime, s: Session, case: Case, status: str, now: datetime) -> None:
         version = case.version + 1
         res = s.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
                         .values(status=status, version=version, updated_at=now)
@@ -123,13 +123,13 @@ class Supervision:
             set_committed_value(case, k, v)
         audit.note_case_state(s, case.id, version, status, case.state)
 
-    def _event(self: "Runtime", s: Session, case: Case, actor: Actor, action: str, detail: dict,
+    def _event(self: Runtime, s: Session, case: Case, actor: Actor, action: str, detail: dict,
                now: datetime, task_id: str | None = None, task_name: str | None = None) -> None:
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action=action, task_id=task_id, task_name=task_name, detail=detail, now=now)
 
-    def cancel_case(self: "Runtime", case_number: str, actor: Actor, reason: Any,
-                    expected_version: int | None = None) -> "CaseView":
+    def cancel_case(self: Runtime, case_number: str, actor: Actor, reason: Any,
+                    expected_version: int | None = None) -> CaseView:
         """撤销: a case opened by mistake ends; its open steps and timers go, its history stays."""
         why = checked_reason(reason)
 
@@ -142,13 +142,13 @@ class Supervision:
             # The event first: whoever is told of the cancellation (holders, pools) is read off
             # the open steps, which go right after, in the same transaction.
             self._event(s, case, actor, "case_cancelled", {"reason": why}, now)
-            s.execute(delete(HumanTask).where(HumanTask.case_id == case.id).execution_options(synchronize_session=False))
-            s.execute(delete(Timer).where(Timer.case_id == case.id).execution_options(synchronize_session=False))
+            for model in (HumanTask, Timer):
+                s.execute(delete(model).where(model.case_id == case.id).execution_options(synchronize_session=False))
             return self._case_view(s, case), None
         return self._supervised("cancel_case", case_number, actor, work, expected_version)
 
-    def suspend_case(self: "Runtime", case_number: str, actor: Actor, reason: Any,
-                     expected_version: int | None = None) -> "CaseView":
+    def suspend_case(self: Runtime, case_number: str, actor: Actor, reason: Any,
+                     expected_version: int | None = None) -> CaseView:
         """暂停: timers stop firing and tasks cannot be completed until resumed."""
         why = checked_reason(reason)
 
@@ -162,8 +162,8 @@ class Supervision:
             return self._case_view(s, case), None
         return self._supervised("suspend_case", case_number, actor, work, expected_version)
 
-    def resume_case(self: "Runtime", case_number: str, actor: Actor, reason: Any,
-                    expected_version: int | None = None) -> "CaseView":
+    def resume_case(self: Runtime, case_number: str, actor: Actor, reason: Any,
+                    expected_version: int | None = None) -> CaseView:
         """恢复: the case runs again; timers that fell due meanwhile fire at the worker's next run."""
         why = checked_reason(reason)
 
@@ -176,13 +176,13 @@ class Supervision:
             return self._case_view(s, case), None
         return self._supervised("resume_case", case_number, actor, work, expected_version)
 
-    def reschedule_timer(self: "Runtime", case_number: str, timer_id: str, actor: Actor, new_due: Any,
-                         reason: Any, expected_version: int | None = None) -> "CaseView":
+    def reschedule_timer(self: Runtime, case_number: str, timer_id: str, actor: Actor, new_due: Any,
+                         reason: Any, expected_version: int | None = None) -> CaseView:
         """Move a pending timer (a deadline set wrongly) to `new_due`, which must lie ahead on the
         case's clock. The due time is no longer a counted period afterwards: a later holiday
         recount leaves it where the supervisor put it."""
         why = checked_reason(reason)
-        due = new_due.astimezone(timezone.utc) if isinstance(new_due, datetime) else parse_new_due(new_due)
+        due = new_due.astimezone(UTC) if isinstance(new_due, datetime) else parse_new_due(new_due)
 
         def work(s: Session, case: Case):
             if case.status not in ("running", "suspended"):
@@ -221,8 +221,8 @@ class Supervision:
             return self._case_view(s, case, wf=wf, rows=rows), wf
         return self._supervised("reschedule_timer", case_number, actor, work, expected_version)
 
-    def reopen_step(self: "Runtime", case_number: str, actor: Actor, reason: Any,
-                    expected_version: int | None = None) -> "CaseView":
+    def reopen_step(self: Runtime, case_number: str, actor: Actor, reason: Any,
+                    expected_version: int | None = None) -> CaseView:
         """Reopen the last step a person completed (completed in error): it is ready again with the
         data it had before; what followed it in the workflow is undone, the history is kept."""
         why = checked_reason(reason)
@@ -250,7 +250,8 @@ class Supervision:
                 for gone in removed:
                     wf.event_manager.remove_task(gone)
             except SpiffWorkflowException as exc:
-                raise Conflict(f"the step could not be reopened: {exc}", f"步骤「{last.task_name}」无法重新打开") from exc
+                raise Conflict(f"the step could not be reopened: {exc}",
+                               f"步骤「{last.task_name}」无法重新打开") from exc
             reopened = wf.get_task_from_id(UUID(last.task_id))
             if reopened is None or reopened.state != TaskState.READY:
                 raise Conflict("the reopened step is not ready", f"步骤「{last.task_name}」无法重新打开")

@@ -5,7 +5,7 @@ case's task or timer)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +16,6 @@ from engine.db.worklist_models import CaseComment, TaskClaim
 from engine.orgs import ensure_user
 from engine.runtime.actors import load_actor
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
 from tests.engine.support import apply_data
 
 
@@ -208,7 +207,8 @@ def test_suspended_case_refuses_completion_and_its_timers_wait(sample, team, clo
         rt.suspend_case(case.case_number, a["cparty"], "不是街道")
     with pytest.raises(NotFound):
         rt.suspend_case(case.case_number, a["community2"], "别的社区")
-    view = rt.suspend_case(case.case_number, a["street"], "业主反映材料有误，核实期间暂停", expected_version=case.version)
+    view = rt.suspend_case(case.case_number, a["street"], "业主反映材料有误，核实期间暂停",
+                           expected_version=case.version)
     assert view.status == "suspended"
     with pytest.raises(Conflict, match="suspended"):
         rt.complete_task(task_id, a["cparty"], {"decision": "agree"})
@@ -271,7 +271,7 @@ def test_reschedule_timer_moves_the_deadline_and_the_task_due(sample, team, cloc
     clock.advance(days=10)  # the old deadline has passed: nothing fires
     assert rt.run_due_timers("w") == 0
     assert rt.recount_deadlines(a["admin"]).moved == []  # a holiday recount leaves it where it was put
-    clock.set(datetime(2026, 12, 31, 16, 0, 1, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 12, 31, 16, 0, 1, tzinfo=UTC))
     assert rt.run_due_timers("w") == 1
 
 

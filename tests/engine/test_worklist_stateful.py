@@ -6,7 +6,7 @@ its case was suspended; every chain verifies."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import strategies as st
@@ -17,10 +17,19 @@ from engine import audit
 from engine.db.models import Case, HumanTask, OrgUnit, Timer, User
 from engine.db.worklist_models import TaskClaim
 from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS, apply_data
-from tests.stateful import (PG_RUN, SQLITE_RUN, Ledger, ProcessMachine, attempt, open_tasks, prepared_postgresql,
-                            prepared_sqlite, run)
+from tests.stateful import (
+    PG_RUN,
+    SQLITE_RUN,
+    Ledger,
+    ProcessMachine,
+    attempt,
+    open_tasks,
+    prepared_postgresql,
+    prepared_sqlite,
+    run,
+)
 
-START = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 COMPOUNDS = ("PK-JP-XC-01", "PK-JP-XC-02", "PK-JP-WJ-01")
 STATUSES = {"running", "suspended", "completed", "cancelled"}
 SEEN = Ledger()
@@ -79,7 +88,8 @@ def machine(make_url):
         def control(self, which, pick, right, what):
             number = self.cases[which % len(self.cases)]
             actor = self._someone(right, pick, "street_staff", open_tasks(self.rt, number).org_path)
-            method = {"suspend": self.rt.suspend_case, "resume": self.rt.resume_case, "cancel": self.rt.cancel_case}[what]
+            method = {"suspend": self.rt.suspend_case, "resume": self.rt.resume_case,
+                      "cancel": self.rt.cancel_case}[what]
             attempt(self.rt, self.ledger, f"{what} of {number} by {actor.username}",
                     lambda: method(number, actor, "状态机督办"), number)
 

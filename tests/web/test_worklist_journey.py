@@ -11,11 +11,18 @@ from sqlalchemy import update
 from engine.db.models import User
 from engine.orgs import ensure_user
 from engine.runtime.actors import load_actor
-from tests.web.test_browser import ARTIFACTS, browser, log_in, new_page, running_server  # noqa: F401
+from tests.web.browser_support import chromium
 from tests.web.support import demo_hash
+from tests.web.test_browser import ARTIFACTS, log_in, new_page, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FOLDER = ARTIFACTS / "worklist"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

@@ -72,13 +72,15 @@ def comments(request: Request, case_number: str, v: Viewer = Depends(viewer)) ->
 
 
 @router.post("/cases/{case_number}/comments", tags=["cases"], status_code=201, **WRITE)
-async def add_comment(request: Request, case_number: str, body: CommentIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def add_comment(request: Request, case_number: str, body: CommentIn,
+                      v: Viewer = Depends(viewer)) -> dict[str, Any]:
     """发表意见（可 @提及）。"""
     return await run_in_threadpool(runtime(request).add_comment, case_number, v.actor, body.body, body.task_id)
 
 
 def _control(name: str, summary: str):
-    async def control(request: Request, case_number: str, body: ControlIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+    async def control(request: Request, case_number: str, body: ControlIn,
+                      v: Viewer = Depends(viewer)) -> dict[str, Any]:
         method = getattr(runtime(request), name)
         view = await run_in_threadpool(method, case_number, v.actor, body.reason, body.expected_version)
         return view.as_dict()
