@@ -44,6 +44,7 @@ MATRIX = {
     ("GET", "/audit/cases/{case_number}/export"): "audit",
     ("GET", "/admin"): "admin", ("GET", "/admin/users"): "admin", ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/{username}"): "admin", ("GET", "/admin/orgs"): "admin", ("POST", "/admin/orgs"): "admin",
+    ("POST", "/admin/staffing"): "admin",
     ("POST", "/admin/orgs/{org_code}"): "admin", ("GET", "/admin/orgs/{org_code}/seal.png"): "admin",
     ("GET", "/admin/deploy"): "admin", ("POST", "/admin/deploy"): "admin",
     ("GET", "/admin/settings/{key}"): "admin", ("POST", "/admin/settings/{key}"): "admin",
