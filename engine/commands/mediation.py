@@ -24,7 +24,7 @@ def intake(data: str = typer.Option(..., "--data", help="符合 engine/schemas/m
            as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份受理（默认：系统）"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """受理一件纠纷（与 POST /api/mediation-cases 相同的内容；同一来源单号不会重复立案）。"""
-    from engine.processes.mediation import intake_case
+    from engine.intake import intake_case
 
     payload = _common.read_json_arg(data)
     actor = _common.actor(as_user)

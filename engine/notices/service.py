@@ -23,7 +23,7 @@ from engine.config import base_url_warning
 from engine.db.models import Case, Document, DocumentRevocation, OrgSeal, OrgUnit
 from engine.runtime.errors import NotFound, ValidationFailed
 
-from . import render
+from . import ballot_pages, render
 from .kinds import COMMON_OPTIONAL, NoticeKind, check_context, get_kind
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols: no 0/O, 1/I
@@ -268,9 +268,7 @@ def issue_document(session: Session, *, kind: str, context: dict, case: Case | N
                 raise ValidationFailed(f"{ctx['issuer']} already issued number {ctx['doc_number']}",
                                        f"{ctx['issuer']}已使用过文号{ctx['doc_number']}（同一年度的序号不能重复）")
     if spec.kind == "ballot":
-        from .ballots import render_ballots  # one page per owner; see ballots.py
-
-        pdf, pages = render_ballots(ctx)
+        pdf, pages = ballot_pages.render_ballots(ctx)  # one page per owner; see ballots.py
     else:
         pdf, pages = render.html_to_pdf(render.render_html(spec.template, ctx))
     return store_document(session, spec, ctx, pdf, pages, case=case, actor=actor, now=now)

@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import audit, calendar_store
 from engine.db.models import Case, OrgUnit, ProcessDefinition
 
-from . import state
+from . import registry, state
 from .actors import Actor
 from .completion import _engine_failure
 from .definitions import DEFINITIONS
@@ -24,14 +24,11 @@ from .scripting import HongwuScriptEngine, ScriptLimits
 from .services import ServiceContext
 from .views import CaseView
 
-CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
-# Who may open a case of each process (jurisdiction is checked as well). Others: staff roles.
-PROCESS_STARTERS = {
-    "committee_election": {"street_staff"},
-    "prior_review": {"street_staff", "community_staff", "party_branch_secretary"},
-    "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
-}
-DEFAULT_STARTERS = {"street_staff", "community_staff"}
+# Case-number prefixes and who may open a case of each process (jurisdiction is checked as
+# well): from the processes' descriptors (engine/runtime/registry.py). Others: staff roles.
+CASE_PREFIX = registry.derived(lambda: {d.key: d.case_prefix for d in registry.descriptors()})
+PROCESS_STARTERS = registry.derived(lambda: {d.key: d.starters for d in registry.descriptors()})
+DEFAULT_STARTERS = registry.DEFAULT_STARTERS
 
 
 class CaseCommands:

@@ -50,7 +50,7 @@ def invariants(process_key: str, *items: Invariant) -> None:
 
 
 def declared(process_key: str) -> tuple[Invariant, ...]:
-    from . import services  # processes register their invariants when their module is imported
+    from . import services  # the registry loads the processes, which declare their invariants
 
     services.load_all()
     return _REGISTRY.get(process_key, ())

@@ -4,13 +4,11 @@ and the yearly official holiday schedules.
 Administrators only. Every change is audited."""
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -24,7 +22,9 @@ from engine import audit
 from engine.config import BUNDLED_FORMS_DIR
 from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, User
 from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
+from engine.runtime import registry
 from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.registry import SettingSpec
 from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
 from engine.runtime.staffing import staffing_gaps
@@ -35,10 +35,8 @@ from .security import end_sessions, lock_user
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
-# Setting key -> module exposing SETTING_KEY, default_setting(), validate_setting(value).
-SETTING_MODULES = {"negative_list": ("engine.domain.negative_list", "负面清单（候选人禁止条件）"),
-                   "prior_review_catalogue": ("engine.domain.prior_review", "先议事项目录"),
-                   "mediation_deadlines": ("engine.domain.mediation", "分级调解期限")}
+# Setting key -> (its SettingSpec, its title), from the processes' descriptors.
+SETTING_MODULES = registry.derived(lambda: {k: (spec, spec.title) for k, spec in registry.settings().items()})
 MIN_PASSWORD = 8
 
 
@@ -326,25 +324,16 @@ async def deploy_upload(request: Request, v: Viewer = Depends(admin)):
 # --- settings ---------------------------------------------------------------------------
 
 
-def setting_module(key: str) -> ModuleType | None:
-    """The domain module behind a setting, or None while it is not available."""
-    entry = SETTING_MODULES.get(key)
-    if entry is None:
-        return None
-    try:
-        module = importlib.import_module(entry[0])
-    except ImportError:
-        return None
-    if not all(hasattr(module, a) for a in ("SETTING_KEY", "default_setting", "validate_setting")):
-        return None
-    return module
+def setting_module(key: str) -> SettingSpec | None:
+    """The setting as its process declares it (default, validator, labels), or None if unknown."""
+    return registry.settings().get(key)
 
 
 def _setting_list() -> list[dict[str, Any]]:
     return [{"key": k, "title": t, "available": setting_module(k) is not None} for k, (_m, t) in SETTING_MODULES.items()]
 
 
-def key_labels(module: ModuleType) -> dict[str, str]:
+def key_labels(module: Any) -> dict[str, str]:
     """Readable names for a setting's keys, where the module has them."""
     labels: dict[str, str] = {}
     for g in getattr(module, "GROUNDS", []) or []:
@@ -442,17 +431,14 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
 
 
 def _store_setting(s, key: str, org: OrgUnit | None, value: Any, v: Viewer, now):
-    """Settings with rules of their own beyond their validator are stored by their owner: the
-    prior-review catalogue only per street, by someone allowed to, with the legal locks checked."""
+    """Settings with rules of their own beyond their validator are stored by their owner (the
+    descriptor's `save`): e.g. the prior-review catalogue only per street, by someone allowed to,
+    with the legal locks checked."""
     from engine.settings_store import put_setting
 
-    if key == "prior_review_catalogue":
-        from engine.processes.prior_review import save_catalogue
-
-        if org is None:
-            raise ValidationFailed("the prior-review catalogue is set per street",
-                                   "先议事项目录按街道设置，请选择一个街道")
-        return save_catalogue(s, org, value, v.actor, now)
+    spec = setting_module(key)
+    if spec is not None and spec.save is not None:
+        return spec.save(s, org, value, v.actor, now)
     return put_setting(s, key, org, value, v.username, now)
 
 

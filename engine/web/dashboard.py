@@ -1,11 +1,11 @@
 """Street dashboard: committees and their party-member share, prior-review compliance, mediation
 rates, overdue tasks — charts with the local targets drawn as lines.
 
-The report functions live in `engine.reports.*` (one per process); each is imported when the page
-is drawn, and a report that is missing or fails leaves its panel saying so instead of the page."""
+Each process declares its panel in its descriptor (`ProcessDescriptor.report`: the function in
+`engine.reports.*`, its title, whether it takes a period); a report that fails leaves its panel
+saying so instead of the page."""
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import date, datetime
 from typing import Any, Callable
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from engine.config import CIVIL_TZ
 from engine.db.models import HumanTask, OrgUnit
+from engine.runtime import registry
 from engine.runtime.errors import NotFound
 
 from .charts import Bar, bar_chart
@@ -26,13 +27,9 @@ log = logging.getLogger(__name__)
 PARTY_SHARE_TARGET = 0.5  # new committees: more than half party members (DESIGN §4.2)
 DATE = Query("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
 
-# panel -> (module, function, whether it takes a period)
-REPORTS: dict[str, tuple[str, str, bool]] = {
-    "committee": ("engine.reports.committee", "committee_summary", False),
-    "prior_review": ("engine.reports.prior_review", "prior_review_report", True),
-    "mediation": ("engine.reports.mediation", "mediation_stats", True),
-}
-PANEL_TITLES = {"committee": "业委会组建与党员占比", "prior_review": "先议事项合规", "mediation": "矛盾分级化解"}
+# panel -> Report, from the processes' descriptors (registry order)
+REPORTS = registry.derived(registry.reports)
+PANEL_TITLES = registry.derived(lambda: {k: r.title for k, r in registry.reports().items()})
 
 
 def dashboard_viewer(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
@@ -49,11 +46,8 @@ def streets_for(request: Request, v: Viewer) -> list[OrgUnit]:
 
 
 def _report_fn(panel: str) -> Callable | None:
-    module_name, fn_name, _ = REPORTS[panel]
-    try:
-        return getattr(importlib.import_module(module_name), fn_name, None)
-    except ImportError:
-        return None
+    report = REPORTS.get(panel)
+    return report.function if report is not None else None
 
 
 def run_report(request: Request, panel: str, street_code: str, date_from: date, date_to: date) -> dict[str, Any]:
@@ -63,7 +57,7 @@ def run_report(request: Request, panel: str, street_code: str, date_from: date, 
     rt = runtime(request)
     try:
         with rt.uow() as s:
-            if REPORTS[panel][2]:
+            if REPORTS[panel].period:
                 data = fn(s, street_code, date_from, date_to, rt.now())
             else:
                 data = fn(s, street_code)

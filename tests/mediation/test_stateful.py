@@ -81,7 +81,7 @@ def machine(make_url):
               hotline=st.booleans())
         def take_in(self, right, pick, compound, hotline):
             """A dispute arrives at the window, or from the 12345 hotline (API route)."""
-            from engine.processes.mediation import intake_case
+            from engine.intake import intake_case
 
             actor = self._someone(right, pick, "community_staff", COMPOUNDS[compound])
             if hotline:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from engine import tokens
-from engine.processes import mediation as intake
+from engine import intake
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.limits import TooLarge, parse_json

@@ -4,13 +4,13 @@
 that is no longer ready is held by nobody. `case_comment` keeps comments on a case or a task.
 
 Revision ID: 0012
-Revises: 0016 (after the vote register on main)
+Revises: 0014 (the last migration on main when this landed)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0016"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
