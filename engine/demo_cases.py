@@ -52,7 +52,7 @@ def make_case(rt, process_key: str, spec: DemoCase, actors: dict) -> str:
 
 def load_demo(rt) -> dict:
     with rt.uow() as s:
-        demo.seed(s, rt.now())
+        demo.seed(s, rt.now(), staff_every_unit=True)
         has_cases = s.scalar(select(func.count()).select_from(Case))
         deployed = set(s.scalars(select(ProcessDefinition.key)))
         actors = {u[0]: load_actor(s, u[0]) for u in demo.USERS}
@@ -61,4 +61,4 @@ def load_demo(rt) -> dict:
         for d in registry.descriptors():
             if d.key in deployed:
                 cases += [make_case(rt, d.key, spec, actors) for spec in d.demo]
-    return {"users": [u[0] for u in demo.USERS], "password": demo.DEMO_PASSWORD, "cases": cases}
+    return {"users": [u[0] for u in demo.USERS + demo.STAFF], "password": demo.DEMO_PASSWORD, "cases": cases}

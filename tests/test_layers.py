@@ -20,7 +20,7 @@ ENGINE = ROOT / "engine"
 
 # Runtime modules a process module may use: the registries it registers with and the context its
 # service tasks run in — not the Runtime that drives them.
-PROCESS_MAY_USE_RUNTIME = {"engine.runtime.services", "engine.runtime.settings", "engine.runtime.actors",
+PROCESS_MAY_USE_RUNTIME = {"engine.runtime.registry", "engine.runtime.services", "engine.runtime.settings", "engine.runtime.actors",
                            "engine.runtime.errors", "engine.runtime.choices", "engine.runtime.panels",
                            "engine.runtime.invariants", "engine.runtime.forms"}
 
@@ -29,6 +29,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # The service registry discovers the process modules by package name so that they register
     # their services; it names no process module and uses nothing from them directly.
     ("engine.runtime.services", "engine.processes"): "plugin discovery",
+    ("engine.runtime.registry", "engine.processes"): "plugin discovery: the built-in process package",
     # `hongwu doctor` and `hongwu setup` report on and migrate the database itself: their job is
     # the connection and the schema revision, below the service layer.
     ("engine.commands.notices", "engine.db.migrate"): "doctor: schema revision",

@@ -92,11 +92,12 @@ def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Op
 def task_list(as_user: Optional[str] = typer.Option(None, "--as"),
               process: Optional[str] = typer.Option(None, "--process"),
               limit: int = typer.Option(50, "--limit"),
+              scope: str = typer.Option("all", "--scope", help="all 本岗位全部 / mine 我的待办 / pool 岗位待办"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """列出待办任务（按角色与辖区）。"""
     actor = _common.actor(as_user)
     with _common.errors_exit():
-        tasks = [t.as_dict() for t in _common.runtime().list_tasks(actor, process, limit=limit)]
+        tasks = [t.as_dict() for t in _common.runtime().list_tasks(actor, process, limit=limit, scope=scope)]
     _common.emit(tasks, as_json, "\n".join(
         f"{t['id']}\t{t['case_number']}\t{t['title']}\t{t['role']}\t期限 {_fmt_due(t['due_at'])}" for t in tasks) or "（无待办）")
 

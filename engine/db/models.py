@@ -355,6 +355,9 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# Tables of other areas on the same Base (imported last: they refer to the classes above).
+from engine.db.worklist_models import CaseComment, TaskClaim  # noqa: E402,F401
+
 # The vote itself lives in its own module; imported here so that it shares Base.
 from .vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer  # noqa: E402,F401
 # Notifications likewise (engine/notifications/).

@@ -315,3 +315,14 @@ def change_user(rt: Any, actor: Actor, username: str, *, role: str, jurisdiction
         audit.append(s, chain=f"user:{username}", actor=actor.username, action="user_changed", before=before,
                      after=after, detail={"unlocked": unlock, "password_reset": bool(password),
                                           "sessions_ended": sessions_ended}, now=rt.now())
+
+
+def fill_staffing_gap(rt: Any, admin_username: str, role: str, org_code: str, *, username: str,
+                      display_name: str = "", password: str = "", existing: bool = False) -> str:
+    """One step from the admin's gap list: create the missing user of `role` at `org_code`, or
+    place an existing one there; audited on the user's chain. Returns the username."""
+    from .staffing import fill_gap
+
+    with rt.uow() as s:
+        return fill_gap(s, admin_username, role, org_code, rt.now(), username=username,
+                        display_name=display_name, password=password, existing=existing)

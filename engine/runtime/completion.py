@@ -20,14 +20,17 @@ from engine.db.models import Case, HumanTask
 
 from . import choices, jobs, services, state
 from .actors import Actor
+from .claims import holder_check
 from .clock import Clock, using_clock
 from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, ValidationFailed
 from .forms import prune_inapplicable, validate_form
 from .invariants import InvariantViolated
 from .limits import check_data
+from .supervision import refuse_unless_running
 from .persistence import Derived
 from .retries import retried
 from .scripting import ScriptLimitExceeded
+from .supervision import refuse_unless_running
 from .timing import timer_due
 from .views import CaseView
 
@@ -109,6 +112,8 @@ class Completion:
                 ht, case = found
                 try:
                     self._authorize_task(actor, ht, case)
+                    refuse_unless_running(case, "其待办任务不能办理")
+                    holder_check(s, actor, ht)
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",

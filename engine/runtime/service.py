@@ -21,12 +21,15 @@ from engine.db.session import session_factory, unit_of_work
 
 from .actors import Actor
 from .cases import CASE_PREFIX, DEFAULT_STARTERS, PROCESS_STARTERS, CaseCommands
+from .claims import TaskClaims
+from .comments import CaseComments
 from .clock import Clock, OffsetClock, SystemClock
 from .completion import GUARD_PROPERTY, MAX_ENGINE_ROUNDS, Completion, FiredTimer, _engine_failure, _refuse_form
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Forbidden
 from .persistence import Derived, Persistence, _current_data, _period_columns, _scan
 from .retries import UOW_ATTEMPTS, retried, with_retries
+from .supervision import Supervision
 from .timers import Timers
 from .training import MAX_CLOCK_STEP_DAYS, TRAINING_FLAG, Training, _clock_step, _is_training
 from .views import FORM_PROPERTY, CaseView, DefinitionMeta, TaskView, Views
@@ -40,10 +43,12 @@ __all__ = [
 ]
 
 
-class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training):
+class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training, TaskClaims, CaseComments, Supervision):
     """Entry point of the service layer, bound to one database and one clock. Its jobs live in
     the mixins: cases.py (opening), views.py (reading), completion.py (completing, running the
-    engine), persistence.py (saving), timers.py (the worker's jobs), training.py (simulated clock)."""
+    engine), persistence.py (saving), timers.py (the worker's jobs), training.py (simulated clock),
+    claims.py (who does a task), comments.py (comments and mentions), supervision.py (cancel,
+    suspend/resume, reschedule a timer, reopen a step)."""
 
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None):
         self.settings = settings or load_settings()

@@ -25,6 +25,9 @@ from .persistence import Derived
 from .retries import retried
 from .training import _is_training
 
+# A suspended (or cancelled) case's timers are not claimed: they wait for the case to run again.
+_CASE_RUNS = select(Case.id).where(Case.id == Timer.case_id, Case.status == "running").exists()
+
 log = logging.getLogger("hongwu.runtime")
 
 
@@ -56,7 +59,8 @@ class Timers:
         now = self.now()
         until = now + timedelta(seconds=lease_seconds)
         claimable = and_(Timer.due_at < now,  # passed, as SpiffWorkflow counts it
-                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
+                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now),
+                          _CASE_RUNS)  # a suspended case's timers wait for its resumption
         with self.uow() as s:
             pick = select(Timer.id).where(claimable).order_by(Timer.due_at).limit(limit)
             if s.bind.dialect.name == "postgresql":
@@ -77,7 +81,8 @@ class Timers:
         earlier in real time (their rows hold the case's own time). Few cases ever are."""
         free = or_(Timer.claimed_until.is_(None), Timer.claimed_until < now)
         pick = (select(Timer.id, Timer.due_at, Case.clock_offset_days).join(Case, Case.id == Timer.case_id)
-                .where(Case.clock_offset_days > 0, Timer.due_at >= now, free).order_by(Timer.due_at))
+                .where(Case.clock_offset_days > 0, Case.status == "running", Timer.due_at >= now, free)
+                .order_by(Timer.due_at))
         ids = [tid for tid, due, days in s.execute(pick) if due < now + timedelta(days=days)][:limit]
         if not ids:
             return []
@@ -101,6 +106,9 @@ class Timers:
                 case = s.get(Case, case_id, with_for_update=pg)
                 q = select(Timer.id).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
                 if s.scalar(q.with_for_update() if pg else q) is None:  # the case moved on meanwhile
+                    return False
+                if case.status != "running":  # suspended since the claim: the timer waits
+                    s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
                     return False
                 actor = Actor.system(f"worker:{worker_id}")
                 wf, loaded = self.workflow_for(s, case)

@@ -100,9 +100,11 @@ class Training:
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(f"case {case.case_number} changed since you opened it",
                                        f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    if case.status != "running":
-                        raise Conflict(f"case {case.case_number} is {case.status}; its clock no longer runs",
-                                       f"案件 {case.case_number} 已办结，不能再模拟时间前进")
+                    if case.status != "running":  # suspended or cancelled cases included: nothing fires
+                        from .supervision import STATUS_ZH
+
+                        raise Conflict(f"case {case.case_number} is {case.status}; its clock does not run",
+                                       f"案件 {case.case_number} {STATUS_ZH.get(case.status, '已结束')}，不能模拟时间前进")
                     view, wf = self._advance(s, case, actor, days, reason)
                 except (Conflict, InvariantViolated) as exc:
                     exc.refused_on = (case.id, case.case_number)

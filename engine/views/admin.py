@@ -11,7 +11,8 @@ from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, Use
 from engine.orgs import org_by_code
 from engine.runtime.errors import NotFound
 
-__all__ = ["ORG_KINDS", "deployed_definitions", "orgs_with_seals", "seal_image", "staffing_gaps", "users_and_orgs"]
+__all__ = ["ORG_KINDS", "deployed_definitions", "orgs_with_seals", "seal_image", "staffing_gaps", "staffing_gaps_with_candidates",
+           "users_and_orgs"]
 
 
 def staffing_gaps(rt: Any) -> list[Any]:
@@ -19,6 +20,16 @@ def staffing_gaps(rt: Any) -> list[Any]:
 
     with rt.uow() as s:
         return gaps(s)
+
+
+def staffing_gaps_with_candidates(rt: Any) -> tuple[list[Any], dict[tuple[str, str], list[tuple[str, str, str]]]]:
+    """The gaps, and for each the users who could be placed there in one step."""
+    from engine.runtime.staffing import gap_candidates
+    from engine.runtime.staffing import staffing_gaps as gaps
+
+    with rt.uow() as s:
+        found = gaps(s)
+        return found, {(g.role, g.org_code): gap_candidates(s, g.role, g.org_path) for g in found}
 
 
 def users_and_orgs(rt: Any) -> tuple[list[User], list[OrgUnit]]:

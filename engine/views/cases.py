@@ -4,6 +4,8 @@ labels them), its documents and attachments. The caller has checked jurisdiction
 (`Runtime.get_case`), except where a function says it checks itself."""
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +30,16 @@ def case_history(rt: Any, case_number: str) -> CaseHistory:
     chain = audit.case_chain(case_number)
     with rt.uow() as s:
         events = audit.chain_events(s, chain)
+        # Everyone the timeline names: actors, and whom a claim, assignment or comment is about.
+        people = {e.actor for e in events}
+        for e in events:
+            detail = json.loads(e.detail) if e.detail and e.detail.startswith("{") else None
+            if isinstance(detail, dict):
+                people.update(str(detail[k]) for k in ("user", "assignee", "previous") if detail.get(k))
+                if isinstance(detail.get("mentions"), list):
+                    people.update(str(m) for m in detail["mentions"])
         names = dict(s.execute(select(User.username, User.display_name)
-                               .where(User.username.in_({e.actor for e in events}))).all())
+                               .where(User.username.in_(people))).all())
         definition_id = s.scalar(select(Case.definition_id).where(Case.case_number == case_number))
         forms = rt.loaded_definition(s, definition_id)[1].forms if definition_id is not None else None
     return CaseHistory(case_number, events, names, forms, audit.verify_events(chain, events))

@@ -42,11 +42,22 @@ def street_report(rt: Any, panel: str, street_code: str, date_from: date | None,
 
 
 def overdue_tasks(rt: Any, street_path: str) -> list[dict[str, Any]]:
-    """Open tasks past their deadline under a street, counted by process and role."""
+    """Open tasks past their deadline (on each case's own clock) under a street, counted by
+    process and role."""
+    from engine.runtime.overdue import overdue_clause
+
     with rt.uow() as s:
         rows = s.execute(select(HumanTask.process_key, HumanTask.role, func.count())
                          .where(HumanTask.org_path.startswith(street_path), HumanTask.due_at.is_not(None),
-                                HumanTask.due_at < rt.now())
+                                overdue_clause(s, rt.now()))
                          .group_by(HumanTask.process_key, HumanTask.role)
                          .order_by(HumanTask.process_key, HumanTask.role)).all()
     return [{"process_key": r[0], "role": r[1], "count": r[2]} for r in rows]
+
+
+def overdue_by_community(rt: Any, actor: Actor, street_path: str) -> Any:
+    """Each overdue task under a street, grouped by community (the 待办超期 lists)."""
+    from engine.runtime.overdue import overdue_by_community as by_community
+
+    with rt.uow() as s:
+        return by_community(s, actor, street_path, rt.now())

@@ -40,13 +40,36 @@ def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
 
 @router.get("/admin")
 def admin_home(request: Request, v: Viewer = Depends(admin)):
+    return _admin_home(request)
+
+
+def _admin_home(request: Request, gap_error: HongwuError | None = None, gap_values: dict | None = None,
+                message: str = "", status_code: int = 200):
     from engine.config import base_url_warning
 
     rt = runtime(request)
     base_url = rt.settings.base_url
-    gaps = admin_views.staffing_gaps(rt)
+    gaps, candidates = admin_views.staffing_gaps_with_candidates(rt)
     return render(request, "admin/home.html", {"settings": setting_list(), "base_url": base_url,
-                                               "base_url_warning": base_url_warning(base_url), "gaps": gaps})
+                                               "base_url_warning": base_url_warning(base_url), "gaps": gaps,
+                                               "candidates": candidates, "gap_error": gap_error,
+                                               "gap_values": gap_values or {}, "gap_message": message},
+                  status_code=status_code)
+
+
+@router.post("/admin/staffing", dependencies=[Depends(check_csrf)])
+def fill_staffing_gap(request: Request, v: Viewer = Depends(admin), role: str = Form(""), org: str = Form(""),
+                      username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
+                      existing: str = Form("")):
+    """One step from the gap list: create the missing user, or place an existing one there."""
+    rt = runtime(request)
+    values = {"role": role, "org": org, "username": username, "display_name": display_name}
+    try:
+        done = accounts.fill_staffing_gap(rt, v.username, role, org, username=existing or username,
+                                          display_name=display_name, password=password, existing=bool(existing))
+    except HongwuError as exc:
+        return _admin_home(request, exc, values, status_code=422)
+    return _admin_home(request, message=f"已配置用户 {done}（{ROLES.get(role, role)}）")
 
 
 # --- users ------------------------------------------------------------------------------

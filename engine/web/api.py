@@ -147,11 +147,13 @@ def list_tasks(request: Request, v: Viewer = Depends(viewer), process: str | Non
                compound: str | None = Query(None, max_length=64), overdue: bool = False,
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
                sort: str = Query("due", pattern="^(due|newest|oldest)$",
-                                 description="due：按办理期限（超期在前）；newest / oldest：按到达时间")
+                                 description="due：按办理期限（超期在前）；newest / oldest：按到达时间"),
+               scope: str = Query("all", pattern="^(all|mine|pool)$",
+                                  description="all：本岗位全部；mine：我认领或指派给我的；pool：岗位待办（无人认领）")
                ) -> list[dict[str, Any]]:
     """我的待办（按角色与辖区）。"""
     return [t.as_dict() for t in runtime(request).list_tasks(v.actor, process, compound, overdue, limit, offset,
-                                                             order=sort)]
+                                                             order=sort, scope=scope)]
 
 
 @router.get("/tasks/{task_id}", tags=["tasks"], responses=ERRORS)

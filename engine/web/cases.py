@@ -112,8 +112,9 @@ def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]
 
 @router.get("/cases/{case_number}")
 def case_page(request: Request, case_number: str, v: Viewer = Depends(viewer), done: str = "",
-              moved: int = Query(0, ge=0, le=366)):
-    return _case_page(request, v, case_number, {"done": done, "moved": moved})
+              moved: int = Query(0, ge=0, le=366),
+              controlled: str = Query("", pattern="^(|cancel|suspend|resume|reopen|reschedule)$")):
+    return _case_page(request, v, case_number, {"done": done, "moved": moved, "controlled": controlled})
 
 
 def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, Any], status_code: int = 200):
@@ -126,6 +127,9 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     for t in case["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
+    from .routers.worklist import worklist_context
+
+    worklist = worklist_context(request, v, case)
     subject = runtime(request).case_panel(case_number, v.actor)
     from engine.voting.service import VOTING_PROCESSES, VoteService
 
@@ -137,7 +141,8 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     jobs = case_jobs(runtime(request), case_number, v.actor)  # background steps: progress or incident
     return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]), "jobs": jobs,
                                          "subject": subject, "training_clock": clock, "vote": vote,
-                                         "case_now": now_at if case["clock_offset_days"] else None, **extra},
+                                         "case_now": now_at if case["clock_offset_days"] else None,
+                                         **worklist, **extra},
                   status_code=status_code)
 
 

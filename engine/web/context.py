@@ -27,7 +27,7 @@ from .security import SessionCodec, SessionData
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, TooLarge: 413, ValidationFailed: 422, DeployError: 422}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
+STATUS_ZH = {"running": "办理中", "suspended": "已暂停", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
 # Roles that see the street dashboard (their jurisdiction must also cover the street).
 DASHBOARD_ROLES = {"street_staff", "street_party_committee", "district_mediator", "auditor", "admin"}
 AUDIT_ROLES = {"auditor", "admin"}

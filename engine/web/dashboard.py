@@ -140,7 +140,12 @@ def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_
             result["facts"] = facts(result["data"])
         panels.append({"key": panel, "title": PANEL_TITLES[panel], **result})
     overdue = views.overdue_tasks(runtime(request), street.path)
+    from engine.views.dashboard import overdue_by_community
+
     from .context import PROCESS_ZH
+
+    # 待办超期: each overdue task by community, for the supervisor to follow up
+    overdue_lists = overdue_by_community(runtime(request), v.actor, street.path)
 
     by_process: dict[str, int] = {}
     for row in overdue:
@@ -149,6 +154,6 @@ def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_
                               title="超期任务") if by_process else None
     return render(request, "dashboard.html", {
         "streets": streets, "street": street, "panels": panels, "overdue": overdue, "overdue_chart": overdue_chart,
-        "overdue_total": sum(by_process.values()), "date_from": start.isoformat(), "date_to": end.isoformat()})
+        "overdue_total": sum(by_process.values()), "overdue_lists": overdue_lists, "date_from": start.isoformat(), "date_to": end.isoformat()})
 
 

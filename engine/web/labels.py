@@ -286,6 +286,10 @@ BASE_ACTION_ZH: dict[str, str] = {
     "timer_fired": "期限届满（系统自动处理）", "job_completed": "后台步骤完成", "job_failed": "后台步骤执行失败（将自动重试）",
     "incident_raised": "后台步骤多次失败，转为异常事件", "incident_retried": "重试异常步骤", "job_skipped": "跳过异常步骤", "definition_deployed": "部署流程定义",
     "deadline_recounted": "按放假安排重算期限",
+    # who does a task, comments, supervisor controls (engine/runtime/{claims,comments,supervision}.py)
+    "task_claimed": "认领任务", "task_released": "退回岗位", "task_assigned": "指派任务", "task_delegated": "转办任务",
+    "comment_added": "发表意见", "case_cancelled": "撤销案件", "case_suspended": "暂停办理", "case_resumed": "恢复办理",
+    "timer_rescheduled": "调整期限", "step_reopened": "重新打开步骤（补救）",
     # training database (Runtime.mark_training, Runtime.advance_case_clock)
     "training_enabled": "建为培训环境", "training_clock_advanced": "模拟时间前进（培训环境）",
     # documents
@@ -301,7 +305,10 @@ ACTION_ZH = BASE_ACTION_ZH  # other adapters add their own actions here (e.g. th
 PROCESS_ACTION_ZH = registry.derived(registry.action_labels)
 REFUSED_ZH = {"complete_task": "提交任务", "open_task": "打开任务", "fire_timer": "期限届满自动处理",
               "start_case": "发起案件", "save": "保存案件",
-              "recount_deadlines": "重算期限", "advance_case_clock": "模拟时间前进"}
+              "recount_deadlines": "重算期限", "advance_case_clock": "模拟时间前进",
+              "claim_task": "认领任务", "release_task": "退回岗位", "assign_task": "指派任务",
+              "delegate_task": "转办任务", "cancel_case": "撤销案件", "suspend_case": "暂停办理",
+              "resume_case": "恢复办理", "reschedule_timer": "调整期限", "reopen_step": "重新打开步骤"}
 
 
 def actor_zh(actor: str, names: Mapping[str, str] | None = None) -> str:
