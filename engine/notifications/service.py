@@ -51,7 +51,6 @@ class Notifications:
         """Deadlines announced and digests queued."""
         with self.rt.uow() as s:
             announced = scan.scan_deadlines(s, self.rt.now())
-            scan.forget_finished(s)
         with self.rt.uow() as s:
             queued = digest.queue_digests(s, self.rt.now())
         return {"announced": announced, "digests": queued}
