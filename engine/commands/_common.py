@@ -47,7 +47,7 @@ def errors_exit() -> Iterator[None]:
         if detail:
             for d in detail:
                 typer.echo(f"错误 error: {d.get('message_zh', '')} | {d.get('message', '')}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None  # the refusal is printed; a traceback would bury it
         fail(str(exc))
 
 

@@ -143,7 +143,7 @@ def issue_ballots(session: Session, *, context: dict, owners: list[dict], actor:
             for ctx in jobs:
                 stored(ctx, _render_chunk(ctx, static))
         else:
-            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs))):
+            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs)), strict=True):
                 stored(ctx, result)
         return BallotRun(documents, len(numbered))
     finally:

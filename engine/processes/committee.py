@@ -286,7 +286,7 @@ def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
     disabled = _disabled_grounds(ctx)
     fitted = copy.deepcopy(schema)
     grounds = fitted["properties"]["objection"]["properties"]["objections"]["items"]["properties"]["grounds"]["items"]
-    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"]) if g not in disabled]
+    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"], strict=True) if g not in disabled]
     grounds["enum"], grounds["x-enumNames"] = [g for g, _ in kept], [name for _, name in kept]
     return fitted
 

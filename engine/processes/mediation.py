@@ -315,7 +315,7 @@ def agreement_context(ctx: ServiceContext, data: dict, level: str) -> dict:
     labels = [sides.get(p.get("side"), "当事人") for p in parties]
     seen: dict[str, int] = {}
     rows = []
-    for p, label in zip(parties, labels):
+    for p, label in zip(parties, labels, strict=True):
         seen[label] = seen.get(label, 0) + 1
         role = label if labels.count(label) == 1 else f"{label}{seen[label]}"  # 甲方1、甲方2 …
         name = p.get("name", "")

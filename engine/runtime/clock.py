@@ -13,6 +13,8 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The wall clock. It holds no state, so one instance can be every context's default."""
+
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 

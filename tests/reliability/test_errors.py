@@ -13,7 +13,7 @@ from engine.runtime.errors import ValidationFailed
 from engine.runtime.service import deploy
 from engine.web.hardening import content_disposition
 from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS
-from tests.reliability._web import api_client, app, web_rt  # noqa: F401 - fixtures
+from tests.reliability._web import api_client
 from tests.web.support import logged_in, page_csrf
 
 SHAPE = {"code", "message", "message_zh", "details"}
