@@ -19,6 +19,7 @@ from .completion import _engine_failure
 from .definitions import DEFINITIONS
 from .errors import Forbidden, HongwuError, NotFound
 from .limits import check_data
+from .parts import RuntimeParts
 from .retries import retried
 from .scripting import HongwuScriptEngine, ScriptLimits
 from .services import ServiceContext
@@ -34,7 +35,7 @@ PROCESS_STARTERS = {
 DEFAULT_STARTERS = {"street_staff", "community_staff"}
 
 
-class CaseCommands:
+class CaseCommands(RuntimeParts):
     """Opening cases (part of `Runtime`)."""
 
     @retried

@@ -25,6 +25,7 @@ from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, Val
 from .forms import prune_inapplicable, validate_form
 from .invariants import InvariantViolated
 from .limits import check_data
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .scripting import ScriptLimitExceeded
@@ -39,7 +40,7 @@ _TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_
                    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case))
 
 
-class Completion:
+class Completion(RuntimeParts):
     """Completing tasks and running the engine (part of `Runtime`)."""
 
     def _run_engine(self, wf: BpmnWorkflow, clock: Clock | None = None) -> tuple[list[str], list["FiredTimer"]]:

@@ -22,6 +22,7 @@ from . import search, state
 from .definitions import LoadedDefinition
 from .errors import Conflict, ValidationFailed
 from .invariants import enforce as enforce_invariants
+from .parts import RuntimeParts
 from .recount import audit_recounted, refresh_deadlines
 from .timing import human_task_due, human_task_period, timer_due, timer_period
 
@@ -63,7 +64,7 @@ class Derived:
                    {tid: timer_due(t) for tid, t in waiting.items()})
 
 
-class Persistence:
+class Persistence(RuntimeParts):
     """Writing a case and its derived rows (part of `Runtime`)."""
 
     def _save(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition, now: datetime,

@@ -19,6 +19,7 @@ from .actors import Actor
 from .completion import _engine_failure
 from .errors import Conflict, Forbidden, HongwuError, ValidationFailed
 from .invariants import InvariantViolated
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .training import _is_training
@@ -26,7 +27,7 @@ from .training import _is_training
 log = logging.getLogger("hongwu.runtime")
 
 
-class Timers:
+class Timers(RuntimeParts):
     """Timers, the worker's sweeps and deadline recounts (part of `Runtime`)."""
 
     # --- deadlines ----------------------------------------------------------------------

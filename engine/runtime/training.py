@@ -20,6 +20,7 @@ from .clock import FrozenClock
 from .completion import MAX_ENGINE_ROUNDS, FiredTimer, _earliest_due_timer, _engine_failure
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .invariants import InvariantViolated
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .views import CaseView
@@ -52,7 +53,7 @@ def _clock_step(days: Any, reason: Any) -> tuple[int, str]:
     return n, text
 
 
-class Training:
+class Training(RuntimeParts):
     """The training database's simulated clock (part of `Runtime`)."""
 
     def is_training(self) -> bool:

@@ -20,6 +20,7 @@ from . import choices, panels, search, services, state
 from .actors import Actor
 from .definitions import LoadedDefinition
 from .errors import Forbidden, NotFound, ValidationFailed
+from .parts import RuntimeParts
 from .persistence import _CASE_TASKS, _CASE_TIMERS, _current_data
 from .services import ServiceContext
 
@@ -92,7 +93,7 @@ class CaseView:
 
 
 
-class Views:
+class Views(RuntimeParts):
     """Reading cases and tasks (part of `Runtime`)."""
 
     def get_case(self, case_number: str, actor: Actor) -> CaseView:
