@@ -45,7 +45,7 @@ class CaseCommands(RuntimeParts):
         one rolled back), queued behind any change of the case in flight."""
         def lock_case(session: Session) -> None:
             q = select(Case.id).where(Case.id == case_id)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update()
             session.execute(q)
 

@@ -127,7 +127,7 @@ class Completion(RuntimeParts):
             raise Conflict("the case was changed by someone else at the same moment; please retry",
                            "案件正被他人同时办理，请刷新后重试") from exc
         except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
-            ref = getattr(exc, "refused_on", None)
+            ref = exc.refused_on
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
             raise

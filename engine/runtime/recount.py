@@ -145,7 +145,7 @@ def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
     from .persistence import Derived, _scan
 
     with runtime.uow() as s:
-        case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+        case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql")
         if case is None or case.status != "running":
             return False
         wf, loaded = runtime.workflow_for(s, case)

@@ -58,7 +58,7 @@ class Timers(RuntimeParts):
                           or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
         with self.uow() as s:
             pick = select(Timer.id).where(claimable).order_by(Timer.due_at).limit(limit)
-            if s.bind.dialect.name == "postgresql":
+            if s.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             ids = list(s.scalars(pick))
             rows = []
@@ -96,7 +96,7 @@ class Timers(RuntimeParts):
                 case_id = s.scalar(select(Timer.case_id).where(Timer.id == timer_id, Timer.claimed_by == worker_id))
                 if case_id is None:
                     return False
-                pg = s.bind.dialect.name == "postgresql"
+                pg = s.get_bind().dialect.name == "postgresql"
                 case = s.get(Case, case_id, with_for_update=pg)
                 q = select(Timer.id).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
                 if s.scalar(q.with_for_update() if pg else q) is None:  # the case moved on meanwhile
@@ -131,8 +131,9 @@ class Timers(RuntimeParts):
         except (InvariantViolated, ValidationFailed, Forbidden) as exc:
             # The firing is refused (a violated invariant, a failing script or service): audited;
             # the lease lets it be retried later.
-            case_id, case_number, _ = exc.refused_on
-            self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
+            if exc.refused_on:  # refused before the case was read: nothing to audit it on
+                case_id, case_number, _ = exc.refused_on
+                self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
 
     def audit_checkpoint(self, if_due: bool = False):
@@ -168,7 +169,7 @@ class Timers(RuntimeParts):
     @retried
     def _resume(self, case_id: int, worker_id: str) -> str | None:
         with self.uow() as s:
-            case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+            case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql")
             if case is None or case.status != "running":
                 return None
             actor = Actor.system(f"worker:{worker_id}")

@@ -91,7 +91,7 @@ class Training(RuntimeParts):
                                     "只有系统管理员可以模拟时间前进（命令行请用 --as 指定管理员账号）")
                 days, reason = _clock_step(days, reason)
                 q = select(Case).where(Case.case_number == case_number)
-                if s.bind.dialect.name == "postgresql":
+                if s.get_bind().dialect.name == "postgresql":
                     q = q.with_for_update()
                 case = s.scalar(q)
                 if case is None or not actor.covers(case.org_path):
@@ -105,7 +105,7 @@ class Training(RuntimeParts):
                                        f"案件 {case.case_number} 已办结，不能再模拟时间前进")
                     view, wf = self._advance(s, case, actor, days, reason)
                 except (Conflict, InvariantViolated) as exc:
-                    exc.refused_on = (case.id, case.case_number)
+                    exc.refused_on = (case.id, case.case_number, None)
                     raise
             self._workflows.put(view.id, view.version, wf)  # only once committed
             return view
@@ -113,7 +113,7 @@ class Training(RuntimeParts):
             raise Conflict("the case was changed by someone else at the same moment; please retry",
                            "案件正被他人同时办理，请刷新后重试") from exc
         except (Conflict, InvariantViolated) as exc:
-            ref = getattr(exc, "refused_on", None)
+            ref = exc.refused_on
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "advance_case_clock", exc)
             raise

@@ -146,7 +146,7 @@ class Views(RuntimeParts):
                     newest = s.scalar(select(func.max(Case.id))) or 0
                     if newest > search.SHORT_TERM_SCAN:
                         floor, bounded = newest - search.SHORT_TERM_SCAN + 1, True
-                q, order = search.narrow(q, s.bind.dialect.name, terms, floor)
+                q, order = search.narrow(q, s.get_bind().dialect.name, terms, floor)
             q = q.order_by(order.desc()).limit(limit).offset(offset)
             return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
 

@@ -191,7 +191,7 @@ def _count_address_failure(runtime, address: str, now: datetime) -> None:
 
 def _count_failure(s: Session, address: str, now: datetime) -> datetime | None:
     """One more failure from `address` (an atomic upsert); returns until when it must wait."""
-    if s.bind.dialect.name == "postgresql":
+    if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
