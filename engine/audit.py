@@ -22,9 +22,9 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,7 +43,7 @@ SAVED_CASE_STATES = "hongwu.audit.case_states"
 # Built once: constructing SQLAlchemy statements costs more than running them on the hot path.
 _CHAIN_HEAD = (select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == bindparam("chain"))
                .order_by(AuditEvent.seq.desc()).limit(1))
-_INSERT = AuditEvent.__table__.insert()
+_INSERT = cast(Table, AuditEvent.__table__).insert()  # a Core insert; __table__ is typed as a FromClause
 
 
 def canonical_json(value: Any) -> str:

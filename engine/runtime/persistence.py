@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -46,8 +46,9 @@ _DELETE_TASKS = (delete(HumanTask).where(HumanTask.id.in_(bindparam("ids", expan
                  .execution_options(synchronize_session=False))
 _DELETE_TIMERS = (delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
                   .execution_options(synchronize_session=False))
-_INSERT_TASK = HumanTask.__table__.insert()
-_INSERT_TIMER = Timer.__table__.insert()
+# Core inserts on the tables (not ORM bulk inserts); declarative types __table__ as a FromClause.
+_INSERT_TASK = cast(Table, HumanTask.__table__).insert()
+_INSERT_TIMER = cast(Table, Timer.__table__).insert()
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Derived:
     """The derived rows of a case as {task id: due} and {timer id: due}."""
 
     tasks: dict[str, datetime | None]
-    timers: dict[str, datetime]
+    timers: dict[str, datetime | None]
 
     @classmethod
     def of(cls, wf: BpmnWorkflow) -> "Derived":
@@ -85,7 +86,8 @@ class Persistence(RuntimeParts):
                 f"案件数据过大（{len(new_state):,} 字节，上限 {self.settings.case_state_limit:,} 字节），未保存")
         status = "completed" if wf.completed else "running"
         summary = state.json_safe(current.get("case_summary") or {})
-        values = dict(state=new_state, version=case.version + 1, status=status, updated_at=now,
+        version = case.version + 1
+        values = dict(state=new_state, version=version, status=status, updated_at=now,
                       summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
                       completed_at=now if status == "completed" else None)
         if initial:
@@ -99,7 +101,7 @@ class Persistence(RuntimeParts):
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
             for k, v in values.items():  # the row now holds these; keep the ORM object in step
                 set_committed_value(case, k, v)
-        audit.note_case_state(s, case.id, values["version"], status, new_state)
+        audit.note_case_state(s, case.id, version, status, new_state)
         if initial:
             previous = Derived({}, {})
         code, name = self._compound(s, case.compound_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -61,11 +62,11 @@ class Timers(RuntimeParts):
             if s.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             ids = list(s.scalars(pick))
-            rows = []
+            rows: list[Any] = []
             if ids:
-                rows = s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
+                rows = list(s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
                                  .values(claimed_by=worker_id, claimed_until=until)
-                                 .returning(Timer.id, Timer.case_id)).all()
+                                 .returning(Timer.id, Timer.case_id)).all())
             if len(rows) < limit and _is_training(s):
                 rows += self._claim_ahead(s, worker_id, limit - len(rows), now, until)
             return [(r[0], r[1]) for r in rows]
@@ -80,9 +81,9 @@ class Timers(RuntimeParts):
         ids = [tid for tid, due, days in s.execute(pick) if due < now + timedelta(days=days)][:limit]
         if not ids:
             return []
-        return s.execute(update(Timer).where(Timer.id.in_(ids), free)
-                         .values(claimed_by=worker_id, claimed_until=until)
-                         .returning(Timer.id, Timer.case_id)).all()
+        return list(s.execute(update(Timer).where(Timer.id.in_(ids), free)
+                              .values(claimed_by=worker_id, claimed_until=until)
+                              .returning(Timer.id, Timer.case_id)).all())
 
     @retried
     def fire_timer(self, timer_id: str, worker_id: str) -> bool:
@@ -97,7 +98,7 @@ class Timers(RuntimeParts):
                 if case_id is None:
                     return False
                 pg = s.get_bind().dialect.name == "postgresql"
-                case = s.get(Case, case_id, with_for_update=pg)
+                case = s.get_one(Case, case_id, with_for_update=pg)  # the timer row's case: always there
                 q = select(Timer.id).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
                 if s.scalar(q.with_for_update() if pg else q) is None:  # the case moved on meanwhile
                     return False
