@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from sqlalchemy import bindparam, select
@@ -132,7 +132,7 @@ class Completion(RuntimeParts):
                 self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
             raise
 
-    def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> None:
+    def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> NoReturn:
         """No open task row: a conflict if someone completed it (say who and when), else unknown."""
         done = s.scalar(select(audit.AuditEvent).where(audit.AuditEvent.task_id == task_id,
                                                        audit.AuditEvent.action == "task_completed").limit(1))

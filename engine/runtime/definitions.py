@@ -105,7 +105,8 @@ def executable_processes(xml: str, filename: str) -> list[tuple[str, str]]:
     out = []
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("isExecutable", "false").lower() == "true":
-            out.append((proc.get("id"), proc.get("name") or proc.get("id")))
+            pid = proc.get("id", "")
+            out.append((pid, proc.get("name") or pid))
     return out
 
 

@@ -54,7 +54,7 @@ _MESSAGES_ZH = {
 
 
 def _zh(error: jsonschema.ValidationError, title: str) -> str:
-    render = _MESSAGES_ZH.get(error.validator)
+    render = _MESSAGES_ZH.get(str(error.validator))
     return render(title, error.validator_value) if render else f"「{title}」不符合要求"
 
 

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython import (
     compile_restricted_eval,
@@ -302,7 +302,7 @@ class _LimitingPolicy(RestrictingNodeTransformer):
         except _Breach as exc:
             self.error(node, exc.message_zh)
             return node
-        node = super().visit_BinOp(node)
+        node = cast(ast.BinOp, super().visit_BinOp(node))  # RestrictedPython returns the node it was given
         op = _GUARDED_OPS.get(type(node.op))
         if op is None:
             return node
@@ -311,17 +311,17 @@ class _LimitingPolicy(RestrictingNodeTransformer):
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
     def visit_While(self, node: ast.While):
-        node = super().visit_While(node)
+        node = cast(ast.While, super().visit_While(node))
         node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef):
-        node = super().visit_FunctionDef(node)
+        node = cast(ast.FunctionDef, super().visit_FunctionDef(node))
         node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_Lambda(self, node: ast.Lambda):
-        node = super().visit_Lambda(node)
+        node = cast(ast.Lambda, super().visit_Lambda(node))
         # `_tick_() or body`: the tick returns None, so the lambda's value is its body's.
         node.body = ast.fix_missing_locations(ast.copy_location(
             ast.BoolOp(op=ast.Or(), values=[_tick_call(node), node.body]), node.body))

@@ -86,8 +86,8 @@ class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training):
         """(code, name) of a compound; organisation units are never renamed in place."""
         hit = self._org_names.get(org_id)
         if hit is None:
-            hit = self._org_names[org_id] = tuple(session.execute(
-                select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
+            code, name = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one()
+            hit = self._org_names[org_id] = (code, name)
         return hit
 
 

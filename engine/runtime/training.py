@@ -47,7 +47,7 @@ def _clock_step(days: Any, reason: Any) -> tuple[int, str]:
     if not text or len(text) > 500:
         problems.append({"field": "reason", "message": "a reason (up to 500 characters) is required",
                          "message_zh": "请填写「原因」（不超过 500 字）"})
-    if problems:
+    if problems or n is None:
         raise ValidationFailed("; ".join(p["message"] for p in problems),
                                "；".join(p["message_zh"] for p in problems), details=problems)
     return n, text
@@ -129,6 +129,8 @@ class Training(RuntimeParts):
         wf, loaded = self.workflow_for(s, case)
         # What falls due is the deadlines' doing, not the administrator's: the system acts.
         wf.script_engine = context = self._engine_for(s, case, Actor.system())
+        service_context = context.service_context
+        assert service_context is not None  # _engine_for always gives the engine one
         previous = Derived.of(wf)
         chain = audit.case_chain(case.case_number)
         # First in the history, at the moment it was asked for: the notices the firings issue
@@ -147,13 +149,13 @@ class Training(RuntimeParts):
                 if due is None:
                     break
                 at = FrozenClock(due[1] + timedelta(seconds=1))
-                context.service_context.now = at.now()
+                service_context.now = at.now()
                 more_steps, more_fired = self._run_engine(wf, at)
                 steps += more_steps
                 fired += more_fired
                 if not more_fired:
                     break
-            context.service_context.now = now
+            service_context.now = now
             more_steps, more_fired = self._run_engine(wf, clock)
         except SpiffWorkflowException as exc:
             raise _engine_failure(exc) from exc

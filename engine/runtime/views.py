@@ -137,7 +137,7 @@ class Views(RuntimeParts):
                 q = q.where(Case.status == status)
             if compound_code:
                 q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
-            bounded, order = False, Case.id
+            bounded, order = False, Case.id.expression
             if terms.indexed or terms.short:
                 floor = None
                 if terms.bounded:
@@ -267,7 +267,7 @@ class Views(RuntimeParts):
                     skipped = offset
                     if offset:  # how many dated tasks the offset already passed over
                         n_dated = s.scalar(select(func.count()).select_from(
-                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
+                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery())) or 0
                         skipped = max(0, offset - n_dated)
                     rows += s.execute(q.where(HumanTask.due_at.is_(None))
                                       .order_by(HumanTask.created_at, HumanTask.id)
@@ -339,7 +339,7 @@ class Views(RuntimeParts):
         if ht is None:
             raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
                            f"任务 {task_id} 不存在或已被办理")
-        return ht, s.get(Case, ht.case_id)
+        return ht, s.get_one(Case, ht.case_id)
 
     @staticmethod
     def _authorize_task(actor: Actor, ht: HumanTask, case: Case) -> None:
