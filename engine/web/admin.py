@@ -29,7 +29,8 @@ from engine.runtime.definitions import bundle_path_problem
 from engine.runtime.roles import ROLES
 from engine.runtime.staffing import staffing_gaps
 
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 from .labels import actor_zh
 from .security import end_sessions, lock_user
 
@@ -42,7 +43,7 @@ SETTING_MODULES = {"negative_list": ("engine.domain.negative_list", "负面清�
 MIN_PASSWORD = 8
 
 
-def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def admin(request: Request, v: CurrentViewer) -> Viewer:
     v.require({"admin"})
     return v
 

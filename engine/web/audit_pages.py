@@ -17,7 +17,8 @@ from sqlalchemy import select
 from engine import audit, audit_anchor
 from engine.db.models import Case
 
-from .context import AUDIT_ROLES, Viewer, render, runtime, viewer
+from .context import AUDIT_ROLES, Viewer, render, runtime
+from .deps import CurrentViewer
 from .history import timeline
 from .lookups import org_units, processes
 from .hardening import content_disposition
@@ -31,7 +32,7 @@ READABLE_HEADERS = ("案件编号", "序号", "时间（北京时间）", "办�
                     "本条哈希", "上条哈希")
 
 
-def auditor(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def auditor(request: Request, v: CurrentViewer) -> Viewer:
     v.require(AUDIT_ROLES)
     return v
 

@@ -19,7 +19,8 @@ from engine.db.models import HumanTask, OrgUnit
 from engine.runtime.errors import NotFound
 
 from .charts import Bar, bar_chart
-from .context import DASHBOARD_ROLES, Viewer, render, runtime, viewer
+from .context import DASHBOARD_ROLES, Viewer, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ REPORTS: dict[str, tuple[str, str, bool]] = {
 PANEL_TITLES = {"committee": "业委会组建与党员占比", "prior_review": "先议事项合规", "mediation": "矛盾分级化解"}
 
 
-def dashboard_viewer(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def dashboard_viewer(request: Request, v: CurrentViewer) -> Viewer:
     v.require(DASHBOARD_ROLES)
     return v
 

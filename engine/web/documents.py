@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from engine.db.models import Case, Document
 from engine.runtime.errors import NotFound
 
-from .context import Viewer, runtime, viewer
+from .context import Viewer, runtime
+from .deps import CurrentViewer
 from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +29,7 @@ def readable_document(request: Request, v: Viewer, document_id: int) -> Document
 
 
 @router.get("/documents/{document_id}/download")
-def download(request: Request, document_id: int, v: Viewer = Depends(viewer)):
+def download(request: Request, document_id: int, v: CurrentViewer):
     doc = readable_document(request, v, document_id)
     name = f"{doc.title}.pdf"
     return Response(doc.content, media_type="application/pdf", headers={

@@ -2,9 +2,10 @@
 by default, or arrival), paged, overdue highlighted."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from .context import Viewer, render, runtime, viewer
+from .context import render, runtime
+from .deps import CurrentViewer
 from .lookups import org_units, processes
 
 router = APIRouter(include_in_schema=False)
@@ -12,7 +13,7 @@ PAGE_SIZE = 50
 
 
 @router.get("/inbox")
-def inbox(request: Request, v: Viewer = Depends(viewer), process: str = "", compound: str = "",
+def inbox(request: Request, v: CurrentViewer, process: str = "", compound: str = "",
           state: str = Query("", pattern="^(|overdue)$"), sort: str = Query("due", pattern="^(due|newest|oldest)$"),
           page: int = Query(1, ge=1, le=100000)):
     rt = runtime(request)

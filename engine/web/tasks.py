@@ -18,7 +18,8 @@ from engine.db.models import Case, HumanTask
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 from . import forms
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,7 +58,7 @@ def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+def task_page(request: Request, task_id: str, v: CurrentViewer):
     info = get_task_or_refuse(request, v, task_id, "open_task")
     props = info["schema"].get("properties") or {}
     # Verdicts per listed entry start empty: an earlier round's verdicts must not be pre-filled.
@@ -96,7 +97,7 @@ def _without_pending(value: Any) -> Any:
 
 
 @router.post("/tasks/{task_id}", dependencies=[Depends(check_csrf)])
-async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+async def submit_task(request: Request, task_id: str, v: CurrentViewer):
     rt = runtime(request)
     form = await request.form()
     case_number = str(form.get("_case") or "")

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from engine.db.models import Case, Document, OrgUnit, ProcessDefinition
 from engine.runtime.errors import NotFound
 
-from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime, viewer
+from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,6 +142,6 @@ def revoke(request: Request, v: Viewer, document_id: int, reason: str) -> Docume
 
 
 @router.post("/documents/{document_id}/revoke", dependencies=[Depends(check_csrf)])
-def revoke_form(request: Request, document_id: int, v: Viewer = Depends(viewer), reason: str = Form("")):
+def revoke_form(request: Request, document_id: int, v: CurrentViewer, reason: str = Form("")):
     doc = revoke(request, v, document_id, reason)
     return RedirectResponse(f"/verify/{quote(doc.verification_code)}", status_code=303)
