@@ -147,7 +147,7 @@ def change_password(request: Request, body: PasswordIn, v: CurrentViewer):
         raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
     new_hash = hash_password(body.new_password)
     with rt.uow() as s:
-        end_sessions(s, v.actor.user_id)
+        end_sessions(s, v.user_id)
         user = s.scalar(select(User).where(User.id == v.actor.user_id))
         user.password_hash = new_hash
         audit.append(s, chain=f"user:{v.username}", actor=v.username, action="password_changed", now=rt.now())

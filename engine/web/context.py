@@ -68,6 +68,13 @@ class Viewer:
     def read_only(self) -> bool:
         return self.actor.read_only
 
+    @property
+    def user_id(self) -> int:
+        """The account behind the session (a viewer is a person, never the system actor)."""
+        if self.actor.user_id is None:
+            raise RuntimeError(f"viewer {self.username} has no user account")
+        return self.actor.user_id
+
     def may_act_on(self, task: dict) -> bool:
         return not self.read_only and task.get("role") == self.role
 
@@ -85,7 +92,7 @@ def codec(request: Request) -> SessionCodec:
 
 
 def _viewer(request: Request) -> Viewer | None:
-    cached = getattr(request.state, "viewer", False)
+    cached: Any = getattr(request.state, "viewer", False)  # False: not looked up yet in this request
     if cached is not False:
         return cached
     sess = session_of(request)
@@ -123,7 +130,8 @@ async def check_csrf(request: Request) -> None:
     if token is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
-        token = form.get("csrf_token")
+        field = form.get("csrf_token")
+        token = field if isinstance(field, str) else None
     if not codec(request).check_csrf(session_of(request).sid, token if isinstance(token, str) else None):
         raise CsrfFailed()
 
@@ -152,7 +160,7 @@ def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> 
 
     rt = runtime(request)
     with rt.uow() as s:
-        end_sessions(s, v.actor.user_id)  # locks the user row before their chain is appended to
+        end_sessions(s, v.user_id)  # locks the user row before their chain is appended to
         audit.append(s, chain=f"user:{v.username}", actor=v.username, action=action, now=rt.now())
     request.state.session = codec(request).new(None)
     request.state.session_dirty = True
@@ -227,7 +235,7 @@ NO_INBOX_ROLES = {"auditor", "admin"}
 BADGE_MAX = 99
 
 
-def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
+def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int | str]:
     """Open and overdue task counts for the navigation's badge; above BADGE_MAX it reads "99+"."""
     if v is None or v.role in NO_INBOX_ROLES:
         return {}
@@ -376,7 +384,7 @@ def install_error_handlers(app) -> None:
                    "message_zh": "页面已过期或来源不明（CSRF 校验失败），请刷新后重试", "details": []}
         if is_api(request):
             return JSONResponse(payload, status_code=403)
-        return render(request, "error.html", {"status": 403, "error": HongwuError(payload["message"], payload["message_zh"])},
+        return render(request, "error.html", {"status": 403, "error": HongwuError(str(payload["message"]), str(payload["message_zh"]))},
                       status_code=403)
 
     @app.exception_handler(RoleRefused)
