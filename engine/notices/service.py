@@ -58,11 +58,13 @@ def street_of(session: Session, org: OrgUnit | None) -> OrgUnit | None:
     return org
 
 
-def default_issuer(session: Session, case: Case | None) -> str:
+def default_issuer(session: Session | None, case: Case | None) -> str:
     if case is None:
         raise ValidationFailed("no case: give context['issuer']", "无所属案件，须提供发文机关（issuer）",
                                details=[{"field": "issuer", "message": "issuer is required without a case",
                                          "message_zh": "无所属案件时须提供发文机关"}])
+    if session is None:  # previews without a database render case-less notices only
+        raise ValueError("a case's issuer is read from the database: pass a session")
     compound = session.get(OrgUnit, case.compound_id)
     street = street_of(session, compound)
     if street is None:
@@ -472,14 +474,15 @@ def set_org_notice_settings(session: Session, org: OrgUnit, *, actor: str, now: 
     from engine import audit
 
     prefix = check_doc_prefix(doc_prefix) if doc_prefix is not None else None
-    content_type = check_seal_image(seal) if seal is not None else None
+    checked_seal = (seal, check_seal_image(seal)) if seal is not None else None
     chain = f"org:{org.code}"
     if prefix is not None and prefix != (org.doc_prefix or ""):
         audit.append(session, chain=chain, actor=actor, action="org_doc_prefix_changed", now=now,
                      before={"doc_prefix": org.doc_prefix}, after={"doc_prefix": prefix or None})
         org.doc_prefix = prefix or None
     current = session.get(OrgSeal, org.id)
-    if seal is not None:
+    if checked_seal is not None:
+        seal, content_type = checked_seal
         digest = hashlib.sha256(seal).hexdigest()
         if current is None:
             current = OrgSeal(org_unit_id=org.id)
