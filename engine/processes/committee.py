@@ -148,7 +148,8 @@ def committee_check_roll(ctx: ServiceContext, task_data: dict, form_data: dict) 
     ref = (form_data.get("roll") or {}).get("file")
     if not ref:
         _refuse([{"field": "roll.file", "message": "upload the owner roll", "message_zh": "请上传业主名册"}])
-    _load_roll(ctx, ref)
+    else:
+        _load_roll(ctx, ref)
 
 
 @service("committee_load_roll", context=True)
@@ -424,7 +425,7 @@ def committee_review_result(ctx: ServiceContext) -> dict:
     comm = {d["candidate_id"]: d for d in data["community_decisions"]}
     street = {d["candidate_id"]: d for d in data["street_decisions"]}
     approved = list(data.get("approved_candidates") or [])
-    rejected = []
+    rejected: list[dict] = []
     for c in sheet:
         cid = c["candidate_id"]
         review = {"community": {"approve": comm[cid]["approve"], "reason": comm[cid].get("reason", "")},

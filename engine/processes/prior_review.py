@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from engine import audit
 from engine.attachments import load_attachment
 from engine.db.models import AuditEvent, OrgUnit
 from engine.domain import prior_review as pr
+from engine.domain.tally import Threshold
 from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date, period_end
 from engine.runtime.actors import Actor, load_actor
 from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
@@ -193,7 +194,8 @@ def check_classification(ctx: ServiceContext, task_data: dict | None = None, for
     proposal = (task_data or {}).get("classification") or {}
     catalogue = pinned_catalogue(ctx.session, (task_data or {}).get("catalogue_pin"))
     try:
-        pr.branch_classification(catalogue, proposal, form.get("classification_decision"), form.get("reclassify_to"))
+        pr.branch_classification(catalogue, proposal, form.get("classification_decision") or "",
+                                 form.get("reclassify_to"))
     except pr.UnknownMatter:
         codes = "、".join(m["code"] for m in catalogue["matters"])
         raise ValidationFailed(f"reclassify_to {form.get('reclassify_to')!r} is not on this case's catalogue",
@@ -246,7 +248,7 @@ def classify(ctx: ServiceContext) -> dict:
     is (domain rule); a "not on the list" proposal it cannot settle waits for the branch."""
     data = _data(ctx)
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
-    code = data.get("matter_code")
+    code = data.get("matter_code") or ""
     try:
         c = pr.classify(catalogue, code, unlisted_item=data.get("unlisted_art278_item"),
                         unlisted_assembly_vote=bool(data.get("unlisted_assembly_vote", True)),
@@ -294,7 +296,7 @@ def record_classification(ctx: ServiceContext) -> dict:
     reviewer = _reviewer(ctx, "事项分类须由本小区党支部书记确认，其他人员（含系统账号）不得代为确认")
     data = _data(ctx)
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
-    decision = data.get("classification_decision")
+    decision = data.get("classification_decision") or ""
     try:
         c = pr.branch_classification(catalogue, data.get("classification") or {}, decision, data.get("reclassify_to"))
     except (pr.UnknownMatter, ValueError):
@@ -500,7 +502,7 @@ def count_vote(ctx: ServiceContext) -> dict:
     check_review(ctx.session, ctx.case)
     data = _data(ctx)
     c = data.get("classification") or {}
-    threshold = c.get("threshold") or pr.MAJORITY
+    threshold = cast(Threshold, c.get("threshold") or pr.MAJORITY)  # tally refuses any other value
     roll = _roll(ctx, data)
     content, filename = _attachment_bytes(ctx, data.get("ballots"), "选票", "ballots")
     items = list(data.get("vote_items") or [])
@@ -595,7 +597,7 @@ def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
              ("表决通过标准", c.get("threshold_zh")),
              ("决定方式", ("业主大会表决" if c.get("assembly_vote") else "业主委员会决定") if c else None),
              ("是否须党组织先议", ("是" if c.get("listed") else "否") if c else None),
-             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind'), '')} {task_data.get('submitter_name') or ''}".strip()),
+             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind') or '', '')} {task_data.get('submitter_name') or ''}".strip()),
              ("涉及金额", f"{amount} 元" if amount not in (None, "") else None)]
     sections = [section("待议事项", facts=facts, notes=[c["reason_zh"]] if c.get("reason_zh") else [])]
     if task_data.get("description"):
