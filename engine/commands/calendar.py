@@ -3,7 +3,7 @@ recount of pending deadlines when one is loaded. File format: README, section �
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -102,7 +102,7 @@ def history(year: int = typer.Argument(...), as_json: bool = typer.Option(False,
 
     rt = _common.runtime()
     with _common.errors_exit(), rt.uow() as s:
-        rows = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at.isoformat()}
+        rows: list[dict[str, Any]] = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at.isoformat()}
                 for r in calendar_store.schedule_history(s, year)]
     _common.emit(rows, as_json, "\n".join(f"v{r['version']}\t{r['created_at'][:19]}\t{r['created_by']}" for r in rows)
                  or f"{year} 年尚未加载放假安排")

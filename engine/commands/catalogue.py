@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -66,7 +66,7 @@ def history(street: str = typer.Option(..., "--street"), as_json: bool = typer.O
 
     rt = _common.runtime()
     with _common.errors_exit(), rt.uow() as s:
-        rows = [{"version": r.version, "setting_id": r.id, "created_by": r.created_by,
+        rows: list[dict[str, Any]] = [{"version": r.version, "setting_id": r.id, "created_by": r.created_by,
                  "created_at": r.created_at.isoformat()} for r in setting_history(s, SETTING_KEY, _street(s, street))]
     _common.emit(rows, as_json, "\n".join(f"v{r['version']}\t{r['created_at'][:19]}\t{r['created_by']}" for r in rows)
                  or "（未修改过，使用内置默认目录）")

@@ -57,7 +57,7 @@ def deadlines(org: Optional[str] = typer.Option(None, "--org", help="组织编�
                                        details=[{"field": "", "message": p, "message_zh": p} for p in problems])
             put_setting(s, rules.SETTING_KEY, unit, value, "cli", rt.now())
         current = get_setting(s, rules.SETTING_KEY, unit, rules.default_setting())
-        out = {"org": current.org_code, "version": current.version, "value": rules.effective_setting(current.value)}
+        out: dict[str, Any] = {"org": current.org_code, "version": current.version, "value": rules.effective_setting(current.value)}
     _common.emit(out, as_json, "\n".join(
         [f"设置来源：{out['org'] or '默认/全局'} v{out['version']}"]
         + [f"  {rules.SETTING_FIELDS[k][0]}：{v}" for k, v in out["value"].items()]))

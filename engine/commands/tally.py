@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 import typer
 
 from . import _common
+
+if TYPE_CHECKING:
+    from engine.domain.tally import SetAside, Threshold
 
 
 def _read(path: Path) -> bytes:
@@ -75,13 +78,13 @@ def register(app: typer.Typer) -> None:
         with _common.errors_exit():
             owner_roll = parse_roll(roll_bytes, str(roll))
             lines = parse_ballots(ballot_bytes, str(ballots), owner_roll)
-            aside = []
+            aside: list[SetAside] = []
             if on_ballot is not None:
                 lines, aside, errors = match_ballot_items(lines, on_ballot, str(ballots))
                 if errors or (aside and not set_aside):
                     raise BallotError(errors + [a.problem for a in aside])
             items = list(on_ballot) if on_ballot is not None else None
-            result = count(owner_roll, lines, items=items, threshold=threshold, seats=seats).to_dict()
+            result = count(owner_roll, lines, items=items, threshold=cast("Threshold", threshold), seats=seats).to_dict()
             if on_ballot is not None:
                 result["set_aside"] = set_aside_summary(aside)
         _common.emit(result, as_json, _text(result, threshold, seats))
