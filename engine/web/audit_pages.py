@@ -77,7 +77,7 @@ def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str =
     with rt.uow() as s:
         reports = [audit.verify(s, audit.case_chain(n))[0] for n in numbers]
     checkpoint, anchor = _checkpoint(request, numbers)
-    found = {}
+    found: dict[str | None, list] = {}
     for p in anchor.problems:
         found.setdefault(p.chain, []).append(p)
     return render(request, "audit.html", {

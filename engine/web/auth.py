@@ -37,7 +37,9 @@ def demo_accounts(request: Request) -> list[dict]:
     hit = _DEMO_CACHE.get(key)
     if hit and time.monotonic() - hit[0] < 60:
         return hit[1]
-    if not _DEMO_LOCK.acquire(blocking=hit is None):
+    if hit is None:
+        _DEMO_LOCK.acquire()
+    elif not _DEMO_LOCK.acquire(blocking=False):  # someone is refreshing it: the old list will do
         return hit[1]
     try:
         hit = _DEMO_CACHE.get(key)

@@ -17,10 +17,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from engine import audit
@@ -191,13 +191,13 @@ def _count_address_failure(runtime, address: str, now: datetime) -> None:
 
 def _count_failure(s: Session, address: str, now: datetime) -> datetime | None:
     """One more failure from `address` (an atomic upsert); returns until when it must wait."""
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    # Both dialects' inserts have on_conflict_do_update, with the same arguments here.
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     stale = now - ADDRESS_MEMORY
-    t = LoginThrottle.__table__
-    stmt = insert(t).values(address=address, failures=1, last_failure_at=now)
+    t = cast(Table, LoginThrottle.__table__)
+    stmt = dialect.insert(t).values(address=address, failures=1, last_failure_at=now)
     stmt = stmt.on_conflict_do_update(index_elements=[t.c.address], set_={
         # An address quiet for ADDRESS_MEMORY starts afresh.
         "failures": _case_stale(t, stale, 1, t.c.failures + 1), "last_failure_at": now,

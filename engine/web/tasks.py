@@ -107,11 +107,11 @@ async def submit_task(request: Request, task_id: str, v: CurrentViewer):
     try:
         info = await run_in_threadpool(get_task_or_refuse, request, v, task_id, "complete_task")
     except NotFound:
-        info = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
-        if info is None:
+        done = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
+        if done is None:
             raise
-        values = await forms.coerce(info["schema"], info["ui_schema"], form, None)
-        return _render_form(request, v, info, values, closed=True, status_code=409,
+        values = await forms.coerce(done["schema"], done["ui_schema"], form, None)
+        return _render_form(request, v, done, values, closed=True, status_code=409,
                             conflict=Conflict("the task was completed by someone else first",
                                               "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
 

@@ -47,7 +47,7 @@ def template_xlsx(name: str) -> bytes:
 
     title, columns, help_lines = TEMPLATES[name]
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # a new workbook's one (active) sheet
     ws.title = "填写表"  # the importers read the first sheet
     ws.append(list(columns))
     for cell in ws[1]:
