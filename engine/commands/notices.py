@@ -239,12 +239,14 @@ def staffing_checks(database_url: str) -> list:
     installation works, those cases just wait for an account)."""
     from engine.notices.fonts import Check
     from engine.runtime.staffing import staffing_gaps
+    from sqlalchemy.exc import SQLAlchemyError
+
     from engine.db.session import unit_of_work
 
     try:
         with unit_of_work(database_url) as s:
             gaps = staffing_gaps(s)
-    except Exception:  # unreachable or unmigrated database: the database checks above already say so
+    except SQLAlchemyError:  # unreachable or unmigrated database: the database checks above already say so
         return []
     if not gaps:
         return [Check("staffing", True, "every open step has an active user / 所有当前步骤都有办理人员", required=False)]

@@ -70,7 +70,7 @@ def _install_into_spiff_timers() -> None:
 
     class _ClockDatetime(datetime):
         @classmethod
-        def now(cls, tz=None):  # noqa: D401 - same signature as datetime.now
+        def now(cls, tz=None):  # same signature as datetime.now
             now = current_clock().now()
             return now.astimezone(tz) if tz else now.astimezone(timezone.utc).replace(tzinfo=None)
 

@@ -531,7 +531,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         namespace.update(external_context or {})
         namespace.update(context)
         code = compile_expression(expression)
-        return _run_limited(self.limits, "expression", _repeats(expression, "eval"),  # noqa: S307 - restricted
+        return _run_limited(self.limits, "expression", _repeats(expression, "eval"),  # restricted
                             eval, code, namespace)
 
     def execute(self, script, context, external_context=None):
@@ -540,7 +540,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(external_context or {})
         code = compile_script(script)
         try:
-            _run_limited(self.limits, "script", _repeats(script, "exec"), exec, code, context)  # noqa: S102
+            _run_limited(self.limits, "script", _repeats(script, "exec"), exec, code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         if _units(context, MAX_DATA_UNITS) > MAX_DATA_UNITS:
