@@ -184,8 +184,7 @@ def bundle_path_problem(ref: str) -> tuple[str, str] | None:
 
 def _all_task_specs(spec, subprocess_specs):
     for s in [spec, *subprocess_specs.values()]:
-        for task_spec in s.task_specs.values():
-            yield task_spec
+        yield from s.task_specs.values()
 
 
 def _where(task_spec) -> str:
