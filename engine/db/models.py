@@ -348,3 +348,7 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The vote itself lives in its own module; imported here so that it shares Base.
+from .vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer  # noqa: E402,F401

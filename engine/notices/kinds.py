@@ -149,6 +149,20 @@ def _kinds() -> list[NoticeKind]:
              "total_area": "专有部分总面积"},
             {"alternates": "候补委员 list of {name}", "publicity_end": "公示截止日期"}),
         NoticeKind(
+            "count_sheet", "计票表",
+            "计票表 / one round's count from the ballot register, signed by the scrutineers",
+            {**_COMPOUND,
+             "vote_title": "投票事项名称 / what is voted on",
+             "round": "轮次",
+             "rows": "每名候选人或事项 list of {label, agree_owners, agree_area, disagree_owners, disagree_area, "
+                     "abstain_owners, abstain_area, outcome}",
+             "participating_owners": "参与表决业主人数", "participating_area": "参与表决专有面积",
+             "total_owners": "业主总人数", "total_area": "专有部分总面积",
+             "quorum_met": "是否达到参与表决要求", "threshold_zh": "通过标准（过半数 / 四分之三以上）"},
+            {"register": "选票发放回收 {issued, delivered, returned, void}",
+             "invalid": "无效票 list of {code, reason}", "duplicates": "重复投票另列 list of {code, reason}",
+             "scrutineers": "监票、计票人姓名 list of str", "vote_words": "表决意见的中文"}),
+        NoticeKind(
             "committee_filing", "关于业主委员会备案的公告",
             "业委会备案/成立公告 / the owners' committee is filed with the street office",
             {**_COMPOUND,

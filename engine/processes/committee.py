@@ -576,8 +576,21 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
               for o in roll.owners.values()]
     run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
                         settings=ctx.settings, case=ctx.case)
+    if ctx.case is not None:  # the register row of every ballot commits with the ballots
+        from engine.voting.register import open_round, record_issued
+
+        open_round(ctx.session, ctx.case, int(voting["round"]), title=context["title"], items=list(voting["items"]),
+                   labels=dict(voting["labels"]), deadline=_instant(voting.get("due")), now=ctx.now,
+                   seats=int(election["seats"]))
+        record_issued(ctx.session, ctx.case, run.documents, int(voting["round"]), actor=ctx.actor, now=ctx.now)
     return {"ballots": run.ballots, "round": voting["round"],
             "documents": [{"document_id": d.id, "verification_code": d.verification_code} for d in run.documents]}
+
+
+def _instant(value: Any):
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(value)) if value else None
 
 
 def _off_ballot_reasons(task_data: dict) -> dict[str, str]:
@@ -595,8 +608,11 @@ def _off_ballot_reasons(task_data: dict) -> dict[str, str]:
 def _count(ctx: ServiceContext, task_data: dict, entry: dict):
     """Count the round's ballots against the ballot as issued for it (`voting`). A vote for anything
     else is refused with its file:line, or — when the entry says these votes are invalid — set
-    aside and reported with why."""
+    aside and reported with why. With `source` "register" the count is the ballot register's
+    settled entries (engine.voting.count) instead of a file."""
     roll = _load_roll(ctx, task_data["owner_roll"]["ref"])
+    if entry.get("source") == "register":
+        return _count_register(ctx, task_data, roll)
     att = load_attachment(ctx.session, entry["file"])
     ballots = parse_ballots(att.content, att.filename, roll)
     voting = task_data["voting"]
@@ -609,9 +625,32 @@ def _count(ctx: ServiceContext, task_data: dict, entry: dict):
     return result, set_aside_summary(aside)
 
 
+def _count_register(ctx: ServiceContext, task_data: dict, roll: OwnerRoll):
+    from engine.voting.count import register_count
+
+    voting = task_data["voting"]
+    if ctx.case is None:
+        _refuse([{"field": "ballot_entry.source", "message": "no register outside a case", "message_zh": "没有选票登记簿"}])
+    counted = register_count(ctx.session, ctx.case.id, int(voting["round"]))
+    if counted.counts.issued == 0:
+        _refuse([{"field": "ballot_entry.source", "message": "no ballots were registered for this round",
+                  "message_zh": "本轮没有登记的选票，请改为上传选票统计文件"}])
+    if counted.unsettled:
+        shown = "、".join(counted.unsettled[:20]) + ("等" if len(counted.unsettled) > 20 else "")
+        _refuse([{"field": "ballot_entry.source",
+                  "message": f"{len(counted.unsettled)} ballots are not settled by double entry yet",
+                  "message_zh": f"尚有 {len(counted.unsettled)} 张选票未完成双人录入核定（{shown}），核定后方可计票"}])
+    result = tally(roll, counted.ballots, items=list(voting["items"]), threshold="majority",
+                   seats=task_data["election"]["seats"])
+    return result, counted.summary()
+
+
 @service("committee_check_ballots", context=True)
 def committee_check_ballots(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     entry = form_data.get("ballot_entry") or {}
+    if entry.get("source") == "register":
+        _count(ctx, task_data, entry)
+        return
     if not entry.get("file"):
         _refuse([{"field": "ballot_entry.file", "message": "upload the ballots file", "message_zh": "请上传选票录入文件"}])
     _count(ctx, task_data, entry)
@@ -630,9 +669,22 @@ def committee_count(ctx: ServiceContext) -> dict:
     complete = result.quorum_met and result.open_seats == 0
     _summary(ctx, participating_owners=result.participating_owners, participating_area=d["participating_area"],
              quorum_met=result.quorum_met, elected_count=len(elected), set_aside_votes=aside["count"])
+    sheet = None
+    if aside.get("source") == "register" and ctx.case is not None:  # the 计票表 from the same figures
+        from engine.notices.service import issue_document
+        from engine.voting.count import count_sheet_context
+
+        rnd = int(data["voting"]["round"])
+        context = count_sheet_context(compound_name=data.get("compound_name", ""),
+                                      vote_title=data["meeting"]["meeting_name"], rnd=rnd, result=result,
+                                      labels={i: f"{labels[i]}（{i}）" for i in labels}, summary=aside)
+        doc = issue_document(ctx.session, kind="count_sheet", context=context, case=ctx.case, actor=ctx.actor,
+                             now=ctx.now, settings=ctx.settings,
+                             title=f"{data['meeting']['meeting_name']}计票表（第{rnd}轮）")
+        sheet = {"document_id": doc.id, "verification_code": doc.verification_code}
     return {"tally": d, "quorum_met": result.quorum_met, "elected": elected, "ties": result.ties,
             "open_seats": result.open_seats, "complete": complete, "round": data["voting"]["round"],
-            "set_aside": aside}
+            "set_aside": aside, **({"count_sheet": sheet} if sheet else {})}
 
 
 @service("committee_check_failure", context=True)

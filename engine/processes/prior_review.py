@@ -483,8 +483,33 @@ def plan_vote(ctx: ServiceContext) -> dict:
               "form": data.get("vote_form"), "vote_start": opens_at.isoformat(), "vote_end": deadline.iso(),
               "place": data.get("vote_place"), "voting_rules": rules,
               "body": [_review_note(data)] + ([deadline.note] if deadline.note else [])}
-    return {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(), **deadline.fields("closes_at"),
+    plan = {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(), **deadline.fields("closes_at"),
             "roll": roll.summary(), "notice": notice}
+    if data.get("issue_ballots"):
+        plan["ballots"] = _issue_ballots(ctx, data, roll, notice, plan, c.get("threshold") or pr.MAJORITY)
+    return plan
+
+
+def _issue_ballots(ctx: ServiceContext, data: dict, roll, notice: dict, plan: dict, threshold: str) -> dict:
+    """One numbered ballot per owner of the roll, registered in the same transaction (the same
+    register, entry and count as an election's)."""
+    from engine.notices.ballots import issue_ballots
+    from engine.voting.register import open_round, record_issued
+
+    items = list(data.get("vote_items") or [])
+    title = f"{notice['matter']}表决票"
+    context = {"compound_name": notice["compound_name"], "mode": "vote", "vote_title": notice["matter"],
+               "title": title, "items": items, "deadline": plan["closes_at"], "ballot_box": data.get("vote_place"),
+               "instructions": ["请对每个表决事项选择“同意”“反对”或“弃权”之一；未作选择的视为弃权",
+                                "一名业主拥有多套房屋的只填一张表决票", pr.THRESHOLD_ZH[threshold] + "，方为通过"]}
+    owners = [{"owner_id": o.owner_id, "owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
+              for o in roll.owners.values()]
+    run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
+                        settings=ctx.settings, case=ctx.case)
+    open_round(ctx.session, ctx.case, 1, title=title, items=items, labels={i: i for i in items},
+               deadline=datetime.fromisoformat(plan["closes_at"]), now=ctx.now, threshold=threshold)
+    record_issued(ctx.session, ctx.case, run.documents, 1, actor=ctx.actor, now=ctx.now)
+    return {"ballots": run.ballots, "documents": [d.id for d in run.documents]}
 
 
 def _roll(ctx: ServiceContext, data: dict):
@@ -504,9 +529,13 @@ def count_vote(ctx: ServiceContext) -> dict:
     c = data.get("classification") or {}
     threshold = cast(Threshold, c.get("threshold") or pr.MAJORITY)  # tally refuses any other value
     roll = _roll(ctx, data)
-    content, filename = _attachment_bytes(ctx, data.get("ballots"), "选票", "ballots")
     items = list(data.get("vote_items") or [])
-    result = tally(roll, parse_ballots(content, filename, roll), items=items, threshold=threshold)
+    sheet = None
+    if data.get("ballot_source") == "register":
+        result, sheet = _count_register(ctx, data, roll, items, threshold)
+    else:
+        content, filename = _attachment_bytes(ctx, data.get("ballots"), "选票", "ballots")
+        result = tally(roll, parse_ballots(content, filename, roll), items=items, threshold=threshold)
     d = result.to_dict()
     passed = bool(result.quorum_met and result.items and all(i.passed for i in result.items))
     _decided(ctx, "assembly", passed, {"threshold": threshold, "quorum_met": result.quorum_met,
@@ -527,7 +556,39 @@ def count_vote(ctx: ServiceContext) -> dict:
               "participating_owners": d["participating_owners"], "participating_area": d["participating_area"],
               "total_owners": d["total_owners"], "total_area": d["total_area"],
               "body": [_review_note(data)]}
-    return {"passed": passed, "tally": d, "threshold": threshold, "notice": notice}
+    return {"passed": passed, "tally": d, "threshold": threshold, "notice": notice,
+            **({"count_sheet": sheet} if sheet else {})}
+
+
+def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: str):
+    """The count from the ballot register (settled double entries) and its 计票表."""
+    from engine.domain.tally import tally
+    from engine.notices.service import issue_document
+    from engine.voting.count import count_sheet_context, register_count
+
+    counted = register_count(ctx.session, ctx.case.id, 1)
+    if counted.counts.issued == 0:
+        raise ValidationFailed("no ballots were issued through the register", "本表决未由本系统发放选票，请上传选票汇总文件",
+                               details=[{"field": "ballot_source", "message": "no register",
+                                         "message_zh": "没有选票登记簿"}])
+    if counted.unsettled:
+        shown = "、".join(counted.unsettled[:20]) + ("等" if len(counted.unsettled) > 20 else "")
+        raise ValidationFailed(f"{len(counted.unsettled)} ballots are not settled by double entry yet",
+                               f"尚有 {len(counted.unsettled)} 张选票未完成双人录入核定（{shown}），核定后方可计票",
+                               details=[{"field": "ballot_source", "message": "unsettled ballots",
+                                         "message_zh": "有选票未核定"}])
+    result = tally(roll, counted.ballots, items=items, threshold=threshold)
+    compound = _compound(ctx)
+    matter = (data.get("classification") or {}).get("matter_name") or data.get("title") or ""
+    threshold_zh = "四分之三以上" if threshold == pr.THREE_QUARTERS else "过半数"
+    context = count_sheet_context(compound_name=compound.name, vote_title=f"“{matter}”业主大会表决", rnd=1,
+                                  result=result, labels={i: i for i in items}, summary=counted.summary(),
+                                  outcome_words=("通过", "未通过"), threshold_zh=threshold_zh)
+    context["issuer"] = f"{compound.name}业主委员会"
+    doc = issue_document(ctx.session, kind="count_sheet", context=context, case=ctx.case, actor=ctx.actor,
+                         now=ctx.now, settings=ctx.settings, title=f"“{matter}”表决计票表")
+    return result, {"document_id": doc.id, "verification_code": doc.verification_code,
+                    "set_aside": counted.summary()}
 
 
 # --- execution and its publicity --------------------------------------------------------------

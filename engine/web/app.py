@@ -22,7 +22,8 @@ from .security import COOKIE, SESSION_MAX_AGE, SessionCodec
 
 STATIC_DIR = Path(__file__).parent / "static"
 # bpmn-js is installed by set-up (npm); it is served straight from node_modules.
-VENDOR_DIRS = {"bpmn-js": PROJECT_ROOT / "node_modules" / "bpmn-js" / "dist"}
+VENDOR_DIRS = {"bpmn-js": PROJECT_ROOT / "node_modules" / "bpmn-js" / "dist",
+               "jsqr": PROJECT_ROOT / "node_modules" / "jsqr" / "dist"}
 AREAS = ("auth", "inbox", "tasks", "cases", "documents", "audit_pages", "admin", "dashboard", "verify", "api")
 
 OPENAPI_TAGS = [

@@ -145,11 +145,15 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
     subject = runtime(request).case_panel(case_number, v.actor)
+    from engine.voting.service import VOTING_PROCESSES, VoteService
+
+    vote = (VoteService(runtime(request)).register_summary(case_number, v.actor)
+            if case["process_key"] in VOTING_PROCESSES else None)
     clock = None
     if v.role == "admin" and case["status"] == "running" and training_database(request.app):
         clock = {"now": now_at, "offset_days": case["clock_offset_days"]}
     return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]),
-                                         "subject": subject, "training_clock": clock,
+                                         "subject": subject, "training_clock": clock, "vote": vote,
                                          "case_now": now_at if case["clock_offset_days"] else None, **extra},
                   status_code=status_code)
 

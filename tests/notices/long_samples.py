@@ -33,6 +33,13 @@ LONG: dict[str, dict] = {
     "election_result": _long("election_result", meeting_name=LONG_COMPOUND + "首次业主大会会议", elected=[
         {"name": n, "position": "委员" if i > 1 else ("副主任" if i == 0 else "主任"), "agree_owners": 900 - i,
          "agree_area": 90000.5 - i} for i, n in enumerate(NAMES)], alternates=[{"name": "黄伟"}, {"name": "刘芳"}]),
+    "count_sheet": _long("count_sheet", vote_title=LONG_COMPOUND + "首次业主大会会议", rows=[
+        {"label": f"{n}（C{i + 1}）", "agree_owners": 900 - i, "agree_area": 90000.5 - i, "disagree_owners": 50 + i,
+         "disagree_area": 5000.25, "abstain_owners": 53, "abstain_area": 4875.65, "outcome": "当选" if i < 7 else "未当选"}
+        for i, n in enumerate(NAMES)],
+        invalid=[{"code": f"7F3K2M9Q-{i}", "reason": "无法辨认"} for i in range(1, 30)],
+        duplicates=[{"code": f"7F3K2M9Q-{i}", "reason": "重复投票：网上投票已先行记录，纸质票另列不计"} for i in range(40, 52)],
+        scrutineers=NAMES[:5]),
     "committee_filing": _long("committee_filing", issuer=LONG_ISSUER, members=[
         {"name": n, "position": "委员" if i > 1 else ("副主任" if i == 0 else "主任")} for i, n in enumerate(NAMES)]),
     "party_branch_opinion": _long("party_branch_opinion", issuer=f"中共{LONG_COMPOUND}支部委员会",

@@ -1,0 +1,116 @@
+"""The ballot register inside a unit of work: rows written where ballots are issued, read for the
+case page, and exported. The rules themselves are in engine.domain.voting; the units of work
+with their permissions and audit events are in engine.voting.service."""
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.db.models import Case, Document
+from engine.db.vote_models import VoteBallot, VoteEntry, VoteRound
+from engine.domain import voting as rules
+
+REGISTER_HEADERS = ("选票编号", "轮次", "业主编号", "业主姓名", "房号", "专有部分面积（平方米）", "状态", "送达方式",
+                    "送达时间", "送达登记人", "回收时间", "回收登记人", "作废时间", "作废原因", "补发自", "表决渠道")
+
+
+def open_round(session: Session, case: Case, rnd: int, *, title: str, items: list[str], labels: dict[str, str],
+               deadline: datetime | None, now: datetime, threshold: str = "majority",
+               seats: int | None = None) -> VoteRound:
+    """Record what the round's ballot asks; a round is opened once (a second issue of the same
+    round keeps the first record: the ballot printed is the ballot counted)."""
+    row = session.get(VoteRound, (case.id, rnd))
+    if row is None:
+        row = VoteRound(case_id=case.id, round=rnd, title=title, items=json.dumps(items, ensure_ascii=False),
+                        labels=json.dumps(labels, ensure_ascii=False), threshold=threshold, seats=seats,
+                        deadline=deadline, opened_at=now)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def record_issued(session: Session, case: Case, documents: Iterable[Document], rnd: int, *, actor: str,
+                  now: datetime, replaces: VoteBallot | None = None) -> list[VoteBallot]:
+    """One register row per ballot page of `documents` (their stored contexts hold each page's
+    code and owner), in the caller's transaction, with one audit event for the batch."""
+    rows: list[VoteBallot] = []
+    for doc in documents:
+        for b in json.loads(doc.context).get("ballots") or []:
+            rows.append(VoteBallot(
+                case_id=case.id, round=rnd, code=b["code"], owner_id=str(b.get("owner_id") or b["serial"]),
+                owner_name=b.get("owner_name") or "", units="、".join(map(str, b.get("units") or [])),
+                area=str(b.get("area") or "0"), serial=int(b["serial"]), document_id=doc.id, status="issued",
+                issued_by=actor, issued_at=now, replaces_id=replaces.id if replaces is not None else None))
+    session.add_all(rows)
+    session.flush()
+    if replaces is None:
+        audit.append(session, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor,
+                     action="vote:ballots_registered", now=now,
+                     detail={"round": rnd, "ballots": len(rows),
+                             "first_code": rows[0].code if rows else None, "last_code": rows[-1].code if rows else None})
+    return rows
+
+
+def ballots_of(session: Session, case_id: int, rnd: int | None = None) -> list[VoteBallot]:
+    q = select(VoteBallot).where(VoteBallot.case_id == case_id)
+    if rnd is not None:
+        q = q.where(VoteBallot.round == rnd)
+    return list(session.scalars(q.order_by(VoteBallot.round, VoteBallot.serial, VoteBallot.id)))
+
+
+def latest_round(session: Session, case_id: int) -> int | None:
+    return session.scalar(select(func.max(VoteRound.round)).where(VoteRound.case_id == case_id))
+
+
+def counts(session: Session, case_id: int, rnd: int) -> rules.RegisterCounts:
+    rows = session.execute(select(VoteBallot.status, VoteBallot.delivered_at.is_not(None))
+                           .where(VoteBallot.case_id == case_id, VoteBallot.round == rnd)).all()
+    return rules.register_counts([r[0] for r in rows], [bool(r[1]) for r in rows])
+
+
+def voted(session: Session, ballot: VoteBallot) -> bool:
+    """Has a vote been recorded on this ballot through any channel?"""
+    if ballot.voted_channel:
+        return True
+    return bool(session.scalar(select(func.count()).select_from(VoteEntry).where(VoteEntry.ballot_id == ballot.id)))
+
+
+def _at(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    from engine.domain.periods import CIVIL_TZ
+
+    return dt.astimezone(CIVIL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def register_rows(session: Session, case_id: int) -> list[list[str]]:
+    """The register as the export shows it (Chinese words, Beijing time)."""
+    replaced = {b.id: b.code for b in session.scalars(select(VoteBallot).where(VoteBallot.case_id == case_id))}
+    out = []
+    for b in ballots_of(session, case_id):
+        out.append([b.code, str(b.round), b.owner_id, b.owner_name, b.units, b.area, rules.STATUS_ZH[b.status],
+                    rules.DELIVERY_CHANNELS.get(b.delivery_channel or "", ""), _at(b.delivered_at),
+                    b.delivered_by or "", _at(b.returned_at), b.returned_by or "", _at(b.voided_at),
+                    b.void_reason or "", replaced.get(b.replaces_id, "") if b.replaces_id else "",
+                    rules.CHANNEL_ZH.get(b.voted_channel or "", "")])
+    return out
+
+
+def register_xlsx(session: Session, case: Case) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("选票登记簿")
+    ws.append([f"{case.title}（{case.case_number}）选票登记簿"])
+    ws.append(list(REGISTER_HEADERS))
+    for row in register_rows(session, case.id):
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
