@@ -560,7 +560,7 @@ def count_vote(ctx: ServiceContext) -> dict:
             **({"count_sheet": sheet} if sheet else {})}
 
 
-def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: str):
+def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: Threshold):
     """The count from the ballot register (settled double entries) and its 计票表."""
     from engine.domain.tally import tally
     from engine.notices.service import issue_document
