@@ -185,8 +185,25 @@ def verify(session: Session, chain: str | None = None) -> list[ChainReport]:
     the latest checkpoint adds (missing chains and events, rewritten tails, edited case state)."""
     from engine.audit_anchor import anchored_heads
 
+    if chain is None:
+        return list(verify_all_streamed(session))
     heads = anchored_heads(session)
     return [verify_events(c, chain_events(session, c), heads.get(c, (0, ""))[0]) for c in chains(session, chain)]
+
+
+def verify_all_streamed(session: Session, batch: int = 5000) -> Iterator[ChainReport]:
+    """Every chain, one report at a time, from one pass over the events in (chain, seq) order
+    (the unique index): memory stays that of one batch of rows whatever the table's size, where
+    `verify` lists every chain and then reads each with a query of its own."""
+    from itertools import groupby
+
+    from engine.audit_anchor import anchored_heads
+
+    heads = anchored_heads(session)
+    rows = session.execute(select(AuditEvent.__table__).order_by(AuditEvent.chain, AuditEvent.seq),
+                           execution_options={"yield_per": batch, "stream_results": True})
+    for chain, events in groupby(rows, key=lambda r: r.chain):
+        yield verify_events(chain, events, heads.get(chain, (0, ""))[0])
 
 
 def event_dict(ev: AuditEvent) -> dict[str, Any]:

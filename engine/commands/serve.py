@@ -10,6 +10,9 @@ import typer
 from . import _common
 
 
+KEEP_ALIVE_S = 75
+
+
 def default_workers(database_url: str) -> int:
     """One process on SQLite (a file has one writer at a time); several on PostgreSQL."""
     if database_url.startswith("sqlite"):
@@ -81,5 +84,9 @@ def register(app: typer.Typer) -> None:
                    f"{settings.database_url.split('://', 1)[0]})", err=True)
         if timers:
             start_timer_thread(interval)
+        # Idle connections are kept longer than a person pauses between clicks and than a reverse
+        # proxy keeps its upstream ones (nginx: 60 s): with uvicorn's 5 s, the server closed
+        # connections just as clients reused them, and those requests failed unanswered
+        # (bench/http.py: "Server disconnected without sending a response").
         uvicorn.run("engine.web.app:app_from_env", factory=True, host=host, port=port, workers=n if not reload else None,
-                    reload=reload, proxy_headers=True, log_level="info")
+                    reload=reload, proxy_headers=True, log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
