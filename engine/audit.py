@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,7 @@ def case_chain(case_number: str) -> str:
     return f"case:{case_number}"
 
 
-def _payload(ev: AuditEvent) -> dict[str, Any]:
+def _payload(ev: AuditEvent | Row[Any]) -> dict[str, Any]:
     payload = {
         "chain": ev.chain, "seq": ev.seq, "case_id": ev.case_id, "actor": ev.actor,
         "action": ev.action, "task_id": ev.task_id, "task_name": ev.task_name,
@@ -76,7 +76,7 @@ def note_case_state(session: Session, case_id: int, version: int, status: str, s
     session.info.setdefault(SAVED_CASE_STATES, {})[case_id] = case_state_hash(version, status, state)
 
 
-def compute_hash(prev_hash: str, ev: AuditEvent) -> str:
+def compute_hash(prev_hash: str, ev: AuditEvent | Row[Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(_payload(ev))).encode("utf-8")).hexdigest()
 
 
@@ -147,9 +147,10 @@ class ChainReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def verify_events(chain: str, events: Iterable[AuditEvent], anchored_seq: int = 0) -> ChainReport:
+def verify_events(chain: str, events: Iterable[AuditEvent | Row[Any]], anchored_seq: int = 0) -> ChainReport:
     """Walk one chain. Events up to `anchored_seq` are covered by a signed checkpoint and may be
-    unsealed (written before seals existed); later ones must carry a valid seal."""
+    unsealed (written before seals existed); later ones must carry a valid seal. `events` are ORM
+    events, or the table's plain rows when every chain is streamed."""
     prev, expected_seq, count = GENESIS, 1, 0
     for ev in events:
         count += 1
