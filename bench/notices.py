@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,7 +35,7 @@ from engine.db.session import unit_of_work  # noqa: E402
 from engine.notices.ballots import issue_ballots  # noqa: E402
 from engine.notices.service import issue_document  # noqa: E402
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 ONE_PAGE_KIND = "party_branch_opinion"
 ONE_PAGE = {
     "issuer": "江浦街道办事处", "compound_name": "明发滨江新城小区", "branch_name": "中共明发滨江新城小区支部委员会",

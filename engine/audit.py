@@ -20,9 +20,10 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, cast
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -68,7 +69,7 @@ def _payload(ev: AuditEvent | Row[Any]) -> dict[str, Any]:
 
 def case_state_hash(version: int, status: str, state: str) -> str:
     """The hash of a case row's state as an event records it."""
-    return hashlib.sha256(f"{version}\x1f{status}\x1f".encode("utf-8") + state.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{version}\x1f{status}\x1f".encode() + state.encode("utf-8")).hexdigest()
 
 
 def note_case_state(session: Session, case_id: int, version: int, status: str, state: str) -> None:
@@ -81,7 +82,7 @@ def compute_hash(prev_hash: str, ev: AuditEvent | Row[Any]) -> str:
 
 
 def _timestamp(now: datetime) -> str:
-    return now.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return now.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def append(session: Session, *, chain: str, actor: str, action: str, now: datetime,

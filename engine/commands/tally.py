@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -58,16 +58,16 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def tally(roll: Path = typer.Option(..., "--roll", help="业主名册 CSV/XLSX：unit_id,owner_id,owner_name,area_m2[,building]"),
               ballots: Path = typer.Option(..., "--ballots", help="选票 CSV：owner_id,item,vote"),
-              seats: Optional[int] = typer.Option(None, "--seats", min=1, help="应选名额"),
+              seats: int | None = typer.Option(None, "--seats", min=1, help="应选名额"),
               threshold: str = typer.Option("majority", "--threshold", help="majority | three_quarters"),
-              candidates: Optional[str] = typer.Option(
+              candidates: str | None = typer.Option(
                   None, "--candidates", help="选票上的候选人：C1=张伟,C2=王芳（或只写编号）；其他人的票拒收"),
               set_aside: bool = typer.Option(False, "--set-aside", help="与 --candidates 同用：其他人的票按无效票计出，不拒收"),
               as_json: bool = typer.Option(False, "--json")) -> None:
         """按《民法典》第二百七十八条统计业主表决（双三分之二参与，过半数/四分之三以上通过）。"""
         from engine.domain.owner_roll import parse_roll
-        from engine.domain.tally import (THRESHOLDS, BallotError, match_ballot_items, parse_ballots,
-                                         set_aside_summary, tally as count)
+        from engine.domain.tally import THRESHOLDS, BallotError, match_ballot_items, parse_ballots, set_aside_summary
+        from engine.domain.tally import tally as count
 
         if threshold not in THRESHOLDS:
             _common.fail(f"--threshold 应为 majority 或 three_quarters，当前为 {threshold!r}")

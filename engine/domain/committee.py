@@ -13,9 +13,10 @@ show all of them at once.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 
 MIN_SEATS, MAX_SEATS = 5, 11
 MAX_TERM_YEARS = 5

@@ -16,9 +16,9 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Iterator
 
 from engine.errors import ValidationFailed
 

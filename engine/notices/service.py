@@ -12,14 +12,13 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine.config import CIVIL_TZ, Settings
-from engine.config import base_url_warning
+from engine.config import CIVIL_TZ, Settings, base_url_warning
 from engine.db.models import Case, Document, DocumentRevocation, OrgSeal, OrgUnit
 from engine.runtime.errors import NotFound, ValidationFailed
 
@@ -204,7 +203,7 @@ def prepare_context(session: Session | None, kind: NoticeKind, context: dict, *,
     ctx["title"] = title or context.get("title") or kind.title
     ctx["date"] = context.get("date") or cn_date(issued_on)
     ctx["issued_on"] = issued_on.isoformat()
-    ctx["created_iso"] = now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    ctx["created_iso"] = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     ctx["doc_number"] = context.get("doc_number") or doc_number
     ctx["verification_code"] = code
     ctx["verify_url"] = f"{settings.base_url.rstrip('/')}/verify/{code}"

@@ -18,9 +18,9 @@ The rules these keys must satisfy after every save are declared at the end of th
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, Mapping
-
+from typing import Any
 
 from engine.attachments import load_attachment
 from engine.db.models import OrgUnit
@@ -29,8 +29,8 @@ from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import Deadline, civil_date, period_end
 from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
-from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.choices import choice_list
+from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.invariants import Invariant, invariants
 from engine.runtime.panels import panel, section
 from engine.runtime.services import ServiceContext, service

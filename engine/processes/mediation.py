@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from engine.db.models import OrgUnit
 from engine.domain import mediation as rules
 from engine.domain.periods import CIVIL_TZ, civil_date, period_end
+from engine.runtime.choices import choice_list
 from engine.runtime.errors import Forbidden, ValidationFailed
 from engine.runtime.forms import validate_form
-from engine.runtime.choices import choice_list
-from engine.runtime.panels import panel, section
 from engine.runtime.invariants import Invariant, invariants
+from engine.runtime.panels import panel, section
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 

@@ -57,7 +57,7 @@ class Bundle:
         return hashlib.sha256(self.content_json().encode("utf-8")).hexdigest()
 
     @classmethod
-    def from_content_json(cls, text: str) -> "Bundle":
+    def from_content_json(cls, text: str) -> Bundle:
         d = json.loads(text)
         return cls(d["key"], d["name"], d["bpmn"], d.get("dmn", {}), d.get("forms", {}))
 

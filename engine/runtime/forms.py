@@ -1,8 +1,8 @@
 """Form data against a task's JSON Schema. Every problem names its field, in Chinese and English."""
 from __future__ import annotations
 
-from functools import lru_cache
 import json
+from functools import lru_cache
 from typing import Any
 
 import jsonschema

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from SpiffWorkflow.bpmn import BpmnWorkflow
+    from sqlalchemy.orm import Session, sessionmaker
 
     from engine.config import Settings
     from engine.db.models import Case, HumanTask, Timer

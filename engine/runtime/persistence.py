@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer
@@ -59,7 +58,7 @@ class Derived:
     timers: dict[str, datetime | None]
 
     @classmethod
-    def of(cls, wf: BpmnWorkflow) -> "Derived":
+    def of(cls, wf: BpmnWorkflow) -> Derived:
         ready, waiting = _scan(wf)
         return cls({tid: human_task_due(t) for tid, t in ready.items()},
                    {tid: timer_due(t) for tid, t in waiting.items()})
@@ -114,7 +113,7 @@ class Persistence(RuntimeParts):
         return rows
 
     def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,
-                           now: datetime, previous: "Derived | None" = None,
+                           now: datetime, previous: Derived | None = None,
                            scanned: tuple[dict, dict] | None = None) -> tuple[list[HumanTask], list[Timer]]:
         """Make the task and timer rows match the workflow. `previous` is what the rows were derived
         from before this change (read off the workflow as loaded), which spares reading them back."""

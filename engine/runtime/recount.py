@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ScalarResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, calendar_store
 from engine.db.models import Case, HumanTask, Timer

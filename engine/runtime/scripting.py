@@ -40,12 +40,11 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from RestrictedPython.transformer import RestrictingNodeTransformer
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from .errors import ScriptRefused, ValidationFailed
 from . import services
-
+from .errors import ScriptRefused, ValidationFailed
 
 SCRIPT_FILENAMES = frozenset({"<bpmn-script>", "<bpmn-expression>"})
 MAX_ITEMS = 1_000_000  # characters of a string, items of a list, built by one operation

@@ -8,9 +8,9 @@ transaction of their own.
 from __future__ import annotations
 
 import time  # noqa: F401  (tests patch engine.runtime.service.time.sleep)
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,7 +71,7 @@ class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training):
             return self.clock
         return OffsetClock(self.clock, timedelta(days=case.clock_offset_days))
 
-    def loaded_definition(self, session: Session, definition_id: int) -> tuple["DefinitionMeta", LoadedDefinition]:
+    def loaded_definition(self, session: Session, definition_id: int) -> tuple[DefinitionMeta, LoadedDefinition]:
         """A definition's identity (cached: stored definitions never change) and its parsed specs."""
         meta = self._definition_meta.get(definition_id)
         if meta is None:

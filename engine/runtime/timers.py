@@ -7,11 +7,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
-
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer

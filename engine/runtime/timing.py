@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import ast
-from typing import Any
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -26,8 +26,8 @@ def parse_due(value) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(dt.timestamp(), tz=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(dt.timestamp(), tz=UTC)
 
 
 def timer_due(task) -> datetime | None:

@@ -24,8 +24,8 @@ from engine import audit
 from engine.config import BUNDLED_FORMS_DIR
 from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, User
 from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
-from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
+from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.roles import ROLES
 from engine.runtime.staffing import staffing_gaps
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -19,9 +20,9 @@ from engine.db.models import Case
 
 from .context import AUDIT_ROLES, Viewer, render, runtime
 from .deps import CurrentViewer
+from .hardening import content_disposition
 from .history import timeline
 from .lookups import org_units, processes
-from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000

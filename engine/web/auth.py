@@ -11,9 +11,19 @@ from sqlalchemy import select
 
 from engine.db.models import User
 
-from .context import (check_csrf, client_address, codec, end_user_sessions, optional_viewer, render, runtime,
-                      session_of, start_session)
-from .security import LoginFailed, login as check_login
+from .context import (
+    check_csrf,
+    client_address,
+    codec,
+    end_user_sessions,
+    optional_viewer,
+    render,
+    runtime,
+    session_of,
+    start_session,
+)
+from .security import LoginFailed
+from .security import login as check_login
 
 router = APIRouter(include_in_schema=False)
 _DEMO_CACHE: dict[int, tuple[float, list]] = {}

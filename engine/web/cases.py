@@ -17,10 +17,10 @@ from engine.runtime.staffing import mark_unstaffed
 
 from .context import Viewer, check_csrf, render, runtime, training_database
 from .deps import CurrentViewer
+from .hardening import content_disposition
 from .history import timeline
 from .labels import Vocabulary, actor_zh, summary_rows
 from .lookups import org_units, processes
-from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -152,7 +152,7 @@ def start_session(request: Request, user) -> None:
     request.state.viewer = False
 
 
-def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> None:
+def end_user_sessions(request: Request, v: Viewer, action: str = "logout") -> None:
     """Log out: every session of the user ends (all their cookies), recorded in their chain."""
     from engine import audit
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
@@ -128,7 +129,7 @@ FACTS_HIDDEN = {"street", "street_name", "from", "to", "generated_at", "as_of", 
 
 
 def _fact_text(key: str, value: Any) -> str:
-    from .labels import LEVEL_NAMES, flat_text, display
+    from .labels import LEVEL_NAMES, display, flat_text
 
     if isinstance(value, dict):
         return "；".join(f"{LEVEL_NAMES.get(k, FACTS_ZH.get(k, k))}：{_fact_text(key, v)}" for k, v in value.items())

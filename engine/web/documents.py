@@ -1,7 +1,6 @@
 """Downloading a case's documents (rendered notices, PDF)."""
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 

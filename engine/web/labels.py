@@ -11,12 +11,13 @@ untranslated (the English-leak crawl in tests/web/test_chinese.py finds it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from engine.config import CIVIL_TZ
-from engine.domain.mediation import CATEGORIES, LEVEL_ZH, LEVEL_RESULTS, PARTY_KINDS, SOURCES
+from engine.domain.mediation import CATEGORIES, LEVEL_RESULTS, LEVEL_ZH, PARTY_KINDS, SOURCES
 from engine.domain.prior_review import ART278_ZH, DEFAULT_MATTERS, SUBMITTER_KINDS, UNLISTED
 from engine.notices.kinds import NOTICE_KINDS
 
@@ -169,7 +170,7 @@ class Vocabulary:
     data: bool = True
 
     @classmethod
-    def of_forms(cls, forms: Mapping[str, Any] | None) -> "Vocabulary":
+    def of_forms(cls, forms: Mapping[str, Any] | None) -> Vocabulary:
         vocab = cls()
         for name, doc in sorted((forms or {}).items()):
             if not isinstance(doc, dict):

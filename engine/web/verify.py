@@ -56,7 +56,7 @@ def lookup(request: Request, code: str) -> dict[str, Any] | None:
         return describe_for_public(s, doc) if doc is not None else None
 
 
-_page_images: "OrderedDict[str, bytes | None]" = OrderedDict()  # sha256 → PNG, most recent last
+_page_images: OrderedDict[str, bytes | None] = OrderedDict()  # sha256 → PNG, most recent last
 _page_images_lock = threading.Lock()
 PAGE_IMAGES_KEPT = 64
 

@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
 from tests.engine.support import apply_data
 
 

@@ -17,8 +17,16 @@ from engine.runtime.actors import Actor
 from tests.conftest import PG_URL, START
 from tests.mediation.support import AGREEMENT, PARTIES, deploy_mediation, intake_form, session
 from tests.stateful import (
-    PG_RUN, SQLITE_RUN, Ledger, attempt, open_tasks, prepared_postgresql, prepared_sqlite, run,
-    ProcessMachine, stale_attempt,
+    PG_RUN,
+    SQLITE_RUN,
+    Ledger,
+    ProcessMachine,
+    attempt,
+    open_tasks,
+    prepared_postgresql,
+    prepared_sqlite,
+    run,
+    stale_attempt,
 )
 
 COMPOUNDS = {"PK-JP-XC-01": "PK/PK-JP/PK-JP-XC/PK-JP-XC-01/", "PK-JP-WJ-01": "PK/PK-JP/PK-JP-WJ/PK-JP-WJ-01/"}

@@ -8,7 +8,14 @@ import pytest
 from engine.domain import prior_review as pr
 from engine.errors import Forbidden
 from tests.prior_review.support import (
-    confirm, decide, documents, events, review, start, submission, task_named,
+    confirm,
+    decide,
+    documents,
+    events,
+    review,
+    start,
+    submission,
+    task_named,
 )
 
 ASSEMBLY_MATTERS = [m["code"] for m in pr.DEFAULT_MATTERS if m["assembly_vote"]]

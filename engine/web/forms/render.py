@@ -23,9 +23,9 @@ class Field:
     description: str = ""
     value: Any = None
     options: list[tuple[str, str]] = field(default_factory=list)
-    children: list["Field"] = field(default_factory=list)  # object: its fields
-    rows: list[list["Field"]] = field(default_factory=list)  # repeating group: one list per row
-    template: list["Field"] = field(default_factory=list)  # repeating group: an empty row
+    children: list[Field] = field(default_factory=list)  # object: its fields
+    rows: list[list[Field]] = field(default_factory=list)  # repeating group: one list per row
+    template: list[Field] = field(default_factory=list)  # repeating group: an empty row
     error: str | None = None
     placeholder: str = ""
     attrs: dict[str, Any] = field(default_factory=dict)
