@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Not this folder: its http.py would shadow the standard library's (the web client needs that one).
@@ -46,7 +46,7 @@ from engine.notices.ballots import issue_ballots  # noqa: E402
 from engine.notices.service import issue_document  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 ONE_PAGE_KIND = "party_branch_opinion"
 ONE_PAGE = {
     "issuer": "江浦街道办事处", "compound_name": "明发滨江新城小区", "branch_name": "中共明发滨江新城小区支部委员会",

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,8 +23,8 @@ def _anchor_text(report) -> str:
 
 
 @audit_app.command("verify")
-def verify(case: Optional[str] = typer.Argument(None, help="案件编号；缺省则校验全部链"),
-           checkpoint: Optional[Path] = typer.Option(None, "--checkpoint",
+def verify(case: str | None = typer.Argument(None, help="案件编号；缺省则校验全部链"),
+           checkpoint: Path | None = typer.Option(None, "--checkpoint",
                                                      help="以导出的检查点文件为准（缺省：数据库中最新的检查点）"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """重新计算哈希链并与最新签名检查点比对；指出缺失、被改写的事件和被改动的案件状态，有问题则以非零退出。"""
@@ -58,7 +57,7 @@ def verify(case: Optional[str] = typer.Argument(None, help="案件编号；缺�
 
 
 @audit_app.command("checkpoint")
-def checkpoint(export: Optional[Path] = typer.Option(None, "--export", "-o",
+def checkpoint(export: Path | None = typer.Option(None, "--export", "-o",
                                                       help="同时把检查点导出为 JSON 文件（交区里留存）"),
                latest: bool = typer.Option(False, "--latest", help="不新写，只导出最近的检查点"),
                as_json: bool = typer.Option(False, "--json")) -> None:
@@ -90,7 +89,7 @@ def checkpoint(export: Optional[Path] = typer.Option(None, "--export", "-o",
 
 @audit_app.command("export")
 def export(case: str = typer.Argument(...), fmt: str = typer.Option("jsonl", "--format", help="jsonl 或 csv"),
-           output: Optional[str] = typer.Option(None, "-o", "--output")) -> None:
+           output: str | None = typer.Option(None, "-o", "--output")) -> None:
     """导出一个案件的完整审计记录。"""
     from engine import audit
     from engine.views import audit as audit_views

@@ -3,7 +3,7 @@ recount of pending deadlines when one is loaded. File format: README, section �
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -33,7 +33,7 @@ def _moves_json(report) -> list[dict]:
 def load(file: Path = typer.Argument(..., help="放假安排 CSV 文件（UTF-8：日期,类别,名称）"),
          source: str = typer.Option("", "--source", help="依据，如国务院办公厅通知文号"),
          dry_run: bool = typer.Option(False, "--dry-run", help="只列出将调整的期限，不作修改"),
-         as_user: Optional[str] = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
+         as_user: str | None = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """检查并加载某一年的放假安排（新版本，留痕），再重算受影响的未到期期限。"""
     try:
@@ -61,7 +61,7 @@ def load(file: Path = typer.Argument(..., help="放假安排 CSV 文件（UTF-8�
 
 @calendar_app.command("recount")
 def recount_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="只列出将调整的期限，不作修改"),
-                as_user: Optional[str] = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
+                as_user: str | None = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """按已加载的放假安排重算全部未到期期限（加载中断后补做）。"""
     actor = _common.actor(as_user)
@@ -73,7 +73,7 @@ def recount_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="只列出
 
 
 @calendar_app.command("show")
-def show(year: Optional[int] = typer.Argument(None, help="年份；不给则列出前后几年的来源"),
+def show(year: int | None = typer.Argument(None, help="年份；不给则列出前后几年的来源"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """显示某年法定节假日的来源（已加载安排 / 内置数据 / 按放假办法推算）及非周末休息日、调休上班日。"""
     from engine.views.calendar import year_overviews

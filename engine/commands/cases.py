@@ -1,8 +1,6 @@
 """hongwu case … / task …"""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from . import _common
@@ -18,8 +16,8 @@ def _fmt_due(d) -> str:
 @case_app.command("start")
 def case_start(key: str = typer.Argument(..., help="流程 key，例如 committee_election"),
                compound: str = typer.Option(..., "--compound", help="小区编码"),
-               data: Optional[str] = typer.Option(None, "--data", help="JSON 或 @文件"),
-               as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
+               data: str | None = typer.Option(None, "--data", help="JSON 或 @文件"),
+               as_user: str | None = typer.Option(None, "--as", help="以该用户身份"),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """发起新案件。"""
     payload = _common.read_json_arg(data)
@@ -31,11 +29,11 @@ def case_start(key: str = typer.Argument(..., help="流程 key，例如 committe
 
 
 @case_app.command("list")
-def case_list(process: Optional[str] = typer.Option(None, "--process"),
-              status: Optional[str] = typer.Option(None, "--status"),
-              as_user: Optional[str] = typer.Option(None, "--as"),
+def case_list(process: str | None = typer.Option(None, "--process"),
+              status: str | None = typer.Option(None, "--status"),
+              as_user: str | None = typer.Option(None, "--as"),
               limit: int = typer.Option(50, "--limit"),
-              search: Optional[str] = typer.Option(None, "--search", "-q",
+              search: str | None = typer.Option(None, "--search", "-q",
                                                    help="搜索：案件编号（部分）、小区、标题、当事人或候选人姓名、事项"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """列出案件（最新的在前）。"""
@@ -51,7 +49,7 @@ def case_list(process: Optional[str] = typer.Option(None, "--process"),
 def case_advance_clock(case: str = typer.Argument(..., help="案件编号"),
                        days: int = typer.Option(..., "--days", help="前进天数（1～366）"),
                        reason: str = typer.Option(..., "--reason", help="原因（记入审计）"),
-                       as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份（须为系统管理员）"),
+                       as_user: str | None = typer.Option(None, "--as", help="以该用户身份（须为系统管理员）"),
                        as_json: bool = typer.Option(False, "--json")) -> None:
     """培训环境：模拟案件时间前进 N 天，期间到期的期限依次处理（非培训数据库拒绝）。"""
     actor = _common.actor(as_user)
@@ -71,7 +69,7 @@ def case_reindex(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @case_app.command("show")
-def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+def case_show(case: str = typer.Argument(...), as_user: str | None = typer.Option(None, "--as"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """显示案件详情：状态、当前任务、计时器与数据。"""
     actor = _common.actor(as_user)
@@ -89,8 +87,8 @@ def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Op
 
 
 @task_app.command("list")
-def task_list(as_user: Optional[str] = typer.Option(None, "--as"),
-              process: Optional[str] = typer.Option(None, "--process"),
+def task_list(as_user: str | None = typer.Option(None, "--as"),
+              process: str | None = typer.Option(None, "--process"),
               limit: int = typer.Option(50, "--limit"),
               scope: str = typer.Option("all", "--scope", help="all 本岗位全部 / mine 我的待办 / pool 岗位待办"),
               as_json: bool = typer.Option(False, "--json")) -> None:
@@ -103,7 +101,7 @@ def task_list(as_user: Optional[str] = typer.Option(None, "--as"),
 
 
 @task_app.command("show")
-def task_show(task: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+def task_show(task: str = typer.Argument(...), as_user: str | None = typer.Option(None, "--as"),
               as_json: bool = typer.Option(True, "--json/--text")) -> None:
     """显示任务及其表单（JSON Schema）。"""
     actor = _common.actor(as_user)
@@ -114,8 +112,8 @@ def task_show(task: str = typer.Argument(...), as_user: Optional[str] = typer.Op
 
 @task_app.command("complete")
 def task_complete(task: str = typer.Argument(...), as_user: str = typer.Option(..., "--as"),
-                  data: Optional[str] = typer.Option(None, "--data", help="JSON 或 @文件"),
-                  version: Optional[int] = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
+                  data: str | None = typer.Option(None, "--data", help="JSON 或 @文件"),
+                  version: int | None = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """办理任务：按表单校验数据，推进流程。"""
     payload = _common.read_json_arg(data)
@@ -129,7 +127,7 @@ def task_complete(task: str = typer.Argument(...), as_user: str = typer.Option(.
 
 @case_app.command("attach")
 def case_attach(case: str = typer.Argument(...), file: str = typer.Argument(..., help="要上传的文件"),
-                as_user: Optional[str] = typer.Option(None, "--as"),
+                as_user: str | None = typer.Option(None, "--as"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """上传附件（名册、选票、会议记录等），输出可填入表单的附件引用。"""
     from pathlib import Path

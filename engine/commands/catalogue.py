@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -25,7 +25,7 @@ def _text(value: dict, header: str) -> str:
 
 @catalogue_app.command("show")
 def show(street: str = typer.Option(..., "--street", help="街道编码"),
-         version: Optional[int] = typer.Option(None, "--version", help="显示历史版本"),
+         version: int | None = typer.Option(None, "--version", help="显示历史版本"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """显示街道当前（或指定版本）的先议事项目录。"""
     from engine.domain.prior_review import SETTING_KEY
@@ -90,8 +90,8 @@ def toggle(code: str = typer.Argument(..., help="事项编码"), street: str = t
 
 @catalogue_app.command("edit")
 def edit(code: str = typer.Argument(...), street: str = typer.Option(..., "--street"),
-         name: Optional[str] = typer.Option(None, "--name", help="事项名称"),
-         days: Optional[int] = typer.Option(None, "--days", help="先议期限（天）"),
+         name: str | None = typer.Option(None, "--name", help="事项名称"),
+         days: int | None = typer.Option(None, "--days", help="先议期限（天）"),
          as_user: str = typer.Option(..., "--as")) -> None:
     """修改事项名称或先议期限。"""
     if name is None and days is None:

@@ -5,7 +5,7 @@ stats_app`).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -21,7 +21,7 @@ token_app = typer.Typer(help="外部系统 API 令牌", no_args_is_help=True)
 
 @mediation_app.command("intake")
 def intake(data: str = typer.Option(..., "--data", help="符合 engine/schemas/mediation_case.schema.json 的 JSON 或 @文件"),
-           as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份受理（默认：系统）"),
+           as_user: str | None = typer.Option(None, "--as", help="以该用户身份受理（默认：系统）"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """受理一件纠纷（与 POST /api/mediation-cases 相同的内容；同一来源单号不会重复立案）。"""
     from engine.services.mediation_intake import intake_case
@@ -37,8 +37,8 @@ def intake(data: str = typer.Option(..., "--data", help="符合 engine/schemas/m
 
 
 @mediation_app.command("deadlines")
-def deadlines(org: Optional[str] = typer.Option(None, "--org", help="组织编码（街道）；不填为全局"),
-              set_value: Optional[str] = typer.Option(None, "--set", help="新设置 JSON 或 @文件，例如 '{\"community\": 10}'"),
+def deadlines(org: str | None = typer.Option(None, "--org", help="组织编码（街道）；不填为全局"),
+              set_value: str | None = typer.Option(None, "--set", help="新设置 JSON 或 @文件，例如 '{\"community\": 10}'"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """查看或修改各级调解期限（按街道配置，版本化并留痕）。"""
     from engine.domain import mediation as rules
@@ -79,8 +79,8 @@ def format_stats(r: dict[str, Any]) -> str:
 
 @stats_app.command("mediation")
 def stats_mediation(street: str = typer.Option(..., "--street", help="街道编码，例如 PK-JP"),
-                    date_from: Optional[str] = typer.Option(None, "--from", help="起始日期（含），YYYY-MM-DD"),
-                    date_to: Optional[str] = typer.Option(None, "--to", help="截止日期（含），YYYY-MM-DD"),
+                    date_from: str | None = typer.Option(None, "--from", help="起始日期（含），YYYY-MM-DD"),
+                    date_to: str | None = typer.Option(None, "--to", help="截止日期（含），YYYY-MM-DD"),
                     as_json: bool = typer.Option(False, "--json")) -> None:
     """调解统计：受理、调处率、成功率、各级化解占比、引导诉讼、各级用时中位数、当前超期（对照目标）。"""
     from engine.views.dashboard import street_report
@@ -97,7 +97,7 @@ def stats_mediation(street: str = typer.Option(..., "--street", help="街道编�
 @token_app.command("create")
 def token_create(name: str = typer.Argument(..., help="集成名称，例如 12345hotline"),
                  scope: str = typer.Option(..., "--scope", help="权限范围，例如 mediation_intake"),
-                 org: Optional[str] = typer.Option(None, "--org", help="限定报送范围的组织编码"),
+                 org: str | None = typer.Option(None, "--org", help="限定报送范围的组织编码"),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """创建 API 令牌；令牌只显示这一次，库中仅保存其 SHA-256。"""
     from engine.services import tokens

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -26,12 +25,12 @@ def kinds(as_json: bool = typer.Option(False, "--json")) -> None:
 @notice_app.command("issue")
 def issue(kind: str = typer.Argument(..., help="文书种类，见 hongwu notice kinds"),
           data: str = typer.Option(..., "--data", help="模板变量 JSON 或 @文件"),
-          case: Optional[str] = typer.Option(None, "--case", help="所属案件编号（默认发文机关取其街道）"),
-          title: Optional[str] = typer.Option(None, "--title", help="标题（默认按种类）"),
-          replaces: Optional[int] = typer.Option(None, "--replaces", help="被替代的文书 id"),
-          reason: Optional[str] = typer.Option(None, "--reason", help="替代原因（与 --replaces 同用，印在新文书中）"),
-          out: Optional[Path] = typer.Option(None, "--out", help="同时把 PDF 写到此文件"),
-          as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
+          case: str | None = typer.Option(None, "--case", help="所属案件编号（默认发文机关取其街道）"),
+          title: str | None = typer.Option(None, "--title", help="标题（默认按种类）"),
+          replaces: int | None = typer.Option(None, "--replaces", help="被替代的文书 id"),
+          reason: str | None = typer.Option(None, "--reason", help="替代原因（与 --replaces 同用，印在新文书中）"),
+          out: Path | None = typer.Option(None, "--out", help="同时把 PDF 写到此文件"),
+          as_user: str | None = typer.Option(None, "--as", help="以该用户身份"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """出具一份文书：渲染 PDF 并存档（不可修改；更正请用 --replaces 出具新文书）。"""
     from engine.services import notices
@@ -124,11 +123,11 @@ def _read_owners(value: str) -> list[dict]:
 def ballots(owners: str = typer.Option(..., "--owners", help="业主名册 CSV/XLSX，或 @owners.json"),
             data: str = typer.Option(..., "--data", help="选票变量 JSON 或 @文件（compound_name, vote_title, items, "
                                                          "instructions, deadline[, mode, ballot_box]）"),
-            case: Optional[str] = typer.Option(None, "--case", help="所属案件编号"),
+            case: str | None = typer.Option(None, "--case", help="所属案件编号"),
             chunk: int = typer.Option(100, "--chunk", help="每份 PDF 的页数"),
-            workers: Optional[int] = typer.Option(None, "--workers", help="并行渲染进程数（默认 ≤2）"),
-            out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="同时把 PDF 写到此目录"),
-            as_user: Optional[str] = typer.Option(None, "--as"),
+            workers: int | None = typer.Option(None, "--workers", help="并行渲染进程数（默认 ≤2）"),
+            out_dir: Path | None = typer.Option(None, "--out-dir", help="同时把 PDF 写到此目录"),
+            as_user: str | None = typer.Option(None, "--as"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """为全体业主生成选票（每户一页，分批存档），显示进度。"""
     from engine.services import notices
@@ -200,14 +199,16 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
 def staffing_checks(database_url: str) -> list:
     """One warning per role × organisation with open steps nobody can do (not a failure: the
     installation works, those cases just wait for an account)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.db.session import unit_of_work
     from engine.notices.fonts import Check
     from engine.runtime.staffing import staffing_gaps
-    from engine.db.session import unit_of_work
 
     try:
         with unit_of_work(database_url) as s:
             gaps = staffing_gaps(s)
-    except Exception:  # unreachable or unmigrated database: the database checks above already say so
+    except SQLAlchemyError:  # unreachable or unmigrated database: the database checks above already say so
         return []
     if not gaps:
         return [Check("staffing", True, "every open step has an active user / 所有当前步骤都有办理人员", required=False)]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
 
 from sqlalchemy.orm import Session
 
@@ -111,7 +111,7 @@ def issue_ballots(session: Session, *, context: dict, owners: list[dict], actor:
             for ctx in jobs:
                 stored(ctx, _render_chunk(ctx, static))
         else:
-            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs))):
+            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs)), strict=True):
                 stored(ctx, result)
         return BallotRun(documents, len(numbered))
     finally:

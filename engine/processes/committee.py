@@ -18,9 +18,9 @@ The rules these keys must satisfy after every save are declared at the end of th
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, Mapping
-
+from typing import Any
 
 from engine.attachments import load_attachment
 from engine.db.models import OrgUnit
@@ -29,7 +29,6 @@ from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import Deadline, civil_date, period_end
 from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
-from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.choices import choice_list
 from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
@@ -267,7 +266,7 @@ def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
     disabled = _disabled_grounds(ctx)
     fitted = copy.deepcopy(schema)
     grounds = fitted["properties"]["objection"]["properties"]["objections"]["items"]["properties"]["grounds"]["items"]
-    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"]) if g not in disabled]
+    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"], strict=True) if g not in disabled]
     grounds["enum"], grounds["x-enumNames"] = [g for g, _ in kept], [name for _, name in kept]
     return fitted
 
@@ -405,7 +404,7 @@ def committee_review_result(ctx: ServiceContext) -> dict:
     comm = {d["candidate_id"]: d for d in data["community_decisions"]}
     street = {d["candidate_id"]: d for d in data["street_decisions"]}
     approved = list(data.get("approved_candidates") or [])
-    rejected = []
+    rejected: list[dict] = []
     for c in sheet:
         cid = c["candidate_id"]
         review = {"community": {"approve": comm[cid]["approve"], "reason": comm[cid].get("reason", "")},

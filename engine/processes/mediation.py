@@ -75,7 +75,7 @@ def _names(parties: list[dict], side: str | None = None) -> str:
 
 
 def _matter(data: dict) -> str:
-    return rules.CATEGORIES.get(data.get("category"), "物业")
+    return rules.CATEGORIES.get(data.get("category") or "", "物业")
 
 
 def _as_date(value: Any) -> date:
@@ -217,7 +217,7 @@ def session_guard(ctx: ServiceContext, task_data: dict, form_data: dict) -> None
     if when and _as_date(when) > civil_date(ctx.now):
         problems.append(ServiceContext.problem("session_date", "the session date lies in the future", "调解日期不能晚于今天"))
     if form_data.get("outcome") == "extend":
-        level = task_data.get("level")
+        level = task_data.get("level") or ""
         cap = int(((task_data.get("mediation_rules") or {}).get("value") or rules.default_setting())
                   .get("max_extension_days", rules.STATUTORY_MAX_EXTENSION_DAYS))
         problems += rules.check_extension(level=level, requested_days=form_data.get("extension_days"),
@@ -239,7 +239,7 @@ def record_session(ctx: ServiceContext, level: str) -> str:
                "outcome": outcome, "recorded_at": _iso(ctx.now), "recorded_by": ctx.actor}
     record.setdefault("sessions", []).append(session)
     if outcome == "extend":
-        days = int(data.get("extension_days"))
+        days = int(data["extension_days"])  # the form requires it with this outcome
         old_last = _as_date((data.get("level_deadline") or {}).get("last_day") or civil_date(ctx.now))
         d = period_end(old_last, days=days, kind="mediation")
         ext = {"level": level, "days": days, "reason": data.get("extension_reason"), "agreed_at": _iso(ctx.now),
@@ -293,7 +293,7 @@ def agreement_context(ctx: ServiceContext, data: dict, level: str) -> dict:
     labels = [sides.get(p.get("side"), "当事人") for p in parties]
     seen: dict[str, int] = {}
     rows = []
-    for p, label in zip(parties, labels):
+    for p, label in zip(parties, labels, strict=True):
         seen[label] = seen.get(label, 0) + 1
         role = label if labels.count(label) == 1 else f"{label}{seen[label]}"  # 甲方1、甲方2 …
         name = p.get("name", "")
@@ -358,8 +358,8 @@ def after_settlement(ctx: ServiceContext) -> dict:
     data.update(follow.fields("follow_up_due"))
     agreement = data.get("agreement_context") or {}
     data["judicial_reminder_context"] = {
-        "issuer": agreement.get("committee_name") or committee_name(ctx, level),
-        "seal_text": agreement.get("committee_name") or committee_name(ctx, level),
+        "issuer": agreement.get("committee_name") or committee_name(ctx, level or ""),
+        "seal_text": agreement.get("committee_name") or committee_name(ctx, level or ""),
         "recipient_name": _names(data.get("parties") or []),
         "agreement_date": signed_on.isoformat(),
         "court": court_name(ctx),
@@ -390,7 +390,7 @@ def referral(ctx: ServiceContext) -> dict:
     summary = ctx.summary()
     last = summary.get("current_level") or "district"
     result = (summary.get("level_results") or {}).get(last)
-    reason = {"expired": "调解期限届满未能达成调解协议", "failed": "经调解未能达成调解协议"}.get(result, "调解不成")
+    reason = {"expired": "调解期限届满未能达成调解协议", "failed": "经调解未能达成调解协议"}.get(result or "", "调解不成")
     record = (data.get("levels") or {}).get(last) or {}
     if record.get("failure_reason"):
         reason = f"{reason}（{record['failure_reason']}）"
@@ -441,8 +441,8 @@ def dispute_panel(session, case, task_data: dict) -> list[dict]:
     parties = task_data.get("parties") or []
     side = {"applicant": "申请人", "respondent": "被申请人"}
     sections = [
-        section("纠纷", facts=[("纠纷类别", rules.CATEGORIES.get(task_data.get("category"), task_data.get("category"))),
-                             ("受理来源", rules.SOURCES.get(task_data.get("source"), task_data.get("source"))),
+        section("纠纷", facts=[("纠纷类别", rules.CATEGORIES.get(task_data.get("category") or "", task_data.get("category"))),
+                             ("受理来源", rules.SOURCES.get(task_data.get("source") or "", task_data.get("source"))),
                              ("当事人诉求", task_data.get("claims"))],
                 notes=[f"纠纷事实：{task_data['facts']}"] if task_data.get("facts") else []),
         section(f"当事人（{len(parties)} 方）", table={

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -175,7 +175,8 @@ def check_classification(ctx: ServiceContext, task_data: dict | None = None, for
     proposal = (task_data or {}).get("classification") or {}
     catalogue = pinned_catalogue(ctx.session, (task_data or {}).get("catalogue_pin"))
     try:
-        pr.branch_classification(catalogue, proposal, form.get("classification_decision"), form.get("reclassify_to"))
+        pr.branch_classification(catalogue, proposal, form.get("classification_decision") or "",
+                                 form.get("reclassify_to"))
     except pr.UnknownMatter:
         codes = "、".join(m["code"] for m in catalogue["matters"])
         raise ValidationFailed(f"reclassify_to {form.get('reclassify_to')!r} is not on this case's catalogue",
@@ -228,7 +229,7 @@ def classify(ctx: ServiceContext) -> dict:
     is (domain rule); a "not on the list" proposal it cannot settle waits for the branch."""
     data = ctx.data
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
-    code = data.get("matter_code")
+    code = data.get("matter_code") or ""
     try:
         c = pr.classify(catalogue, code, unlisted_item=data.get("unlisted_art278_item"),
                         unlisted_assembly_vote=bool(data.get("unlisted_assembly_vote", True)),
@@ -276,7 +277,7 @@ def record_classification(ctx: ServiceContext) -> dict:
     reviewer = _reviewer(ctx, "事项分类须由本小区党支部书记确认，其他人员（含系统账号）不得代为确认")
     data = ctx.data
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
-    decision = data.get("classification_decision")
+    decision = data.get("classification_decision") or ""
     try:
         c = pr.branch_classification(catalogue, data.get("classification") or {}, decision, data.get("reclassify_to"))
     except (pr.UnknownMatter, ValueError):
@@ -507,7 +508,7 @@ def count_vote(ctx: ServiceContext) -> dict:
     check_review(ctx.session, ctx.case)
     data = ctx.data
     c = data.get("classification") or {}
-    threshold = c.get("threshold") or pr.MAJORITY
+    threshold = cast(Threshold, c.get("threshold") or pr.MAJORITY)  # tally refuses any other value
     roll = _roll(ctx, data)
     items = list(data.get("vote_items") or [])
     sheet = None
@@ -540,7 +541,7 @@ def count_vote(ctx: ServiceContext) -> dict:
             **({"count_sheet": sheet} if sheet else {})}
 
 
-def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: str):
+def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: Threshold):
     """The count from the ballot register (settled double entries) and its 计票表."""
     from engine.domain.tally import tally
     from engine.notices.service import issue_document
@@ -637,7 +638,7 @@ def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
              ("表决通过标准", c.get("threshold_zh")),
              ("决定方式", ("业主大会表决" if c.get("assembly_vote") else "业主委员会决定") if c else None),
              ("是否须党组织先议", ("是" if c.get("listed") else "否") if c else None),
-             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind'), '')} {task_data.get('submitter_name') or ''}".strip()),
+             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind') or '', '')} {task_data.get('submitter_name') or ''}".strip()),
              ("涉及金额", f"{amount} 元" if amount not in (None, "") else None)]
     sections = [section("待议事项", facts=facts, notes=[c["reason_zh"]] if c.get("reason_zh") else [])]
     if task_data.get("description"):

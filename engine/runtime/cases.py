@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import audit, calendar_store
 from engine.db.models import Case, OrgUnit, ProcessDefinition
@@ -19,6 +18,7 @@ from .completion import _engine_failure
 from .definitions import DEFINITIONS
 from .errors import Forbidden, HongwuError, NotFound
 from .limits import check_data
+from .parts import RuntimeParts
 from .retries import retried
 from .scripting import HongwuScriptEngine, ScriptLimits
 from .services import ServiceContext
@@ -31,7 +31,7 @@ PROCESS_STARTERS = registry.derived(lambda: {d.key: d.starters for d in registry
 DEFAULT_STARTERS = registry.DEFAULT_STARTERS
 
 
-class CaseCommands:
+class CaseCommands(RuntimeParts):
     """Opening cases (part of `Runtime`)."""
 
     @retried
@@ -41,7 +41,7 @@ class CaseCommands:
         one rolled back), queued behind any change of the case in flight."""
         def lock_case(session: Session) -> None:
             q = select(Case.id).where(Case.id == case_id)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update()
             session.execute(q)
 

@@ -8,9 +8,9 @@ transaction of their own.
 from __future__ import annotations
 
 import time  # noqa: F401  (tests patch engine.runtime.service.time.sleep)
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,7 +76,7 @@ class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training, Ta
             return self.clock
         return OffsetClock(self.clock, timedelta(days=case.clock_offset_days))
 
-    def loaded_definition(self, session: Session, definition_id: int) -> tuple["DefinitionMeta", LoadedDefinition]:
+    def loaded_definition(self, session: Session, definition_id: int) -> tuple[DefinitionMeta, LoadedDefinition]:
         """A definition's identity (cached: stored definitions never change) and its parsed specs."""
         meta = self._definition_meta.get(definition_id)
         if meta is None:
@@ -91,8 +91,8 @@ class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training, Ta
         """(code, name) of a compound; organisation units are never renamed in place."""
         hit = self._org_names.get(org_id)
         if hit is None:
-            hit = self._org_names[org_id] = tuple(session.execute(
-                select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
+            code, name = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one()
+            hit = self._org_names[org_id] = (code, name)
         return hit
 
 

@@ -11,7 +11,7 @@ import copy
 import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .errors import DeployError, ValidationFailed
 

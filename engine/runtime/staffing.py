@@ -89,8 +89,7 @@ def staffing_gaps(session: Session) -> list[StaffingGap]:
 def _placement(org_path: str, kind: str | None, orgs: dict[str, OrgUnit]) -> OrgUnit | None:
     """The ancestor of `org_path` (itself included) of the given kind, else the unit itself."""
     parts = [p for p in org_path.split("/") if p]
-    chain = [orgs.get("/".join(parts[:i]) + "/") for i in range(len(parts), 0, -1)]
-    chain = [o for o in chain if o is not None]
+    chain = [o for i in range(len(parts), 0, -1) if (o := orgs.get("/".join(parts[:i]) + "/")) is not None]
     for o in chain:
         if o.kind == kind:
             return o

@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.db.models import Case, HumanTask, OrgUnit, Timer
 
@@ -95,7 +94,7 @@ class CaseView:
 
 
 
-class Views:
+class Views(RuntimeParts):
     """Reading cases and tasks (part of `Runtime`)."""
 
     def get_case(self, case_number: str, actor: Actor) -> CaseView:
@@ -139,7 +138,7 @@ class Views:
                 q = q.where(Case.status == status)
             if compound_code:
                 q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
-            bounded, order = False, Case.id
+            bounded, order = False, Case.id.expression
             if terms.indexed or terms.short:
                 floor = None
                 if terms.bounded:
@@ -148,7 +147,7 @@ class Views:
                     newest = s.scalar(select(func.max(Case.id))) or 0
                     if newest > search.SHORT_TERM_SCAN:
                         floor, bounded = newest - search.SHORT_TERM_SCAN + 1, True
-                q, order = search.narrow(q, s.bind.dialect.name, terms, floor)
+                q, order = search.narrow(q, s.get_bind().dialect.name, terms, floor)
             q = q.order_by(order.desc()).limit(limit).offset(offset)
             return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
 
@@ -276,7 +275,7 @@ class Views:
                     skipped = offset
                     if offset:  # how many dated tasks the offset already passed over
                         n_dated = s.scalar(select(func.count()).select_from(
-                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
+                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery())) or 0
                         skipped = max(0, offset - n_dated)
                     rows += s.execute(q.where(HumanTask.due_at.is_(None))
                                       .order_by(HumanTask.created_at, HumanTask.id)
@@ -382,7 +381,7 @@ class Views:
         if ht is None:
             raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
                            f"任务 {task_id} 不存在或已被办理")
-        return ht, s.get(Case, ht.case_id)
+        return ht, s.get_one(Case, ht.case_id)
 
     @staticmethod
     def _authorize_task(actor: Actor, ht: HumanTask, case: Case) -> None:

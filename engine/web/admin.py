@@ -20,20 +20,22 @@ from engine.config import BUNDLED_FORMS_DIR
 from engine.runtime import accounts, organisations
 from engine.runtime.errors import DeployError, Forbidden, HongwuError, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
+from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.roles import ROLES
 from engine.runtime.settings import SETTING_MODULES, setting_editor, setting_list, setting_module
 from engine.runtime.settings import save_setting as save_setting_service
 from engine.views import admin as admin_views
 from engine.views.admin import ORG_KINDS
 
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 from .labels import actor_zh
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
 
 
-def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def admin(request: Request, v: CurrentViewer) -> Viewer:
     v.require({"admin"})
     return v
 

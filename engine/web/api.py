@@ -15,6 +15,7 @@ from engine.views import cases as case_views
 
 from .cases import case_attachments, case_documents, training_only
 from .context import Viewer, check_csrf, client_address, end_user_sessions, runtime, start_session, viewer
+from .deps import CurrentViewer
 from .history import timeline
 from .security import LoginFailed, login
 
@@ -28,7 +29,7 @@ class ErrorOut(BaseModel):
     details: list[Any] = []
 
 
-ERRORS = {401: {"model": ErrorOut, "description": "未登录"}, 403: {"model": ErrorOut, "description": "无权操作"},
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut, "description": "未登录"}, 403: {"model": ErrorOut, "description": "无权操作"},
           404: {"model": ErrorOut, "description": "不存在（或不在辖区内）"}}
 
 
@@ -114,7 +115,7 @@ def api_login(request: Request, body: LoginIn):
 
 @router.delete("/session", tags=["session"], status_code=204, responses=ERRORS,
                dependencies=[Depends(check_csrf)])
-def api_logout(request: Request, v: Viewer = Depends(viewer)):
+def api_logout(request: Request, v: CurrentViewer):
     """退出登录：该用户的所有会话（所有设备）一并失效。"""
     end_user_sessions(request, v)
     return Response(status_code=204)
@@ -127,7 +128,7 @@ class PasswordIn(BaseModel):
 
 @router.post("/me/password", tags=["session"], response_model=SessionOut, dependencies=[Depends(check_csrf)],
              responses={**ERRORS, 422: {"model": ErrorOut, "description": "原密码错误或新密码太短"}})
-def change_password(request: Request, body: PasswordIn, v: Viewer = Depends(viewer)):
+def change_password(request: Request, body: PasswordIn, v: CurrentViewer):
     """修改密码：其他会话全部失效，本会话换发新的 Cookie。"""
     from engine.runtime.accounts import change_password as change
 
@@ -137,13 +138,13 @@ def change_password(request: Request, body: PasswordIn, v: Viewer = Depends(view
 
 
 @router.get("/me", tags=["session"], response_model=SessionOut, responses=ERRORS)
-def me(v: Viewer = Depends(viewer)):
+def me(v: CurrentViewer):
     """当前用户。"""
     return _session_out(v)
 
 
 @router.get("/tasks", tags=["tasks"], responses=ERRORS)
-def list_tasks(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
+def list_tasks(request: Request, v: CurrentViewer, process: str | None = Query(None, max_length=100),
                compound: str | None = Query(None, max_length=64), overdue: bool = False,
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
                sort: str = Query("due", pattern="^(due|newest|oldest)$",
@@ -157,7 +158,7 @@ def list_tasks(request: Request, v: Viewer = Depends(viewer), process: str | Non
 
 
 @router.get("/tasks/{task_id}", tags=["tasks"], responses=ERRORS)
-def get_task(request: Request, task_id: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def get_task(request: Request, task_id: str, v: CurrentViewer) -> dict[str, Any]:
     """任务详情：表单的 JSON Schema、UI Schema 与当前数据。"""
     return runtime(request).get_task(task_id, v.actor)
 
@@ -165,14 +166,14 @@ def get_task(request: Request, task_id: str, v: Viewer = Depends(viewer)) -> dic
 @router.post("/tasks/{task_id}/complete", tags=["tasks"], dependencies=[Depends(check_csrf)],
              responses={**ERRORS, 409: {"model": ErrorOut, "description": "已被他人办理或案件已更新"},
                         422: {"model": ErrorOut, "description": "表单数据不符合要求"}})
-async def complete_task(request: Request, task_id: str, body: CompleteIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def complete_task(request: Request, task_id: str, body: CompleteIn, v: CurrentViewer) -> dict[str, Any]:
     """办理任务（乐观锁：expected_version）。"""
     view = await run_in_threadpool(runtime(request).complete_task, task_id, v.actor, body.data, body.expected_version)
     return view.as_dict()
 
 
 @router.get("/cases", tags=["cases"], responses=ERRORS)
-def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
+def list_cases(request: Request, v: CurrentViewer, process: str | None = Query(None, max_length=100),
                status: str | None = Query(None, max_length=16), compound: str | None = Query(None, max_length=64),
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
                q: str | None = Query(None, max_length=200, description="搜索：案件编号（部分、不分大小写）、小区、标题、当事人或候选人姓名、事项名称")
@@ -184,7 +185,7 @@ def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | Non
 
 @router.post("/cases", tags=["cases"], status_code=201, dependencies=[Depends(check_csrf)],
              responses={**ERRORS, 422: {"model": ErrorOut, "description": "数据不符合要求"}})
-async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def start_case(request: Request, body: StartIn, v: CurrentViewer) -> dict[str, Any]:
     """发起新案件。"""
     view = await run_in_threadpool(runtime(request).start_case, body.process_key, body.compound_code, v.actor,
                                    body.data, body.title)
@@ -192,7 +193,7 @@ async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer
 
 
 @router.get("/cases/{case_number}", tags=["cases"], responses=ERRORS)
-def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def get_case(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """案件详情：数据、当前任务（unstaffed 为真表示辖区内没有在岗的该角色用户，待配置办理人员）、等待中的期限。"""
     rt = runtime(request)
     case = rt.get_case(case_number, v.actor).as_dict()
@@ -210,7 +211,7 @@ class ClockIn(BaseModel):
              dependencies=[Depends(training_only), Depends(check_csrf)],
              responses={**ERRORS, 409: {"model": ErrorOut, "description": "案件已更新或已办结"},
                         422: {"model": ErrorOut, "description": "天数或原因不符合要求"}})
-async def advance_clock(request: Request, case_number: str, body: ClockIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def advance_clock(request: Request, case_number: str, body: ClockIn, v: CurrentViewer) -> dict[str, Any]:
     """培训环境：模拟案件时间前进（仅系统管理员；非培训数据库无此接口，答 404）。"""
     view = await run_in_threadpool(runtime(request).advance_case_clock, case_number, v.actor, body.days,
                                    body.reason, body.expected_version)
@@ -218,13 +219,13 @@ async def advance_clock(request: Request, case_number: str, body: ClockIn, v: Vi
 
 
 @router.get("/cases/{case_number}/diagram", tags=["cases"], responses=ERRORS)
-def case_diagram(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def case_diagram(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """流程图 XML 与已完成、进行中、已超期的元素。"""
     return runtime(request).case_diagram(case_number, v.actor)
 
 
 @router.get("/cases/{case_number}/history", tags=["audit"], responses=ERRORS)
-def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def case_history(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """办理记录（审计链）及其校验结果。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
@@ -233,7 +234,7 @@ def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)
 
 
 @router.get("/cases/{case_number}/documents", tags=["cases"], responses=ERRORS)
-def documents(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def documents(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """案件的文书（下载地址与核验码）和附件。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
@@ -246,7 +247,7 @@ def documents(request: Request, case_number: str, v: Viewer = Depends(viewer)) -
 
 
 @router.get("/cases/{case_number}/audit/verify", tags=["audit"], responses=ERRORS)
-def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def verify_case_chain(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """重新计算该案件的审计哈希链。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
@@ -270,7 +271,7 @@ def verify_code(request: Request, code: str):
 
 @router.post("/documents/{document_id}/revoke", tags=["cases"], dependencies=[Depends(check_csrf)],
              response_model=VerifyOut, responses=ERRORS)
-def revoke_document(request: Request, document_id: int, body: RevokeIn, v: Viewer = Depends(viewer)):
+def revoke_document(request: Request, document_id: int, body: RevokeIn, v: CurrentViewer):
     """撤销文书（街道党工委，须说明原因；记入审计）。返回撤销后的核验结果。"""
     from .verify import lookup, revoke
 

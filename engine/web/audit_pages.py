@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -19,7 +20,9 @@ from engine.views import audit as audit_views
 from engine.views.cases import case_history
 from engine.views.lookups import org_units, processes
 
-from .context import AUDIT_ROLES, Viewer, render, runtime, viewer
+from .context import AUDIT_ROLES, Viewer, render, runtime
+from .deps import CurrentViewer
+from .hardening import content_disposition
 from .history import timeline
 from .hardening import content_disposition
 
@@ -32,7 +35,7 @@ READABLE_HEADERS = ("案件编号", "序号", "时间（北京时间）", "办�
                     "本条哈希", "上条哈希")
 
 
-def auditor(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def auditor(request: Request, v: CurrentViewer) -> Viewer:
     v.require(AUDIT_ROLES)
     return v
 
@@ -71,7 +74,7 @@ def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str =
     numbers = matching_case_numbers(request, v, process, status, compound, q)
     reports = audit_views.verify_case_chains(rt, numbers)
     checkpoint, anchor = _checkpoint(request, numbers)
-    found = {}
+    found: dict[str | None, list] = {}
     for p in anchor.problems:
         found.setdefault(p.chain, []).append(p)
     return render(request, "audit.html", {

@@ -10,9 +10,19 @@ from fastapi.responses import RedirectResponse
 
 from engine.runtime import accounts as account_service
 
-from .context import (check_csrf, client_address, codec, end_user_sessions, optional_viewer, render, runtime,
-                      session_of, start_session)
-from .security import LoginFailed, login as check_login
+from .context import (
+    check_csrf,
+    client_address,
+    codec,
+    end_user_sessions,
+    optional_viewer,
+    render,
+    runtime,
+    session_of,
+    start_session,
+)
+from .security import LoginFailed
+from .security import login as check_login
 
 router = APIRouter(include_in_schema=False)
 _DEMO_CACHE: dict[int, tuple[float, list]] = {}
@@ -36,7 +46,9 @@ def demo_accounts(request: Request) -> list[dict]:
     hit = _DEMO_CACHE.get(key)
     if hit and time.monotonic() - hit[0] < 60:
         return hit[1]
-    if not _DEMO_LOCK.acquire(blocking=hit is None):
+    if hit is None:
+        _DEMO_LOCK.acquire()
+    elif not _DEMO_LOCK.acquire(blocking=False):  # someone is refreshing it: the old list will do
         return hit[1]
     try:
         hit = _DEMO_CACHE.get(key)

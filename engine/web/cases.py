@@ -13,7 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
 from engine.runtime.incidents import case_jobs
 
-from .context import Viewer, check_csrf, render, runtime, training_database, viewer
+from .context import Viewer, check_csrf, render, runtime, training_database
+from .deps import CurrentViewer
+from .hardening import content_disposition
 from .history import timeline
 from engine.views import cases as views
 from engine.views.lookups import org_units, processes
@@ -34,7 +36,7 @@ def startable(request: Request, v: Viewer) -> list[tuple[str, str]]:
 
 
 @router.get("/cases")
-def case_list(request: Request, v: Viewer = Depends(viewer), q: str = Query("", max_length=200), process: str = "",
+def case_list(request: Request, v: CurrentViewer, q: str = Query("", max_length=200), process: str = "",
               status: str = "", compound: str = "", page: int = Query(1, ge=1, le=100000)):
     rt = runtime(request)
     q = q.strip()
@@ -55,7 +57,7 @@ def case_list(request: Request, v: Viewer = Depends(viewer), q: str = Query("", 
 
 
 @router.get("/cases/new")
-def new_case_page(request: Request, v: Viewer = Depends(viewer), process: str = ""):
+def new_case_page(request: Request, v: CurrentViewer, process: str = ""):
     return _new_case_form(request, v, {"process": process})
 
 
@@ -70,7 +72,7 @@ def _new_case_form(request: Request, v: Viewer, values: dict, error: HongwuError
 
 
 @router.post("/cases/new", dependencies=[Depends(check_csrf)])
-async def start_case(request: Request, v: Viewer = Depends(viewer), process: str = Form(""),
+async def start_case(request: Request, v: CurrentViewer, process: str = Form(""),
                      compound: str = Form(""), title: str = Form("")):
     rt = runtime(request)
     values = {"process": process, "compound": compound, "title": title}
@@ -154,7 +156,7 @@ def training_only(request: Request) -> None:
 
 
 @router.post("/cases/{case_number}/training-clock", dependencies=[Depends(training_only), Depends(check_csrf)])
-async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(viewer), days: str = Form(""),
+async def advance_clock(request: Request, case_number: str, v: CurrentViewer, days: str = Form(""),
                         reason: str = Form(""), version: str = Form("")):
     """模拟时间前进 (training databases only)."""
     rt = runtime(request)
@@ -170,7 +172,7 @@ async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(
 
 
 @router.get("/cases/{case_number}/attachments/{attachment_id}")
-def attachment_download(request: Request, case_number: str, attachment_id: int, v: Viewer = Depends(viewer)):
+def attachment_download(request: Request, case_number: str, attachment_id: int, v: CurrentViewer):
     rt = runtime(request)
     rt.get_case(case_number, v.actor)
     att = views.case_attachment(rt, case_number, attachment_id)

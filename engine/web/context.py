@@ -69,6 +69,13 @@ class Viewer:
     def read_only(self) -> bool:
         return self.actor.read_only
 
+    @property
+    def user_id(self) -> int:
+        """The account behind the session (a viewer is a person, never the system actor)."""
+        if self.actor.user_id is None:
+            raise RuntimeError(f"viewer {self.username} has no user account")
+        return self.actor.user_id
+
     def may_act_on(self, task: dict) -> bool:
         return not self.read_only and task.get("role") == self.role
 
@@ -86,7 +93,7 @@ def codec(request: Request) -> SessionCodec:
 
 
 def _viewer(request: Request) -> Viewer | None:
-    cached = getattr(request.state, "viewer", False)
+    cached: Any = getattr(request.state, "viewer", False)  # False: not looked up yet in this request
     if cached is not False:
         return cached
     sess = session_of(request)
@@ -123,7 +130,8 @@ async def check_csrf(request: Request) -> None:
     if token is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
-        token = form.get("csrf_token")
+        field = form.get("csrf_token")
+        token = field if isinstance(field, str) else None
     if not codec(request).check_csrf(session_of(request).sid, token if isinstance(token, str) else None):
         raise CsrfFailed()
 
@@ -144,7 +152,7 @@ def start_session(request: Request, user) -> None:
     request.state.viewer = False
 
 
-def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> None:
+def end_user_sessions(request: Request, v: Viewer, action: str = "logout") -> None:
     """Log out: every session of the user ends (all their cookies), recorded in their chain."""
     accounts.logout(runtime(request), v.actor, v.username, action)
     request.state.session = codec(request).new(None)
@@ -220,7 +228,7 @@ NO_INBOX_ROLES = {"auditor", "admin"}
 BADGE_MAX = 99
 
 
-def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
+def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int | str]:
     """Open and overdue task counts for the navigation's badge; above BADGE_MAX it reads "99+"."""
     if v is None or v.role in NO_INBOX_ROLES:
         return {}
@@ -383,7 +391,7 @@ def install_error_handlers(app) -> None:
                    "message_zh": "页面已过期或来源不明（CSRF 校验失败），请刷新后重试", "details": []}
         if is_api(request):
             return JSONResponse(payload, status_code=403)
-        return render(request, "error.html", {"status": 403, "error": HongwuError(payload["message"], payload["message_zh"])},
+        return render(request, "error.html", {"status": 403, "error": HongwuError(str(payload["message"]), str(payload["message_zh"]))},
                       status_code=403)
 
     @app.exception_handler(RoleRefused)

@@ -17,7 +17,8 @@ from engine.runtime.errors import NotFound
 from engine.views import dashboard as views
 
 from .charts import Bar, bar_chart
-from .context import DASHBOARD_ROLES, Viewer, render, runtime, viewer
+from .context import DASHBOARD_ROLES, Viewer, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 PARTY_SHARE_TARGET = 0.5  # new committees: more than half party members (DESIGN §4.2)
@@ -27,7 +28,7 @@ DATE = Query("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
 PANEL_TITLES = registry.derived(lambda: {k: r.title for k, r in registry.reports().items()})
 
 
-def dashboard_viewer(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def dashboard_viewer(request: Request, v: CurrentViewer) -> Viewer:
     v.require(DASHBOARD_ROLES)
     return v
 
@@ -82,7 +83,7 @@ FACTS_HIDDEN = {"street", "street_name", "from", "to", "generated_at", "as_of", 
 
 
 def _fact_text(key: str, value: Any) -> str:
-    from .labels import LEVEL_NAMES, flat_text, display
+    from .labels import LEVEL_NAMES, display, flat_text
 
     if isinstance(value, dict):
         return "；".join(f"{LEVEL_NAMES.get(k, FACTS_ZH.get(k, k))}：{_fact_text(key, v)}" for k, v in value.items())

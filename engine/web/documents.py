@@ -1,13 +1,13 @@
 """Downloading a case's documents (rendered notices, PDF)."""
 from __future__ import annotations
 
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from engine.views.cases import readable_document
 
-from .context import Viewer, runtime, viewer
+from .context import Viewer, runtime
+from .deps import CurrentViewer
 from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)

@@ -17,7 +17,7 @@ COUNT_MAX = 999  # a tab's count stops there ("999+")
 
 
 @router.get("/inbox")
-def inbox(request: Request, v: Viewer = Depends(viewer), process: str = "", compound: str = "",
+def inbox(request: Request, v: CurrentViewer, process: str = "", compound: str = "",
           state: str = Query("", pattern="^(|overdue)$"), sort: str = Query("due", pattern="^(due|newest|oldest)$"),
           page: int = Query(1, ge=1, le=100000), scope: str = Query("", pattern="^(|mine|pool)$")):
     rt = runtime(request)

@@ -11,12 +11,13 @@ untranslated (the English-leak crawl in tests/web/test_chinese.py finds it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from engine.config import CIVIL_TZ
-from engine.domain.mediation import CATEGORIES, LEVEL_ZH, LEVEL_RESULTS, PARTY_KINDS, SOURCES
+from engine.domain.mediation import CATEGORIES, LEVEL_RESULTS, LEVEL_ZH, PARTY_KINDS, SOURCES
 from engine.domain.prior_review import ART278_ZH, DEFAULT_MATTERS, SUBMITTER_KINDS, UNLISTED
 from engine.notices.kinds import NOTICE_KINDS
 from engine.runtime import registry
@@ -106,14 +107,12 @@ VALUES_ZH: dict[str, Mapping[Any, str]] = {
     "threshold": {"majority": "双过半", "three_quarters": "双四分之三"},
     "art278_item": {k: f"第{k}项：{v}" for k, v in ART278_ZH.items()},
     "source": SOURCES, "category": CATEGORIES, "party_kinds": PARTY_KINDS,
-    "submitter_kind": {**PARTY_KINDS, "community": "社区"},
-    # The default catalogue's names; a street's own matters are named by `matter_name` beside them.
-    "matter_code": {**{m["code"]: m["name"] for m in DEFAULT_MATTERS}, UNLISTED: "目录外事项"},
     "start_level": _LEVELS, "current_level": _LEVELS, "settled_level": _LEVELS,
     "level": _LEVELS, "from": _LEVELS, "to": _LEVELS,
     "reason": LEVEL_RESULTS, "level_results": LEVEL_RESULTS,
     "performance": {"fully": "已全部履行", "partially": "部分履行", "not_performed": "未履行"},
-    # A street's own catalogue may add codes; the summary's matter_name names those.
+    # Only prior review has these two. A street's own catalogue may add codes; the summary's
+    # matter_name names those.
     "matter_code": {**{m["code"]: m["name"] for m in DEFAULT_MATTERS}, UNLISTED: "不属于先议事项目录"},
     "submitter_kind": SUBMITTER_KINDS,
 }
@@ -139,7 +138,7 @@ class Vocabulary:
     data: bool = True
 
     @classmethod
-    def of_forms(cls, forms: Mapping[str, Any] | None) -> "Vocabulary":
+    def of_forms(cls, forms: Mapping[str, Any] | None) -> Vocabulary:
         vocab = cls()
         for name, doc in sorted((forms or {}).items()):
             if not isinstance(doc, dict):
@@ -186,7 +185,8 @@ class Vocabulary:
         self._choices(key, parent, [(a.get("const"), a.get("title")) for a in alts if isinstance(a, dict) and "const" in a])
         names = schema.get("enumNames") or schema.get("x-enumNames")
         if isinstance(schema.get("enum"), list) and isinstance(names, list):
-            self._choices(key, parent, list(zip(schema["enum"], names)))
+            # A deployed form may name fewer choices than it has; the unnamed ones show their code.
+            self._choices(key, parent, list(zip(schema["enum"], names, strict=False)))
         self._object(schema, key)
         if isinstance(schema.get("items"), dict):  # a list's items are labelled like the list
             self._schema(key, {k: v for k, v in schema["items"].items() if k != "title"}, parent)
@@ -195,7 +195,7 @@ class Vocabulary:
         if not isinstance(ui, dict):
             return
         if key and isinstance(ui.get("ui:enumNames"), list) and isinstance(ui.get("ui:enum"), list):
-            self._choices(key, parent, list(zip(ui["ui:enum"], ui["ui:enumNames"])))
+            self._choices(key, parent, list(zip(ui["ui:enum"], ui["ui:enumNames"], strict=False)))
         for k, sub in ui.items():
             if not k.startswith("ui:"):
                 self._ui(sub, k, key)

@@ -16,7 +16,8 @@ from engine.attachments import PendingUpload
 from engine.runtime.errors import Conflict, NotFound, ValidationFailed
 
 from . import forms
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +42,7 @@ def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+def task_page(request: Request, task_id: str, v: CurrentViewer):
     info = get_task_or_refuse(request, v, task_id, "open_task")
     props = info["schema"].get("properties") or {}
     # Verdicts per listed entry start empty: an earlier round's verdicts must not be pre-filled.
@@ -65,7 +66,7 @@ def _without_pending(value: Any) -> Any:
 
 
 @router.post("/tasks/{task_id}", dependencies=[Depends(check_csrf)])
-async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+async def submit_task(request: Request, task_id: str, v: CurrentViewer):
     rt = runtime(request)
     form = await request.form()
     case_number = str(form.get("_case") or "")
@@ -75,11 +76,11 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
     try:
         info = await run_in_threadpool(get_task_or_refuse, request, v, task_id, "complete_task")
     except NotFound:
-        info = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
-        if info is None:
+        done = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
+        if done is None:
             raise
-        values = await forms.coerce(info["schema"], info["ui_schema"], form, None)
-        return _render_form(request, v, info, values, closed=True, status_code=409,
+        values = await forms.coerce(done["schema"], done["ui_schema"], form, None)
+        return _render_form(request, v, done, values, closed=True, status_code=409,
                             conflict=Conflict("the task was completed by someone else first",
                                               "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
 

@@ -19,7 +19,8 @@ from engine.runtime.documents import revoke_document
 from engine.runtime.errors import NotFound
 from engine.views import documents
 
-from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime, viewer
+from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +34,7 @@ def lookup(request: Request, code: str) -> dict[str, Any] | None:
     return {**found, "process": (PROCESS_ZH.get(key) or name) if key else None}
 
 
-_page_images: "OrderedDict[str, bytes | None]" = OrderedDict()  # sha256 → PNG, most recent last
+_page_images: OrderedDict[str, bytes | None] = OrderedDict()  # sha256 → PNG, most recent last
 _page_images_lock = threading.Lock()
 PAGE_IMAGES_KEPT = 64
 

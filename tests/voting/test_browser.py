@@ -135,7 +135,7 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
         street.locator("#vote").screenshot(path=str(SHOTS / "case-vote-card.png"))
 
     roll = parse_roll(ROLL.encode(), "roll.csv")
-    by_code = dict(zip(codes, owners))
+    by_code = dict(zip(codes, owners, strict=False))
     expected = tally(roll, [Ballot(by_code[c], i, v) for c, m in plan.items() for i, v in m.items()],
                      items=ITEMS, seats=7)
     assert count["tally"] == expected.to_dict()

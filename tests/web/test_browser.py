@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import BUNDLED_BPMN_DIR
-from tests.web.browser_support import ARTIFACTS, CHROMIUM
-from tests.web.browser_support import chromium, demo_database
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, demo_database
 from tests.web.browser_support import running_server as running_server_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,12 +36,6 @@ def running_server(tmp: Path, bpmn_files: list[str], training: bool = False):
     url, rt = demo_database(tmp, [BUNDLED_BPMN_DIR / f for f in bpmn_files], training=training)
     with running_server_at(url, tmp) as base:
         yield base, rt, tmp
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def new_page(browser, base):

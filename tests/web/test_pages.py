@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
-
-from sqlalchemy import select
-
-from engine.db.models import Attachment, AuditEvent, Case, Document, User
-from tests.web.support import csrf_of, logged_in, login, page_csrf
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from engine.db.models import Attachment, AuditEvent, Case, Document
+from tests.web.support import csrf_of, logged_in, login, page_csrf
 
 
 def start_web_case(client: TestClient) -> str:
@@ -342,8 +340,8 @@ def test_settings_editors(app, web_rt):
     data = {"csrf_token": tok, "org": "PK-JP", **{f"v.{k}": "1" for k, v in default.items() if v and k != first_on}}
     r = a.post("/admin/settings/negative_list", data=data)
     assert r.status_code == 200 and "已保存为第 1 版" in r.text
-    from engine.settings_store import get_setting
     from engine.orgs import org_by_code
+    from engine.settings_store import get_setting
 
     with web_rt.uow() as s:
         value = get_setting(s, "negative_list", org_by_code(s, "PK-JP-XC-01"), {}).value
@@ -402,8 +400,8 @@ def test_admin_catalogue_editor_goes_through_the_catalogue_rules(app, web_rt):
     import json
 
     from engine.domain import prior_review as pr
-    from engine.settings_store import setting_history
     from engine.orgs import org_by_code
+    from engine.settings_store import setting_history
 
     a = logged_in(app, "admin")
     tok = page_csrf(a, "/admin")

@@ -78,6 +78,6 @@ async def create_mediation_case(request: Request) -> JSONResponse:
     except HongwuError as exc:
         return _error(exc)
     body = {"case_number": view.case_number, "status": view.status, "created": created,
-            "reference": payload["reference"], "compound": view.compound_code, "url": f"/cases/{view.case_number}"}
+            "reference": (payload or {}).get("reference"), "compound": view.compound_code, "url": f"/cases/{view.case_number}"}
     return JSONResponse(body, status_code=201 if created else 200,
                         headers={"Location": f"/cases/{view.case_number}"})
