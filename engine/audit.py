@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError

@@ -3,7 +3,6 @@ recount of pending deadlines when one is loaded. File format: README, section æ³
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 

@@ -21,7 +21,7 @@ def default_workers(database_url: str) -> int:
 JOB_POLL_SECONDS = 2.0  # a person waits for a job's progress bar to start: look for jobs often
 
 
-def start_timer_thread(interval: float) -> "threading.Event":
+def start_timer_thread(interval: float) -> threading.Event:
     """Fire due timers in the background of the serving process, so that a single `make run`
     also closes publicity periods and escalates deadlines. Safe beside `hongwu worker`: timers are
     claimed, never fired twice. It also runs due jobs (async steps, e.g. ballot printing), claimed

@@ -354,12 +354,8 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# Tables of other areas on the same Base (imported last: they refer to the classes above).
-from engine.db.worklist_models import CaseComment, TaskClaim  # noqa: E402,F401
-
-# The vote itself lives in its own module; imported here so that it shares Base.
+# Tables of other areas on the same Base, imported last because they refer to the classes above:
+# claims and comments, notifications, jobs (async steps of cases), the vote register.
+from . import job_models, notification_models  # noqa: E402,F401
 from .vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer  # noqa: E402,F401
-# Notifications likewise (engine/notifications/).
-from . import notification_models  # noqa: E402,F401
-# Jobs (async steps of cases), on the same metadata.
-from . import job_models  # noqa: E402,F401
+from .worklist_models import CaseComment, TaskClaim  # noqa: E402,F401

@@ -25,10 +25,10 @@ keys are listed under each variable.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from engine.runtime.errors import ValidationFailed
 

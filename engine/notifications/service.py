@@ -3,8 +3,9 @@ unit of work, on the runtime's database and clock."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from engine.runtime.actors import Actor
 

@@ -29,12 +29,13 @@ from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import Deadline, civil_date, period_end
 from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
+from engine.reports.committee import committee_summary
 from engine.runtime.choices import choice_list
+from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
 from engine.runtime.registry import DemoCase, DemoStep, DemoUpload, ProcessDescriptor, Report, SettingSpec
 from engine.runtime.services import ServiceContext, service
-from engine.reports.committee import committee_summary
 from engine.settings_store import get_setting
 
 NOTICE_OWNER_LIST_LIMIT = 500  # longer rolls are inspected at the posted place, not printed

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from engine.db.models import OrgUnit
 from engine.domain import mediation as rules
 from engine.domain.periods import CIVIL_TZ, civil_date, period_end
-from engine.runtime.forms import validate_form
+from engine.reports.mediation import mediation_stats
 from engine.runtime.choices import choice_list
+from engine.runtime.forms import validate_form
+from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
 from engine.runtime.registry import DemoCase, DemoStep, ProcessDescriptor, Report, SettingSpec
-from engine.runtime.invariants import Invariant
 from engine.runtime.services import ServiceContext, service
-from engine.reports.mediation import mediation_stats
 from engine.settings_store import get_setting
 
 PROCESS_KEY = "tiered_mediation"

@@ -27,15 +27,16 @@ from engine.attachments import load_attachment
 from engine.db.models import AuditEvent, OrgUnit
 from engine.domain import prior_review as pr
 from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date, period_end
-from engine.runtime.actors import Actor, load_actor
+from engine.domain.tally import Threshold
 from engine.notices.kinds import NoticeKind
-from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.reports.prior_review import prior_review_report
+from engine.runtime.actors import Actor, load_actor
 from engine.runtime.choices import choice_list
+from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
 from engine.runtime.registry import DemoCase, DemoStep, ProcessDescriptor, Report, SettingSpec
-from engine.runtime.invariants import Invariant
 from engine.runtime.services import ServiceContext, service
-from engine.reports.prior_review import prior_review_report
 from engine.runtime.settings import check_setting
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 

@@ -25,7 +25,7 @@ from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, Val
 from .forms import prune_inapplicable, validate_form
 from .invariants import InvariantViolated
 from .limits import check_data
-from .supervision import refuse_unless_running
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .scripting import ScriptLimitExceeded

@@ -17,9 +17,10 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 PROCESS_PACKAGES: list[str] = ["engine.processes"]
 ENV_PACKAGES = "HONGWU_PROCESS_PACKAGES"

@@ -22,8 +22,8 @@ from engine.db.session import session_factory, unit_of_work
 from .actors import Actor
 from .cases import CASE_PREFIX, DEFAULT_STARTERS, PROCESS_STARTERS, CaseCommands
 from .claims import TaskClaims
-from .comments import CaseComments
 from .clock import Clock, OffsetClock, SystemClock
+from .comments import CaseComments
 from .completion import GUARD_PROPERTY, MAX_ENGINE_ROUNDS, Completion, FiredTimer, _engine_failure, _refuse_form
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Forbidden

@@ -10,20 +10,18 @@ declares a saver in its descriptor (`SettingSpec.save`), which checks who may an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from engine.db.models import OrgUnit, User
 from engine.orgs import org_by_code
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting, setting_history
 
 from . import registry
-from .registry import SettingSpec
 from .actors import Actor
 from .errors import Forbidden, NotFound, ValidationFailed
+from .registry import SettingSpec
 
 # key -> (its SettingSpec, its Chinese title), from the processes' descriptors (registry order)
 SETTING_MODULES = registry.derived(lambda: {k: (spec, spec.title) for k, spec in registry.settings().items()})

@@ -131,7 +131,9 @@ class Training(RuntimeParts):
         wf, loaded = self.workflow_for(s, case)
         # What falls due is the deadlines' doing, not the administrator's: the system acts.
         wf.script_engine = context = self._engine_for(s, case, Actor.system())
-        context.service_context.extra[jobs.INLINE] = True  # the worker would have run them meanwhile
+        service_context = context.service_context
+        assert service_context is not None  # _engine_for always gives the engine its context
+        service_context.extra[jobs.INLINE] = True  # the worker would have run them meanwhile
         previous = Derived.of(wf)
         chain = audit.case_chain(case.case_number)
         # First in the history, at the moment it was asked for: the notices the firings issue

@@ -21,6 +21,7 @@ from .claims import check_scope, holders, scoped
 from .definitions import LoadedDefinition
 from .errors import Forbidden, NotFound, ValidationFailed
 from .overdue import overdue_clause
+from .parts import RuntimeParts
 from .persistence import _CASE_TASKS, _CASE_TIMERS, _current_data
 from .services import ServiceContext
 

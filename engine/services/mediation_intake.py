@@ -12,8 +12,8 @@ from engine.db.models import Case, OrgUnit
 from engine.domain import mediation as rules
 from engine.processes.mediation import INTAKE_FIELDS, PROCESS_KEY, published_schema, validate_intake
 from engine.runtime.actors import Actor
-from engine.runtime.services import ServiceContext
 from engine.runtime.errors import Forbidden, ValidationFailed
+from engine.runtime.services import ServiceContext
 
 __all__ = ["intake_case", "published_schema", "validate_intake"]
 

@@ -3,7 +3,8 @@ service tasks that issue them inside a process: read-only roles issue nothing, a
 belongs to a case only inside the actor's jurisdiction."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

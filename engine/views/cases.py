@@ -5,7 +5,6 @@ labels them), its documents and attachments. The caller has checked jurisdiction
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -13,7 +13,6 @@ from engine.runtime import registry
 from engine.runtime.actors import Actor
 
 
-
 @dataclass(frozen=True)
 class Street:
     code: str

@@ -18,9 +18,8 @@ from starlette.datastructures import UploadFile
 
 from engine.config import BUNDLED_FORMS_DIR
 from engine.runtime import accounts, organisations
-from engine.runtime.errors import DeployError, Forbidden, HongwuError, ValidationFailed
 from engine.runtime.definitions import bundle_path_problem
-from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime.errors import DeployError, Forbidden, HongwuError, ValidationFailed
 from engine.runtime.roles import ROLES
 from engine.runtime.settings import SETTING_MODULES, setting_editor, setting_list, setting_module
 from engine.runtime.settings import save_setting as save_setting_service

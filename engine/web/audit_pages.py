@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from engine import audit, audit_anchor
-
 from engine.views import audit as audit_views
 from engine.views.cases import case_history
 from engine.views.lookups import org_units, processes
@@ -24,7 +23,6 @@ from .context import AUDIT_ROLES, Viewer, render, runtime
 from .deps import CurrentViewer
 from .hardening import content_disposition
 from .history import timeline
-from .hardening import content_disposition
 
 router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000

@@ -12,16 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
 from engine.runtime.incidents import case_jobs
-
-from .context import Viewer, check_csrf, render, runtime, training_database
-from .deps import CurrentViewer
-from .hardening import content_disposition
-from .history import timeline
 from engine.views import cases as views
 from engine.views.lookups import org_units, processes
 
-from .labels import actor_zh, summary_rows
+from .context import Viewer, check_csrf, render, runtime, training_database, viewer
+from .deps import CurrentViewer
 from .hardening import content_disposition
+from .history import timeline
+from .labels import actor_zh, summary_rows
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

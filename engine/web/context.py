@@ -248,7 +248,7 @@ def notification_badge(request: Request, v: Viewer | None) -> dict[str, Any]:
 
     try:
         n = Notifications(request.app.state.runtime).unread_count(v.actor)
-    except SQLAlchemyError:  # like the inbox badge: never takes a page down
+    except StorageError:  # like the inbox badge: never takes a page down
         return {}
     return {"notification_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+"}
 

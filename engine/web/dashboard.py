@@ -6,13 +6,14 @@ Each process declares its panel in its descriptor (`ProcessDescriptor.report`), 
 fails fails the page (a silent empty panel would hide a real fault)."""
 from __future__ import annotations
 
-from engine.runtime import registry
 from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
+
 from engine.config import CIVIL_TZ
+from engine.runtime import registry
 from engine.runtime.errors import NotFound
 from engine.views import dashboard as views
 

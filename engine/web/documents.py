@@ -6,7 +6,7 @@ from fastapi.responses import Response
 
 from engine.views.cases import readable_document
 
-from .context import Viewer, runtime
+from .context import runtime
 from .deps import CurrentViewer
 from .hardening import content_disposition
 
@@ -14,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/documents/{document_id}/download")
-def download(request: Request, document_id: int, v: Viewer = Depends(viewer)):
+def download(request: Request, document_id: int, v: CurrentViewer):
     doc = readable_document(runtime(request), v.actor, document_id)
     return Response(doc.content, media_type="application/pdf", headers={
         "Content-Disposition": content_disposition(doc.filename),

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from .context import Viewer, render, runtime, viewer
 from engine.views.lookups import org_units, processes
+
+from .context import render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -21,8 +21,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 # Logging in, its throttles and ending a user's sessions are account rules of the service layer;
 # the names stay importable from here for the web modules that use them.
 from engine.runtime.accounts import (  # noqa: F401
-    ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY, ADDRESS_MEMORY,
-    LoginFailed, login, throttle_delay,
+    ACCOUNT_FREE_FAILURES,
+    ACCOUNT_MAX_DELAY,
+    ADDRESS_FREE_FAILURES,
+    ADDRESS_MAX_DELAY,
+    ADDRESS_MEMORY,
+    LoginFailed,
+    login,
+    throttle_delay,
 )
 
 COOKIE = "hongwu_session"

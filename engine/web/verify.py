@@ -15,12 +15,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+
 from engine.runtime.documents import revoke_document
 from engine.runtime.errors import NotFound
 from engine.views import documents
 
-from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime
-from .deps import CurrentViewer
+from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
 

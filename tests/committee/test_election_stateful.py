@@ -39,7 +39,6 @@ from engine.runtime.actors import load_actor
 from engine.runtime.clock import FrozenClock
 from engine.runtime.errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused
 from engine.runtime.jobs import run_due_jobs
-
 from tests.conftest import START, make_runtime
 
 from .conftest import CANDIDATES, Election, candidate

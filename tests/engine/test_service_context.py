@@ -1,7 +1,7 @@
 """The service-task helpers every process shares, on the ServiceContext: one behaviour each."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +9,7 @@ import pytest
 from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.runtime.services import ServiceContext
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 
 
 def _ctx(data: dict | None = None) -> ServiceContext:

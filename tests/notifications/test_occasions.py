@@ -7,7 +7,6 @@ from sqlalchemy import select, update
 from engine import audit
 from engine.db.models import Case, HumanTask, User
 from engine.db.notification_models import Notification
-
 from tests.engine.support import apply_data
 from tests.notifications.support import notes, who
 

@@ -8,8 +8,9 @@ records what and how urgent in the case summary.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from engine.runtime.invariants import Invariant
 from engine.runtime.registry import DemoCase, DemoStep, ProcessDescriptor

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
-
-from engine.runtime.jobs import run_due_jobs
 from sqlalchemy import select
 
 from engine.config import BUNDLED_BPMN_DIR
+from engine.runtime.jobs import run_due_jobs
 from tests.web.browser_support import (
     ARTIFACTS,
     CHROMIUM,

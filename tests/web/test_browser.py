@@ -18,6 +18,7 @@ from tests.web.browser_support import running_server as running_server_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 from engine.processes.committee import DEMO_ROLL as ROLL  # noqa: E402 - the demo compound's owner roll
+
 CANDIDATES = [("C1", "O1", "张伟", True), ("C2", "O2", "王芳", True), ("C3", "O3", "李娜", True),
               ("C4", "O4", "刘洋", True), ("C5", "O5", "陈静", False), ("C6", "O6", "杨帆", False),
               ("C7", "O7", "赵磊", True), ("C8", "O8", "黄敏", False)]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from engine.services import mediation_intake as intake
-from engine.services import tokens
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.limits import TooLarge, parse_json
+from engine.services import mediation_intake as intake
+from engine.services import tokens
 
 router = APIRouter()
 SCOPE = "mediation_intake"
