@@ -7,7 +7,7 @@ refused attempts are written there too, in a transaction of their own (Runtime.r
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +19,8 @@ from engine.db.worklist_models import TaskClaim
 
 from .actors import Actor
 from .errors import Conflict, Forbidden, HongwuError, NotFound, ValidationFailed
+from .parts import RuntimeParts
 from .roles import ROLES
-
-if TYPE_CHECKING:
-    from .service import Runtime
 
 # Street staff and administrators supervise every task in their jurisdiction; besides them, a
 # role's superior organisation supervises its tasks (the community party organisation those of
@@ -120,10 +118,10 @@ def eligible_users(s: Session, role: str, org_path: str) -> list[tuple[str, str]
     return [(u, d) for u, d, path in rows if org_path.startswith(path or "")]
 
 
-class TaskClaims:
+class TaskClaims(RuntimeParts):
     """Claim, release, assign and delegate (part of `Runtime`)."""
 
-    def _held_task(self: Runtime, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
+    def _held_task(self, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
         ht = s.get(HumanTask, task_id)
         case = s.get(Case, ht.case_id) if ht is not None else None
         if ht is None or case is None or not (actor.is_system or actor.covers(case.org_path)):
@@ -131,7 +129,7 @@ class TaskClaims:
         lock_case(s, case.id)
         return ht, case
 
-    def _claim_unit(self: Runtime, action: str, task_id: str, actor: Actor, work) -> dict[str, Any]:
+    def _claim_unit(self, action: str, task_id: str, actor: Actor, work) -> dict[str, Any]:
         """Run `work(s, ht, case)` in one transaction; refusals are audited on the case's chain."""
         refused_on = None
         try:
@@ -152,7 +150,7 @@ class TaskClaims:
                 self.record_refusal(refused_on[0], refused_on[1], actor, action, exc, task_id, refused_on[2])
             raise
 
-    def claim_task(self: Runtime, task_id: str, actor: Actor) -> dict[str, Any]:
+    def claim_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
         """认领: take a task of one's own role out of the pool."""
         def work(s: Session, ht: HumanTask, case: Case) -> None:
             if actor.is_system or actor.read_only or actor.role != ht.role:
@@ -167,7 +165,7 @@ class TaskClaims:
                        {"task_id": ht.id, "user": actor.username})
         return self._claim_unit("claim_task", task_id, actor, work)
 
-    def release_task(self: Runtime, task_id: str, actor: Actor) -> dict[str, Any]:
+    def release_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
         """退回岗位: the holder (or a supervisor) puts the task back into its role's pool."""
         def work(s: Session, ht: HumanTask, case: Case) -> None:
             claim = s.get(TaskClaim, ht.id)
@@ -183,17 +181,17 @@ class TaskClaims:
                          detail={"task_id": ht.id, "user": claim.holder}, now=self.now())
         return self._claim_unit("release_task", task_id, actor, work)
 
-    def assign_task(self: Runtime, task_id: str, actor: Actor, assignee: str, reason: Any = None) -> dict[str, Any]:
+    def assign_task(self, task_id: str, actor: Actor, assignee: str, reason: Any = None) -> dict[str, Any]:
         """指派: a supervisor gives the task to a named user who holds its role over the case."""
         return self._hand_over("assign_task", "assigned", "task_assigned", task_id, actor, assignee,
                                checked_reason(reason, required=False))
 
-    def delegate_task(self: Runtime, task_id: str, actor: Actor, assignee: str, reason: Any) -> dict[str, Any]:
+    def delegate_task(self, task_id: str, actor: Actor, assignee: str, reason: Any) -> dict[str, Any]:
         """转办: a supervisor moves the task to another user, with a reason."""
         return self._hand_over("delegate_task", "delegated", "task_delegated", task_id, actor, assignee,
                                checked_reason(reason))
 
-    def _hand_over(self: Runtime, action: str, kind: str, event: str, task_id: str, actor: Actor,
+    def _hand_over(self, action: str, kind: str, event: str, task_id: str, actor: Actor,
                    assignee: str, reason: str | None) -> dict[str, Any]:
         assignee = (assignee or "").strip()
 
@@ -220,7 +218,7 @@ class TaskClaims:
             self._hold(s, ht, case, actor, assignee, kind, reason, event, detail)
         return self._claim_unit(action, task_id, actor, work)
 
-    def _hold(self: Runtime, s: Session, ht: HumanTask, case: Case, actor: Actor, holder: str, kind: str,
+    def _hold(self, s: Session, ht: HumanTask, case: Case, actor: Actor, holder: str, kind: str,
               reason: str | None, event: str, detail: dict) -> None:
         now = self.now()
         s.add(TaskClaim(task_id=ht.id, case_id=case.id, holder=holder, kind=kind, by=actor.username,
@@ -229,7 +227,7 @@ class TaskClaims:
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action=event, task_id=ht.id, task_name=ht.title, detail=detail, now=now)
 
-    def task_assignees(self: Runtime, task_id: str, actor: Actor) -> list[tuple[str, str]]:
+    def task_assignees(self, task_id: str, actor: Actor) -> list[tuple[str, str]]:
         """Whom a supervisor may assign the task to (empty for anyone else)."""
         with self.uow() as s:
             ht = s.get(HumanTask, task_id)
@@ -239,7 +237,7 @@ class TaskClaims:
                 return []
             return eligible_users(s, ht.role, ht.org_path)
 
-    def task_holders(self: Runtime, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def task_holders(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.uow() as s:
             return holders(s, task_ids)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,9 +18,7 @@ from engine.db.worklist_models import CaseComment
 from .actors import Actor
 from .claims import lock_case
 from .errors import Forbidden, NotFound, ValidationFailed
-
-if TYPE_CHECKING:
-    from .service import Runtime
+from .parts import RuntimeParts
 
 MAX_COMMENT = 2000
 # @username, as on the users page: letters, digits, _ . - (a trailing full stop ends the sentence).
@@ -49,10 +47,10 @@ def _problem(message: str, message_zh: str, field: str = "body") -> ValidationFa
                                                            "message_zh": message_zh}])
 
 
-class CaseComments:
+class CaseComments(RuntimeParts):
     """Adding and reading comments (part of `Runtime`)."""
 
-    def add_comment(self: Runtime, case_number: str, actor: Actor, body: Any,
+    def add_comment(self, case_number: str, actor: Actor, body: Any,
                     task_id: str | None = None) -> dict[str, Any]:
         text = body.strip() if isinstance(body, str) else ""
         if not text:
@@ -92,7 +90,7 @@ class CaseComments:
                                  "body": text}, now=now)
             return _comment_dict(comment, {actor.username: actor.display_name or actor.username, **readers})
 
-    def list_comments(self: Runtime, case_number: str, actor: Actor) -> list[dict[str, Any]]:
+    def list_comments(self, case_number: str, actor: Actor) -> list[dict[str, Any]]:
         with self.uow() as s:
             case = s.scalar(select(Case).where(Case.case_number == case_number))
             if case is None or not actor.covers(case.org_path):
@@ -102,7 +100,7 @@ class CaseComments:
             names = dict(s.execute(select(User.username, User.display_name)).all()) if rows else {}
             return [_comment_dict(c, names) for c in rows]
 
-    def mentionable_users(self: Runtime, case_number: str, actor: Actor) -> list[tuple[str, str]]:
+    def mentionable_users(self, case_number: str, actor: Actor) -> list[tuple[str, str]]:
         with self.uow() as s:
             case = s.scalar(select(Case).where(Case.case_number == case_number))
             if case is None or not actor.covers(case.org_path):

@@ -29,11 +29,12 @@ from .claims import checked_reason, controls_cases
 from .clock import using_clock
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .invariants import InvariantViolated
+from .parts import RuntimeParts
 from .persistence import Derived
 from .timing import PERIOD_SUFFIX, container, timer_due, timer_due_path
 
 if TYPE_CHECKING:
-    from .service import CaseView, Runtime
+    from .service import CaseView
 
 STATUS_ZH = {"running": "办理中", "suspended": "已暂停", "completed": "已办结", "cancelled": "已撤销"}
 MAX_RESCHEDULE_DAYS = 3 * 366
@@ -66,10 +67,10 @@ def parse_new_due(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
-class Supervision:
+class Supervision(RuntimeParts):
     """Case-level controls of street supervisors (part of `Runtime`)."""
 
-    def _controlled(self: Runtime, s: Session, case_number: str, actor: Actor, action: str,
+    def _controlled(self, s: Session, case_number: str, actor: Actor, action: str,
                     expected_version: int | None) -> Case:
         q = select(Case).where(Case.case_number == case_number)
         if s.bind.dialect.name == "postgresql":
@@ -89,7 +90,7 @@ class Supervision:
             raise
         return case
 
-    def _supervised(self: Runtime, action: str, case_number: str, actor: Actor, work,
+    def _supervised(self, action: str, case_number: str, actor: Actor, work,
                     expected_version: int | None = None) -> CaseView:
         try:
             with self.uow() as s:
@@ -111,7 +112,7 @@ class Supervision:
                 self.record_refusal(ref[0], ref[1], actor, action, exc)
             raise
 
-    def _set_status(self: Runtime, s: Session, case: Case, status: str, now: datetime) -> None:
+    def _set_status(self, s: Session, case: Case, status: str, now: datetime) -> None:
         version = case.version + 1
         res = s.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
                         .values(status=status, version=version, updated_at=now)
@@ -123,12 +124,12 @@ class Supervision:
             set_committed_value(case, k, v)
         audit.note_case_state(s, case.id, version, status, case.state)
 
-    def _event(self: Runtime, s: Session, case: Case, actor: Actor, action: str, detail: dict,
+    def _event(self, s: Session, case: Case, actor: Actor, action: str, detail: dict,
                now: datetime, task_id: str | None = None, task_name: str | None = None) -> None:
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                      action=action, task_id=task_id, task_name=task_name, detail=detail, now=now)
 
-    def cancel_case(self: Runtime, case_number: str, actor: Actor, reason: Any,
+    def cancel_case(self, case_number: str, actor: Actor, reason: Any,
                     expected_version: int | None = None) -> CaseView:
         """撤销: a case opened by mistake ends; its open steps and timers go, its history stays."""
         why = checked_reason(reason)
@@ -147,7 +148,7 @@ class Supervision:
             return self._case_view(s, case), None
         return self._supervised("cancel_case", case_number, actor, work, expected_version)
 
-    def suspend_case(self: Runtime, case_number: str, actor: Actor, reason: Any,
+    def suspend_case(self, case_number: str, actor: Actor, reason: Any,
                      expected_version: int | None = None) -> CaseView:
         """暂停: timers stop firing and tasks cannot be completed until resumed."""
         why = checked_reason(reason)
@@ -162,7 +163,7 @@ class Supervision:
             return self._case_view(s, case), None
         return self._supervised("suspend_case", case_number, actor, work, expected_version)
 
-    def resume_case(self: Runtime, case_number: str, actor: Actor, reason: Any,
+    def resume_case(self, case_number: str, actor: Actor, reason: Any,
                     expected_version: int | None = None) -> CaseView:
         """恢复: the case runs again; timers that fell due meanwhile fire at the worker's next run."""
         why = checked_reason(reason)
@@ -176,7 +177,7 @@ class Supervision:
             return self._case_view(s, case), None
         return self._supervised("resume_case", case_number, actor, work, expected_version)
 
-    def reschedule_timer(self: Runtime, case_number: str, timer_id: str, actor: Actor, new_due: Any,
+    def reschedule_timer(self, case_number: str, timer_id: str, actor: Actor, new_due: Any,
                          reason: Any, expected_version: int | None = None) -> CaseView:
         """Move a pending timer (a deadline set wrongly) to `new_due`, which must lie ahead on the
         case's clock. The due time is no longer a counted period afterwards: a later holiday
@@ -221,7 +222,7 @@ class Supervision:
             return self._case_view(s, case, wf=wf, rows=rows), wf
         return self._supervised("reschedule_timer", case_number, actor, work, expected_version)
 
-    def reopen_step(self: Runtime, case_number: str, actor: Actor, reason: Any,
+    def reopen_step(self, case_number: str, actor: Actor, reason: Any,
                     expected_version: int | None = None) -> CaseView:
         """Reopen the last step a person completed (completed in error): it is ready again with the
         data it had before; what followed it in the workflow is undone, the history is kept."""
