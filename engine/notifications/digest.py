@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from engine.config import CIVIL_TZ
@@ -29,11 +31,12 @@ def queue_digests(session: Session, now: datetime, hour: int = DIGEST_HOUR) -> i
     queued = 0
     for pref in list(session.scalars(due)):
         address = json.loads(pref.contacts or "{}").get("email")
-        taken = session.execute(
+        # An UPDATE's result is a CursorResult (Session.execute is typed as returning a plain Result).
+        taken = cast(CursorResult[Any], session.execute(
             update(NotificationPreference)
             .where(NotificationPreference.username == pref.username,
                    or_(NotificationPreference.digest_sent_on.is_(None), NotificationPreference.digest_sent_on != today))
-            .values(digest_sent_on=today).execution_options(synchronize_session=False)).rowcount
+            .values(digest_sent_on=today).execution_options(synchronize_session=False))).rowcount
         if taken != 1 or not address:
             continue
         unread = select(Notification).where(Notification.username == pref.username, Notification.read_at.is_(None))
@@ -45,7 +48,7 @@ def queue_digests(session: Session, now: datetime, hour: int = DIGEST_HOUR) -> i
         lines += [f"· 〔{name_zh(n.kind)}〕{n.title}（{n.created_at.astimezone(CIVIL_TZ):%m月%d日 %H:%M}）" for n in rows]
         if total > len(rows):
             lines.append(f"……另有 {total - len(rows)} 条，请登录查看。")
-        session.execute(OutboxMessage.__table__.insert().values(
+        session.execute(cast(Table, OutboxMessage.__table__).insert().values(
             notification_id=None, username=pref.username, channel="email", address=address,
             subject=f"【红物·每日摘要】{local:%Y年%m月%d日} 您有 {total} 条未读通知", body="\n".join(lines),
             link="/notifications", status="pending", attempts=0, next_attempt_at=now, created_at=now))

@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,8 +17,10 @@ from engine.db.notification_models import Notification, NotificationOccasion, No
 
 from .kinds import name_zh
 
-_INSERT_NOTIFICATION = Notification.__table__.insert().returning(Notification.__table__.c.id)
-_INSERT_OUTBOX = OutboxMessage.__table__.insert()
+# Core inserts over the tables (the ORM types __table__ as a plain FromClause).
+_NOTIFICATION_TABLE = cast(Table, Notification.__table__)
+_INSERT_NOTIFICATION = _NOTIFICATION_TABLE.insert().returning(_NOTIFICATION_TABLE.c.id)
+_INSERT_OUTBOX = cast(Table, OutboxMessage.__table__).insert()
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def choices_of(session: Session, usernames: Iterable[str]) -> dict[str, Choices]
 
 def first_time(session: Session, subject: str, kind: str, now: datetime) -> bool:
     """Record the occasion; False when it was announced before (by this or another process)."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (maker(NotificationOccasion).values(subject=subject[:120], kind=kind, created_at=now)
             .on_conflict_do_nothing().returning(NotificationOccasion.kind))

@@ -50,7 +50,7 @@ def _claimable(now: datetime):
 def claim(session: Session, worker_id: str, channels: list[str], now: datetime, limit: int) -> list[OutboxMessage]:
     ready = and_(_claimable(now), OutboxMessage.channel.in_(channels))
     pick = select(OutboxMessage.id).where(ready).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     ids = list(session.scalars(pick))
     if not ids:

@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -55,7 +56,7 @@ def save(session: Session, username: str, *, muted: Iterable[str], email: str, e
     if (email_each or daily_digest) and not email:
         raise ValidationFailed("an email address is needed to receive email", "要接收邮件，请先填写电子邮箱")
     before = preferences_of(session, username)
-    pref = session.get(NotificationPreference, username, with_for_update=session.bind.dialect.name == "postgresql")
+    pref = session.get(NotificationPreference, username, with_for_update=session.get_bind().dialect.name == "postgresql")
     if pref is None:
         pref = NotificationPreference(username=username, muted_kinds="[]", contacts="{}", instant_channels="[]",
                                       daily_digest=False, updated_at=now)
@@ -96,7 +97,9 @@ def mark_read(session: Session, username: str, ids: Iterable[Any] | None, now: d
         if missing:
             raise NotFound(f"no such notification: {missing}", f"通知不存在：{'、'.join(map(str, missing[:10]))}")
         query = query.where(Notification.id.in_(wanted))
-    count = session.execute(query.values(read_at=now).execution_options(synchronize_session=False)).rowcount
+    # An UPDATE's result is a CursorResult (Session.execute is typed as returning a plain Result).
+    count = cast(CursorResult[Any],
+                 session.execute(query.values(read_at=now).execution_options(synchronize_session=False))).rowcount
     if count:
         audit.append(session, chain=f"user:{username}", actor=username, action="notifications_read", now=now,
                      detail={"ids": None if ids is None else sorted(set(_ids(ids))), "count": count})

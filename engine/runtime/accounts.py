@@ -9,9 +9,10 @@ guessing is slow and nobody can lock a colleague out for long.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from engine import audit
@@ -147,17 +148,14 @@ def _count_address_failure(runtime, address: str, now: datetime) -> None:
 
 def _count_failure(s: Session, address: str, now: datetime) -> datetime | None:
     """One more failure from `address` (an atomic upsert); returns until when it must wait."""
-    if s.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    maker = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
     stale = now - ADDRESS_MEMORY
-    t = LoginThrottle.__table__
-    stmt = insert(t).values(address=address, failures=1, last_failure_at=now)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.address], set_={
-        # An address quiet for ADDRESS_MEMORY starts afresh.
-        "failures": _case_stale(t, stale, 1, t.c.failures + 1), "last_failure_at": now,
-    }).returning(t.c.failures)
+    t = cast(Table, LoginThrottle.__table__)
+    stmt = maker(t).values(address=address, failures=1, last_failure_at=now).on_conflict_do_update(
+        index_elements=[t.c.address], set_={
+            # An address quiet for ADDRESS_MEMORY starts afresh.
+            "failures": _case_stale(t, stale, 1, t.c.failures + 1), "last_failure_at": now,
+        }).returning(t.c.failures)
     failures = s.execute(stmt).scalar_one()
     delay = throttle_delay(failures, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY)
     if not delay:

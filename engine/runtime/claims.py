@@ -62,7 +62,7 @@ def checked_reason(reason: Any, required: bool = True) -> str | None:
 def lock_case(s: Session, case_id: int) -> None:
     """Queue behind any change of the case in flight (the order every writer uses: case first)."""
     q = select(Case.id).where(Case.id == case_id)
-    if s.bind.dialect.name == "postgresql":
+    if s.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     s.execute(q)
 

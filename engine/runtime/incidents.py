@@ -111,7 +111,7 @@ def _locked(rt, s, job_id: str, actor: Actor, expected_version: int | None) -> t
     if not may_operate(actor) or actor.read_only:
         raise Forbidden(f"role {actor.role} may not handle incidents", "当前角色无权处理异常事件")
     case_id = s.scalar(select(Job.case_id).where(Job.id == job_id))
-    case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql") if case_id else None
+    case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql") if case_id else None
     job = s.get(Job, job_id) if case is not None else None
     if job is None or case is None or not actor.covers(case.org_path):
         raise NotFound(f"no incident {job_id}", "该异常事件不存在或已处理")

@@ -24,11 +24,11 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -207,7 +207,7 @@ def sync_jobs(s: Session, case: Case, wf, loaded, now: datetime, actor: str,
                 last_error=None, last_trace=None, incident_at=None)
            for tid, t in wanted.items() if tid not in existing]
     if new:
-        conn.execute(Job.__table__.insert(), new)
+        conn.execute(cast(Table, Job.__table__).insert(), new)
     return [d["id"] for d in new]
 
 
@@ -286,7 +286,7 @@ def claim_due_jobs(rt, worker_id: str, limit: int = 5, lease_seconds: int = LEAS
         or_(Job.claimed_until.is_(None), Job.claimed_until < now)
     with rt.uow() as s:
         pick = select(Job.id).where(claimable).order_by(Job.run_at, Job.created_at).limit(limit)
-        if s.bind.dialect.name == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         ids = list(s.scalars(pick))
         if not ids:
@@ -311,7 +311,7 @@ def run_job(rt, job_id: str, worker_id: str) -> str:
             case_id = s.scalar(select(Job.case_id).where(Job.id == job_id))
             if case_id is None:
                 return "gone"
-            pg = s.bind.dialect.name == "postgresql"
+            pg = s.get_bind().dialect.name == "postgresql"
             case = s.get(Case, case_id, with_for_update=pg)  # the one lock order: the case first
             job = s.get(Job, job_id)
             if job is None or job.claimed_by != worker_id or job.status != "pending" or case.status != "running":
@@ -376,7 +376,7 @@ def record_failure(rt, job_id: str, worker_id: str, exc: BaseException) -> str:
         case_id = s.scalar(select(Job.case_id).where(Job.id == job_id))
         if case_id is None:
             return "gone"
-        case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+        case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql")
         job = s.get(Job, job_id)
         if job is None or job.claimed_by != worker_id:
             return "gone"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Case, HumanTask, OrgUnit, User
@@ -155,7 +156,7 @@ def fill_gap(session: Session, admin_username: str, role: str, org_code: str, no
     if problems:
         raise ValidationFailed("; ".join(problems), "；".join(problems))
     ensure_user(session, username, display_name.strip(), role, org.code, None, now)
-    session.execute(User.__table__.update().where(User.username == username)
+    session.execute(cast(Table, User.__table__).update().where(User.username == username)
                     .values(password_hash=hash_password(password)))
     audit.append(session, chain=f"user:{username}", actor=admin_username, action="user_created",
                  after={"role": role, "jurisdiction": org.code}, detail={"staffing_gap": True}, now=now)

@@ -10,12 +10,13 @@ was done after it (documents issued, events) stays in the history."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -73,7 +74,7 @@ class Supervision(RuntimeParts):
     def _controlled(self, s: Session, case_number: str, actor: Actor, action: str,
                     expected_version: int | None) -> Case:
         q = select(Case).where(Case.case_number == case_number)
-        if s.bind.dialect.name == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
         case = s.scalar(q)
         if case is None or not (actor.is_system or actor.covers(case.org_path)):
@@ -114,9 +115,10 @@ class Supervision(RuntimeParts):
 
     def _set_status(self, s: Session, case: Case, status: str, now: datetime) -> None:
         version = case.version + 1
-        res = s.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
-                        .values(status=status, version=version, updated_at=now)
-                        .execution_options(synchronize_session=False))
+        # An UPDATE's result is a CursorResult (Session.execute is typed as returning a plain Result).
+        res = cast(CursorResult[Any], s.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
+                                                .values(status=status, version=version, updated_at=now)
+                                                .execution_options(synchronize_session=False)))
         if res.rowcount != 1:
             raise Conflict(f"case {case.case_number} was changed by someone else first",
                            f"案件 {case.case_number} 已被他人更新，请刷新后重试")
