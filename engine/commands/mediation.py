@@ -50,10 +50,11 @@ def deadlines(org: str | None = typer.Option(None, "--org", help="组织编码�
         if set_value is not None:
             save_setting(rt, rules.SETTING_KEY, org, _common.read_json_arg(set_value), Actor.system("cli"))
         current = effective_setting(rt, rules.SETTING_KEY, org)
-        out = {"org": current.org_code, "version": current.version, "value": rules.effective_setting(current.value)}
+        value = rules.effective_setting(current.value)
+        out = {"org": current.org_code, "version": current.version, "value": value}
     _common.emit(out, as_json, "\n".join(
         [f"设置来源：{out['org'] or '默认/全局'} v{out['version']}"]
-        + [f"  {rules.SETTING_FIELDS[k][0]}：{v}" for k, v in out["value"].items()]))
+        + [f"  {rules.SETTING_FIELDS[k][0]}：{v}" for k, v in value.items()]))
 
 
 # --- stats ----------------------------------------------------------------------------------
@@ -88,6 +89,8 @@ def stats_mediation(street: str = typer.Option(..., "--street", help="街道编�
     start, end = _common.date_option(date_from, "--from"), _common.date_option(date_to, "--to")
     with _common.errors_exit():
         report = street_report(_common.runtime(), "mediation", street, start, end)
+    if report is None:  # no deployed process declares the panel
+        _common.fail("没有流程提供调解统计")
     _common.emit(report, as_json, format_stats(report))
 
 

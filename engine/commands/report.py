@@ -20,6 +20,8 @@ def prior_review(street: str = typer.Option(..., "--street", help="街道编码�
     start, end = _common.date_option(date_from, "--from"), _common.date_option(date_to, "--to")
     with _common.errors_exit():
         report = street_report(_common.runtime(), "prior_review", street, start, end)
+    if report is None:  # no deployed process declares the panel
+        _common.fail("没有流程提供先议事项统计")
     _common.emit(report, as_json, format_text(report))
 
 
