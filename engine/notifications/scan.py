@@ -34,7 +34,7 @@ def scan_deadlines(session: Session, now: datetime) -> int:
     rows = list(session.execute(base.where(HumanTask.due_at <= now + DUE_SOON, Case.clock_offset_days == 0)))
     # Training cases whose clock was moved forward: their rows hold the case's own time.
     rows += [r for r in session.execute(base.where(Case.clock_offset_days > 0))
-             if r[0].due_at <= now + timedelta(days=r[3]) + DUE_SOON]
+             if r[0].due_at is not None and r[0].due_at <= now + timedelta(days=r[3]) + DUE_SOON]
     if not rows:
         return 0
     subjects = [f"task:{r[0].id}" for r in rows]
@@ -44,7 +44,8 @@ def scan_deadlines(session: Session, now: datetime) -> int:
     directory = Directory(session, {r[0].role for r in rows})
     announced = 0
     for task, number, title, offset in rows:
-        due = task.due_at  # not NULL: the query asked for steps with a due time
+        due = task.due_at
+        assert due is not None  # the query asked for steps with a due time
         case_now = now + timedelta(days=offset)
         kind = "task_overdue" if due <= case_now else "task_due_soon"
         if (f"task:{task.id}", kind) in done:

@@ -129,7 +129,8 @@ def committee_check_roll(ctx: ServiceContext, task_data: dict, form_data: dict) 
     ref = (form_data.get("roll") or {}).get("file")
     if not ref:
         ServiceContext.refuse([{"field": "roll.file", "message": "upload the owner roll", "message_zh": "请上传业主名册"}])
-    _load_roll(ctx, ref)
+    else:
+        _load_roll(ctx, ref)
 
 
 @service("committee_load_roll", context=True)

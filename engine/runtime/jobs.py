@@ -354,9 +354,10 @@ def failure_message(exc: BaseException) -> str:
     """What went wrong, in Chinese: the first of our own errors in the chain (a service's
     refusal), else the innermost error (SpiffWorkflow wraps what the step raised)."""
     chain: list[BaseException] = []
-    while exc is not None and exc not in chain:
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
+    link: BaseException | None = exc
+    while link is not None and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
     own = next((e for e in chain if isinstance(e, HongwuError)), None)
     if own is not None:
         return own.message_zh

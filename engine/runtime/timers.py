@@ -185,10 +185,9 @@ class Timers(RuntimeParts):
         try:
             with self.uow() as s:
                 case = s.get(Case, case_id)
-                still = case is not None and case.status == "running" and not s.scalar(
-                    select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case_id)) and not s.scalar(
-                    select(func.count()).select_from(Timer).where(Timer.case_id == case_id))
-                if still:
+                if case is not None and case.status == "running" and not s.scalar(
+                        select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case_id)) and not s.scalar(
+                        select(func.count()).select_from(Timer).where(Timer.case_id == case_id)):
                     notification_scan.case_stuck(s, case, reason, self.case_clock(case).now())
         except SQLAlchemyError as exc:
             log.error("case %s: the administrators could not be told it is stuck: %s", case_id, exc)

@@ -335,9 +335,9 @@ class Views(RuntimeParts):
                 return self._task_info(s, ht, case, task_id, actor)
         # The reading session is closed; the refusal gets a transaction of its own.
         assert refused is not None
-        case_id, case_number, title, exc = refused
-        self.record_refusal(case_id, case_number, actor, action, exc, task_id, title)
-        raise exc
+        case_id, case_number, title, refusal = refused
+        self.record_refusal(case_id, case_number, actor, action, refusal, task_id, title)
+        raise refusal
 
     def closed_task_form(self, case_number: str, spec_name: str, task_id: str, actor: Actor) -> dict[str, Any] | None:
         """Enough of a task that is no longer open to show its form again (read only); None when
@@ -348,6 +348,7 @@ class Views(RuntimeParts):
             return None
         with self.uow() as s:
             case = s.scalar(select(Case).where(Case.case_number == case_number))
+            assert case is not None  # get_case just found it, and cases are never deleted
             _pd, loaded = self.loaded_definition(s, case.definition_id)
             info = loaded.human_tasks.get(spec_name)
             if info is None:
