@@ -351,4 +351,4 @@ class Attachment(Base):
 
 
 # The vote itself lives in its own module; imported here so that it shares Base.
-from .vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer  # noqa: E402,F401
+from .vote_models import VoteBallot, VoteEntry, VoteOnline, VoteRound, VoteScrutineer  # noqa: E402,F401
