@@ -79,7 +79,12 @@ def seal_key() -> bytes:
 def derived_key(purpose: str) -> bytes:
     """A key for another purpose (e.g. the ballots' PINs), derived from the signing key so that
     it lives nowhere in the database and needs no file of its own."""
-    raw = signing_key().private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+    return _derived(_location(), purpose)
+
+
+@lru_cache(maxsize=32)
+def _derived(location: str, purpose: str) -> bytes:
+    raw = _load(location)[0].private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                       serialization.NoEncryption())
     return hashlib.sha256(b"hongwu " + purpose.encode() + b"\x00" + raw).digest()
 
