@@ -22,7 +22,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,21 @@ SAVED_CASE_STATES = "hongwu.audit.case_states"
 _CHAIN_HEAD = (select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == bindparam("chain"))
                .order_by(AuditEvent.seq.desc()).limit(1))
 _INSERT = AuditEvent.__table__.insert()
+
+# Called with (session, event) after each append, inside the same transaction: what they write
+# (notifications) commits or rolls back with the event. Kept cheap: they run on every append.
+Listener = Callable[[Session, AuditEvent], None]
+_LISTENERS: list[Listener] = []
+
+
+def add_listener(listener: Listener) -> None:
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+def remove_listener(listener: Listener) -> None:
+    if listener in _LISTENERS:
+        _LISTENERS.remove(listener)
 
 
 def canonical_json(value: Any) -> str:
@@ -105,6 +120,8 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
     # A Core insert: events are never read back through this session, and the ORM's flush
     # machinery costs more than the insert itself on the hot path.
     conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
+    for listener in _LISTENERS:
+        listener(session, ev)
     return ev
 
 
@@ -185,8 +202,25 @@ def verify(session: Session, chain: str | None = None) -> list[ChainReport]:
     the latest checkpoint adds (missing chains and events, rewritten tails, edited case state)."""
     from engine.audit_anchor import anchored_heads
 
+    if chain is None:
+        return list(verify_all_streamed(session))
     heads = anchored_heads(session)
     return [verify_events(c, chain_events(session, c), heads.get(c, (0, ""))[0]) for c in chains(session, chain)]
+
+
+def verify_all_streamed(session: Session, batch: int = 5000) -> Iterator[ChainReport]:
+    """Every chain, one report at a time, from one pass over the events in (chain, seq) order
+    (the unique index): memory stays that of one batch of rows whatever the table's size, where
+    `verify` lists every chain and then reads each with a query of its own."""
+    from itertools import groupby
+
+    from engine.audit_anchor import anchored_heads
+
+    heads = anchored_heads(session)
+    rows = session.execute(select(AuditEvent.__table__).order_by(AuditEvent.chain, AuditEvent.seq),
+                           execution_options={"yield_per": batch, "stream_results": True})
+    for chain, events in groupby(rows, key=lambda r: r.chain):
+        yield verify_events(chain, events, heads.get(chain, (0, ""))[0])
 
 
 def event_dict(ev: AuditEvent) -> dict[str, Any]:

@@ -10,6 +10,9 @@ import typer
 from . import _common
 
 
+KEEP_ALIVE_S = 75
+
+
 def default_workers(database_url: str) -> int:
     """One process on SQLite (a file has one writer at a time); several on PostgreSQL."""
     if database_url.startswith("sqlite"):
@@ -17,13 +20,21 @@ def default_workers(database_url: str) -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
+JOB_POLL_SECONDS = 2.0  # a person waits for a job's progress bar to start: look for jobs often
+
+
 def start_timer_thread(interval: float) -> "threading.Event":
     """Fire due timers in the background of the serving process, so that a single `make run`
     also closes publicity periods and escalates deadlines. Safe beside `hongwu worker`: timers are
-    claimed, never fired twice. Setting the returned event stops the thread."""
+    claimed, never fired twice. It also runs due jobs (async steps, e.g. ballot printing), claimed
+    the same way. Setting the returned event stops the thread."""
     import socket
 
+    from engine.notifications.service import Notifications
+    from engine.runtime.jobs import run_due_jobs
+
     rt = _common.runtime()
+    notifications = Notifications(rt)
     worker_id = f"serve:{socket.gethostname()}:{os.getpid()}"
 
     stop = threading.Event()
@@ -33,7 +44,10 @@ def start_timer_thread(interval: float) -> "threading.Event":
         while not stop.is_set():
             try:
                 rt.run_due_timers(worker_id)
-                wait = interval
+                if run_due_jobs(rt, worker_id, limit=1):
+                    wait = 0.2  # one job at a time, so the timers are never held up for long
+                else:
+                    wait = min(interval, JOB_POLL_SECONDS)
             except Exception as exc:  # keep serving; say what went wrong and back off
                 wait = min(wait * 2, 300.0)
                 typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)
@@ -41,6 +55,7 @@ def start_timer_thread(interval: float) -> "threading.Event":
                 rt.audit_checkpoint(if_due=True)
             except Exception as exc:
                 typer.echo(f"审计检查点写入失败 audit checkpoint failed: {exc}", err=True)
+            notifications.run_periodic(worker_id)  # due/overdue notices, digests, the outbox; logs its failures
             stop.wait(wait)
 
     threading.Thread(target=loop, name="hongwu-timers", daemon=True).start()
@@ -81,5 +96,9 @@ def register(app: typer.Typer) -> None:
                    f"{settings.database_url.split('://', 1)[0]})", err=True)
         if timers:
             start_timer_thread(interval)
+        # Idle connections are kept longer than a person pauses between clicks and than a reverse
+        # proxy keeps its upstream ones (nginx: 60 s): with uvicorn's 5 s, the server closed
+        # connections just as clients reused them, and those requests failed unanswered
+        # (bench/http.py: "Server disconnected without sending a response").
         uvicorn.run("engine.web.app:app_from_env", factory=True, host=host, port=port, workers=n if not reload else None,
-                    reload=reload, proxy_headers=True, log_level="info")
+                    reload=reload, proxy_headers=True, log_level="info", timeout_keep_alive=KEEP_ALIVE_S)

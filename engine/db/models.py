@@ -158,6 +158,8 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("external_source", "external_ref"),
         Index("ix_case_org_status", "org_path", "status"),
+        # Prefix LIKE on org_path under a non-C collation needs pattern ops (migration 0015).
+        Index("ix_case_process_org_prefix", "process_key", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -221,7 +223,10 @@ class HumanTask(DeadlinePeriod, Base):
     __tablename__ = "human_task"
     __table_args__ = (Index("ix_task_role_org", "role", "org_path"),
                       Index("ix_task_role_due", "role", "due_at", "created_at"),
-                      Index("ix_task_role_created", "role", "created_at"))
+                      Index("ix_task_role_created", "role", "created_at"),
+                      # Prefix LIKE on org_path under a non-C collation needs pattern ops (migration 0015).
+                      Index("ix_task_org_prefix", "org_path", "role", "due_at",
+                            postgresql_ops={"org_path": "varchar_pattern_ops"}))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task uuid
     case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(100))
@@ -352,3 +357,7 @@ class Attachment(Base):
 
 # The vote itself lives in its own module; imported here so that it shares Base.
 from .vote_models import VoteBallot, VoteEntry, VoteOnline, VoteRound, VoteScrutineer  # noqa: E402,F401
+# Notifications likewise (engine/notifications/).
+from . import notification_models  # noqa: E402,F401
+# Jobs (async steps of cases), on the same metadata.
+from . import job_models  # noqa: E402,F401

@@ -573,8 +573,9 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
     }
     owners = [{"owner_id": o.owner_id, "owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
               for o in roll.owners.values()]
+    # Run as a job (hongwu:async in the diagram): the worker passes a progress reporter.
     run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
-                        settings=ctx.settings, case=ctx.case)
+                        settings=ctx.settings, case=ctx.case, progress=ctx.extra.get("progress"))
     if ctx.case is not None:  # the register row of every ballot commits with the ballots
         from engine.voting.register import open_round, record_issued
 

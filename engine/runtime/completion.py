@@ -18,7 +18,7 @@ from engine import audit
 from engine.attachments import PendingUpload, check_references, store_pending
 from engine.db.models import Case, HumanTask
 
-from . import choices, services, state
+from . import choices, jobs, services, state
 from .actors import Actor
 from .clock import Clock, using_clock
 from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, ValidationFailed
@@ -70,7 +70,8 @@ class Completion:
 
         with using_clock(clock):
             for _round in range(MAX_ENGINE_ROUNDS):
-                while wf._do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete):
+                # Async steps stay READY: their jobs run them on the worker (engine.runtime.jobs).
+                while jobs.engine_steps(wf, will_complete, did_complete):
                     pass
                 due = _earliest_due_timer(wf, now, seen)
                 if due is not None:
@@ -80,7 +81,7 @@ class Completion:
                     continue
                 # Whatever else SpiffWorkflow readies on its own (events it alone understands).
                 wf.refresh_timers()
-                if not _engine_work_ready(wf):
+                if not jobs.engine_work_ready(wf):
                     break
         fired.sort(key=lambda t: t.due_at)
         return steps, fired
@@ -245,12 +246,6 @@ def _earliest_due_timer(wf: BpmnWorkflow, now: datetime, seen: set) -> tuple[Any
             if best is None or due < best[1]:
                 best = (task, due)
     return best
-
-
-def _engine_work_ready(wf: BpmnWorkflow) -> bool:
-    """Is any task ready that the engine (not a person) runs?"""
-    return any(t.state == TaskState.READY and not t.task_spec.manual
-               for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values())
 
 
 def _engine_failure(exc: SpiffWorkflowException) -> HongwuError:

@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 
 from . import services
 from .errors import DeployError
+from .jobs import check_properties as check_async_properties
 from .roles import role_for_lane
 from .scripting import check_expression, check_script
 
@@ -199,6 +200,7 @@ def validate(loaded: LoadedDefinition) -> None:
         where = _where(task_spec)
         if isinstance(task_spec, (UserTask, ManualTask)):
             _check_human_task(loaded, task_spec, where)
+        check_async_properties(task_spec, where)
         for attr in ("prescript", "postscript", "script"):
             code = getattr(task_spec, attr, None)
             if code:

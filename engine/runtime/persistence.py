@@ -17,8 +17,9 @@ from SpiffWorkflow.util.task import TaskState
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer
 from engine.domain.periods import Period, recount
+from engine.notifications import arrivals
 
-from . import search, state
+from . import jobs, search, state
 from .definitions import LoadedDefinition
 from .errors import Conflict, ValidationFailed
 from .invariants import enforce as enforce_invariants
@@ -105,6 +106,9 @@ class Persistence:
         search.write_index(s.connection(), case.id, search.index_text(
             case.case_number, code, name, case.title, current, summary))
         rows = self._sync_derived_rows(s, case, wf, loaded, now, previous, scanned)
+        context = getattr(wf.script_engine, "service_context", None)
+        jobs.sync_jobs(s, case, wf, loaded, now, getattr(context, "actor", None) or "system",
+                       getattr(self, "job_policy", None))
         if recounted:
             context = getattr(wf.script_engine, "service_context", None)
             audit_recounted(s, case, getattr(context, "actor", None) or "system", recounted, now)
@@ -150,6 +154,7 @@ class Persistence:
             conn.execute(_DELETE_TIMERS, {"ids": gone_timers})
         if new_tasks:
             conn.execute(_INSERT_TASK, new_tasks)
+            arrivals.steps_ready(s, case, new_tasks, now)  # the pool (or the street, if unstaffed) is told
         if new_timers:
             conn.execute(_INSERT_TIMER, new_timers)
         task_rows = [HumanTask(**d) for d in new_tasks]

@@ -6,14 +6,16 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import audit
+from engine.db.job_models import Job
 from engine.db.models import Case, HumanTask, Timer
+from engine.notifications import scan as notification_scan
 
 from .actors import Actor
 from .completion import _engine_failure
@@ -150,7 +152,8 @@ class Timers:
         numbers of the cases that moved on."""
         stuck = (select(Case.id).where(Case.status == "running",
                                        ~select(HumanTask.id).where(HumanTask.case_id == Case.id).exists(),
-                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists()))
+                                       ~select(Timer.id).where(Timer.case_id == Case.id).exists(),
+                                       ~select(Job.id).where(Job.case_id == Case.id).exists()))
         with self.uow() as s:
             ids = list(s.scalars(stuck))
         resumed = []
@@ -159,10 +162,26 @@ class Timers:
                 number = self._resume(case_id, worker_id)
             except (HongwuError, SQLAlchemyError) as exc:
                 log.error("case %s could not be resumed: %s", case_id, exc)
+                self._announce_stuck(case_id, f"恢复失败：{getattr(exc, 'message_zh', None) or exc}"[:300])
                 continue
             if number:
                 resumed.append(number)
+            else:
+                self._announce_stuck(case_id, "没有可以继续执行的步骤")
         return resumed
+
+    def _announce_stuck(self, case_id: int, reason: str) -> None:
+        """Tell the administrators about a case the worker could not move on (once per case version)."""
+        try:
+            with self.uow() as s:
+                case = s.get(Case, case_id)
+                still = case is not None and case.status == "running" and not s.scalar(
+                    select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case_id)) and not s.scalar(
+                    select(func.count()).select_from(Timer).where(Timer.case_id == case_id))
+                if still:
+                    notification_scan.case_stuck(s, case, reason, self.case_clock(case).now())
+        except SQLAlchemyError as exc:
+            log.error("case %s: the administrators could not be told it is stuck: %s", case_id, exc)
 
     @retried
     def _resume(self, case_id: int, worker_id: str) -> str | None:

@@ -15,6 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine import audit
 from engine.db.models import Case, DeploymentFlag
 
+from . import jobs
 from .actors import Actor
 from .clock import FrozenClock
 from .completion import MAX_ENGINE_ROUNDS, FiredTimer, _earliest_due_timer, _engine_failure
@@ -128,6 +129,7 @@ class Training:
         wf, loaded = self.workflow_for(s, case)
         # What falls due is the deadlines' doing, not the administrator's: the system acts.
         wf.script_engine = context = self._engine_for(s, case, Actor.system())
+        context.service_context.extra[jobs.INLINE] = True  # the worker would have run them meanwhile
         previous = Derived.of(wf)
         chain = audit.case_chain(case.case_number)
         # First in the history, at the moment it was asked for: the notices the firings issue

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.db.models import Attachment, Case, Document, User
 from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
+from engine.runtime.incidents import case_jobs
 from engine.runtime.staffing import mark_unstaffed
 
 from .context import Viewer, check_csrf, render, runtime, training_database, viewer
@@ -151,7 +152,8 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     clock = None
     if v.role == "admin" and case["status"] == "running" and training_database(request.app):
         clock = {"now": now_at, "offset_days": case["clock_offset_days"]}
-    return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]),
+    jobs = case_jobs(runtime(request), case_number, v.actor)  # background steps: progress or incident
+    return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]), "jobs": jobs,
                                          "subject": subject, "training_clock": clock, "vote": vote,
                                          "case_now": now_at if case["clock_offset_days"] else None, **extra},
                   status_code=status_code)

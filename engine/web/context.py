@@ -239,10 +239,24 @@ def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
         return {}
 
 
+def notification_badge(request: Request, v: Viewer | None) -> dict[str, Any]:
+    """Unread notifications for the top bar's 通知 link; above BADGE_MAX it reads "99+"."""
+    if v is None:
+        return {}
+    from engine.notifications.service import Notifications
+
+    try:
+        n = Notifications(request.app.state.runtime).unread_count(v.actor)
+    except SQLAlchemyError:  # like the inbox badge: never takes a page down
+        return {}
+    return {"notification_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+"}
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200) -> HTMLResponse:
     v = _viewer(request)
-    ctx = {"viewer": v, "now": request.app.state.runtime.now(), **inbox_badge(request, v), **(context or {})}
+    ctx = {"viewer": v, "now": request.app.state.runtime.now(), **inbox_badge(request, v),
+           **notification_badge(request, v), **(context or {})}
     sess = session_of(request)
     ctx.setdefault("csrf", codec(request).csrf_token(sess.sid))
     return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)

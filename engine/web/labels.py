@@ -313,7 +313,8 @@ def summary_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
 ACTION_ZH: dict[str, str] = {
     # runtime (engine/runtime/service.py and its job modules, deploy.py)
     "case_started": "发起案件", "task_completed": "办理完成", "case_completed": "案件办结",
-    "timer_fired": "期限届满（系统自动处理）", "definition_deployed": "部署流程定义",
+    "timer_fired": "期限届满（系统自动处理）", "job_completed": "后台步骤完成", "job_failed": "后台步骤执行失败（将自动重试）",
+    "incident_raised": "后台步骤多次失败，转为异常事件", "incident_retried": "重试异常步骤", "job_skipped": "跳过异常步骤", "definition_deployed": "部署流程定义",
     "deadline_recounted": "按放假安排重算期限",
     # training database (Runtime.mark_training, Runtime.advance_case_clock)
     "training_enabled": "建为培训环境", "training_clock_advanced": "模拟时间前进（培训环境）",

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from engine import audit
 from engine.db.models import LoginThrottle, User
-from engine.orgs import verify_password
+from engine.orgs import hash_password, needs_rehash, verify_password
 from engine.runtime.actors import Actor, actor_from_user
 
 COOKIE = "hongwu_session"
@@ -135,7 +135,10 @@ def login(runtime, username: str, password: str, address: str | None) -> User:
                      {"until": user.locked_until.isoformat(), "address": address})
         raise _wait_error(user.locked_until, now)
     if verify_password(user.password_hash, password):
-        user.session_version = with_retries(_record_success, runtime, user, address, now)
+        # A hash made with older argon2 parameters is replaced now, while the password is known;
+        # the new hash is computed here, outside the transaction, like the check itself.
+        rehashed = hash_password(password) if needs_rehash(user.password_hash) else None
+        user.session_version = with_retries(_record_success, runtime, user, address, now, rehashed)
         return user
     until = with_retries(_record_failure, runtime, user, address, now)
     if until is not None:
@@ -143,12 +146,19 @@ def login(runtime, username: str, password: str, address: str | None) -> User:
     raise generic
 
 
-def _record_success(runtime, user: User, address: str, now: datetime) -> int:
+def _record_success(runtime, user: User, address: str, now: datetime, rehashed: str | None = None) -> int:
     with runtime.uow() as s:
         version = s.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None)
                             .returning(User.session_version)).scalar_one()
+        detail: dict[str, Any] = {"address": address}
+        if rehashed is not None:
+            # Only over the hash that was checked: a password changed meanwhile stays changed.
+            done = s.execute(update(User).where(User.id == user.id, User.password_hash == user.password_hash)
+                             .values(password_hash=rehashed)).rowcount
+            if done:
+                detail["password_rehashed"] = True
         audit.append(s, chain=f"user:{user.username}", actor=user.username, action="login",
-                     detail={"address": address}, now=now)
+                     detail=detail, now=now)
         return version
 
 

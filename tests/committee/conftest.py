@@ -50,7 +50,15 @@ class Election:
         return found[0]
 
     def do(self, user: str, name: str, data: dict):
-        return self.rt.complete_task(self.task(user, name).id, self.actors[user], data)
+        view = self.rt.complete_task(self.task(user, name).id, self.actors[user], data)
+        self.run_jobs()
+        return view
+
+    def run_jobs(self) -> int:
+        """What the worker would do next: run the async steps (ballot printing) now due."""
+        from engine.runtime.jobs import run_due_jobs
+
+        return run_due_jobs(self.rt, "test-worker")
 
     def case(self):
         return self.rt.get_case(self.case_number, self.actors["street"])
@@ -60,7 +68,9 @@ class Election:
 
     def advance(self, clock, days: int) -> int:
         clock.advance(days=days)
-        return self.rt.run_due_timers()
+        fired = self.rt.run_due_timers()
+        self.run_jobs()
+        return fired
 
     # --- the standard path up to the candidate publicity -------------------------------------
 

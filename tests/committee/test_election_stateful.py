@@ -30,6 +30,7 @@ from engine.runtime import invariants as inv
 from engine.runtime.actors import load_actor
 from engine.runtime.clock import FrozenClock
 from engine.runtime.errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused
+from engine.runtime.jobs import run_due_jobs
 
 from tests.conftest import START, make_runtime
 
@@ -148,6 +149,7 @@ class CommitteeElection(RuleBasedStateMachine):
             SEEN[f"{name}: {exc.code}"] += 1
             return exc
         assert user == RIGHT[name] and not stale, f"{user} (stale={stale}) completed {name}"
+        run_due_jobs(self.rt, "w")  # the worker prints the ballots a completion may have reached
         SEEN[f"{name}: done"] += 1
         return None
 
@@ -263,6 +265,7 @@ class CommitteeElection(RuleBasedStateMachine):
         self.clock.advance(days=days)
         if self.rt.run_due_timers():
             SEEN["timer fired"] += 1
+        run_due_jobs(self.rt, "w")
 
     # --- after every step --------------------------------------------------------------------
 

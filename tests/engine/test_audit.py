@@ -82,3 +82,20 @@ def test_export_jsonl_and_csv(sample, actors, db_url, tmp_path):
     assert lines[0].startswith("id,chain,seq") and len(lines) == 3
     bad = runner.invoke(app, ["--db", db_url, "audit", "export", "NOPE-1"])
     assert bad.exit_code == 2
+
+
+def test_streamed_walk_of_every_chain_matches_chain_by_chain(sample, actors, db_url):
+    """`verify_all_streamed` (one ordered pass, constant memory) reports each chain exactly as
+    walking it on its own does, a broken one included, and `verify` of everything uses it."""
+    numbers = [_make_history(sample, actors) for _ in range(3)]
+    _drop_guards(db_url)
+    with engine_for(db_url).begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE chain = :c AND seq = 2"),
+                     {"c": audit.case_chain(numbers[1])})
+    with sample.uow() as s:
+        one_by_one = [audit.verify(s, c)[0].as_dict() for c in audit.chains(s)]
+        streamed = [r.as_dict() for r in audit.verify_all_streamed(s, batch=2)]
+        everything = [r.as_dict() for r in audit.verify(s)]
+    assert streamed == one_by_one == everything
+    assert [r["chain"] for r in streamed if not r["ok"]] == [audit.case_chain(numbers[1])]
+    assert all(r["events"] >= 2 for r in streamed if r["chain"].startswith("case:"))

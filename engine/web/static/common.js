@@ -25,3 +25,39 @@ document.addEventListener("click", function (ev) {
     });
   });
 })();
+// Background steps (case page): poll each job's progress and update its bar without reloading;
+// when the step has run (or stopped with an incident) the page reloads to show what changed.
+(function () {
+  var bars = document.querySelectorAll("[data-job-progress]");
+  if (!bars.length) return;
+  function text(p) {
+    if (p.status === "incident") return "执行失败，正在刷新页面…";
+    if (!p.total) {
+      if (p.attempts) return "第 " + p.attempts + " 次失败（" + (p.error || "") + "），稍后自动重试";
+      return p.running ? "正在准备…" : "排队中，即将开始";
+    }
+    var s = "已完成 " + p.done + " / " + p.total + "（" + p.percent + "%）";
+    if (p.eta_seconds !== null && p.eta_seconds !== undefined) {
+      s += "，预计还需 " + (p.eta_seconds >= 90 ? Math.round(p.eta_seconds / 60) + " 分钟" : p.eta_seconds + " 秒");
+    }
+    return s;
+  }
+  function poll(el) {
+    fetch(el.dataset.jobProgress, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) { setTimeout(function () { poll(el); }, 5000); return; }
+        var bar = el.querySelector("progress"), label = el.querySelector(".progress-text");
+        if (p.total) { bar.max = p.total; bar.value = p.done; }
+        label.textContent = text(p);
+        if (p.status === "done" || p.status === "incident") {
+          if (p.status === "done") { bar.max = 1; bar.value = 1; label.textContent = "已完成，正在刷新页面…"; }
+          setTimeout(function () { location.reload(); }, 800);
+          return;
+        }
+        setTimeout(function () { poll(el); }, 1500);
+      })
+      .catch(function () { setTimeout(function () { poll(el); }, 5000); });
+  }
+  bars.forEach(poll);
+})();
