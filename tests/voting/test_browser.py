@@ -71,6 +71,7 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
     e.review_all()
     clock.advance(days=12)
     assert rt.run_due_timers() == 1  # publicity over: ballots issued
+    e.run_jobs()  # the ballot-printing step, as the worker would run it
     votes = VoteService(rt)
     codes = [r[0] for r in votes.register_rows(e.case_number, actors["street"])]
     owners = [r[2] for r in votes.register_rows(e.case_number, actors["street"])]
