@@ -1,10 +1,11 @@
-# The two commands: `make run` (web app on SQLite with demo data) and `make test` (every test).
+# The two commands: `make run` (web app on SQLite with demo data) and `make test` (every test);
+# `make lint` runs ruff and mypy (CI runs it before the tests).
 SHELL := /bin/bash
 VENV := .venv/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +19,10 @@ run: setup
 
 test: setup
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/ruff check engine tests bench
+	@$(VENV)/mypy
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/python $$b; done

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # This file is named engine.py, like the package: keep bench/ itself off the import path.
@@ -22,6 +22,7 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from bench._chain import STEPS, write_chain_process  # noqa: E402
@@ -34,7 +35,6 @@ from engine.runtime.actors import load_actor  # noqa: E402
 from engine.runtime.clock import FrozenClock  # noqa: E402
 from engine.runtime.scripting import HongwuScriptEngine  # noqa: E402
 from engine.runtime.service import Runtime, deploy  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_CASES", "40"))
 FORM = {"ok": True, "note": "同意"}
@@ -53,7 +53,7 @@ def _summary(latencies: list[float], wall: float) -> dict:
 def _prepare(url: str, tmp: Path, cache: int = 256) -> Runtime:
     upgrade(url)
     rt = Runtime(Settings(database_url=url, secret_key="bench", workflow_cache_size=cache),
-                 FrozenClock(datetime(2026, 11, 23, 2, tzinfo=timezone.utc)))
+                 FrozenClock(datetime(2026, 11, 23, 2, tzinfo=UTC)))
     with rt.uow() as s:
         demo.seed(s, rt.now(), password=None)
     bpmn_dir, forms_dir = write_chain_process(tmp)

@@ -48,7 +48,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 ROOT = _BENCH.parent
 
@@ -67,7 +67,7 @@ TIMEOUT_S = 30.0
 SERVER_WORKERS = 2
 TARGET_P95_MS = 300
 WARMUP_USERS = 4  # their requests, before the measured run, are not counted
-NOW = datetime(2026, 11, 23, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)
 FORM = {"ok": "true", "note": "同意"}
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

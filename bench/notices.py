@@ -31,12 +31,14 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Not this folder: its http.py would shadow the standard library's (the web client needs that one).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select  # noqa: E402
 
 from engine import demo  # noqa: E402
 from engine.config import Settings  # noqa: E402
@@ -44,9 +46,8 @@ from engine.db.migrate import upgrade  # noqa: E402
 from engine.db.session import unit_of_work  # noqa: E402
 from engine.notices.ballots import issue_ballots  # noqa: E402
 from engine.notices.service import issue_document  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 ONE_PAGE_KIND = "party_branch_opinion"
 ONE_PAGE = {
     "issuer": "江浦街道办事处", "compound_name": "明发滨江新城小区", "branch_name": "中共明发滨江新城小区支部委员会",
@@ -238,9 +239,7 @@ def election_at_scale(url: str, owners: int) -> dict:
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["n"] == 1, out.stderr[-2000:]
     with unit_of_work(url) as s:
-        from engine.db.models import Document
-
-        from engine.db.models import Case
+        from engine.db.models import Case, Document
 
         case_id = s.scalar(select(Case.id).where(Case.case_number == cn))
         pages = s.scalar(select(func.sum(Document.pages)).where(Document.kind == "ballot", Document.case_id == case_id))

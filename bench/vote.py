@@ -36,7 +36,7 @@ import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
@@ -62,7 +62,6 @@ def _say(what: str) -> None:
 def populate(url: str) -> tuple[str, list[str], object]:
     """Demo org and users, one election case with a closed round of BALLOTS registered ballots,
     two scrutineers. Returns (case number, codes, owner roll)."""
-    from engine import demo
     from engine.config import BUNDLED_BPMN_DIR, BUNDLED_FORMS_DIR, Settings
     from engine.db.migrate import upgrade
     from engine.db.vote_models import VoteBallot, VoteRound
@@ -81,7 +80,7 @@ def populate(url: str) -> tuple[str, list[str], object]:
         street = load_actor(s, "street")
     _say("deployed")
     case = rt.start_case("committee_election", "PK-JP-XC-01", street, {})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     roll_csv = "unit_id,owner_id,owner_name,area_m2\n" + "".join(
         f"U{i:05d},O{i:05d},业主{i},{80 + i % 60}.5\n" for i in range(1, BALLOTS + 1))
     roll = parse_roll(roll_csv.encode(), "roll.csv")
@@ -233,7 +232,7 @@ def settle_all(url: str, case_number: str, skip: int) -> None:
     from engine.db.session import unit_of_work
     from engine.db.vote_models import VoteBallot, VoteEntry
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     reading = json.dumps({"marks": {i: "agree" for i in ITEMS}}, sort_keys=True)
     with unit_of_work(url) as s:
         case_id = s.query(Case.id).filter(Case.case_number == case_number).scalar()

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,13 +31,13 @@ from engine import demo  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.migrate import upgrade  # noqa: E402
 from engine.db.models import Case, CaseSearch, HumanTask, OrgUnit, ProcessDefinition  # noqa: E402
-from engine.runtime.search import index_text  # noqa: E402
 from engine.runtime.clock import FrozenClock  # noqa: E402
+from engine.runtime.search import index_text  # noqa: E402
 from engine.runtime.service import Runtime, deploy  # noqa: E402
 
 CASES = int(os.environ.get("HONGWU_BENCH_CASES", "100000"))
 REQUESTS = 60
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 # Open tasks spread over the roles that have inboxes; the street user sees a third of them.
 ROLES = ["street_staff", "community_staff", "community_party_org"]

@@ -20,11 +20,12 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ SAVED_CASE_STATES = "hongwu.audit.case_states"
 # Built once: constructing SQLAlchemy statements costs more than running them on the hot path.
 _CHAIN_HEAD = (select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == bindparam("chain"))
                .order_by(AuditEvent.seq.desc()).limit(1))
-_INSERT = AuditEvent.__table__.insert()
+_INSERT = cast(Table, AuditEvent.__table__).insert()  # a Core insert; __table__ is typed as a FromClause
 
 # Called with (session, event) after each append, inside the same transaction: what they write
 # (notifications) commits or rolls back with the event. Kept cheap: they run on every append.
@@ -69,7 +70,7 @@ def case_chain(case_number: str) -> str:
     return f"case:{case_number}"
 
 
-def _payload(ev: AuditEvent) -> dict[str, Any]:
+def _payload(ev: AuditEvent | Row[Any]) -> dict[str, Any]:
     payload = {
         "chain": ev.chain, "seq": ev.seq, "case_id": ev.case_id, "actor": ev.actor,
         "action": ev.action, "task_id": ev.task_id, "task_name": ev.task_name,
@@ -83,7 +84,7 @@ def _payload(ev: AuditEvent) -> dict[str, Any]:
 
 def case_state_hash(version: int, status: str, state: str) -> str:
     """The hash of a case row's state as an event records it."""
-    return hashlib.sha256(f"{version}\x1f{status}\x1f".encode("utf-8") + state.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{version}\x1f{status}\x1f".encode() + state.encode("utf-8")).hexdigest()
 
 
 def note_case_state(session: Session, case_id: int, version: int, status: str, state: str) -> None:
@@ -91,12 +92,12 @@ def note_case_state(session: Session, case_id: int, version: int, status: str, s
     session.info.setdefault(SAVED_CASE_STATES, {})[case_id] = case_state_hash(version, status, state)
 
 
-def compute_hash(prev_hash: str, ev: AuditEvent) -> str:
+def compute_hash(prev_hash: str, ev: AuditEvent | Row[Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(_payload(ev))).encode("utf-8")).hexdigest()
 
 
 def _timestamp(now: datetime) -> str:
-    return now.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return now.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def append(session: Session, *, chain: str, actor: str, action: str, now: datetime,
@@ -164,9 +165,10 @@ class ChainReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def verify_events(chain: str, events: Iterable[AuditEvent], anchored_seq: int = 0) -> ChainReport:
+def verify_events(chain: str, events: Iterable[AuditEvent | Row[Any]], anchored_seq: int = 0) -> ChainReport:
     """Walk one chain. Events up to `anchored_seq` are covered by a signed checkpoint and may be
-    unsealed (written before seals existed); later ones must carry a valid seal."""
+    unsealed (written before seals existed); later ones must carry a valid seal. `events` are ORM
+    events, or the table's plain rows when every chain is streamed."""
     prev, expected_seq, count = GENESIS, 1, 0
     for ev in events:
         count += 1

@@ -128,7 +128,7 @@ def anchored_heads(session: Session) -> dict[str, tuple[int, str]]:
         return {}
     heads = _HEADS_BY_CHECKPOINT.get(row.signature)
     if heads is None:
-        cp = session.get(AuditCheckpoint, row.id)
+        cp = session.get_one(AuditCheckpoint, row.id)
         body = _verified_body(cp.body, cp.signature, cp.public_key)
         heads = body["heads_by_chain"] if body else {}
         if body:  # a row that fails is looked at again, and reported by verify_anchor
@@ -252,6 +252,7 @@ def _events_by_chain(session: Session, wanted: list[str], everything: bool):
     """(chain, its events in order) for each wanted chain, read in a few large queries rather than
     one per chain (an auditor's page may cover thousands of cases)."""
     found: dict[str, list[AuditEvent]] = {}
+    batches: list[list[str] | None]
     if everything:
         batches = [None]
     else:

@@ -49,7 +49,7 @@ def load_calendar(session: Session) -> HolidayCalendar:
 def sync(session: Session) -> HolidayCalendar:
     """Make the active calendar match this database's stored schedules."""
     global _built_from
-    source = (str(session.bind.url), _latest_mark(session))
+    source = (str(session.get_bind().engine.url), _latest_mark(session))
     if _built_from != source:
         set_active_calendar(load_calendar(session))
         _built_from = source

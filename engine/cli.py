@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Optional
 
 import typer
 
@@ -15,7 +14,7 @@ app = typer.Typer(help="hongwu 红物：红色物业流程引擎 (BPMN workflow 
 
 
 @app.callback()
-def _root(db: Optional[str] = typer.Option(None, "--db", help="数据库 URL（覆盖 HONGWU_DATABASE_URL）")) -> None:
+def _root(db: str | None = typer.Option(None, "--db", help="数据库 URL（覆盖 HONGWU_DATABASE_URL）")) -> None:
     _common.STATE.db = db
 
 

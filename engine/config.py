@@ -57,7 +57,7 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def with_database(self, url: str | None) -> "Settings":
+    def with_database(self, url: str | None) -> Settings:
         return replace(self, database_url=url) if url else self
 
 

@@ -1,6 +1,9 @@
 """Demo organisation and accounts (`hongwu init --demo`, and the tests' fixtures).
 
-One district, one street, two communities, three compounds, and one account per role. Demo
+One district, one street, two communities, three compounds, and one account per role. `hongwu
+init --demo` (`make run`) also staffs every role in every community and compound it creates
+(STAFF), with a second colleague at the street and in 新城社区 to hand tasks to, so no step of a
+demo case sits unseen; the tests' fixtures seed only USERS, keeping some gaps to test. Demo
 passwords are printed by `make run`; they are for a local demo database only.
 """
 from __future__ import annotations
@@ -39,10 +42,21 @@ USERS = [
 ]
 
 
-def seed(session: Session, now: datetime, password: str | None = DEMO_PASSWORD) -> None:
+# Every community and compound of ORGS gets each role placed there (engine.runtime.staffing.ROLE_LEVEL).
+STAFF = [
+    ("street2", "钱街道", "street_staff", "PK-JP"),
+    ("community3", "何社区", "community_staff", "PK-JP-XC"),
+    ("cparty2", "冯社区党委", "community_party_org", "PK-JP-WJ"),
+    ("branch2", "郑书记", "party_branch_secretary", "PK-JP-XC-02"),
+    ("branch3", "林书记", "party_branch_secretary", "PK-JP-WJ-01"),
+]
+
+
+def seed(session: Session, now: datetime, password: str | None = DEMO_PASSWORD,
+         staff_every_unit: bool = False) -> None:
     for kind, code, name, parent in ORGS:
         org = ensure_org(session, kind, code, name, parent)
         if code in DOC_PREFIXES and not org.doc_prefix:
             org.doc_prefix = DOC_PREFIXES[code]
-    for username, display, role, juris in USERS:
+    for username, display, role, juris in USERS + (STAFF if staff_every_unit else []):
         ensure_user(session, username, display, role, juris, password, now)

@@ -9,6 +9,9 @@ class HongwuError(Exception):
     """Base: bad input or a refused action. Nothing was changed."""
 
     code = "error"
+    # Set by the service layer on a refusal it audits after rolling back: (case id, case number,
+    # task title or None).
+    refused_on: tuple[int, str, str | None] | None = None
 
     def __init__(self, message: str, message_zh: str | None = None, *, details: list | None = None):
         super().__init__(message)

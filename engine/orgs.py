@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
     try:
         return _hasher.verify(password_hash, password)
-    except Exception:
+    except (VerificationError, InvalidHashError):  # a wrong password, or a stored hash that is not argon2
         return False
 
 

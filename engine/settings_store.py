@@ -52,7 +52,7 @@ def get_setting(session: Session, key: str, org: OrgUnit | None, default: Any) -
 
 def get_setting_version(session: Session, setting_id: int) -> SettingValue:
     """A pinned version, exactly as it was."""
-    row = session.get(SettingVersion, setting_id)
+    row = session.get_one(SettingVersion, setting_id)  # pins name stored versions, never deleted
     org = session.get(OrgUnit, row.org_unit_id) if row.org_unit_id else None
     return SettingValue(row.key, org.code if org else None, row.version, json.loads(row.value), row.id)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from engine.runtime.clock import FrozenClock
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("HONGWU_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-START = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing time, a Saturday
+START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 Beijing time, a Saturday
 # One audit signing key per test run, outside the working tree (subprocesses inherit it).
 if "HONGWU_AUDIT_KEY_FILE" not in os.environ:
     import atexit

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -47,7 +48,7 @@ def errors_exit() -> Iterator[None]:
         if detail:
             for d in detail:
                 typer.echo(f"错误 error: {d.get('message_zh', '')} | {d.get('message', '')}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None  # the refusal is printed; a traceback would bury it
         fail(str(exc))
 
 
@@ -80,13 +81,13 @@ def read_json_arg(value: str | None) -> dict:
 
 
 def actor(username: str | None):
-    from engine.runtime.actors import Actor, load_actor
+    from engine.runtime.actors import Actor
+    from engine.views.lookups import actor_named
 
     if not username:
         return Actor.system("cli")
-    rt = runtime()
-    with errors_exit(), rt.uow() as s:
-        return load_actor(s, username)
+    with errors_exit():
+        return actor_named(runtime(), username)
 
 
 def stdout_is_tty() -> bool:

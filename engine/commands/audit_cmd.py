@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,12 +23,13 @@ def _anchor_text(report) -> str:
 
 
 @audit_app.command("verify")
-def verify(case: Optional[str] = typer.Argument(None, help="案件编号；缺省则校验全部链"),
-           checkpoint: Optional[Path] = typer.Option(None, "--checkpoint",
+def verify(case: str | None = typer.Argument(None, help="案件编号；缺省则校验全部链"),
+           checkpoint: Path | None = typer.Option(None, "--checkpoint",
                                                      help="以导出的检查点文件为准（缺省：数据库中最新的检查点）"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """重新计算哈希链并与最新签名检查点比对；指出缺失、被改写的事件和被改动的案件状态，有问题则以非零退出。"""
     from engine import audit, audit_anchor
+    from engine.views import audit as audit_views
 
     document = None
     if checkpoint is not None:
@@ -41,9 +41,8 @@ def verify(case: Optional[str] = typer.Argument(None, help="案件编号；缺�
             document = audit_anchor.load_document(raw)
     rt = _common.runtime()
     chain = audit.case_chain(case) if case else None
-    with rt.uow() as s, _common.errors_exit():
-        reports = audit.verify(s, chain)
-        anchor = audit_anchor.verify_anchor(s, document, chain)
+    with _common.errors_exit():
+        reports, anchor = audit_views.verify_chains(rt, chain, document)
     if case and reports and reports[0].events == 0 and not anchor.problems:
         _common.fail(f"unknown case {case!r} (no history) / 案件 {case} 无审计记录")
     bad = [r for r in reports if not r.ok]
@@ -58,18 +57,18 @@ def verify(case: Optional[str] = typer.Argument(None, help="案件编号；缺�
 
 
 @audit_app.command("checkpoint")
-def checkpoint(export: Optional[Path] = typer.Option(None, "--export", "-o",
+def checkpoint(export: Path | None = typer.Option(None, "--export", "-o",
                                                       help="同时把检查点导出为 JSON 文件（交区里留存）"),
                latest: bool = typer.Option(False, "--latest", help="不新写，只导出最近的检查点"),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """对全部审计链的链头计算 Merkle 根并用审计密钥（Ed25519）签名，写入检查点。"""
     from engine import audit_anchor
+    from engine.views import audit as audit_views
 
     rt = _common.runtime()
     with _common.errors_exit():
         if latest:
-            with rt.uow() as s:
-                cp = audit_anchor.latest(s)
+            cp = audit_views.latest_checkpoint(rt)
             if cp is None:
                 _common.fail("no checkpoint yet / 尚无审计检查点")
         else:
@@ -90,15 +89,14 @@ def checkpoint(export: Optional[Path] = typer.Option(None, "--export", "-o",
 
 @audit_app.command("export")
 def export(case: str = typer.Argument(...), fmt: str = typer.Option("jsonl", "--format", help="jsonl 或 csv"),
-           output: Optional[str] = typer.Option(None, "-o", "--output")) -> None:
+           output: str | None = typer.Option(None, "-o", "--output")) -> None:
     """导出一个案件的完整审计记录。"""
     from engine import audit
+    from engine.views import audit as audit_views
 
     if fmt not in ("jsonl", "csv"):
         _common.fail("--format must be jsonl or csv")
-    rt = _common.runtime()
-    with rt.uow() as s:
-        events = audit.chain_events(s, audit.case_chain(case))
+    events = audit_views.case_events(_common.runtime(), case)
     if not events:
         _common.fail(f"unknown case {case!r} (no history) / 案件 {case} 无审计记录")
     chunks = audit.export_jsonl(events) if fmt == "jsonl" else audit.export_csv(events)

@@ -3,7 +3,6 @@ recount of pending deadlines when one is loaded. File format: README, section �
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -33,7 +32,7 @@ def _moves_json(report) -> list[dict]:
 def load(file: Path = typer.Argument(..., help="放假安排 CSV 文件（UTF-8：日期,类别,名称）"),
          source: str = typer.Option("", "--source", help="依据，如国务院办公厅通知文号"),
          dry_run: bool = typer.Option(False, "--dry-run", help="只列出将调整的期限，不作修改"),
-         as_user: Optional[str] = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
+         as_user: str | None = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """检查并加载某一年的放假安排（新版本，留痕），再重算受影响的未到期期限。"""
     try:
@@ -61,7 +60,7 @@ def load(file: Path = typer.Argument(..., help="放假安排 CSV 文件（UTF-8�
 
 @calendar_app.command("recount")
 def recount_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="只列出将调整的期限，不作修改"),
-                as_user: Optional[str] = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
+                as_user: str | None = typer.Option(None, "--as", help="管理员用户名（默认：系统）"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """按已加载的放假安排重算全部未到期期限（加载中断后补做）。"""
     actor = _common.actor(as_user)
@@ -73,18 +72,17 @@ def recount_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="只列出
 
 
 @calendar_app.command("show")
-def show(year: Optional[int] = typer.Argument(None, help="年份；不给则列出前后几年的来源"),
+def show(year: int | None = typer.Argument(None, help="年份；不给则列出前后几年的来源"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """显示某年法定节假日的来源（已加载安排 / 内置数据 / 按放假办法推算）及非周末休息日、调休上班日。"""
-    from engine import calendar_store
+    from engine.views.calendar import year_overviews
 
     rt = _common.runtime()
     if year is not None and not 1900 <= year <= 2100:
         _common.fail(f"年份须在 1900–2100 之间 / year must be within 1900–2100: {year}")
-    with _common.errors_exit(), rt.uow() as s:
+    with _common.errors_exit():
         this = rt.now().year
-        years = [year] if year is not None else list(range(this - 1, this + 4))
-        out = [calendar_store.year_overview(s, y) for y in years]
+        out = year_overviews(rt, [year] if year is not None else list(range(this - 1, this + 4)))
     lines = []
     for o in out:
         ver = f"（第 {o['version']} 版{('，' + o['basis']) if o['basis'] else ''}）" if o["version"] else ""
@@ -98,12 +96,11 @@ def show(year: Optional[int] = typer.Argument(None, help="年份；不给则列�
 @calendar_app.command("history")
 def history(year: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """列出某年放假安排的各个版本（谁、何时加载）。"""
-    from engine import calendar_store
+    from engine.views.calendar import schedule_versions
 
     rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        rows = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at.isoformat()}
-                for r in calendar_store.schedule_history(s, year)]
+    with _common.errors_exit():
+        rows = [{**r, "created_at": r["created_at"].isoformat()} for r in schedule_versions(rt, year)]
     _common.emit(rows, as_json, "\n".join(f"v{r['version']}\t{r['created_at'][:19]}\t{r['created_by']}" for r in rows)
                  or f"{year} 年尚未加载放假安排")
 

@@ -1,8 +1,6 @@
 """hongwu case … / task …"""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from . import _common
@@ -18,8 +16,8 @@ def _fmt_due(d) -> str:
 @case_app.command("start")
 def case_start(key: str = typer.Argument(..., help="流程 key，例如 committee_election"),
                compound: str = typer.Option(..., "--compound", help="小区编码"),
-               data: Optional[str] = typer.Option(None, "--data", help="JSON 或 @文件"),
-               as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
+               data: str | None = typer.Option(None, "--data", help="JSON 或 @文件"),
+               as_user: str | None = typer.Option(None, "--as", help="以该用户身份"),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """发起新案件。"""
     payload = _common.read_json_arg(data)
@@ -31,11 +29,11 @@ def case_start(key: str = typer.Argument(..., help="流程 key，例如 committe
 
 
 @case_app.command("list")
-def case_list(process: Optional[str] = typer.Option(None, "--process"),
-              status: Optional[str] = typer.Option(None, "--status"),
-              as_user: Optional[str] = typer.Option(None, "--as"),
+def case_list(process: str | None = typer.Option(None, "--process"),
+              status: str | None = typer.Option(None, "--status"),
+              as_user: str | None = typer.Option(None, "--as"),
               limit: int = typer.Option(50, "--limit"),
-              search: Optional[str] = typer.Option(None, "--search", "-q",
+              search: str | None = typer.Option(None, "--search", "-q",
                                                    help="搜索：案件编号（部分）、小区、标题、当事人或候选人姓名、事项"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """列出案件（最新的在前）。"""
@@ -51,7 +49,7 @@ def case_list(process: Optional[str] = typer.Option(None, "--process"),
 def case_advance_clock(case: str = typer.Argument(..., help="案件编号"),
                        days: int = typer.Option(..., "--days", help="前进天数（1～366）"),
                        reason: str = typer.Option(..., "--reason", help="原因（记入审计）"),
-                       as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份（须为系统管理员）"),
+                       as_user: str | None = typer.Option(None, "--as", help="以该用户身份（须为系统管理员）"),
                        as_json: bool = typer.Option(False, "--json")) -> None:
     """培训环境：模拟案件时间前进 N 天，期间到期的期限依次处理（非培训数据库拒绝）。"""
     actor = _common.actor(as_user)
@@ -71,17 +69,16 @@ def case_reindex(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @case_app.command("show")
-def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+def case_show(case: str = typer.Argument(...), as_user: str | None = typer.Option(None, "--as"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """显示案件详情：状态、当前任务、计时器与数据。"""
     actor = _common.actor(as_user)
-    from engine.runtime.staffing import mark_unstaffed
+    from engine.views.cases import mark_unstaffed
 
     rt = _common.runtime()
     with _common.errors_exit():
-        view = rt.get_case(case, actor)
-    with rt.uow() as s:
-        d = mark_unstaffed(s, view.as_dict())
+        d = rt.get_case(case, actor).as_dict()
+    mark_unstaffed(rt, d)
     lines = [f"{d['case_number']} {d['title']} [{d['status']}] v{d['version']}"]
     lines += [f"  任务 {t['id']} {t['title']} ({t['role']}) 期限 {_fmt_due(t['due_at'])}"
               + ("  待配置办理人员" if t["unstaffed"] else "") for t in d["tasks"]]
@@ -90,20 +87,21 @@ def case_show(case: str = typer.Argument(...), as_user: Optional[str] = typer.Op
 
 
 @task_app.command("list")
-def task_list(as_user: Optional[str] = typer.Option(None, "--as"),
-              process: Optional[str] = typer.Option(None, "--process"),
+def task_list(as_user: str | None = typer.Option(None, "--as"),
+              process: str | None = typer.Option(None, "--process"),
               limit: int = typer.Option(50, "--limit"),
+              scope: str = typer.Option("all", "--scope", help="all 本岗位全部 / mine 我的待办 / pool 岗位待办"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """列出待办任务（按角色与辖区）。"""
     actor = _common.actor(as_user)
     with _common.errors_exit():
-        tasks = [t.as_dict() for t in _common.runtime().list_tasks(actor, process, limit=limit)]
+        tasks = [t.as_dict() for t in _common.runtime().list_tasks(actor, process, limit=limit, scope=scope)]
     _common.emit(tasks, as_json, "\n".join(
         f"{t['id']}\t{t['case_number']}\t{t['title']}\t{t['role']}\t期限 {_fmt_due(t['due_at'])}" for t in tasks) or "（无待办）")
 
 
 @task_app.command("show")
-def task_show(task: str = typer.Argument(...), as_user: Optional[str] = typer.Option(None, "--as"),
+def task_show(task: str = typer.Argument(...), as_user: str | None = typer.Option(None, "--as"),
               as_json: bool = typer.Option(True, "--json/--text")) -> None:
     """显示任务及其表单（JSON Schema）。"""
     actor = _common.actor(as_user)
@@ -114,8 +112,8 @@ def task_show(task: str = typer.Argument(...), as_user: Optional[str] = typer.Op
 
 @task_app.command("complete")
 def task_complete(task: str = typer.Argument(...), as_user: str = typer.Option(..., "--as"),
-                  data: Optional[str] = typer.Option(None, "--data", help="JSON 或 @文件"),
-                  version: Optional[int] = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
+                  data: str | None = typer.Option(None, "--data", help="JSON 或 @文件"),
+                  version: int | None = typer.Option(None, "--version", help="期望的案件版本（乐观锁）"),
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """办理任务：按表单校验数据，推进流程。"""
     payload = _common.read_json_arg(data)
@@ -129,28 +127,19 @@ def task_complete(task: str = typer.Argument(...), as_user: str = typer.Option(.
 
 @case_app.command("attach")
 def case_attach(case: str = typer.Argument(...), file: str = typer.Argument(..., help="要上传的文件"),
-                as_user: Optional[str] = typer.Option(None, "--as"),
+                as_user: str | None = typer.Option(None, "--as"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """上传附件（名册、选票、会议记录等），输出可填入表单的附件引用。"""
     from pathlib import Path
 
-    from engine.attachments import reference, store_attachment
+    from engine.runtime.documents import attach_to_case
 
     path = Path(file)
     if not path.is_file():
         _common.fail(f"no such file: {path}")
     actor = _common.actor(as_user)
-    rt = _common.runtime()
     with _common.errors_exit():
-        rt.get_case(case, actor)  # the case must exist and be inside the user's jurisdiction
-        with rt.uow() as s:
-            from sqlalchemy import select
-
-            from engine.db.models import Case
-
-            case_id = s.scalar(select(Case.id).where(Case.case_number == case))
-            ref = reference(store_attachment(s, filename=path.name, content=path.read_bytes(), actor=actor.username,
-                                             now=rt.now(), case_id=case_id))
+        ref = attach_to_case(_common.runtime(), case, actor, path.name, path.read_bytes())
     _common.emit(ref, as_json, __import__("json").dumps(ref, ensure_ascii=False))
 
 

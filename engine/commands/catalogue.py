@@ -2,23 +2,12 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
 from . import _common
 
 catalogue_app = typer.Typer(help="先议事项目录（按街道设置，每次修改生成新版本并留痕）", no_args_is_help=True)
-
-
-def _street(s, code: str):
-    from engine.orgs import org_by_code
-    from engine.runtime.errors import ValidationFailed
-
-    org = org_by_code(s, code)
-    if org.kind != "street":
-        raise ValidationFailed(f"{code} is not a street", f"{code} 不是街道，先议事项目录按街道设置")
-    return org
 
 
 def _text(value: dict, header: str) -> str:
@@ -35,25 +24,15 @@ def _text(value: dict, header: str) -> str:
 
 @catalogue_app.command("show")
 def show(street: str = typer.Option(..., "--street", help="街道编码"),
-         version: Optional[int] = typer.Option(None, "--version", help="显示历史版本"),
+         version: int | None = typer.Option(None, "--version", help="显示历史版本"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """显示街道当前（或指定版本）的先议事项目录。"""
-    from engine.processes.prior_review import effective_catalogue
-    from engine.settings_store import get_setting_version, setting_history
     from engine.domain.prior_review import SETTING_KEY
+    from engine.runtime.settings import effective_setting
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        org = _street(s, street)
-        if version is None:
-            cur = effective_catalogue(s, org)
-            out = {"street": street, "version": cur.version, "set_on": cur.org_code, "value": cur.value}
-        else:
-            rows = [r for r in setting_history(s, SETTING_KEY, org) if r.version == version]
-            if not rows:
-                _common.fail(f"{street} 没有第 {version} 版目录 / no catalogue version {version} for {street}")
-            v = get_setting_version(s, rows[0].id)
-            out = {"street": street, "version": v.version, "set_on": v.org_code, "value": v.value}
+    with _common.errors_exit():
+        cur = effective_setting(_common.runtime(), SETTING_KEY, street, kind="street", version=version)
+    out = {"street": street, "version": cur.version, "set_on": cur.org_code, "value": cur.value}
     src = "内置默认目录" if out["version"] == 0 else f"第 {out['version']} 版（{out['set_on']}）"
     _common.emit(out, as_json, _text(out["value"], f"{street} 先议事项目录：{src}"))
 
@@ -62,26 +41,26 @@ def show(street: str = typer.Option(..., "--street", help="街道编码"),
 def history(street: str = typer.Option(..., "--street"), as_json: bool = typer.Option(False, "--json")) -> None:
     """列出目录的各个版本（谁、何时修改）。"""
     from engine.domain.prior_review import SETTING_KEY
-    from engine.settings_store import setting_history
+    from engine.runtime.settings import setting_versions
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        rows = [{"version": r.version, "setting_id": r.id, "created_by": r.created_by,
-                 "created_at": r.created_at.isoformat()} for r in setting_history(s, SETTING_KEY, _street(s, street))]
+    with _common.errors_exit():
+        rows = [{"version": r["version"], "setting_id": r["setting_id"], "created_by": r["created_by"],
+                 "created_at": r["created_at"].isoformat()}
+                for r in setting_versions(_common.runtime(), SETTING_KEY, street, kind="street")]
     _common.emit(rows, as_json, "\n".join(f"v{r['version']}\t{r['created_at'][:19]}\t{r['created_by']}" for r in rows)
                  or "（未修改过，使用内置默认目录）")
 
 
 def _change(street: str, as_user: str, mutate) -> None:
-    from engine.processes.prior_review import effective_catalogue, save_catalogue
+    from engine.domain.prior_review import SETTING_KEY
+    from engine.runtime.settings import effective_setting, save_setting
 
     actor = _common.actor(as_user)
     rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        org = _street(s, street)
-        value = json.loads(json.dumps(effective_catalogue(s, org).value))
+    with _common.errors_exit():
+        value = json.loads(json.dumps(effective_setting(rt, SETTING_KEY, street, kind="street").value))
         mutate(value)
-        saved = save_catalogue(s, org, value, actor, rt.now())
+        saved = save_setting(rt, SETTING_KEY, street, value, actor)
     typer.echo(f"{street} 先议事项目录已保存为第 {saved.version} 版 / saved as version {saved.version}")
 
 
@@ -110,8 +89,8 @@ def toggle(code: str = typer.Argument(..., help="事项编码"), street: str = t
 
 @catalogue_app.command("edit")
 def edit(code: str = typer.Argument(...), street: str = typer.Option(..., "--street"),
-         name: Optional[str] = typer.Option(None, "--name", help="事项名称"),
-         days: Optional[int] = typer.Option(None, "--days", help="先议期限（天）"),
+         name: str | None = typer.Option(None, "--name", help="事项名称"),
+         days: int | None = typer.Option(None, "--days", help="先议期限（天）"),
          as_user: str = typer.Option(..., "--as")) -> None:
     """修改事项名称或先议期限。"""
     if name is None and days is None:

@@ -5,7 +5,7 @@ stats_app`).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -21,10 +21,10 @@ token_app = typer.Typer(help="外部系统 API 令牌", no_args_is_help=True)
 
 @mediation_app.command("intake")
 def intake(data: str = typer.Option(..., "--data", help="符合 engine/schemas/mediation_case.schema.json 的 JSON 或 @文件"),
-           as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份受理（默认：系统）"),
+           as_user: str | None = typer.Option(None, "--as", help="以该用户身份受理（默认：系统）"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """受理一件纠纷（与 POST /api/mediation-cases 相同的内容；同一来源单号不会重复立案）。"""
-    from engine.processes.mediation import intake_case
+    from engine.services.mediation_intake import intake_case
 
     payload = _common.read_json_arg(data)
     actor = _common.actor(as_user)
@@ -37,26 +37,19 @@ def intake(data: str = typer.Option(..., "--data", help="符合 engine/schemas/m
 
 
 @mediation_app.command("deadlines")
-def deadlines(org: Optional[str] = typer.Option(None, "--org", help="组织编码（街道）；不填为全局"),
-              set_value: Optional[str] = typer.Option(None, "--set", help="新设置 JSON 或 @文件，例如 '{\"community\": 10}'"),
+def deadlines(org: str | None = typer.Option(None, "--org", help="组织编码（街道）；不填为全局"),
+              set_value: str | None = typer.Option(None, "--set", help="新设置 JSON 或 @文件，例如 '{\"community\": 10}'"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """查看或修改各级调解期限（按街道配置，版本化并留痕）。"""
     from engine.domain import mediation as rules
-    from engine.orgs import org_by_code
-    from engine.runtime.errors import ValidationFailed
-    from engine.settings_store import get_setting, put_setting
+    from engine.runtime.actors import Actor
+    from engine.runtime.settings import effective_setting, save_setting
 
     rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        unit = org_by_code(s, org) if org else None
+    with _common.errors_exit():
         if set_value is not None:
-            value = _common.read_json_arg(set_value)
-            problems = rules.validate_setting(value)
-            if problems:
-                raise ValidationFailed("; ".join(problems), "；".join(problems),
-                                       details=[{"field": "", "message": p, "message_zh": p} for p in problems])
-            put_setting(s, rules.SETTING_KEY, unit, value, "cli", rt.now())
-        current = get_setting(s, rules.SETTING_KEY, unit, rules.default_setting())
+            save_setting(rt, rules.SETTING_KEY, org, _common.read_json_arg(set_value), Actor.system("cli"))
+        current = effective_setting(rt, rules.SETTING_KEY, org)
         out = {"org": current.org_code, "version": current.version, "value": rules.effective_setting(current.value)}
     _common.emit(out, as_json, "\n".join(
         [f"设置来源：{out['org'] or '默认/全局'} v{out['version']}"]
@@ -86,16 +79,15 @@ def format_stats(r: dict[str, Any]) -> str:
 
 @stats_app.command("mediation")
 def stats_mediation(street: str = typer.Option(..., "--street", help="街道编码，例如 PK-JP"),
-                    date_from: Optional[str] = typer.Option(None, "--from", help="起始日期（含），YYYY-MM-DD"),
-                    date_to: Optional[str] = typer.Option(None, "--to", help="截止日期（含），YYYY-MM-DD"),
+                    date_from: str | None = typer.Option(None, "--from", help="起始日期（含），YYYY-MM-DD"),
+                    date_to: str | None = typer.Option(None, "--to", help="截止日期（含），YYYY-MM-DD"),
                     as_json: bool = typer.Option(False, "--json")) -> None:
     """调解统计：受理、调处率、成功率、各级化解占比、引导诉讼、各级用时中位数、当前超期（对照目标）。"""
-    from engine.reports.mediation import mediation_stats
+    from engine.views.dashboard import street_report
 
     start, end = _common.date_option(date_from, "--from"), _common.date_option(date_to, "--to")
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        report = mediation_stats(s, street, start, end, now=rt.now())
+    with _common.errors_exit():
+        report = street_report(_common.runtime(), "mediation", street, start, end)
     _common.emit(report, as_json, format_stats(report))
 
 
@@ -105,14 +97,13 @@ def stats_mediation(street: str = typer.Option(..., "--street", help="街道编�
 @token_app.command("create")
 def token_create(name: str = typer.Argument(..., help="集成名称，例如 12345hotline"),
                  scope: str = typer.Option(..., "--scope", help="权限范围，例如 mediation_intake"),
-                 org: Optional[str] = typer.Option(None, "--org", help="限定报送范围的组织编码"),
+                 org: str | None = typer.Option(None, "--org", help="限定报送范围的组织编码"),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """创建 API 令牌；令牌只显示这一次，库中仅保存其 SHA-256。"""
-    from engine.tokens import create_token
+    from engine.services import tokens
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        info, secret = create_token(s, name, scope, org_code=org, actor="cli", now=rt.now())
+    with _common.errors_exit():
+        info, secret = tokens.create(_common.runtime(), name, scope, org_code=org, actor="cli")
     out = {**info.as_dict(), "token": secret}
     _common.emit(out, as_json, f"令牌 #{info.id} {info.name}（{info.scope}{'，' + info.org_code if info.org_code else ''}）\n"
                  f"{secret}\n请立即妥善保存：此令牌不会再次显示。")
@@ -122,22 +113,20 @@ def token_create(name: str = typer.Argument(..., help="集成名称，例如 123
 def token_revoke(token_id: int = typer.Argument(..., help="令牌编号"),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """吊销 API 令牌（立即生效，不可恢复）。"""
-    from engine.tokens import revoke_token
+    from engine.services import tokens
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        info = revoke_token(s, token_id, actor="cli", now=rt.now())
+    with _common.errors_exit():
+        info = tokens.revoke(_common.runtime(), token_id, actor="cli")
     _common.emit(info.as_dict(), as_json, f"令牌 #{info.id} {info.name} 已吊销")
 
 
 @token_app.command("list")
 def token_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """列出 API 令牌（不含令牌本身）。"""
-    from engine.tokens import list_tokens
+    from engine.services import tokens
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        rows = [t.as_dict() for t in list_tokens(s)]
+    with _common.errors_exit():
+        rows = [t.as_dict() for t in tokens.list_all(_common.runtime())]
     _common.emit(rows, as_json, "\n".join(
         f"#{r['id']}\t{r['name']}\t{r['scope']}\t{r['org_code'] or '全部'}\t"
         f"{'已吊销 ' + r['revoked_at'][:10] if r['revoked_at'] else '有效'}" for r in rows) or "（无令牌）")

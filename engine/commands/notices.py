@@ -4,36 +4,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from . import _common
 
 notice_app = typer.Typer(help="文书（公告、公示、选票）：出具、核验、导出", no_args_is_help=True)
-
-
-def _case(session, case_number: str | None, actor):
-    from sqlalchemy import select
-
-    from engine.db.models import Case
-    from engine.runtime.errors import Forbidden, NotFound
-
-    if not case_number:
-        return None
-    case = session.scalar(select(Case).where(Case.case_number == case_number))
-    if case is None:
-        raise NotFound(f"no case {case_number}", f"案件 {case_number} 不存在")
-    if not actor.covers(case.org_path):
-        raise Forbidden(f"case {case_number} is outside your jurisdiction", f"案件 {case_number} 不在您的管辖范围内")
-    return case
-
-
-def _may_issue(actor) -> None:
-    from engine.runtime.errors import Forbidden
-
-    if actor.read_only:
-        raise Forbidden("read-only role may not issue documents", "只读角色不能出具文书")
 
 
 @notice_app.command("kinds")
@@ -49,25 +25,21 @@ def kinds(as_json: bool = typer.Option(False, "--json")) -> None:
 @notice_app.command("issue")
 def issue(kind: str = typer.Argument(..., help="文书种类，见 hongwu notice kinds"),
           data: str = typer.Option(..., "--data", help="模板变量 JSON 或 @文件"),
-          case: Optional[str] = typer.Option(None, "--case", help="所属案件编号（默认发文机关取其街道）"),
-          title: Optional[str] = typer.Option(None, "--title", help="标题（默认按种类）"),
-          replaces: Optional[int] = typer.Option(None, "--replaces", help="被替代的文书 id"),
-          reason: Optional[str] = typer.Option(None, "--reason", help="替代原因（与 --replaces 同用，印在新文书中）"),
-          out: Optional[Path] = typer.Option(None, "--out", help="同时把 PDF 写到此文件"),
-          as_user: Optional[str] = typer.Option(None, "--as", help="以该用户身份"),
+          case: str | None = typer.Option(None, "--case", help="所属案件编号（默认发文机关取其街道）"),
+          title: str | None = typer.Option(None, "--title", help="标题（默认按种类）"),
+          replaces: int | None = typer.Option(None, "--replaces", help="被替代的文书 id"),
+          reason: str | None = typer.Option(None, "--reason", help="替代原因（与 --replaces 同用，印在新文书中）"),
+          out: Path | None = typer.Option(None, "--out", help="同时把 PDF 写到此文件"),
+          as_user: str | None = typer.Option(None, "--as", help="以该用户身份"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """出具一份文书：渲染 PDF 并存档（不可修改；更正请用 --replaces 出具新文书）。"""
-    from engine.notices.service import describe, issue_document
+    from engine.services import notices
 
     context = _common.read_json_arg(data)
     actor = _common.actor(as_user)
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        _may_issue(actor)
-        doc = issue_document(s, kind=kind, context=context, case=_case(s, case, actor), actor=actor.username,
-                             now=rt.now(), settings=rt.settings, title=title, replaces=replaces, replace_reason=reason)
-        info = describe(doc, case)
-        content = doc.content
+    with _common.errors_exit():
+        info, content = notices.issue(_common.runtime(), actor, kind, context, case_number=case, title=title,
+                                      replaces=replaces, reason=reason)
     if out:
         out.write_bytes(content)
     _common.emit(info, as_json, f"已出具 issued #{info['id']} {info['doc_number'] or ''} {info['title']} "
@@ -78,13 +50,12 @@ def issue(kind: str = typer.Argument(..., help="文书种类，见 hongwu notice
 def verify(file: Path = typer.Argument(..., help="要核验的 PDF 文件"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """核验 PDF 是否为本系统存档文书的原件（逐字节 sha256 比对）；不是则退出码 1。"""
-    from engine.notices.service import verify_pdf_bytes
+    from engine.services import notices
 
     if not file.is_file():
         _common.fail(f"no such file: {file} / 文件不存在")
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        result = verify_pdf_bytes(s, file.read_bytes()).as_dict()
+    with _common.errors_exit():
+        result = notices.verify_pdf(_common.runtime(), file.read_bytes())
     if result["genuine"]:
         d = result["document"]
         lines = [f"真实 GENUINE：{d['title']}（{d['doc_number'] or '无文号'}）",
@@ -104,16 +75,12 @@ def verify(file: Path = typer.Argument(..., help="要核验的 PDF 文件"),
 def show(code: str = typer.Argument(..., help="核验码（或选票编号）"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """按核验码查找文书。"""
-    from engine.notices.service import case_number_of, describe, find_by_code, status_of, superseded_by
+    from engine.services import notices
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        doc = find_by_code(s, code)
-        if doc is None:
-            _common.fail(f"no document with code {code} / 核验码 {code} 不存在", 1)
-        info = describe(doc, case_number_of(s, doc))
-        info["superseded_by"] = [describe(x) for x in superseded_by(s, doc)]
-        info["status"] = status_of(s, doc)
+    with _common.errors_exit():
+        info = notices.by_code(_common.runtime(), code)
+    if info is None:
+        _common.fail(f"no document with code {code} / 核验码 {code} 不存在", 1)
     _common.emit(info, as_json, f"#{info['id']} {info['title']} {info['doc_number'] or ''} {info['issuer']} "
                                 f"{info['issued_on']} 案件 {info['case_number'] or '—'} {info['status']['status_zh']} "
                                 f"sha256 {info['sha256']}")
@@ -123,13 +90,12 @@ def show(code: str = typer.Argument(..., help="核验码（或选票编号）"),
 def export(document_id: int = typer.Argument(...), out: Path = typer.Option(..., "--out"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """把存档的 PDF 原样写到文件。"""
-    from engine.notices.service import get_document
+    from engine.services import notices
 
-    rt = _common.runtime()
-    with _common.errors_exit(), rt.uow() as s:
-        doc = get_document(s, document_id)
-        out.write_bytes(doc.content)
-        info = {"id": doc.id, "out": str(out), "sha256": doc.sha256, "size": doc.size}
+    with _common.errors_exit():
+        info, content = notices.archived_pdf(_common.runtime(), document_id)
+    out.write_bytes(content)
+    info["out"] = str(out)
     _common.emit(info, as_json, f"{out} ({info['size']} bytes, sha256 {info['sha256']})")
 
 
@@ -157,37 +123,33 @@ def _read_owners(value: str) -> list[dict]:
 def ballots(owners: str = typer.Option(..., "--owners", help="业主名册 CSV/XLSX，或 @owners.json"),
             data: str = typer.Option(..., "--data", help="选票变量 JSON 或 @文件（compound_name, vote_title, items, "
                                                          "instructions, deadline[, mode, ballot_box]）"),
-            case: Optional[str] = typer.Option(None, "--case", help="所属案件编号"),
+            case: str | None = typer.Option(None, "--case", help="所属案件编号"),
             chunk: int = typer.Option(100, "--chunk", help="每份 PDF 的页数"),
-            workers: Optional[int] = typer.Option(None, "--workers", help="并行渲染进程数（默认 ≤2）"),
-            out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="同时把 PDF 写到此目录"),
-            as_user: Optional[str] = typer.Option(None, "--as"),
+            workers: int | None = typer.Option(None, "--workers", help="并行渲染进程数（默认 ≤2）"),
+            out_dir: Path | None = typer.Option(None, "--out-dir", help="同时把 PDF 写到此目录"),
+            as_user: str | None = typer.Option(None, "--as"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """为全体业主生成选票（每户一页，分批存档），显示进度。"""
-    from engine.notices.ballots import issue_ballots
+    from engine.services import notices
 
     context = _common.read_json_arg(data)
     actor = _common.actor(as_user)
     rt = _common.runtime()
     with _common.errors_exit():
         roll = _read_owners(owners)
-        with typer.progressbar(length=len(roll), label="生成选票 rendering ballots", file=sys.stderr) as bar, \
-                rt.uow() as s:
-            _may_issue(actor)
+        with typer.progressbar(length=len(roll), label="生成选票 rendering ballots", file=sys.stderr) as bar:
             state = {"done": 0}
 
             def progress(done: int, total: int) -> None:
                 bar.update(done - state["done"])
                 state["done"] = done
 
-            run = issue_ballots(s, context=context, owners=roll, case=_case(s, case, actor), actor=actor.username,
-                                now=rt.now(), settings=rt.settings, chunk_size=chunk, workers=workers,
-                                progress=progress)
-            info = run.as_dict()
-            if out_dir:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                for d in run.documents:
-                    (out_dir / f"ballots-{d.verification_code}.pdf").write_bytes(d.content)
+            info, pdfs = notices.issue_ballots(rt, actor, context, roll, case_number=case, chunk_size=chunk,
+                                               workers=workers, progress=progress)
+        if out_dir:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for code, content in pdfs:
+                (out_dir / f"ballots-{code}.pdf").write_bytes(content)
     _common.emit(info, as_json, f"已生成 {info['ballots']} 张选票，{len(info['documents'])} 份 PDF：" + "、".join(
         f"#{d['document_id']}（{d['verification_code']}，{d['pages']}页）" for d in info["documents"]))
 
@@ -237,14 +199,16 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
 def staffing_checks(database_url: str) -> list:
     """One warning per role × organisation with open steps nobody can do (not a failure: the
     installation works, those cases just wait for an account)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.db.session import unit_of_work
     from engine.notices.fonts import Check
     from engine.runtime.staffing import staffing_gaps
-    from engine.db.session import unit_of_work
 
     try:
         with unit_of_work(database_url) as s:
             gaps = staffing_gaps(s)
-    except Exception:  # unreachable or unmigrated database: the database checks above already say so
+    except SQLAlchemyError:  # unreachable or unmigrated database: the database checks above already say so
         return []
     if not gaps:
         return [Check("staffing", True, "every open step has an active user / 所有当前步骤都有办理人员", required=False)]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import List, Optional
 
 import typer
 
@@ -33,7 +32,7 @@ def notifications_list(as_user: str = typer.Option(..., "--as", help="用户名"
 
 @notifications_app.command("read")
 def notifications_read(as_user: str = typer.Option(..., "--as", help="用户名"),
-                       ids: Optional[List[str]] = typer.Argument(None, help="通知编号；缺省则全部标为已读"),
+                       ids: list[str] | None = typer.Argument(None, help="通知编号；缺省则全部标为已读"),
                        as_json: bool = typer.Option(False, "--json")) -> None:
     """把通知标为已读。"""
     actor = _common.actor(as_user)

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Optional
 
 import typer
 
 from . import _common
-
 
 KEEP_ALIVE_S = 75
 
@@ -23,7 +21,7 @@ def default_workers(database_url: str) -> int:
 JOB_POLL_SECONDS = 2.0  # a person waits for a job's progress bar to start: look for jobs often
 
 
-def start_timer_thread(interval: float) -> "threading.Event":
+def start_timer_thread(interval: float) -> threading.Event:
     """Fire due timers in the background of the serving process, so that a single `make run`
     also closes publicity periods and escalates deadlines. Safe beside `hongwu worker`: timers are
     claimed, never fired twice. It also runs due jobs (async steps, e.g. ballot printing), claimed
@@ -66,7 +64,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
               port: int = typer.Option(8000, "--port", help="端口"),
-              workers: Optional[int] = typer.Option(None, "--workers", help="工作进程数（SQLite 为 1；PostgreSQL 默认 2–4）"),
+              workers: int | None = typer.Option(None, "--workers", help="工作进程数（SQLite 为 1；PostgreSQL 默认 2–4）"),
               reload: bool = typer.Option(False, "--reload", help="代码变动时自动重启（开发用）"),
               timers: bool = typer.Option(True, "--timers/--no-timers",
                                           help="同时在后台触发到期计时器（另行运行 hongwu worker 时可关闭）"),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -49,8 +48,8 @@ def register(app: typer.Typer) -> None:
         _common.emit(out, as_json, text)
 
     @app.command("deploy")
-    def deploy_cmd(paths: Optional[List[Path]] = typer.Argument(None, help="BPMN/DMN 文件或目录（默认内置 bpmn/）"),
-                   forms: Optional[Path] = typer.Option(None, "--forms", help="表单目录（默认内置 forms/）"),
+    def deploy_cmd(paths: list[Path] | None = typer.Argument(None, help="BPMN/DMN 文件或目录（默认内置 bpmn/）"),
+                   forms: Path | None = typer.Option(None, "--forms", help="表单目录（默认内置 forms/）"),
                    as_json: bool = typer.Option(False, "--json")) -> None:
         """校验并部署流程定义；内容相同则不变，内容变化则生成新版本。"""
         from engine.runtime.service import deploy

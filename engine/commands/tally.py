@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from . import _common
+
+if TYPE_CHECKING:
+    from engine.domain.tally import SetAside, Threshold
 
 
 def _read(path: Path) -> bytes:
@@ -55,16 +58,16 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def tally(roll: Path = typer.Option(..., "--roll", help="业主名册 CSV/XLSX：unit_id,owner_id,owner_name,area_m2[,building]"),
               ballots: Path = typer.Option(..., "--ballots", help="选票 CSV：owner_id,item,vote"),
-              seats: Optional[int] = typer.Option(None, "--seats", min=1, help="应选名额"),
+              seats: int | None = typer.Option(None, "--seats", min=1, help="应选名额"),
               threshold: str = typer.Option("majority", "--threshold", help="majority | three_quarters"),
-              candidates: Optional[str] = typer.Option(
+              candidates: str | None = typer.Option(
                   None, "--candidates", help="选票上的候选人：C1=张伟,C2=王芳（或只写编号）；其他人的票拒收"),
               set_aside: bool = typer.Option(False, "--set-aside", help="与 --candidates 同用：其他人的票按无效票计出，不拒收"),
               as_json: bool = typer.Option(False, "--json")) -> None:
         """按《民法典》第二百七十八条统计业主表决（双三分之二参与，过半数/四分之三以上通过）。"""
         from engine.domain.owner_roll import parse_roll
-        from engine.domain.tally import (THRESHOLDS, BallotError, match_ballot_items, parse_ballots,
-                                         set_aside_summary, tally as count)
+        from engine.domain.tally import THRESHOLDS, BallotError, match_ballot_items, parse_ballots, set_aside_summary
+        from engine.domain.tally import tally as count
 
         if threshold not in THRESHOLDS:
             _common.fail(f"--threshold 应为 majority 或 three_quarters，当前为 {threshold!r}")
@@ -75,13 +78,13 @@ def register(app: typer.Typer) -> None:
         with _common.errors_exit():
             owner_roll = parse_roll(roll_bytes, str(roll))
             lines = parse_ballots(ballot_bytes, str(ballots), owner_roll)
-            aside = []
+            aside: list[SetAside] = []
             if on_ballot is not None:
                 lines, aside, errors = match_ballot_items(lines, on_ballot, str(ballots))
                 if errors or (aside and not set_aside):
                     raise BallotError(errors + [a.problem for a in aside])
             items = list(on_ballot) if on_ballot is not None else None
-            result = count(owner_roll, lines, items=items, threshold=threshold, seats=seats).to_dict()
+            result = count(owner_roll, lines, items=items, threshold=cast("Threshold", threshold), seats=seats).to_dict()
             if on_ballot is not None:
                 result["set_aside"] = set_aside_summary(aside)
         _common.emit(result, as_json, _text(result, threshold, seats))

@@ -1,7 +1,7 @@
 """SQLAlchemy 2.0 typed models. The schema itself is created only by Alembic migrations."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -17,7 +17,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
-from datetime import timezone
 
 
 class UTCDateTime(TypeDecorator):
@@ -31,15 +30,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -63,7 +62,7 @@ class OrgUnit(Base):
     path: Mapped[str] = mapped_column(String(400), index=True)
     doc_prefix: Mapped[str | None] = mapped_column(String(20))  # 机关代字 in its document numbers (GB/T 9704 §7.2.4)
 
-    parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id])
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
 
 
 class OrgSeal(Base):
@@ -355,9 +354,8 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# The vote itself lives in its own module; imported here so that it shares Base.
+# Tables of other areas on the same Base, imported last because they refer to the classes above:
+# claims and comments, notifications, jobs (async steps of cases), the vote register.
+from . import job_models, notification_models  # noqa: E402,F401
 from .vote_models import VoteBallot, VoteEntry, VoteOnline, VoteRound, VoteScrutineer  # noqa: E402,F401
-# Notifications likewise (engine/notifications/).
-from . import notification_models  # noqa: E402,F401
-# Jobs (async steps of cases), on the same metadata.
-from . import job_models  # noqa: E402,F401
+from .worklist_models import CaseComment, TaskClaim  # noqa: E402,F401

@@ -73,11 +73,3 @@ class NotificationOccasion(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-
-class TaskHolder(Base):
-    """Who holds a ready task (claimed, assigned or delegated to them), kept from the audit events
-    that record it, so deadline notices go to that person rather than the whole pool."""
-
-    __tablename__ = "notification_task_holder"
-    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))

@@ -4,7 +4,8 @@ No hand-written stroke table: ICU's data follows the Unicode Han database and is
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import icu
 
@@ -12,7 +13,7 @@ T = TypeVar("T")
 _local = threading.local()  # ICU collators are not thread-safe
 
 
-def _collator() -> "icu.Collator":
+def _collator() -> icu.Collator:
     c = getattr(_local, "collator", None)
     if c is None:
         c = _local.collator = icu.Collator.createInstance(icu.Locale("zh@collation=stroke"))

@@ -13,8 +13,10 @@ show all of them at once.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date, timedelta
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 
 MIN_SEATS, MAX_SEATS = 5, 11
 MAX_TERM_YEARS = 5
@@ -118,13 +120,11 @@ def in_rank_order(people: Iterable[dict]) -> list[dict]:
                                          stroke_key(str(p.get("name") or ""))))
 
 
-def term_last_day(start: "date", years: int) -> "date":
+def term_last_day(start: date, years: int) -> date:
     """Last day of a term of `years` that starts on (and includes) `start`: the day before the
     anniversary — a term from 2026-12-18 for 5 years runs to 2031-12-17, one from 2027-03-01 to
     2032-02-29. A term from 29 February has its anniversary on 1 March of a common year, so it
     runs to 28 February."""
-    from datetime import timedelta
-
     from dateutil.relativedelta import relativedelta
 
     if years < 1:

@@ -74,7 +74,7 @@ class YearSchedule:
                 "workdays": {d.isoformat(): n for d, n in sorted(self.workdays.items())}}
 
     @classmethod
-    def from_value(cls, value: dict, version: int = 0) -> "YearSchedule":
+    def from_value(cls, value: dict, version: int = 0) -> YearSchedule:
         return cls(int(value["year"]), {date.fromisoformat(k): v for k, v in value["holidays"].items()},
                    {date.fromisoformat(k): v for k, v in value["workdays"].items()}, value.get("source", ""),
                    version)
@@ -121,7 +121,7 @@ class HolidayCalendar:
             self._statute[day.year] = statutory_holidays(day.year)
         return (day.weekday() >= 5 or day in self._statute[day.year]), SOURCE_STATUTE
 
-    def with_schedule(self, schedule: YearSchedule) -> "HolidayCalendar":
+    def with_schedule(self, schedule: YearSchedule) -> HolidayCalendar:
         return HolidayCalendar({**self.schedules, schedule.year: schedule})
 
     def fingerprint(self) -> tuple:

@@ -13,8 +13,9 @@ grounds matched. A candidate with any match cannot reach the ballot.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
 
 SETTING_KEY = "negative_list"
 

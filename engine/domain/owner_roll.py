@@ -16,9 +16,9 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Iterator
 
 from engine.errors import ValidationFailed
 
@@ -346,7 +346,7 @@ def parse_roll(data: bytes, filename: str) -> OwnerRoll:
                     filename, line, f"owner {owner_id!r} is named {name!r} here but {seen[0]!r} on line {seen[1]}",
                     f"业主编号 {owner_id} 在此处姓名为「{name}」，但第 {seen[1]} 行为「{seen[0]}」"))
                 ok = False
-        if not ok:
+        if not ok or area is None:  # no area only with its problem listed
             continue
         unit = Unit(unit_id, owner_id, name or "开发商（未售房屋）", area, building, line)
         units[unit_id] = unit

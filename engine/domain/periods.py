@@ -15,7 +15,7 @@ Calendar days are counted in Asia/Shanghai; the resulting instant is returned in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -65,7 +65,7 @@ class Period:
                 "years": self.years, "kind": self.kind}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Period":
+    def from_dict(cls, d: dict) -> Period:
         return cls(date.fromisoformat(d["trigger"]), int(d.get("days") or 0), int(d.get("months") or 0),
                    int(d.get("years") or 0), str(d.get("kind") or "default"))
 
@@ -122,7 +122,7 @@ def civil_date(instant: datetime) -> date:
 
 def end_of_day_utc(day: date) -> datetime:
     """24:00 of `day` in Asia/Shanghai (= 00:00 of the next day), in UTC."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), CIVIL_TZ).astimezone(timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(0, 0), CIVIL_TZ).astimezone(UTC)
 
 
 def period_end(trigger: datetime | date, *, days: int = 0, months: int = 0, years: int = 0,

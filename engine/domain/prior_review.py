@@ -19,9 +19,10 @@ Everything here is plain data and plain functions: no database, no SpiffWorkflow
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 SETTING_KEY = "prior_review_catalogue"
 DEFAULT_REVIEW_DAYS = 10

@@ -15,10 +15,11 @@ Used by the committee election, by owners' assembly votes and by `hongwu tally`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from .owner_roll import InputError, OwnerRoll, Problem, column_index, read_table
 

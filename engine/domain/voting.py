@@ -100,7 +100,7 @@ def register_counts(statuses: Iterable[str], delivered_flags: Iterable[bool] | N
     delivered, whether returned since or not; returned and void count their status."""
     statuses = list(statuses)
     flags = list(delivered_flags) if delivered_flags is not None else [s in ("delivered", "returned") for s in statuses]
-    return RegisterCounts(len(statuses), sum(1 for s, d in zip(statuses, flags) if d and s != "void"),
+    return RegisterCounts(len(statuses), sum(1 for s, d in zip(statuses, flags, strict=True) if d and s != "void"),
                           statuses.count("returned"), statuses.count("void"))
 
 

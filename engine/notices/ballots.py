@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
 
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,8 @@ from engine.config import Settings
 from engine.db.models import Case, Document
 from engine.runtime.errors import ValidationFailed
 
-from . import render
+from .ballot_pages import _render_chunk, _warm, render_ballots, static_layer  # noqa: F401  (re-exported)
 from .kinds import get_kind
-from .overlay import underlay
 from .service import _unique_code, prepare_context, store_document
 
 CHUNK_SIZE = 100
@@ -40,37 +39,6 @@ class BallotRun:
         return {"ballots": self.ballots, "documents": [
             {"document_id": d.id, "verification_code": d.verification_code, "sha256": d.sha256,
              "title": d.title, "pages": d.pages} for d in self.documents]}
-
-
-def _render_chunk(ctx: dict, static_pdf: bytes | None = None) -> tuple[bytes, int]:
-    """Worker entry point (a child process with its own font cache): a prepared chunk context →
-    PDF, with the shared static page drawn under every page when given."""
-    pdf, pages = render.html_to_pdf(chunk_html(ctx, static_pdf))
-    if static_pdf is not None:
-        pdf = underlay(pdf, static_pdf)
-    return pdf, pages
-
-
-def _warm() -> None:
-    """Worker start-up: load WeasyPrint, the stylesheet and the CJK fonts once, before the chunks."""
-    render.html_to_pdf('<html lang="zh-CN"><body><p>预热 warm-up 0123</p><p style="font-weight:bold">预</p></body></html>')
-
-
-def static_layer(ctx: dict) -> bytes | None:
-    """The part of the ballot every owner shares, rendered once — or None when it does not fit
-    on one page beside the owner band (then every page is rendered in full)."""
-    pdf, pages = render.html_to_pdf(render.render_html("ballot.html", {**ctx, "layer": "static"}))
-    return pdf if pages == 1 else None
-
-
-def chunk_html(ctx: dict, static_pdf: bytes | None) -> str:
-    return render.render_html("ballot.html", {**ctx, "layer": "owners" if static_pdf is not None else "full"})
-
-
-def render_ballots(ctx: dict) -> tuple[bytes, int]:
-    """One prepared ballot context → (PDF, pages), in this process."""
-    static = static_layer(ctx)
-    return _render_chunk(ctx, static)
 
 
 def default_workers() -> int:
@@ -143,7 +111,7 @@ def issue_ballots(session: Session, *, context: dict, owners: list[dict], actor:
             for ctx in jobs:
                 stored(ctx, _render_chunk(ctx, static))
         else:
-            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs))):
+            for ctx, result in zip(jobs, pool.map(_render_chunk, jobs, [static] * len(jobs)), strict=True):
                 stored(ctx, result)
         return BallotRun(documents, len(numbered))
     finally:

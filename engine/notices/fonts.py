@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # role -> (office fonts, in stylesheet order; required fallback)
 FONT_ROLES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -155,7 +156,7 @@ def _subset_to_file(src: str, index: int, dst: Path) -> None:
 
     ffi = cffi.FFI()
     ffi.cdef(_HB_CDEF)
-    hb = ffi.dlopen("libharfbuzz-subset.so.0")
+    hb: Any = ffi.dlopen("libharfbuzz-subset.so.0")  # its functions exist once _HB_CDEF is declared
     blob = hb.hb_blob_create_from_file_or_fail(src.encode())
     if blob == ffi.NULL:
         raise OSError(f"cannot read {src}")

@@ -25,9 +25,10 @@ keys are listed under each variable.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.runtime.errors import ValidationFailed
 
@@ -253,7 +254,34 @@ def _kinds() -> list[NoticeKind]:
     ]
 
 
-NOTICE_KINDS: dict[str, NoticeKind] = {k.kind: k for k in _kinds()}
+_BUILT_IN: dict[str, NoticeKind] = {k.kind: k for k in _kinds()}
+_ADDED: dict[str, NoticeKind] = {}  # register_kind
+
+
+class _NoticeKinds(Mapping[str, NoticeKind]):
+    """Every notice kind: the ones above, then those the processes declare in their descriptors
+    (`ProcessDescriptor.notice_kinds`) — read from the registry, so a process's kind is here
+    whether or not anything imported the process yet."""
+
+    def _all(self) -> dict[str, NoticeKind]:
+        from engine.runtime import registry
+
+        out = {**_BUILT_IN, **_ADDED}
+        for kind in registry.notice_kinds():
+            out.setdefault(kind.kind, kind)
+        return out
+
+    def __getitem__(self, kind: str) -> NoticeKind:
+        return self._all()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+NOTICE_KINDS: Mapping[str, NoticeKind] = _NoticeKinds()
 
 
 def get_kind(kind: str) -> NoticeKind:
@@ -270,7 +298,10 @@ def register_kind(kind: NoticeKind) -> None:
     """For child templates added outside this module (see docs_templates/README.md)."""
     if kind.kind in NOTICE_KINDS and NOTICE_KINDS[kind.kind] != kind:
         raise ValueError(f"notice kind {kind.kind!r} registered twice")
-    NOTICE_KINDS[kind.kind] = kind
+    _ADDED[kind.kind] = kind
+    from engine.runtime import registry
+
+    registry.changed()
 
 
 def check_context(kind: NoticeKind, context: dict, issued_on: date) -> None:

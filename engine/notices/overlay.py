@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any, cast
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
@@ -51,13 +52,16 @@ def _rename_font_subsets(resources: DictionaryObject, salt: str) -> None:
 def underlay(pages_pdf: bytes, static_pdf: bytes) -> bytes:
     """Every page of `pages_pdf` with page 1 of `static_pdf` drawn beneath it."""
     reader = PdfReader(io.BytesIO(pages_pdf))
-    producer = (reader.metadata or {}).get("/Producer")
+    producer = reader.metadata.get("/Producer") if reader.metadata else None
     writer = PdfWriter(clone_from=reader)
     static = PdfReader(io.BytesIO(static_pdf)).pages[0]
 
     form = DecodedStreamObject()
-    form.set_data(static.get_contents().get_data())
-    resources = static["/Resources"].get_object().clone(writer)
+    static_contents = static.get_contents()
+    if static_contents is None:
+        raise ValueError("the static layer's page has no content")
+    form.set_data(static_contents.get_data())
+    resources = cast(DictionaryObject, static["/Resources"].get_object()).clone(writer)
     _rename_font_subsets(resources, hashlib.sha256(static_pdf).hexdigest())
     box = static.mediabox
     form.update({
@@ -77,13 +81,13 @@ def underlay(pages_pdf: bytes, static_pdf: bytes) -> bytes:
         if res is None:
             res = DictionaryObject()
             page[NameObject("/Resources")] = res
-        res = res.get_object()
-        xobjects = res.get("/XObject")
+        res = cast(DictionaryObject, res.get_object())
+        xobjects: Any = res.get("/XObject")
         if xobjects is None:
             xobjects = DictionaryObject()
             res[NameObject("/XObject")] = xobjects
         xobjects.get_object()[NameObject(FORM_NAME)] = form_ref
-        contents = page.get("/Contents")
+        contents: Any = page.get("/Contents")  # a page always has content (the rendered notice)
         existing = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
         page[NameObject("/Contents")] = ArrayObject([prefix_ref, *existing])
     if producer:

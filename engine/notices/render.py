@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError, select_autoescape
+from markupsafe import Markup
 
 from engine.config import CIVIL_TZ, TEMPLATES_DIR
 from engine.runtime.errors import ValidationFailed

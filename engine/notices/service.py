@@ -12,18 +12,17 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine.config import CIVIL_TZ, Settings
-from engine.config import base_url_warning
+from engine.config import CIVIL_TZ, Settings, base_url_warning
 from engine.db.models import Case, Document, DocumentRevocation, OrgSeal, OrgUnit
 from engine.runtime.errors import NotFound, ValidationFailed
 
-from . import render
+from . import ballot_pages, render
 from .kinds import COMMON_OPTIONAL, NoticeKind, check_context, get_kind
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols: no 0/O, 1/I
@@ -58,11 +57,13 @@ def street_of(session: Session, org: OrgUnit | None) -> OrgUnit | None:
     return org
 
 
-def default_issuer(session: Session, case: Case | None) -> str:
+def default_issuer(session: Session | None, case: Case | None) -> str:
     if case is None:
         raise ValidationFailed("no case: give context['issuer']", "无所属案件，须提供发文机关（issuer）",
                                details=[{"field": "issuer", "message": "issuer is required without a case",
                                          "message_zh": "无所属案件时须提供发文机关"}])
+    if session is None:  # previews without a database render case-less notices only
+        raise ValueError("a case's issuer is read from the database: pass a session")
     compound = session.get(OrgUnit, case.compound_id)
     street = street_of(session, compound)
     if street is None:
@@ -202,7 +203,7 @@ def prepare_context(session: Session | None, kind: NoticeKind, context: dict, *,
     ctx["title"] = title or context.get("title") or kind.title
     ctx["date"] = context.get("date") or cn_date(issued_on)
     ctx["issued_on"] = issued_on.isoformat()
-    ctx["created_iso"] = now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    ctx["created_iso"] = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     ctx["doc_number"] = context.get("doc_number") or doc_number
     ctx["verification_code"] = code
     ctx["verify_url"] = f"{settings.base_url.rstrip('/')}/verify/{code}"
@@ -268,9 +269,7 @@ def issue_document(session: Session, *, kind: str, context: dict, case: Case | N
                 raise ValidationFailed(f"{ctx['issuer']} already issued number {ctx['doc_number']}",
                                        f"{ctx['issuer']}已使用过文号{ctx['doc_number']}（同一年度的序号不能重复）")
     if spec.kind == "ballot":
-        from .ballots import render_ballots  # one page per owner; see ballots.py
-
-        pdf, pages = render_ballots(ctx)
+        pdf, pages = ballot_pages.render_ballots(ctx)  # one page per owner; see ballots.py
     else:
         pdf, pages = render.html_to_pdf(render.render_html(spec.template, ctx))
     return store_document(session, spec, ctx, pdf, pages, case=case, actor=actor, now=now)
@@ -472,14 +471,15 @@ def set_org_notice_settings(session: Session, org: OrgUnit, *, actor: str, now: 
     from engine import audit
 
     prefix = check_doc_prefix(doc_prefix) if doc_prefix is not None else None
-    content_type = check_seal_image(seal) if seal is not None else None
+    checked_seal = (seal, check_seal_image(seal)) if seal is not None else None
     chain = f"org:{org.code}"
     if prefix is not None and prefix != (org.doc_prefix or ""):
         audit.append(session, chain=chain, actor=actor, action="org_doc_prefix_changed", now=now,
                      before={"doc_prefix": org.doc_prefix}, after={"doc_prefix": prefix or None})
         org.doc_prefix = prefix or None
     current = session.get(OrgSeal, org.id)
-    if seal is not None:
+    if checked_seal is not None:
+        seal, content_type = checked_seal
         digest = hashlib.sha256(seal).hexdigest()
         if current is None:
             current = OrgSeal(org_unit_id=org.id)

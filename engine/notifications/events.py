@@ -12,12 +12,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.db.models import AuditEvent, Case, HumanTask
-from engine.db.notification_models import TaskHolder
+from engine.db.worklist_models import TaskClaim
 from engine.runtime.roles import ROLES
 
 from .notify import announce
@@ -52,27 +51,10 @@ def _task(session: Session, ev: AuditEvent, detail: dict) -> tuple[HumanTask | N
     return task, session.get(Case, case_id) if case_id is not None else None
 
 
-def _set_holder(session: Session, task_id: str, username: str | None) -> None:
-    conn = session.connection()
-    if username is None:
-        conn.execute(delete(TaskHolder).where(TaskHolder.task_id == task_id))
-        return
-    maker = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    stmt = maker(TaskHolder).values(task_id=task_id, username=username)
-    conn.execute(stmt.on_conflict_do_update(index_elements=["task_id"], set_={"username": username}))
-
-
-def _claimed(session: Session, ev: AuditEvent, detail: dict, now: datetime) -> None:
-    task_id = detail.get("task_id") or ev.task_id
-    if isinstance(task_id, str):
-        _set_holder(session, task_id, detail.get("user") or ev.actor)
-
-
 def _released(session: Session, ev: AuditEvent, detail: dict, now: datetime) -> None:
     task, case = _task(session, ev, detail)
     if task is None or case is None:
         return
-    _set_holder(session, task.id, None)
     releaser = detail.get("user") or ev.actor
     pool = [u for u in Directory(session, {task.role}).pool(task.role, task.org_path) if u != releaser]
     announce(session, kind="task_returned", recipients=pool, title=f"退回岗位：{case.case_number} {task.title}",
@@ -86,7 +68,6 @@ def _assigned(session: Session, ev: AuditEvent, detail: dict, now: datetime) -> 
     assignee = detail.get("assignee")
     if task is None or case is None or not isinstance(assignee, str):
         return
-    _set_holder(session, task.id, assignee)
     if assignee == ev.actor:
         return  # nobody needs telling what they did themselves
     verb = "转交" if ev.action == "task_delegated" else "指派"
@@ -122,8 +103,7 @@ def _case_control(session: Session, ev: AuditEvent, detail: dict, now: datetime)
     if case is None:
         return
     tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)))
-    holders = dict(session.execute(select(TaskHolder.task_id, TaskHolder.username)
-                                   .where(TaskHolder.task_id.in_([t.id for t in tasks]))).all()) if tasks else {}
+    holders = task_holders(session, [t.id for t in tasks])
     directory = Directory(session, {t.role for t in tasks})
     recipients = {holders.get(t.id) for t in tasks} | {u for t in tasks if t.id not in holders
                                                        for u in directory.pool(t.role, t.org_path)}
@@ -139,10 +119,17 @@ def _case_control(session: Session, ev: AuditEvent, detail: dict, now: datetime)
 
 
 _HANDLERS = {
-    "task_claimed": _claimed,
     "task_released": _released,
     "task_assigned": _assigned,
     "task_delegated": _assigned,
     "comment_added": _comment,
     **{action: _case_control for action in CASE_CONTROLS},
 }
+
+
+def task_holders(session: Session, task_ids: list[str]) -> dict[str, str]:
+    """task id -> the user it is with (claimed, assigned or delegated), from the claims table."""
+    if not task_ids:
+        return {}
+    return dict(session.execute(select(TaskClaim.task_id, TaskClaim.holder)
+                                .where(TaskClaim.task_id.in_(task_ids))).all())

@@ -4,9 +4,9 @@ notification exists exactly when the change it announces was committed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +30,7 @@ class Choices:
     daily_digest: bool
 
     @classmethod
-    def of(cls, pref: NotificationPreference | None) -> "Choices":
+    def of(cls, pref: NotificationPreference | None) -> Choices:
         if pref is None:
             return DEFAULT
         return cls(frozenset(json.loads(pref.muted_kinds or "[]")), dict(json.loads(pref.contacts or "{}")),

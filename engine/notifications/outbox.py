@@ -6,9 +6,10 @@ after sending but before recording is the one case left (its lease expires and i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, ContextManager, Mapping
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ def claim(session: Session, worker_id: str, channels: list[str], now: datetime, 
                                                             OutboxMessage.claimed_by == worker_id)))
 
 
-def deliver(uow: Callable[[], ContextManager[Session]], now: Callable[[], datetime], senders: Mapping[str, Sender],
+def deliver(uow: Callable[[], AbstractContextManager[Session]], now: Callable[[], datetime], senders: Mapping[str, Sender],
             worker_id: str, base_url: str = "", batch: int = 50, max_attempts: int = MAX_ATTEMPTS,
             first_delay: timedelta = FIRST_DELAY) -> Delivery:
     """Send every due message of the channels that have a sender."""

@@ -4,7 +4,7 @@ The same jurisdiction rule as Actor.covers: a user's organisation path is a pref
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

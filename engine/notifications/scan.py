@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.config import CIVIL_TZ
 from engine.db.models import Case, HumanTask
-from engine.db.notification_models import NotificationOccasion, TaskHolder
+from engine.db.notification_models import NotificationOccasion
 
+from .events import task_holders
 from .notify import announce
 from .recipients import Directory
 
@@ -39,8 +40,7 @@ def scan_deadlines(session: Session, now: datetime) -> int:
     subjects = [f"task:{r[0].id}" for r in rows]
     done = set(session.execute(select(NotificationOccasion.subject, NotificationOccasion.kind)
                                .where(NotificationOccasion.subject.in_(subjects))).all())
-    holders = dict(session.execute(select(TaskHolder.task_id, TaskHolder.username)
-                                   .where(TaskHolder.task_id.in_([r[0].id for r in rows]))).all())
+    holders = task_holders(session, [r[0].id for r in rows])
     directory = Directory(session, {r[0].role for r in rows})
     announced = 0
     for task, number, title, offset in rows:
@@ -63,12 +63,6 @@ def scan_deadlines(session: Session, now: datetime) -> int:
                         occasion=f"task:{task.id}")
         announced += bool(told)
     return announced
-
-
-def forget_finished(session: Session) -> int:
-    """Holders of steps that are no longer open (completed, cancelled) are of no more use."""
-    gone = select(HumanTask.id).where(HumanTask.id == TaskHolder.task_id).exists()
-    return session.execute(delete(TaskHolder).where(~gone).execution_options(synchronize_session=False)).rowcount
 
 
 def case_stuck(session: Session, case: Case, reason: str, now: datetime) -> list[str]:

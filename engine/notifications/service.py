@@ -3,8 +3,9 @@ unit of work, on the runtime's database and clock."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from engine.runtime.actors import Actor
 
@@ -51,7 +52,6 @@ class Notifications:
         """Deadlines announced and digests queued."""
         with self.rt.uow() as s:
             announced = scan.scan_deadlines(s, self.rt.now())
-            scan.forget_finished(s)
         with self.rt.uow() as s:
             queued = digest.queue_digests(s, self.rt.now())
         return {"announced": announced, "digests": queued}

@@ -18,9 +18,9 @@ The rules these keys must satisfy after every save are declared at the end of th
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, Mapping
-
+from typing import Any
 
 from engine.attachments import load_attachment
 from engine.db.models import OrgUnit
@@ -29,10 +29,12 @@ from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import Deadline, civil_date, period_end
 from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
-from engine.runtime.errors import RuleRefused, ValidationFailed
+from engine.reports.committee import committee_summary
 from engine.runtime.choices import choice_list
-from engine.runtime.invariants import Invariant, invariants
+from engine.runtime.errors import RuleRefused, ValidationFailed
+from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
+from engine.runtime.registry import DemoCase, DemoStep, DemoUpload, ProcessDescriptor, Report, SettingSpec
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -41,30 +43,13 @@ NOTICE_OWNER_LIST_LIMIT = 500  # longer rolls are inspected at the posted place,
 
 # --- helpers --------------------------------------------------------------------------------
 
-def _data(ctx: ServiceContext) -> dict:
-    task = ctx.extra.get("task")
-    return task.data if task is not None else {}
-
 
 def _set(ctx: ServiceContext, **values: Any) -> None:
-    data = _data(ctx)
+    data = ctx.data
     data.update(values)
     if "approved_candidates" in data:  # the list changed: its summary is recomputed, not adjusted
-        _summary(ctx, **rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
-                                           data.get("objection_log") or []))
-
-
-def _summary(ctx: ServiceContext, **values: Any) -> None:
-    data = _data(ctx)
-    summary = dict(data.get("case_summary") or {})
-    summary.update(values)
-    data["case_summary"] = summary
-
-
-def _refuse(problems: list[dict], error: type[ValidationFailed] = ValidationFailed) -> None:
-    if problems:
-        raise error("; ".join(p["message"] for p in problems),
-                               "；".join(p["message_zh"] for p in problems), details=problems)
+        ctx.summary(**rules.list_summary(data["approved_candidates"], data.get("excluded_candidates") or [],
+                                         data.get("objection_log") or []))
 
 
 def _today(ctx: ServiceContext) -> date:
@@ -74,10 +59,6 @@ def _today(ctx: ServiceContext) -> date:
 def _load_roll(ctx: ServiceContext, ref: dict) -> OwnerRoll:
     att = load_attachment(ctx.session, ref)
     return parse_roll(att.content, att.filename)
-
-
-def _compound(ctx: ServiceContext) -> OrgUnit | None:
-    return ctx.session.get(OrgUnit, ctx.case.compound_id) if ctx.case is not None else None
 
 
 def _public(c: dict) -> dict:
@@ -105,14 +86,14 @@ def _noted(context: dict, *deadlines: Deadline) -> dict:
 @service("committee_open", context=True)
 def committee_open(ctx: ServiceContext) -> dict:
     """Check the case parameters and set up the loop state."""
-    data = _data(ctx)
+    data = ctx.data
     case = data.get("case") or {}
     seats, term = case.get("seats"), case.get("term_years")
-    _refuse(rules.check_seats_and_term(seats, term))
+    ServiceContext.refuse(rules.check_seats_and_term(seats, term))
     kind = case.get("election_kind", "first")
     _set(ctx, approved_candidates=[], review_sheet=[], excluded_candidates=[], objection_log=[], ballot_round=0,
          candidate_owners={})
-    _summary(ctx, kind=kind, seats=seats, term_years=term, opened_on=_today(ctx).isoformat())
+    ctx.summary(kind=kind, seats=seats, term_years=term, opened_on=_today(ctx).isoformat())
     return {"kind": kind, "kind_zh": "首次选举" if kind == "first" else "换届选举", "seats": seats,
             "term_years": term, "publicity_days": int(case.get("publicity_days") or 7),
             "voting_days": int(case.get("voting_days") or 7),
@@ -122,19 +103,19 @@ def committee_open(ctx: ServiceContext) -> dict:
 
 @service("committee_check_group", context=True)
 def committee_check_group(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    _refuse(rules.check_group((form_data.get("group") or {}).get("members") or []))
+    ServiceContext.refuse(rules.check_group((form_data.get("group") or {}).get("members") or []))
 
 
 @service("committee_group_notice", context=True)
 def committee_group_notice(ctx: ServiceContext) -> dict:
     """Context of the preparatory-group member list notice."""
-    data = _data(ctx)
+    data = ctx.data
     group, election = data["group"], data["election"]
     start, end, due = _publicity(ctx, election["publicity_days"])
     members = [{"name": m["name"], "position": m.get("position", "成员"),
                 "affiliation": m.get("affiliation") or rules.MEMBER_KINDS.get(m.get("kind"), "")}
                for m in group["members"]]
-    _summary(ctx, group_size=len(members))
+    ctx.summary(group_size=len(members))
     return _noted({"compound_name": data.get("compound_name", ""), "members": members, "publicity_start": start,
                    "publicity_end": end,
                    **({"objection_contact": group["objection_contact"]} if group.get("objection_contact") else {})}, due)
@@ -147,14 +128,14 @@ def committee_check_roll(ctx: ServiceContext, task_data: dict, form_data: dict) 
     """Refuse an owner roll with problems (every one listed with file:line)."""
     ref = (form_data.get("roll") or {}).get("file")
     if not ref:
-        _refuse([{"field": "roll.file", "message": "upload the owner roll", "message_zh": "请上传业主名册"}])
+        ServiceContext.refuse([{"field": "roll.file", "message": "upload the owner roll", "message_zh": "请上传业主名册"}])
     _load_roll(ctx, ref)
 
 
 @service("committee_load_roll", context=True)
 def committee_load_roll(ctx: ServiceContext) -> dict:
     """Totals of the confirmed roll (DESIGN.md §4.1) and the roll publicity notice's context."""
-    data = _data(ctx)
+    data = ctx.data
     form = data["roll"]
     roll = _load_roll(ctx, form["file"])
     start, end, due = _publicity(ctx, data["election"]["publicity_days"])
@@ -166,7 +147,7 @@ def committee_load_roll(ctx: ServiceContext) -> dict:
     if roll.total_owners <= NOTICE_OWNER_LIST_LIMIT:
         notice["owners"] = [{"name": o.name, "units": "、".join(o.units), "area": format(o.area_m2, "f")}
                             for o in roll.owners.values()]
-    _summary(ctx, units=len(roll.units), owners=roll.total_owners, total_area=format(roll.total_area, "f"))
+    ctx.summary(units=len(roll.units), owners=roll.total_owners, total_area=format(roll.total_area, "f"))
     return {"ref": form["file"], **roll.summary(), "notice": _noted(notice, due)}
 
 
@@ -218,13 +199,13 @@ def _postpone(ctx: ServiceContext, new_date: Any, why: str) -> None:
     """Move the meeting (checked by the completion's guard); the earlier date stays on record."""
     if not new_date:
         return
-    data = _data(ctx)
+    data = ctx.data
     meeting = dict(data["meeting"])
     log = list(data.get("meeting_postponements") or [])
     log.append({"from": meeting["meeting_date"], "to": str(new_date)[:10], "on": _today(ctx).isoformat(), "why": why})
     meeting["meeting_date"] = str(new_date)[:10]
     _set(ctx, meeting=meeting, meeting_postponements=log)
-    _summary(ctx, meeting_date=meeting["meeting_date"], meeting_postponed=len(log))
+    ctx.summary(meeting_date=meeting["meeting_date"], meeting_postponed=len(log))
 
 
 def publicity_problem(meeting_date: str, publicity_end: str) -> str | None:
@@ -237,21 +218,21 @@ def publicity_problem(meeting_date: str, publicity_end: str) -> str | None:
 
 @service("committee_check_meeting_plan", context=True)
 def committee_check_meeting_plan(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
-    _refuse(_meeting_problems(ctx, form_data.get("meeting") or {}, task_data["election"]["publicity_days"]))
+    ServiceContext.refuse(_meeting_problems(ctx, form_data.get("meeting") or {}, task_data["election"]["publicity_days"]))
 
 
 @service("committee_meeting_notice", context=True)
 def committee_meeting_notice(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     m, election = data["meeting"], data["election"]
-    _refuse(_meeting_problems(ctx, m, election["publicity_days"]))
+    ServiceContext.refuse(_meeting_problems(ctx, m, election["publicity_days"]))
     rules_text = list(m.get("voting_rules") or []) or [
         "专有部分面积占比三分之二以上的业主且人数占比三分之二以上的业主参与表决",
         "选举业主委员会委员，须经参与表决专有部分面积过半数的业主且参与表决人数过半数的业主同意",
         "按同意人数由多到少确定当选，同意人数相同的按同意面积确定；末位票数相同的，该席位空缺另行选举",
     ]
     agenda = list(m.get("agenda") or []) or [f"选举第{m.get('term_no') or '一'}届业主委员会委员（应选 {election['seats']} 名）"]
-    _summary(ctx, meeting_date=m["meeting_date"])
+    ctx.summary(meeting_date=m["meeting_date"])
     return {"compound_name": data.get("compound_name", ""), "meeting_name": m["meeting_name"],
             "meeting_date": m["meeting_date"], "meeting_time": m["meeting_time"], "place": m["place"],
             "form": m["form"], "agenda": agenda, "voting_rules": rules_text}
@@ -260,7 +241,7 @@ def committee_meeting_notice(ctx: ServiceContext) -> dict:
 # --- nominations, negative-list screening, joint review --------------------------------------
 
 def _enabled_grounds(ctx: ServiceContext) -> tuple[set[str], int]:
-    setting = get_setting(ctx.session, negative_list.SETTING_KEY, _compound(ctx), negative_list.default_setting())
+    setting = get_setting(ctx.session, negative_list.SETTING_KEY, ctx.compound(), negative_list.default_setting())
     return negative_list.enabled_grounds(setting.value), setting.version
 
 
@@ -286,7 +267,7 @@ def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
     disabled = _disabled_grounds(ctx)
     fitted = copy.deepcopy(schema)
     grounds = fitted["properties"]["objection"]["properties"]["objections"]["items"]["properties"]["grounds"]["items"]
-    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"]) if g not in disabled]
+    kept = [(g, name) for g, name in zip(grounds["enum"], grounds["x-enumNames"], strict=True) if g not in disabled]
     grounds["enum"], grounds["x-enumNames"] = [g for g, _ in kept], [name for _, name in kept]
     return fitted
 
@@ -295,7 +276,7 @@ def committee_objection_form(ctx: ServiceContext, schema: dict) -> dict:
 def committee_review_form(ctx: ServiceContext, schema: dict) -> dict:
     """The review form says who is under review — and, for an owner the negative list excluded
     earlier in this case, that screening and the new facts — so that reviewers decide knowingly."""
-    sheet = _data(ctx).get("review_sheet") or []
+    sheet = ctx.data.get("review_sheet") or []
     fitted = copy.deepcopy(schema)
     lines = []
     for c in sheet:
@@ -329,7 +310,7 @@ def committee_check_nominations(ctx: ServiceContext, task_data: dict, form_data:
                          "message": f"at least {seats} candidates are needed ({len(approved)} already approved)",
                          "message_zh": f"候选人不得少于应选名额 {seats} 名（已通过审查 {len(approved)} 名）"})
     problems += _postponement_problems(ctx, task_data, form_data.get("new_meeting_date"), "new_meeting_date")
-    _refuse(refusals + problems, RuleRefused if refusals else ValidationFailed)
+    ServiceContext.refuse(refusals + problems, RuleRefused if refusals else ValidationFailed)
 
 
 @service("committee_screen", context=True)
@@ -337,7 +318,7 @@ def committee_screen(ctx: ServiceContext) -> dict:
     """Negative-list screening of the new nominations; matches are excluded before review. An owner
     excluded earlier in the case reaches the review only with new facts, and the review sees the
     earlier screening; without them (which the nomination guard already refuses) the exclusion stands."""
-    data = _data(ctx)
+    data = ctx.data
     enabled, version = _enabled_grounds(ctx)
     roll = _load_roll(ctx, data["owner_roll"]["ref"])
     earlier_excluded = list(data.get("excluded_candidates") or [])
@@ -403,13 +384,13 @@ def _decision_problems(sheet: list[dict], decisions: list[dict], field: str) -> 
 @service("committee_check_review", context=True)
 def committee_check_review(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     field = "community_decisions" if "community_decisions" in form_data else "street_decisions"
-    _refuse(_decision_problems(task_data.get("review_sheet") or [], form_data.get(field) or [], field))
+    ServiceContext.refuse(_decision_problems(task_data.get("review_sheet") or [], form_data.get(field) or [], field))
 
 
 @service("committee_community_result", context=True)
 def committee_community_result(ctx: ServiceContext) -> dict:
     """What the street party working committee sees: the community's view and the party share."""
-    data = _data(ctx)
+    data = ctx.data
     ok = {d["candidate_id"] for d in data["community_decisions"] if d["approve"]}
     sheet = data["review_sheet"]
     kept = [c for c in data.get("approved_candidates", [])] + [c for c in sheet if c["candidate_id"] in ok]
@@ -419,12 +400,12 @@ def committee_community_result(ctx: ServiceContext) -> dict:
 @service("committee_review_result", context=True)
 def committee_review_result(ctx: ServiceContext) -> dict:
     """Both organisations must approve a candidate; record every reason; share and sufficiency."""
-    data = _data(ctx)
+    data = ctx.data
     sheet = data["review_sheet"]
     comm = {d["candidate_id"]: d for d in data["community_decisions"]}
     street = {d["candidate_id"]: d for d in data["street_decisions"]}
     approved = list(data.get("approved_candidates") or [])
-    rejected = []
+    rejected: list[dict] = []
     for c in sheet:
         cid = c["candidate_id"]
         review = {"community": {"approve": comm[cid]["approve"], "reason": comm[cid].get("reason", "")},
@@ -449,14 +430,14 @@ def committee_review_result(ctx: ServiceContext) -> dict:
 def committee_check_postponement(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     new_date = (form_data.get("postponement") or {}).get("new_meeting_date")
     if not new_date:
-        _refuse([{"field": "postponement.new_meeting_date", "message": "give the new meeting date",
+        ServiceContext.refuse([{"field": "postponement.new_meeting_date", "message": "give the new meeting date",
                   "message_zh": "请填写会议延期日期"}])
-    _refuse(_postponement_problems(ctx, task_data, new_date, "postponement.new_meeting_date"))
+    ServiceContext.refuse(_postponement_problems(ctx, task_data, new_date, "postponement.new_meeting_date"))
 
 
 @service("committee_candidate_notice", context=True)
 def committee_candidate_notice(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     decided = data.pop("postponement", None)  # from the postponement task just completed
     if decided:
         _postpone(ctx, decided["new_meeting_date"], decided["reason"])
@@ -473,7 +454,7 @@ def committee_candidate_notice(ctx: ServiceContext) -> dict:
 def committee_objection(ctx: ServiceContext) -> dict:
     """Record objections; an upheld one sends its candidate back — to exclusion when it proves a
     negative-list ground, else to joint review."""
-    data = _data(ctx)
+    data = ctx.data
     enabled, _version = _enabled_grounds(ctx)
     approved = list(data["approved_candidates"])
     by_id = {c["candidate_id"]: c for c in approved}
@@ -529,7 +510,7 @@ def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: d
     objection = form_data.get("objection") or {}
     if any(o.get("upheld") for o in objection.get("objections") or []):
         problems += _postponement_problems(ctx, task_data, objection.get("new_meeting_date"), "objection.new_meeting_date")
-    _refuse(problems)
+    ServiceContext.refuse(problems)
 
 
 # --- ballots and counting -------------------------------------------------------------------
@@ -537,7 +518,7 @@ def committee_check_objection(ctx: ServiceContext, task_data: dict, form_data: d
 @service("committee_voting", context=True)
 def committee_voting(ctx: ServiceContext) -> dict:
     """The voting period: until the end of the meeting day, or `voting_days` when that has passed."""
-    data = _data(ctx)
+    data = ctx.data
     meeting_day = date.fromisoformat(data["meeting"]["meeting_date"][:10])
     if meeting_day > _today(ctx):
         d = period_end(_today(ctx), days=(meeting_day - _today(ctx)).days, kind="voting")
@@ -545,7 +526,7 @@ def committee_voting(ctx: ServiceContext) -> dict:
         d = period_end(ctx.now, days=int(data["election"]["voting_days"]), kind="voting")
     rnd = int(data.get("ballot_round") or 0) + 1
     _set(ctx, ballot_round=rnd)
-    _summary(ctx, ballot_rounds=rnd)
+    ctx.summary(ballot_rounds=rnd)
     cands = data["approved_candidates"]
     return {**d.as_data(), "round": rnd,
             "items": [c["candidate_id"] for c in cands], "labels": {c["candidate_id"]: c["name"] for c in cands}}
@@ -557,7 +538,7 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
     documents of up to 100 pages each), committed with the case state."""
     from engine.notices.ballots import issue_ballots
 
-    data = _data(ctx)
+    data = ctx.data
     roll = _load_roll(ctx, data["owner_roll"]["ref"])
     voting, election = data["voting"], data["election"]
     context = {
@@ -630,14 +611,14 @@ def _count_register(ctx: ServiceContext, task_data: dict, roll: OwnerRoll):
 
     voting = task_data["voting"]
     if ctx.case is None:
-        _refuse([{"field": "ballot_entry.source", "message": "no register outside a case", "message_zh": "没有选票登记簿"}])
+        ServiceContext.refuse([{"field": "ballot_entry.source", "message": "no register outside a case", "message_zh": "没有选票登记簿"}])
     counted = register_count(ctx.session, ctx.case.id, int(voting["round"]))
     if counted.counts.issued == 0:
-        _refuse([{"field": "ballot_entry.source", "message": "no ballots were registered for this round",
+        ServiceContext.refuse([{"field": "ballot_entry.source", "message": "no ballots were registered for this round",
                   "message_zh": "本轮没有登记的选票，请改为上传选票统计文件"}])
     if counted.unsettled:
         shown = "、".join(counted.unsettled[:20]) + ("等" if len(counted.unsettled) > 20 else "")
-        _refuse([{"field": "ballot_entry.source",
+        ServiceContext.refuse([{"field": "ballot_entry.source",
                   "message": f"{len(counted.unsettled)} ballots are not settled by double entry yet",
                   "message_zh": f"尚有 {len(counted.unsettled)} 张选票未完成双人录入核定（{shown}），核定后方可计票"}])
     result = tally(roll, counted.ballots, items=list(voting["items"]), threshold="majority",
@@ -652,13 +633,13 @@ def committee_check_ballots(ctx: ServiceContext, task_data: dict, form_data: dic
         _count(ctx, task_data, entry)
         return
     if not entry.get("file"):
-        _refuse([{"field": "ballot_entry.file", "message": "upload the ballots file", "message_zh": "请上传选票录入文件"}])
+        ServiceContext.refuse([{"field": "ballot_entry.file", "message": "upload the ballots file", "message_zh": "请上传选票录入文件"}])
     _count(ctx, task_data, entry)
 
 
 @service("committee_count", context=True)
 def committee_count(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     result, aside = _count(ctx, data, data["ballot_entry"])
     labels = data["voting"]["labels"]
     party = {c["candidate_id"]: bool(c.get("party_member")) for c in data["approved_candidates"]}
@@ -667,7 +648,7 @@ def committee_count(ctx: ServiceContext) -> dict:
                 "agree_owners": result.item(cid).agree_owners, "agree_area": format(result.item(cid).agree_area.normalize(), "f")}
                for cid in result.elected]
     complete = result.quorum_met and result.open_seats == 0
-    _summary(ctx, participating_owners=result.participating_owners, participating_area=d["participating_area"],
+    ctx.summary(participating_owners=result.participating_owners, participating_area=d["participating_area"],
              quorum_met=result.quorum_met, elected_count=len(elected), set_aside_votes=aside["count"])
     sheet = None
     if aside.get("source") == "register" and ctx.case is not None:  # the 计票表 from the same figures
@@ -691,7 +672,7 @@ def committee_count(ctx: ServiceContext) -> dict:
 def committee_check_failure(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     if (form_data.get("failure") or {}).get("decision") == "accept":
         count = task_data["count"]
-        _refuse(rules.may_accept_partial(count["quorum_met"], len(count["elected"])))
+        ServiceContext.refuse(rules.may_accept_partial(count["quorum_met"], len(count["elected"])))
 
 
 # --- results, first meeting, filing, renewal --------------------------------------------------
@@ -699,13 +680,13 @@ def committee_check_failure(ctx: ServiceContext, task_data: dict, form_data: dic
 @service("committee_result_notice", context=True)
 def committee_result_notice(ctx: ServiceContext) -> dict:
     """Result notice context, and the 7-day first-meeting and 30-day filing deadlines."""
-    data = _data(ctx)
+    data = ctx.data
     count = data["count"]
     t = count["tally"]
     first = period_end(ctx.now, days=7, kind="first_meeting")
     filing = period_end(ctx.now, days=30, kind="filing")
     share = rules.party_share(count["elected"])
-    _summary(ctx, elected_on=_today(ctx).isoformat(), elected_count=len(count["elected"]),
+    ctx.summary(elected_on=_today(ctx).isoformat(), elected_count=len(count["elected"]),
              elected_party_member_share=share["share"], elected_party_majority=share["more_than_half"])
     return {**first.fields("first_meeting_due"), **filing.fields("filing_due"),
             "first_meeting_last_day": first.last_day.isoformat(), "filing_last_day": filing.last_day.isoformat(),
@@ -720,19 +701,19 @@ def committee_result_notice(ctx: ServiceContext) -> dict:
 def committee_check_first_meeting(ctx: ServiceContext, task_data: dict, form_data: dict) -> None:
     m = form_data.get("first_meeting") or {}
     elected = [e["candidate_id"] for e in task_data["count"]["elected"]]
-    _refuse(rules.check_officers(m.get("chair", ""), m.get("vice_chair", ""), elected))
+    ServiceContext.refuse(rules.check_officers(m.get("chair", ""), m.get("vice_chair", ""), elected))
 
 
 @service("committee_first_meeting", context=True)
 def committee_first_meeting(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     m = data["first_meeting"]
     late = bool(data.get("meeting_supervision"))
     officers = []
     for e in data["count"]["elected"]:
         pos = "主任" if e["candidate_id"] == m["chair"] else "副主任" if e["candidate_id"] == m["vice_chair"] else "委员"
         officers.append({"candidate_id": e["candidate_id"], "name": e["name"], "position": pos})
-    _summary(ctx, first_meeting_on=m["meeting_date"], first_meeting_overdue=late)
+    ctx.summary(first_meeting_on=m["meeting_date"], first_meeting_overdue=late)
     return {"officers": officers, "overdue": late}
 
 
@@ -740,7 +721,7 @@ def committee_first_meeting(ctx: ServiceContext) -> dict:
 def committee_file(ctx: ServiceContext) -> dict:
     """Record the filing; the term runs from the election to the day before its anniversary; the renewal reminder is set
     `renewal_reminder_months` before the term ends."""
-    data = _data(ctx)
+    data = ctx.data
     election = data["election"]
     elected_on = date.fromisoformat(data["case_summary"]["elected_on"])
     term_end = rules.term_last_day(elected_on, int(election["term_years"]))
@@ -754,7 +735,7 @@ def committee_file(ctx: ServiceContext) -> dict:
     late = bool(data.get("filing_supervision"))
     filing = data["filing"]
     number = filing.get("filing_number") or f"{data.get('case_number', '')}-BA"
-    _summary(ctx, filed_on=_today(ctx).isoformat(), filing_overdue=late, term_start=elected_on.isoformat(),
+    ctx.summary(filed_on=_today(ctx).isoformat(), filing_overdue=late, term_start=elected_on.isoformat(),
              term_end=term_end.isoformat(), filing_number=number)
     officers = data["officers"]["officers"]
     return {"filing_number": number, "term_start": elected_on.isoformat(), "term_end": term_end.isoformat(),
@@ -770,16 +751,16 @@ def committee_file(ctx: ServiceContext) -> dict:
 
 @service("committee_close", context=True)
 def committee_close(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     reason = (data.get("failure") or {}).get("reason", "")
-    _summary(ctx, closed_on=_today(ctx).isoformat(), closed_reason=reason, outcome="closed")
+    ctx.summary(closed_on=_today(ctx).isoformat(), closed_reason=reason, outcome="closed")
     return {"closed_on": _today(ctx).isoformat(), "reason": reason}
 
 
 @service("committee_renewal_due", context=True)
 def committee_renewal_due(ctx: ServiceContext) -> dict:
-    _summary(ctx, renewal_reminded_on=_today(ctx).isoformat())
-    return {"reminded_on": _today(ctx).isoformat(), "term_end": _data(ctx)["filing_result"]["term_end"]}
+    ctx.summary(renewal_reminded_on=_today(ctx).isoformat())
+    return {"reminded_on": _today(ctx).isoformat(), "term_end": ctx.data["filing_result"]["term_end"]}
 
 
 @choice_list("candidates")
@@ -987,8 +968,18 @@ def _publicity_before_meeting(data: Mapping[str, Any], events) -> str | None:
     return publicity_problem(meeting.get("meeting_date", ""), publicity.get("publicity_end", ""))
 
 
-invariants(
-    "committee_election",
+@choice_list("negative_list_grounds")
+def negative_list_grounds(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
+    """The negative-list grounds the compound's setting switches on (the nomination asks only these)."""
+    compound = session.get(OrgUnit, case.compound_id)
+    setting = get_setting(session, negative_list.SETTING_KEY, compound, negative_list.default_setting())
+    enabled = negative_list.enabled_grounds(setting.value)
+    return [(g.id, g.text) for g in negative_list.GROUNDS if g.id in enabled]
+
+
+# --- the process's one declaration ----------------------------------------------------------
+
+INVARIANTS = (
     Invariant("committee.no_barred_owner_on_list", "候选人名单、联审名单和选票不含被负面清单排除的业主", _barred_on_list),
     Invariant("committee.approved_are_screened_roll_owners", "审查通过的候选人均为经负面清单筛查合格、两级联审同意的名册业主",
               _approved_are_screened),
@@ -999,11 +990,58 @@ invariants(
     Invariant("committee.publicity_before_meeting", "候选人名单公示期在会议召开前届满", _publicity_before_meeting),
 )
 
+SUMMARY_LABELS = {
+    "kind": "选举类型", "opened_on": "立案日期", "seats": "席位数", "term_years": "任期",
+    "group_size": "筹备组（换届小组）人数", "units": "房屋套数", "owners": "业主人数", "total_owners": "业主总人数",
+    "total_area": "专有部分总面积", "meeting_date": "业主大会会议日期",
+    "excluded_by_negative_list": "因负面清单排除人数", "objections": "异议件数",
+    "approved_candidates": "审查通过的候选人人数", "party_member_share": "候选人党员占比",
+    "party_member_percent": "候选人党员比例", "party_majority": "候选人党员过半数",
+    "ballot_rounds": "投票轮次", "participating_owners": "参与表决业主人数", "participating_area": "参与表决专有部分面积",
+    "quorum_met": "达到“双三分之二”参与要求", "elected_count": "当选人数", "elected_on": "当选日期",
+    "elected_party_member_share": "当选委员党员占比", "elected_party_majority": "当选委员党员过半数",
+    "first_meeting_on": "首次会议日期", "first_meeting_overdue": "首次会议逾期",
+    "filed_on": "备案日期", "filing_overdue": "备案逾期", "filing_number": "备案编号",
+    "term_start": "任期开始", "term_end": "任期届满", "renewal_reminded_on": "换届提醒日期",
+    "closed_on": "终止日期", "closed_reason": "终止理由",
+    "set_aside_votes": "未计入的无效票数（不在选票上）", "meeting_postponed": "会议延期次数",
+}
 
-@choice_list("negative_list_grounds")
-def negative_list_grounds(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
-    """The negative-list grounds the compound's setting switches on (the nomination asks only these)."""
-    compound = session.get(OrgUnit, case.compound_id)
-    setting = get_setting(session, negative_list.SETTING_KEY, compound, negative_list.default_setting())
-    enabled = negative_list.enabled_grounds(setting.value)
-    return [(g.id, g.text) for g in negative_list.GROUNDS if g.id in enabled]
+DEMO_ROLL = """unit_id,owner_id,owner_name,area_m2,building
+1-101,O1,张伟,89.50,1
+1-102,O1,张伟,60.00,1
+1-201,O2,王芳,120.00,1
+1-202,O3,李娜,95.25,1
+2-101,O4,刘洋,88.00,2
+2-102,O5,陈静,102.00,2
+2-201,O6,杨帆,76.50,2
+2-202,O7,赵磊,110.00,2
+3-101,O8,黄敏,99.00,3
+3-102,DEVELOPER,,130.00,3
+"""
+
+DESCRIPTOR = ProcessDescriptor(
+    key="committee_election",
+    title="业委会组建/换届",
+    case_prefix="YWH",
+    starters=frozenset({"street_staff"}),
+    data_labels=SUMMARY_LABELS,
+    settings=(SettingSpec(negative_list.SETTING_KEY, "负面清单（候选人禁止条件）", negative_list.default_setting,
+                          negative_list.validate_setting, labels={g.id: g.text for g in negative_list.GROUNDS}),),
+    report=Report("committee", "业委会组建与党员占比", committee_summary),
+    demo=(
+        DemoCase("PK-JP-XC-01", "street", (
+            DemoStep("open_case", "street", {"case": {"election_kind": "first", "seats": 5, "term_years": 5}}),
+            DemoStep("form_group", "street", {"group": {"members": [
+                {"name": "王街道", "kind": "street", "position": "组长"},
+                {"name": "张伟", "kind": "owner", "position": "副组长"},
+                {"name": "李娜", "kind": "owner", "position": "成员"},
+                {"name": "某开发公司代表", "kind": "developer", "position": "成员"},
+                {"name": "黄敏", "kind": "owner", "position": "成员"}]}}),
+            DemoStep("confirm_roll", "street", {"roll": {
+                "file": DemoUpload("业主名册.csv", DEMO_ROLL, "street"), "inspection_place": "小区物业服务中心"}}),
+        )),
+        DemoCase("PK-JP-XC-02", "street"),
+    ),
+    invariants=INVARIANTS,
+)

@@ -9,7 +9,6 @@ reportable facts the service layer copies into `process_case.summary` — is onl
 """
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -17,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from engine.db.models import OrgUnit
 from engine.domain import mediation as rules
 from engine.domain.periods import CIVIL_TZ, civil_date, period_end
-from engine.runtime.errors import Forbidden, ValidationFailed
-from engine.runtime.forms import validate_form
+from engine.reports.mediation import mediation_stats
 from engine.runtime.choices import choice_list
+from engine.runtime.forms import validate_form
+from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
-from engine.runtime.invariants import Invariant, invariants
+from engine.runtime.registry import DemoCase, DemoStep, ProcessDescriptor, Report, SettingSpec
 from engine.runtime.services import ServiceContext, service
 from engine.settings_store import get_setting
 
@@ -41,17 +40,6 @@ AGREEMENT_FIELDS = ("agreement_facts", "disputed_matters", "responsibilities", "
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _data(ctx: ServiceContext) -> dict:
-    task = ctx.extra.get("task")
-    if task is None:
-        raise RuntimeError("mediation services run inside a service task")
-    return task.data
-
-
-def _summary(data: dict) -> dict:
-    return copy.deepcopy(data.get("case_summary") or {})
 
 
 def _iso(dt: datetime) -> str:
@@ -87,7 +75,7 @@ def _names(parties: list[dict], side: str | None = None) -> str:
 
 
 def _matter(data: dict) -> str:
-    return rules.CATEGORIES.get(data.get("category"), "物业")
+    return rules.CATEGORIES.get(data.get("category") or "", "物业")
 
 
 def _as_date(value: Any) -> date:
@@ -98,25 +86,15 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _problem(field: str, message: str, message_zh: str) -> dict:
-    return {"field": field, "message": message, "message_zh": message_zh}
-
-
-def _refuse(problems: list[dict]) -> None:
-    if problems:
-        raise ValidationFailed("; ".join(p["message"] for p in problems),
-                               "；".join(p["message_zh"] for p in problems), details=problems)
-
-
 # --- intake and acceptance ---------------------------------------------------------------
 
 
 @service("mediation_open_case", context=True)
 def open_case(ctx: ServiceContext) -> dict:
     """A dispute arrived: note when, and whether its registration came with it (API / CLI)."""
-    data = _data(ctx)
+    data = ctx.data
     data["intake_prefilled"] = data.get("intake_prefilled") is True
-    summary = _summary(data)
+    summary = ctx.summary()
     summary["received_at"] = _iso(ctx.case.created_at if ctx.case is not None else ctx.now)
     if data.get("source"):
         summary["source"] = data["source"]
@@ -126,9 +104,9 @@ def open_case(ctx: ServiceContext) -> dict:
 @service("mediation_record_intake", context=True)
 def record_intake(ctx: ServiceContext) -> dict:
     """The dispute as registered (window form or API): facts for reporting → `case_summary`."""
-    data = _data(ctx)
+    data = ctx.data
     parties = data.get("parties") or []
-    summary = _summary(data)
+    summary = ctx.summary()
     summary.update({
         "received_at": _iso(ctx.case.created_at if ctx.case is not None else ctx.now),
         "category": data.get("category"),
@@ -145,8 +123,8 @@ def record_intake(ctx: ServiceContext) -> dict:
 def record_acceptance(ctx: ServiceContext) -> dict:
     """The window's decision: accept (at which level, why a higher one) or not. Pins the
     street's deadline setting for the whole case, so a later change does not move its dates."""
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     accepted = data.get("accepted") is True
     summary["accepted"] = accepted
     summary["decided_at"] = _iso(ctx.now)
@@ -156,7 +134,7 @@ def record_acceptance(ctx: ServiceContext) -> dict:
         return summary
     level = rules.check_level(data.get("start_level") or "community")
     if level != "community" and not (data.get("start_level_reason") or "").strip():
-        _refuse([_problem("start_level_reason", "starting above the community needs a recorded reason",
+        ServiceContext.refuse([ServiceContext.problem("start_level_reason", "starting above the community needs a recorded reason",
                           "直接由街道或区级受理的复杂、重大纠纷须说明理由")])
     compound = ctx.session.get(OrgUnit, ctx.case.compound_id)
     setting = get_setting(ctx.session, rules.SETTING_KEY, compound, rules.default_setting())
@@ -179,8 +157,8 @@ def open_level(ctx: ServiceContext, level: str) -> dict:
     """Start (or re-enter) a level: its deadline, counted by the Civil Code from today and never
     past one month, and the escalation from the level below when that one failed or ran out of time."""
     level = rules.check_level(level)
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     setting = (data.get("mediation_rules") or {}).get("value") or rules.default_setting()
     days = rules.level_days(setting, level)
     d = rules.level_deadline(ctx.now, days)
@@ -206,7 +184,7 @@ def record_assignment(ctx: ServiceContext, level: str) -> dict | None:
     acceptance notice (it names the mediator and the deadline). Returns that notice's context,
     or None when the parties have already been notified."""
     level = rules.check_level(level)
-    data = _data(ctx)
+    data = ctx.data
     mediator = {"name": data.get("mediator_name"), "phone": data.get("mediator_phone"),
                 "co_mediators": data.get("co_mediators") or [], "assigned_at": _iso(ctx.now)}
     data.setdefault("levels", {}).setdefault(level, {})["mediator"] = mediator
@@ -237,23 +215,23 @@ def session_guard(ctx: ServiceContext, task_data: dict, form_data: dict) -> None
     problems = []
     when = form_data.get("session_date")
     if when and _as_date(when) > civil_date(ctx.now):
-        problems.append(_problem("session_date", "the session date lies in the future", "调解日期不能晚于今天"))
+        problems.append(ServiceContext.problem("session_date", "the session date lies in the future", "调解日期不能晚于今天"))
     if form_data.get("outcome") == "extend":
-        level = task_data.get("level")
+        level = task_data.get("level") or ""
         cap = int(((task_data.get("mediation_rules") or {}).get("value") or rules.default_setting())
                   .get("max_extension_days", rules.STATUTORY_MAX_EXTENSION_DAYS))
         problems += rules.check_extension(level=level, requested_days=form_data.get("extension_days"),
                                           parties_agreed=form_data.get("parties_agreed"),
                                           extensions=task_data.get("extensions") or [], max_days=cap)
-    _refuse(problems)
+    ServiceContext.refuse(problems)
 
 
 @service("mediation_record_session", context=True)
 def record_session(ctx: ServiceContext, level: str) -> str:
     """Log a session and act on its outcome → "continue" | "extend" | "settled" | "failed"."""
     level = rules.check_level(level)
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     record = data.setdefault("levels", {}).setdefault(level, {"sessions": []})
     outcome = data.get("outcome") or "continue"
     session = {"date": data.get("session_date"), "place": data.get("session_place"),
@@ -261,7 +239,7 @@ def record_session(ctx: ServiceContext, level: str) -> str:
                "outcome": outcome, "recorded_at": _iso(ctx.now), "recorded_by": ctx.actor}
     record.setdefault("sessions", []).append(session)
     if outcome == "extend":
-        days = int(data.get("extension_days"))
+        days = int(data["extension_days"])  # the form requires it with this outcome
         old_last = _as_date((data.get("level_deadline") or {}).get("last_day") or civil_date(ctx.now))
         d = period_end(old_last, days=days, kind="mediation")
         ext = {"level": level, "days": days, "reason": data.get("extension_reason"), "agreed_at": _iso(ctx.now),
@@ -294,8 +272,8 @@ def record_session(ctx: ServiceContext, level: str) -> str:
 def level_expired(ctx: ServiceContext, level: str) -> str:
     """The level's deadline passed without agreement: it ends as "expired" (and escalates)."""
     level = rules.check_level(level)
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     summary.setdefault("level_ended_at", {})[level] = _iso(ctx.now)
     summary.setdefault("level_results", {})[level] = "expired"
     data["case_summary"] = summary
@@ -315,7 +293,7 @@ def agreement_context(ctx: ServiceContext, data: dict, level: str) -> dict:
     labels = [sides.get(p.get("side"), "当事人") for p in parties]
     seen: dict[str, int] = {}
     rows = []
-    for p, label in zip(parties, labels):
+    for p, label in zip(parties, labels, strict=True):
         seen[label] = seen.get(label, 0) + 1
         role = label if labels.count(label) == 1 else f"{label}{seen[label]}"  # 甲方1、甲方2 …
         name = p.get("name", "")
@@ -350,25 +328,25 @@ def signatures_guard(ctx: ServiceContext, task_data: dict, form_data: dict) -> N
     signed = {s.get("name") for s in form_data.get("party_signatures") or [] if s.get("signed") is True}
     missing = [p.get("name") for p in task_data.get("parties") or [] if p.get("name") not in signed]
     if missing:
-        problems.append(_problem("party_signatures", f"not signed by: {', '.join(missing)}",
+        problems.append(ServiceContext.problem("party_signatures", f"not signed by: {', '.join(missing)}",
                                  f"以下当事人尚未签名、盖章或按指印：{'、'.join(missing)}"))
     if form_data.get("mediator_signed") is not True:
-        problems.append(_problem("mediator_signed", "the mediator has not signed", "人民调解员尚未签名"))
+        problems.append(ServiceContext.problem("mediator_signed", "the mediator has not signed", "人民调解员尚未签名"))
     if form_data.get("committee_sealed") is not True:
-        problems.append(_problem("committee_sealed", "the mediation committee's seal is missing",
+        problems.append(ServiceContext.problem("committee_sealed", "the mediation committee's seal is missing",
                                  "尚未加盖人民调解委员会印章"))
     when = form_data.get("signed_on")
     if when and _as_date(when) > civil_date(ctx.now):
-        problems.append(_problem("signed_on", "the signing date lies in the future", "签署日期不能晚于今天"))
-    _refuse(problems)
+        problems.append(ServiceContext.problem("signed_on", "the signing date lies in the future", "签署日期不能晚于今天"))
+    ServiceContext.refuse(problems)
 
 
 @service("mediation_after_settlement", context=True)
 def after_settlement(ctx: ServiceContext) -> dict:
     """Signed: the agreement is in force. Sets the judicial-confirmation window (Art. 33: 30
     days from taking effect), the reminder's context and when the follow-up visit falls due."""
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     level = summary.get("settled_level") or data.get("level")
     signed_on = _as_date(data.get("signed_on") or civil_date(ctx.now))
     apply_by = period_end(signed_on, days=30, kind="judicial_confirmation")
@@ -380,8 +358,8 @@ def after_settlement(ctx: ServiceContext) -> dict:
     data.update(follow.fields("follow_up_due"))
     agreement = data.get("agreement_context") or {}
     data["judicial_reminder_context"] = {
-        "issuer": agreement.get("committee_name") or committee_name(ctx, level),
-        "seal_text": agreement.get("committee_name") or committee_name(ctx, level),
+        "issuer": agreement.get("committee_name") or committee_name(ctx, level or ""),
+        "seal_text": agreement.get("committee_name") or committee_name(ctx, level or ""),
         "recipient_name": _names(data.get("parties") or []),
         "agreement_date": signed_on.isoformat(),
         "court": court_name(ctx),
@@ -398,8 +376,8 @@ def after_settlement(ctx: ServiceContext) -> dict:
 @service("mediation_record_follow_up", context=True)
 def record_follow_up(ctx: ServiceContext) -> dict:
     """Art. 31: the organisation checks performance of the agreement on a follow-up visit."""
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     summary["follow_up"] = {"visited_on": data.get("visited_on"), "performance": data.get("performance"),
                             "recorded_at": _iso(ctx.now)}
     return summary
@@ -408,11 +386,11 @@ def record_follow_up(ctx: ServiceContext) -> dict:
 @service("mediation_referral", context=True)
 def referral(ctx: ServiceContext) -> dict:
     """The last level failed: the parties are referred to litigation or arbitration (Art. 26)."""
-    data = _data(ctx)
-    summary = _summary(data)
+    data = ctx.data
+    summary = ctx.summary()
     last = summary.get("current_level") or "district"
     result = (summary.get("level_results") or {}).get(last)
-    reason = {"expired": "调解期限届满未能达成调解协议", "failed": "经调解未能达成调解协议"}.get(result, "调解不成")
+    reason = {"expired": "调解期限届满未能达成调解协议", "failed": "经调解未能达成调解协议"}.get(result or "", "调解不成")
     record = (data.get("levels") or {}).get(last) or {}
     if record.get("failure_reason"):
         reason = f"{reason}（{record['failure_reason']}）"
@@ -444,55 +422,6 @@ def validate_intake(payload: Any) -> list[dict]:
     return validate_form(published_schema(), payload)
 
 
-def intake_case(runtime, payload: Any, actor, *, within_path: str | None = None):
-    """Open a mediation case from a validated payload, or return the case already opened for the
-    same (source, reference): a repeated request never makes a duplicate. `within_path` limits
-    the compounds the caller may file into (an API token's organisation).
-
-    Returns (CaseView, created: bool).
-    """
-    problems = validate_intake(payload)
-    if problems:
-        raise ValidationFailed("the request is invalid: " + "; ".join(p["message"] for p in problems),
-                               "请求内容有误：" + "；".join(p["message_zh"] for p in problems), details=problems)
-    source = payload.get("source", "hotline_12345")
-    external = (f"mediation:{source}", payload["reference"])
-    with runtime.uow() as s:
-        compound = s.scalar(select(OrgUnit).where(OrgUnit.code == payload["compound"]))
-        if compound is None or compound.kind != "compound":
-            raise ValidationFailed(
-                f"unknown compound {payload['compound']!r}", f"小区 {payload['compound']!r} 不存在",
-                details=[_problem("compound", f"compound: unknown compound {payload['compound']!r}",
-                                  f"「小区编码」{payload['compound']} 不存在")])
-        if within_path is not None and not compound.path.startswith(within_path):
-            raise Forbidden(f"this token may not file cases in {compound.code}",
-                            f"该令牌无权向「{compound.name}」报送纠纷")
-    data = {name: payload[name] for name in INTAKE_FIELDS if name in payload}
-    data.setdefault("source", source)
-    data.update({"intake_prefilled": True, "external_ref": payload["reference"]})
-    title = f"{compound.name} · {rules.CATEGORIES.get(payload['category'], '物业')}纠纷调解"
-    before = _existing(runtime, external)
-    if before is not None:
-        return runtime.get_case(before, actor), False
-    try:
-        view = runtime.start_case(PROCESS_KEY, compound.code, actor, data, title=title, external=external)
-        return view, view.created  # False: a concurrent request with the same reference got there first
-    except IntegrityError:
-        # The same reference was filed concurrently and won the unique (source, reference) pair.
-        before = _existing(runtime, external)
-        if before is None:
-            raise
-        return runtime.get_case(before, actor), False
-
-
-def _existing(runtime, external: tuple[str, str]) -> str | None:
-    from engine.db.models import Case
-
-    with runtime.uow() as s:
-        return s.scalar(select(Case.case_number).where(Case.external_source == external[0],
-                                                        Case.external_ref == external[1]))
-
-
 @choice_list("parties")
 def party_choices(session, case, role: str, task_data: dict) -> list[tuple[str, str]]:
     """The parties registered at intake (who signs the agreement)."""
@@ -512,8 +441,8 @@ def dispute_panel(session, case, task_data: dict) -> list[dict]:
     parties = task_data.get("parties") or []
     side = {"applicant": "申请人", "respondent": "被申请人"}
     sections = [
-        section("纠纷", facts=[("纠纷类别", rules.CATEGORIES.get(task_data.get("category"), task_data.get("category"))),
-                             ("受理来源", rules.SOURCES.get(task_data.get("source"), task_data.get("source"))),
+        section("纠纷", facts=[("纠纷类别", rules.CATEGORIES.get(task_data.get("category") or "", task_data.get("category"))),
+                             ("受理来源", rules.SOURCES.get(task_data.get("source") or "", task_data.get("source"))),
                              ("当事人诉求", task_data.get("claims"))],
                 notes=[f"纠纷事实：{task_data['facts']}"] if task_data.get("facts") else []),
         section(f"当事人（{len(parties)} 方）", table={
@@ -538,12 +467,52 @@ def dispute_panel(session, case, task_data: dict) -> list[dict]:
 
 # --- invariants: checked on every save of a mediation case, whatever route made the change -----
 
-invariants(
-    PROCESS_KEY,
+
+# --- the process's one declaration ----------------------------------------------------------
+
+INVARIANTS = (
     Invariant("levels_in_order", "调解层级只能由社区到街道再到区级逐级上升", rules.levels_in_order),
     Invariant("deadline_within_limit", "各级调解期限不超过一个月，经当事人同意延长的累计不超过30日",
               rules.deadlines_within_limit),
     Invariant("one_extension_per_level", "每级调解至多延长一次", rules.one_extension_per_level),
     Invariant("closed_with_agreement_or_referral", "已受理的案件结案时须有调解协议或引导诉讼/仲裁",
               rules.closed_with_agreement_or_referral),
+)
+
+SUMMARY_LABELS = {
+    "received_at": "登记时间", "source": "来源", "category": "纠纷类别", "parties": "当事人数",
+    "party_kinds": "当事人类型", "external_ref": "外部编号", "accepted": "予以受理", "not_accepted_reason": "不予受理理由",
+    "start_level": "受理层级", "start_level_reason": "直接由上级受理的理由", "accepted_at": "受理时间",
+    "current_level": "当前层级", "level_started_at": "各级开始时间", "level_due_at": "各级调解期限",
+    "level_ended_at": "各级结束时间", "level_results": "各级调解结果", "extensions": "延长调解期限",
+    "settled_level": "达成协议的层级", "agreement_signed_on": "协议签订日期",
+    "judicial_confirmation_apply_by": "申请司法确认截止日", "follow_up_on": "回访日期（应于）",
+    "follow_up": "回访情况", "referred_at": "引导诉讼/仲裁时间", "concluded_at": "结案时间",
+}
+
+DEMO_PARTIES = [
+    {"kind": "owner", "side": "applicant", "name": "张建国", "phone": "13800000001",
+     "address": "明发滨江新城3栋201室"},
+    {"kind": "property_company", "side": "respondent", "name": "南京明发物业服务有限公司",
+     "phone": "025-58000000", "address": "浦口区江浦街道滨江大道8号", "representative": "王经理"},
+]
+
+DESCRIPTOR = ProcessDescriptor(
+    key=PROCESS_KEY,
+    title="分级调解",
+    case_prefix="TJ",
+    starters=frozenset({"street_staff", "community_staff", "district_mediator"}),
+    data_labels=SUMMARY_LABELS,
+    settings=(SettingSpec(rules.SETTING_KEY, "分级调解期限", rules.default_setting, rules.validate_setting,
+                          labels={k: spec[0] for k, spec in rules.SETTING_FIELDS.items()}),),
+    report=Report("mediation", "矛盾分级化解", mediation_stats, period=True),
+    demo=(DemoCase("PK-JP-XC-01", "community", (
+        DemoStep("register", "community", {
+            "source": "walk_in", "category": "fees", "parties": DEMO_PARTIES,
+            "facts": "业主认为物业服务费上调未经业主大会决定，拒绝按新标准缴费；物业公司停止门禁卡授权。",
+            "claims": "按原标准收费并恢复门禁"}),
+        DemoStep("review", "community",
+                 {"accepted": True, "start_level": "community", "mediation_place": "新城社区调解室"}),
+    )),),
+    invariants=INVARIANTS,
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,13 +27,17 @@ from engine.attachments import load_attachment
 from engine.db.models import AuditEvent, OrgUnit
 from engine.domain import prior_review as pr
 from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date, period_end
+from engine.domain.tally import Threshold
+from engine.notices.kinds import NoticeKind
+from engine.reports.prior_review import prior_review_report
 from engine.runtime.actors import Actor, load_actor
-from engine.notices.kinds import NOTICE_KINDS, NoticeKind, register_kind
-from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
 from engine.runtime.choices import choice_list
+from engine.runtime.errors import Forbidden, NotFound, ValidationFailed
+from engine.runtime.invariants import Invariant
 from engine.runtime.panels import panel, section
-from engine.runtime.invariants import Invariant, invariants
+from engine.runtime.registry import DemoCase, DemoStep, ProcessDescriptor, Report, SettingSpec
 from engine.runtime.services import ServiceContext, service
+from engine.runtime.settings import check_setting
 from engine.settings_store import SettingValue, get_setting, get_setting_version, put_setting
 
 EDITOR_ROLES = frozenset({"street_staff", "admin"})  # who may change a street's catalogue
@@ -47,8 +51,6 @@ COMMITTEE_RESULT = NoticeKind(
      "decision_text": "决定内容", "members_total": "委员总数", "members_present": "出席委员人数",
      "members_agree": "同意委员人数", "passed": "是否通过(bool)", "rule": "表决规则"},
     {"review_note": "先议情况说明"})
-if "committee_decision_result" not in NOTICE_KINDS:
-    register_kind(COMMITTEE_RESULT)
 
 
 # --- the catalogue as a versioned setting ------------------------------------------------------
@@ -65,20 +67,17 @@ def pinned_catalogue(session: Session, pin: dict | None) -> dict[str, Any]:
     return pr.default_setting()
 
 
-def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, now: datetime) -> SettingValue:
+def save_catalogue(session: Session, street: OrgUnit | None, value: Any, actor: Actor, now: datetime) -> SettingValue:
     """Store a new version of `street`'s catalogue (audited by `put_setting`); refuse bad data or
     a user who is not the street's staff or an administrator."""
+    if street is None:
+        raise ValidationFailed("the prior-review catalogue is set per street", "先议事项目录按街道设置，请选择一个街道")
     if street.kind != "street":
         raise ValidationFailed(f"{street.code} is not a street", f"{street.code} 不是街道，先议事项目录按街道设置")
     if not actor.is_system and (actor.role not in EDITOR_ROLES or not actor.covers(street.path)):
         raise Forbidden(f"{actor.username} may not change the prior-review catalogue of {street.code}",
                         f"无权修改「{street.name}」的先议事项目录")
-    problems = pr.validate_setting(value)
-    if problems:
-        raise ValidationFailed("catalogue is invalid: " + "; ".join(p.split(" / ", 1)[-1] for p in problems),
-                               "先议事项目录有误：" + "；".join(p.split(" / ", 1)[0] for p in problems),
-                               details=[{"field": "matters", "message": p.split(" / ", 1)[-1],
-                                         "message_zh": p.split(" / ", 1)[0]} for p in problems])
+    check_setting(pr.SETTING_KEY, value)
     # Switching matters off or removing them is a deviation from the list: the audit event names it.
     previous = get_setting(session, pr.SETTING_KEY, street, None)
     deviations = pr.catalogue_deviations(previous.value if previous.org_code == street.code else None, value)
@@ -87,18 +86,6 @@ def save_catalogue(session: Session, street: OrgUnit, value: Any, actor: Actor, 
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def _data(ctx: ServiceContext) -> dict[str, Any]:
-    task = ctx.extra.get("task")
-    return task.data if task is not None else {}
-
-
-def _summary(ctx: ServiceContext, **updates: Any) -> dict[str, Any]:
-    data = _data(ctx)
-    summary = dict(data.get("case_summary") or {})
-    summary.update(updates)
-    data["case_summary"] = summary
-    return summary
 
 
 def _audit(ctx: ServiceContext, action: str, detail: dict[str, Any]) -> None:
@@ -113,10 +100,6 @@ def case_events(session: Session, case_number: str) -> list[tuple[str, dict]]:
         .where(AuditEvent.chain == audit.case_chain(case_number), AuditEvent.action.like("prior_review:%"))
         .order_by(AuditEvent.seq)).all()
     return [(a, json.loads(d) if d else {}) for a, d in rows]
-
-
-def _compound(ctx: ServiceContext) -> OrgUnit:
-    return ctx.session.get(OrgUnit, ctx.case.compound_id)
 
 
 def _iso_now(ctx: ServiceContext) -> str:
@@ -193,7 +176,8 @@ def check_classification(ctx: ServiceContext, task_data: dict | None = None, for
     proposal = (task_data or {}).get("classification") or {}
     catalogue = pinned_catalogue(ctx.session, (task_data or {}).get("catalogue_pin"))
     try:
-        pr.branch_classification(catalogue, proposal, form.get("classification_decision"), form.get("reclassify_to"))
+        pr.branch_classification(catalogue, proposal, form.get("classification_decision") or "",
+                                 form.get("reclassify_to"))
     except pr.UnknownMatter:
         codes = "、".join(m["code"] for m in catalogue["matters"])
         raise ValidationFailed(f"reclassify_to {form.get('reclassify_to')!r} is not on this case's catalogue",
@@ -232,10 +216,10 @@ def _parse_date(value: Any) -> date | None:
 @service("prior_review.pin_catalogue", context=True)
 def pin_catalogue(ctx: ServiceContext) -> dict:
     """Pin the catalogue version the case starts on; classification always reads this version."""
-    current = effective_catalogue(ctx.session, _compound(ctx))
+    current = effective_catalogue(ctx.session, ctx.compound())
     pin = {"setting_id": current.setting_id, "version": current.version, "org_code": current.org_code}
     _audit(ctx, "prior_review:catalogue_pinned", pin)
-    _summary(ctx, catalogue_version=current.version, catalogue_org=current.org_code, round=0)
+    ctx.summary(catalogue_version=current.version, catalogue_org=current.org_code, round=0)
     return {**pin, "matters": [{"code": m["code"], "name": m["name"], "enabled": m.get("enabled", True)}
                                for m in current.value["matters"]]}
 
@@ -244,9 +228,9 @@ def pin_catalogue(ctx: ServiceContext) -> dict:
 def classify(ctx: ServiceContext) -> dict:
     """Listed? threshold? assembly vote? — decided by the pinned catalogue from what the matter
     is (domain rule); a "not on the list" proposal it cannot settle waits for the branch."""
-    data = _data(ctx)
+    data = ctx.data
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
-    code = data.get("matter_code")
+    code = data.get("matter_code") or ""
     try:
         c = pr.classify(catalogue, code, unlisted_item=data.get("unlisted_art278_item"),
                         unlisted_assembly_vote=bool(data.get("unlisted_assembly_vote", True)),
@@ -266,7 +250,7 @@ def classify(ctx: ServiceContext) -> dict:
 
 def _classified(ctx: ServiceContext, c: pr.Classification, round_no: int, detail: dict[str, Any]) -> dict:
     """Record a classification (unless it still waits for the branch) and keep it in the summary."""
-    data = _data(ctx)
+    data = ctx.data
     result = c.as_dict()
     result["round"] = round_no
     if not c.awaiting_confirmation:
@@ -283,7 +267,7 @@ def _classified(ctx: ServiceContext, c: pr.Classification, round_no: int, detail
         title=data.get("title"))
     if c.listed:
         updates.update(stage="in_review", review_started_at=_iso_now(ctx), review_done_at=None, review_due=None)
-    _summary(ctx, **updates)
+    ctx.summary(**updates)
     return result
 
 
@@ -292,9 +276,9 @@ def record_classification(ctx: ServiceContext) -> dict:
     """The party branch confirms a "not on the list" proposal or reclassifies the matter under
     the catalogue; either way the history says who decided and why."""
     reviewer = _reviewer(ctx, "事项分类须由本小区党支部书记确认，其他人员（含系统账号）不得代为确认")
-    data = _data(ctx)
+    data = ctx.data
     catalogue = pinned_catalogue(ctx.session, data.get("catalogue_pin"))
-    decision = data.get("classification_decision")
+    decision = data.get("classification_decision") or ""
     try:
         c = pr.branch_classification(catalogue, data.get("classification") or {}, decision, data.get("reclassify_to"))
     except (pr.UnknownMatter, ValueError):
@@ -309,18 +293,18 @@ def record_classification(ctx: ServiceContext) -> dict:
 @service("prior_review.skip_review", context=True)
 def skip_review(ctx: ServiceContext) -> dict:
     """Not a listed matter: say so in the history, then go straight to the decision."""
-    c = _data(ctx).get("classification") or {}
+    c = ctx.data.get("classification") or {}
     reason = f"「{c.get('matter_name')}」{c.get('reason_zh', '不属于先议事项')}，免予小区党支部先议"
     _audit(ctx, pr.REVIEW_NOT_REQUIRED, {"matter_code": c.get("matter_code"), "reason_zh": reason})
-    _summary(ctx, review_outcome="not_required", stage="deciding")
+    ctx.summary(review_outcome="not_required", stage="deciding")
     return {"skipped": True, "reason_zh": reason}
 
 
 @service("prior_review.note_review_due", context=True)
 def note_review_due(ctx: ServiceContext) -> dict:
     """Keep the current review deadline in the summary (for the overdue report)."""
-    due = (_data(ctx).get("review_due") or {}).get("due")
-    _summary(ctx, review_due=due)
+    due = (ctx.data.get("review_due") or {}).get("due")
+    ctx.summary(review_due=due)
     return {"due": due}
 
 
@@ -343,7 +327,7 @@ def _reviewer(ctx: ServiceContext,
 def record_review(ctx: ServiceContext) -> dict:
     """Record the branch's opinion in the history; returns the opinion notice's context."""
     reviewer = _reviewer(ctx)
-    data = _data(ctx)
+    data = ctx.data
     outcome = data.get("review_outcome")
     if outcome not in pr.OUTCOMES:
         raise ValidationFailed(f"unknown review outcome {outcome!r}", f"无法识别的先议结论 {outcome!r}")
@@ -360,10 +344,10 @@ def record_review(ctx: ServiceContext) -> dict:
                                      "reviewer": reviewer.username, "meeting_date": data.get("meeting_date"),
                                      "attendees": data.get("attendees"),
                                      "minutes": (data.get("minutes") or {}).get("sha256")})
-    _summary(ctx, review_outcome=outcome, review_done_at=_iso_now(ctx), review_due=None, reviews=reviews,
+    ctx.summary(review_outcome=outcome, review_done_at=_iso_now(ctx), review_due=None, reviews=reviews,
              escalated_this_round=False,
              stage={"agree": "deciding", "agree_with_changes": "revising", "disagree": "coordinating"}[outcome])
-    compound = _compound(ctx)
+    compound = ctx.compound()
     conclusion = {"agree": "同意提交" + ("业主大会表决" if (data.get("classification") or {}).get("assembly_vote")
                                        else "业主委员会决定"),
                   "agree_with_changes": "原则同意，退回提交方按意见修改后重新提交先议",
@@ -382,29 +366,29 @@ def record_review(ctx: ServiceContext) -> dict:
 @service("prior_review.record_escalation", context=True)
 def record_escalation(ctx: ServiceContext) -> dict:
     """The review deadline passed: the community party organisation is asked to supervise."""
-    data = _data(ctx)
+    data = ctx.data
     summary = data.get("case_summary") or {}
     due = (data.get("review_due") or {}).get("due")
     _audit(ctx, "prior_review:review_overdue", {"round": summary.get("round"), "due": due})
-    _summary(ctx, escalations=int(summary.get("escalations") or 0) + 1, escalated_this_round=True,
+    ctx.summary(escalations=int(summary.get("escalations") or 0) + 1, escalated_this_round=True,
              stage="escalated")
     return {"escalated_at": _iso_now(ctx), "due": due}
 
 
 @service("prior_review.record_supervision", context=True)
 def record_supervision(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     _audit(ctx, "prior_review:review_supervised", {"note": data.get("supervision_note"),
                                                    "extend_days": data.get("extend_days")})
-    _summary(ctx, stage="in_review")
+    ctx.summary(stage="in_review")
     return {"extend_days": data.get("extend_days")}
 
 
 @service("prior_review.record_withdrawal", context=True)
 def record_withdrawal(ctx: ServiceContext) -> dict:
-    data = _data(ctx)
+    data = ctx.data
     _audit(ctx, "prior_review:withdrawn", {"note": data.get("coordination_note")})
-    _summary(ctx, outcome="withdrawn", stage="closed", closed_at=_iso_now(ctx))
+    ctx.summary(outcome="withdrawn", stage="closed", closed_at=_iso_now(ctx))
     return {"withdrawn": True}
 
 
@@ -417,7 +401,7 @@ def _decided(ctx: ServiceContext, path: str, passed: bool, detail: dict[str, Any
                         f"案件 {ctx.case.case_number} 的事项须由业主共同决定（业主大会表决），业主委员会不得自行决定")
     _audit(ctx, pr.DECISION_RECORDED, {"path": path, "passed": passed, "listed": status.listed,
                                        "reviewed": status.reviewed, **detail})
-    _summary(ctx, decision=path, decision_passed=passed, decided_at=_iso_now(ctx),
+    ctx.summary(decision=path, decision_passed=passed, decided_at=_iso_now(ctx),
              decided_after_review=status.reviewed if status.listed else None,
              outcome="passed" if passed else "rejected", stage="executing" if passed else "closed")
 
@@ -428,7 +412,7 @@ def record_committee_decision(ctx: ServiceContext) -> dict:
     status = check_review(ctx.session, ctx.case)
     if status.owners_vote_needed:  # before anything is counted
         _decided(ctx, "committee", False, {})
-    data = _data(ctx)
+    data = ctx.data
     try:
         vote = pr.committee_vote(int(data["members_total"]), int(data["members_present"]),
                                  int(data["members_agree"]))
@@ -438,7 +422,7 @@ def record_committee_decision(ctx: ServiceContext) -> dict:
                                details=[{"field": "members_agree", "message": "0 ≤ agree ≤ present ≤ total",
                                          "message_zh": "同意人数 ≤ 出席人数 ≤ 委员总数"}]) from None
     _decided(ctx, "committee", vote.passed, {"committee_vote": vote.as_dict()})
-    compound = _compound(ctx)
+    compound = ctx.compound()
     c = data.get("classification") or {}
     notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
               "matter": c.get("matter_name") or data.get("title"), "meeting_date": data.get("meeting_date"),
@@ -460,7 +444,7 @@ def _review_note(data: dict) -> str:
 def plan_vote(ctx: ServiceContext) -> dict:
     """Schedule an owners' assembly vote: notice now, voting from `vote_start` for `vote_days`."""
     check_review(ctx.session, ctx.case)
-    data = _data(ctx)
+    data = ctx.data
     start = _parse_date(data.get("vote_start"))
     earliest = pr.earliest_vote_start(civil_date(ctx.now))
     if start is None or start < earliest:
@@ -472,8 +456,8 @@ def plan_vote(ctx: ServiceContext) -> dict:
     roll = _roll(ctx, data)
     _audit(ctx, "prior_review:vote_scheduled", {"vote_start": start.isoformat(), "vote_end": deadline.last_day.isoformat(),
                                                "threshold": c.get("threshold"), "roll": roll.summary()})
-    _summary(ctx, stage="voting", vote_start=start.isoformat(), vote_end=deadline.last_day.isoformat())
-    compound = _compound(ctx)
+    ctx.summary(stage="voting", vote_start=start.isoformat(), vote_end=deadline.last_day.isoformat())
+    compound = ctx.compound()
     rules = ["参与表决的业主须占专有部分总面积三分之二以上且占业主总人数三分之二以上",
              pr.THRESHOLD_ZH[c.get("threshold") or pr.MAJORITY] + "，方为通过"]
     notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
@@ -523,9 +507,9 @@ def count_vote(ctx: ServiceContext) -> dict:
     from engine.domain.tally import parse_ballots, tally
 
     check_review(ctx.session, ctx.case)
-    data = _data(ctx)
+    data = ctx.data
     c = data.get("classification") or {}
-    threshold = c.get("threshold") or pr.MAJORITY
+    threshold = cast(Threshold, c.get("threshold") or pr.MAJORITY)  # tally refuses any other value
     roll = _roll(ctx, data)
     items = list(data.get("vote_items") or [])
     sheet = None
@@ -539,9 +523,9 @@ def count_vote(ctx: ServiceContext) -> dict:
     _decided(ctx, "assembly", passed, {"threshold": threshold, "quorum_met": result.quorum_met,
                                        "items": [{"item": i["item"], "passed": i["passed"]} for i in d["items"]],
                                        "ballots_sha256": (data.get("ballots") or {}).get("sha256")})
-    _summary(ctx, participating_owners=d["participating_owners"], total_owners=d["total_owners"],
+    ctx.summary(participating_owners=d["participating_owners"], total_owners=d["total_owners"],
              participating_area=d["participating_area"], total_area=d["total_area"], quorum_met=d["quorum_met"])
-    compound = _compound(ctx)
+    compound = ctx.compound()
     rule = pr.THRESHOLD_ZH[threshold]
     if not result.quorum_met:
         rule = "参与表决的业主未达到专有部分总面积及业主总人数三分之二以上，表决无效"
@@ -558,7 +542,7 @@ def count_vote(ctx: ServiceContext) -> dict:
             **({"count_sheet": sheet} if sheet else {})}
 
 
-def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: str):
+def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], threshold: Threshold):
     """The count from the ballot register (settled double entries) and its 计票表."""
     from engine.domain.tally import tally
     from engine.notices.service import issue_document
@@ -576,7 +560,7 @@ def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], thr
                                details=[{"field": "ballot_source", "message": "unsettled ballots",
                                          "message_zh": "有选票未核定"}])
     result = tally(roll, counted.ballots, items=items, threshold=threshold)
-    compound = _compound(ctx)
+    compound = ctx.compound()
     matter = (data.get("classification") or {}).get("matter_name") or data.get("title") or ""
     threshold_zh = "四分之三以上" if threshold == pr.THREE_QUARTERS else "过半数"
     context = count_sheet_context(compound_name=compound.name, vote_title=f"“{matter}”业主大会表决", rnd=1,
@@ -595,7 +579,7 @@ def _count_register(ctx: ServiceContext, data: dict, roll, items: list[str], thr
 def execution_publicity(ctx: ServiceContext) -> dict:
     """What was done after the decision, published for `publicity_days` days (e.g. fund spending)."""
     check_review(ctx.session, ctx.case)
-    data = _data(ctx)
+    data = ctx.data
     entries, total = [], Decimal(0)
     for i, e in enumerate(data.get("execution_entries") or [], start=1):
         try:
@@ -612,9 +596,9 @@ def execution_publicity(ctx: ServiceContext) -> dict:
     decision = data.get("result_notice") or {}
     _audit(ctx, "prior_review:execution_published", {"total_amount": format(total, "f"), "entries": len(entries),
                                                     "publicity_end": end.last_day.isoformat()})
-    _summary(ctx, stage="publicity", executed_at=_iso_now(ctx), execution_total=format(total, "f"),
+    ctx.summary(stage="publicity", executed_at=_iso_now(ctx), execution_total=format(total, "f"),
              publicity_end=end.last_day.isoformat())
-    compound = _compound(ctx)
+    compound = ctx.compound()
     notice = {"compound_name": compound.name, "issuer": f"{compound.name}业主委员会",
               "matter": c.get("matter_name") or data.get("title"), "entries": entries,
               "total_amount": format(total, "f"), "publicity_start": start.isoformat(),
@@ -629,10 +613,9 @@ def execution_publicity(ctx: ServiceContext) -> dict:
 @service("prior_review.close", context=True)
 def close(ctx: ServiceContext) -> dict:
     """The end of the case: publicity over, or a decision that did not pass."""
-    summary = _data(ctx).get("case_summary") or {}
-    _summary(ctx, stage="closed", closed_at=_iso_now(ctx))
+    summary = ctx.data.get("case_summary") or {}
+    ctx.summary(stage="closed", closed_at=_iso_now(ctx))
     return {"outcome": summary.get("outcome")}
-
 
 
 @choice_list("matters")
@@ -656,7 +639,7 @@ def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
              ("表决通过标准", c.get("threshold_zh")),
              ("决定方式", ("业主大会表决" if c.get("assembly_vote") else "业主委员会决定") if c else None),
              ("是否须党组织先议", ("是" if c.get("listed") else "否") if c else None),
-             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind'), '')} {task_data.get('submitter_name') or ''}".strip()),
+             ("提交方", f"{pr.SUBMITTER_KINDS.get(task_data.get('submitter_kind') or '', '')} {task_data.get('submitter_name') or ''}".strip()),
              ("涉及金额", f"{amount} 元" if amount not in (None, "") else None)]
     sections = [section("待议事项", facts=facts, notes=[c["reason_zh"]] if c.get("reason_zh") else [])]
     if task_data.get("description"):
@@ -673,8 +656,10 @@ def matter_panel(session: Session, case, task_data: dict) -> list[dict]:
 
 # --- invariants: checked on every save of a prior-review case, whatever route made the change ---
 
-invariants(
-    "prior_review",
+
+# --- the process's one declaration ----------------------------------------------------------
+
+INVARIANTS = (
     Invariant("review_before_decision", "列入先议的事项，须经小区党支部先议同意后方可由业委会或业主大会作出决定",
               pr.decisions_follow_review, needs_events=True),
     Invariant("items_3_to_8_listed", "民法典第二百七十八条第3–8项事项一律列入先议，不得归为非先议事项",
@@ -683,4 +668,51 @@ invariants(
               pr.unlisted_only_by_the_branch, needs_events=True),
     Invariant("owners_vote_recorded", "须经业主共同决定的事项，其决定必须有业主大会表决的计票结果",
               pr.owners_vote_recorded, needs_events=True),
+)
+
+
+SUMMARY_LABELS = {
+    "catalogue_version": "先议事项目录版本", "catalogue_org": "目录所属组织",
+    "matter_code": "事项编码", "matter_name": "事项名称", "listed": "列入先议清单", "proposed_unlisted": "提交方申报为非先议事项",
+    "threshold": "表决通过标准", "assembly_vote": "须业主大会表决", "art278_item": "民法典第二百七十八条事项",
+    "submitted_at": "提交时间", "review_started_at": "先议开始时间", "review_due": "先议期限",
+    "review_done_at": "先议完成时间", "review_outcome": "先议结论", "reviews": "历次先议",
+    "escalations": "升级情况", "escalated_this_round": "本轮已升级督办",
+    "decision": "决定方式", "decision_passed": "决定通过", "decided_at": "决定时间",
+    "decided_after_review": "先议后决定", "vote_start": "表决开始", "vote_end": "表决截止",
+    "executed_at": "执行公示时间", "execution_total": "执行金额合计", "publicity_end": "公示截止", "closed_at": "结案时间",
+}
+
+ACTION_LABELS = {
+    "prior_review:catalogue_pinned": "锁定先议事项目录版本",
+    "prior_review:classified": "事项分类（是否须党组织先议）",
+    "prior_review:unlisted_proposed": "提交方申报为非先议事项（待党支部确认）",
+    "prior_review:review_not_required": "非先议事项，无需党组织先议",
+    "prior_review:review_recorded": "记录党组织先议意见",
+    "prior_review:review_overdue": "先议超期，升级督办",
+    "prior_review:review_supervised": "督办先议",
+    "prior_review:withdrawn": "撤回议题",
+    "prior_review:decision_recorded": "记录决定结果",
+    "prior_review:vote_scheduled": "安排业主大会表决",
+    "prior_review:execution_published": "公示执行情况",
+}
+
+DESCRIPTOR = ProcessDescriptor(
+    key="prior_review",
+    title="先议事项",
+    case_prefix="XY",
+    starters=frozenset({"street_staff", "community_staff", "party_branch_secretary"}),
+    data_labels=SUMMARY_LABELS,
+    action_labels=ACTION_LABELS,
+    settings=(SettingSpec(pr.SETTING_KEY, "先议事项目录", pr.default_setting, pr.validate_setting,
+                          save=save_catalogue, per_street=True),),
+    notice_kinds=(COMMITTEE_RESULT,),
+    report=Report("prior_review", "先议事项合规", prior_review_report, period=True),
+    demo=(DemoCase("PK-JP-XC-01", "community", (
+        DemoStep("submit", "community", {
+            "title": "关于续聘物业服务企业的议案", "matter_code": "property_company",
+            "submitter_kind": "owners_committee", "submitter_name": "明发滨江新城小区业主委员会",
+            "description": "现物业服务合同将于2027年1月到期，拟续聘三年。"}),
+    )),),
+    invariants=INVARIANTS,
 )

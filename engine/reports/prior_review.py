@@ -90,11 +90,13 @@ def prior_review_report(session: Session, street_code: str, date_from: date | No
     refused: Counter = Counter()
     open_reviews: dict[int, datetime | None] = {}
     if ids:
-        for case_id, action, detail in session.execute(
+        for case_id, action, raw in session.execute(
                 select(AuditEvent.case_id, AuditEvent.action, AuditEvent.detail)
                 .where(AuditEvent.case_id.in_(ids)).order_by(AuditEvent.case_id, AuditEvent.seq)):
+            if case_id is None:  # never: only these cases' events were asked for
+                continue
             if action.startswith("prior_review:"):
-                events[case_id].append((action, json.loads(detail) if detail else {}))
+                events[case_id].append((action, json.loads(raw) if raw else {}))
             elif action.startswith("refused:"):
                 refused[case_id] += 1
         for case_id, due in session.execute(select(HumanTask.case_id, HumanTask.due_at).where(
@@ -124,9 +126,9 @@ def prior_review_report(session: Session, street_code: str, date_from: date | No
         reviews = summary.get("reviews") or []
         days = [r["days"] for r in reviews if r.get("days") is not None]
         overdue = sum(1 for r in reviews if r.get("overdue") or r.get("escalated"))
-        open_due = open_reviews.get(case.id, False)
+        open_due = open_reviews.get(case.id)
         escalated = bool(summary.get("escalated_this_round"))  # overdue, with the community party org now
-        is_open = open_due is not False or escalated
+        is_open = case.id in open_reviews or escalated
         open_overdue = escalated or bool(open_due and open_due < now)
         for bucket in (b, total):
             bucket["cases"] += 1
@@ -170,7 +172,7 @@ def catalogue_deviations(session: Session, street: OrgUnit, date_to: date | None
     """Every catalogue version that applies to the street's compounds (set on the street, above it
     or below it) and switched a matter off or removed it, compared with the version before it."""
     codes = [c for c in street.path.split("/") if c]
-    units = {u.id: u for u in session.scalars(select(OrgUnit).where(
+    units: dict[int | None, OrgUnit] = {u.id: u for u in session.scalars(select(OrgUnit).where(
         (OrgUnit.code.in_(codes)) | OrgUnit.path.startswith(street.path)))}
     q = (select(SettingVersion).where(SettingVersion.key == pr.SETTING_KEY,
                                       SettingVersion.org_unit_id.in_(list(units)) | SettingVersion.org_unit_id.is_(None))

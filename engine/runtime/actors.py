@@ -21,7 +21,7 @@ class Actor:
     user_id: int | None = None
 
     @classmethod
-    def system(cls, name: str = "system") -> "Actor":
+    def system(cls, name: str = "system") -> Actor:
         return cls(name, "system", "", "系统")
 
     @property

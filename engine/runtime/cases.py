@@ -3,38 +3,35 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import audit, calendar_store
 from engine.db.models import Case, OrgUnit, ProcessDefinition
 
-from . import state
+from . import registry, state
 from .actors import Actor
 from .completion import _engine_failure
 from .definitions import DEFINITIONS
 from .errors import Forbidden, HongwuError, NotFound
 from .limits import check_data
+from .parts import RuntimeParts
 from .retries import retried
 from .scripting import HongwuScriptEngine, ScriptLimits
 from .services import ServiceContext
 from .views import CaseView
 
-CASE_PREFIX = {"committee_election": "YWH", "prior_review": "XY", "tiered_mediation": "TJ"}
-# Who may open a case of each process (jurisdiction is checked as well). Others: staff roles.
-PROCESS_STARTERS = {
-    "committee_election": {"street_staff"},
-    "prior_review": {"street_staff", "community_staff", "party_branch_secretary"},
-    "tiered_mediation": {"street_staff", "community_staff", "district_mediator"},
-}
-DEFAULT_STARTERS = {"street_staff", "community_staff"}
+# Case-number prefixes and who may open a case of each process (jurisdiction is checked as
+# well): from the processes' descriptors (engine/runtime/registry.py). Others: staff roles.
+CASE_PREFIX = registry.derived(lambda: {d.key: d.case_prefix for d in registry.descriptors()})
+PROCESS_STARTERS = registry.derived(lambda: {d.key: d.starters for d in registry.descriptors()})
+DEFAULT_STARTERS = registry.DEFAULT_STARTERS
 
 
-class CaseCommands:
+class CaseCommands(RuntimeParts):
     """Opening cases (part of `Runtime`)."""
 
     @retried
@@ -44,7 +41,7 @@ class CaseCommands:
         one rolled back), queued behind any change of the case in flight."""
         def lock_case(session: Session) -> None:
             q = select(Case.id).where(Case.id == case_id)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update()
             session.execute(q)
 

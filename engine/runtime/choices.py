@@ -7,7 +7,8 @@ A process module registers a list with `@choice_list("name")`; the function gets
 (session, case, task_role, task_data) and returns [(value, Chinese label), …]."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 

@@ -3,9 +3,10 @@ so a test can move a case days forward without sleeping."""
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Iterator, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -13,15 +14,17 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The wall clock. It holds no state, so one instance can be every context's default."""
+
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FrozenClock:
     """A clock that stands still until moved: `clock.advance(days=7)`."""
 
     def __init__(self, start: datetime | None = None):
-        self._now = (start or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        self._now = (start or datetime.now(UTC)).astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -31,7 +34,7 @@ class FrozenClock:
         return self._now
 
     def set(self, when: datetime) -> None:
-        self._now = when.astimezone(timezone.utc)
+        self._now = when.astimezone(UTC)
 
 
 class OffsetClock:
@@ -68,9 +71,9 @@ def _install_into_spiff_timers() -> None:
 
     class _ClockDatetime(datetime):
         @classmethod
-        def now(cls, tz=None):  # noqa: D401 - same signature as datetime.now
+        def now(cls, tz=None):  # same signature as datetime.now
             now = current_clock().now()
-            return now.astimezone(tz) if tz else now.astimezone(timezone.utc).replace(tzinfo=None)
+            return now.astimezone(tz) if tz else now.astimezone(UTC).replace(tzinfo=None)
 
     spiff_timer.datetime = _ClockDatetime
 

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
-
-from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.attachments import PendingUpload, check_references, store_pending
@@ -20,14 +19,17 @@ from engine.db.models import Case, HumanTask
 
 from . import choices, jobs, services, state
 from .actors import Actor
+from .claims import holder_check
 from .clock import Clock, using_clock
 from .errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused, ValidationFailed
 from .forms import prune_inapplicable, validate_form
 from .invariants import InvariantViolated
 from .limits import check_data
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .scripting import ScriptLimitExceeded
+from .supervision import refuse_unless_running
 from .timing import timer_due
 from .views import CaseView
 
@@ -39,10 +41,10 @@ _TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_
                    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case))
 
 
-class Completion:
+class Completion(RuntimeParts):
     """Completing tasks and running the engine (part of `Runtime`)."""
 
-    def _run_engine(self, wf: BpmnWorkflow, clock: Clock | None = None) -> tuple[list[str], list["FiredTimer"]]:
+    def _run_engine(self, wf: BpmnWorkflow, clock: Clock | None = None) -> tuple[list[str], list[FiredTimer]]:
         """Engine steps until only human tasks are ready and no timer is due; returns the steps
         taken and the timers fired, in due order.
 
@@ -86,7 +88,7 @@ class Completion:
         fired.sort(key=lambda t: t.due_at)
         return steps, fired
 
-    def _audit_fired(self, s: Session, case: Case, actor: Actor, fired: list["FiredTimer"], steps: list[str],
+    def _audit_fired(self, s: Session, case: Case, actor: Actor, fired: list[FiredTimer], steps: list[str],
                      now: datetime) -> None:
         for t in fired:
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
@@ -96,7 +98,7 @@ class Completion:
     @retried
     def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
                       expected_version: int | None = None,
-                      uploads: "dict[str, PendingUpload] | None" = None) -> CaseView:
+                      uploads: dict[str, PendingUpload] | None = None) -> CaseView:
         """Complete a user task with its form data. `uploads` are files the data refers to by
         {"_pending_upload": key}; they are stored in this transaction, so a refused form keeps none."""
         data = data if data is not None else {}
@@ -109,6 +111,8 @@ class Completion:
                 ht, case = found
                 try:
                     self._authorize_task(actor, ht, case)
+                    refuse_unless_running(case, "其待办任务不能办理")
+                    holder_check(s, actor, ht)
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
@@ -127,12 +131,12 @@ class Completion:
             raise Conflict("the case was changed by someone else at the same moment; please retry",
                            "案件正被他人同时办理，请刷新后重试") from exc
         except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
-            ref = getattr(exc, "refused_on", None)
+            ref = exc.refused_on
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
             raise
 
-    def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> None:
+    def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> NoReturn:
         """No open task row: a conflict if someone completed it (say who and when), else unknown."""
         done = s.scalar(select(audit.AuditEvent).where(audit.AuditEvent.task_id == task_id,
                                                        audit.AuditEvent.action == "task_completed").limit(1))
@@ -149,7 +153,7 @@ class Completion:
         raise exc
 
     def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict,
-                  uploads: "dict[str, PendingUpload]") -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
+                  uploads: dict[str, PendingUpload]) -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
         """Complete one task inside the caller's unit of work. The third value is set when a due
         deadline lapsed the task first: the firing is saved and the completion is refused."""
         pd, loaded = self.loaded_definition(s, case.definition_id)

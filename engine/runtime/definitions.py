@@ -58,7 +58,7 @@ class Bundle:
         return hashlib.sha256(self.content_json().encode("utf-8")).hexdigest()
 
     @classmethod
-    def from_content_json(cls, text: str) -> "Bundle":
+    def from_content_json(cls, text: str) -> Bundle:
         d = json.loads(text)
         return cls(d["key"], d["name"], d["bpmn"], d.get("dmn", {}), d.get("forms", {}))
 
@@ -106,7 +106,8 @@ def executable_processes(xml: str, filename: str) -> list[tuple[str, str]]:
     out = []
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("isExecutable", "false").lower() == "true":
-            out.append((proc.get("id"), proc.get("name") or proc.get("id")))
+            pid = proc.get("id", "")
+            out.append((pid, proc.get("name") or pid))
     return out
 
 
@@ -184,8 +185,7 @@ def bundle_path_problem(ref: str) -> tuple[str, str] | None:
 
 def _all_task_specs(spec, subprocess_specs):
     for s in [spec, *subprocess_specs.values()]:
-        for task_spec in s.task_specs.values():
-            yield task_spec
+        yield from s.task_specs.values()
 
 
 def _where(task_spec) -> str:

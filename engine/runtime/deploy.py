@@ -72,9 +72,10 @@ def read_form(forms_dir: Path, ref: str, where: str) -> str | None:
     files that are not UTF-8 text."""
     problem = bundle_path_problem(ref)
     root = forms_dir.resolve()
-    target = (forms_dir / ref).resolve() if problem is None else None
-    if problem is None and not target.is_relative_to(root):
-        problem = ("a link leading out of the forms folder", "链接指向表单目录之外")
+    if problem is None:
+        target = (forms_dir / ref).resolve()
+        if not target.is_relative_to(root):
+            problem = ("a link leading out of the forms folder", "链接指向表单目录之外")
     if problem is not None:
         raise DeployError(f"{where}: form path {ref!r} is refused: {problem[0]}; forms must lie inside the bundle's forms folder",
                           f"{where}：表单路径 {ref!r} 无效：{problem[1]}；表单文件必须位于本次部署的 forms 目录内")

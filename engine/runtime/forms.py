@@ -1,8 +1,8 @@
 """Form data against a task's JSON Schema. Every problem names its field, in Chinese and English."""
 from __future__ import annotations
 
-from functools import lru_cache
 import json
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -54,7 +54,7 @@ _MESSAGES_ZH = {
 
 
 def _zh(error: jsonschema.ValidationError, title: str) -> str:
-    render = _MESSAGES_ZH.get(error.validator)
+    render = _MESSAGES_ZH.get(str(error.validator))
     return render(title, error.validator_value) if render else f"「{title}」不符合要求"
 
 

@@ -9,8 +9,9 @@ the change: nothing commits, the refusal is audited on the case's chain.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,7 +51,7 @@ def invariants(process_key: str, *items: Invariant) -> None:
 
 
 def declared(process_key: str) -> tuple[Invariant, ...]:
-    from . import services  # processes register their invariants when their module is imported
+    from . import services  # the registry loads the processes, which declare their invariants
 
     services.load_all()
     return _REGISTRY.get(process_key, ())

@@ -21,16 +21,16 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
-
-from SpiffWorkflow.util.task import TaskState
 
 from engine import audit
 from engine.db.job_models import Job
@@ -62,7 +62,7 @@ class JobPolicy:
     backoff_cap_seconds: float = 3600.0
 
     @classmethod
-    def from_env(cls) -> "JobPolicy":
+    def from_env(cls) -> JobPolicy:
         return cls(attempts=int(os.environ.get("HONGWU_JOB_ATTEMPTS", "3")),
                    backoff_seconds=float(os.environ.get("HONGWU_JOB_BACKOFF_SECONDS", "30")))
 

@@ -11,7 +11,8 @@ the page renders the same way for every process:
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import services
 

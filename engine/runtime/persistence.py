@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer
@@ -23,6 +22,7 @@ from . import jobs, search, state
 from .definitions import LoadedDefinition
 from .errors import Conflict, ValidationFailed
 from .invariants import enforce as enforce_invariants
+from .parts import RuntimeParts
 from .recount import audit_recounted, refresh_deadlines
 from .timing import human_task_due, human_task_period, timer_due, timer_period
 
@@ -46,8 +46,9 @@ _DELETE_TASKS = (delete(HumanTask).where(HumanTask.id.in_(bindparam("ids", expan
                  .execution_options(synchronize_session=False))
 _DELETE_TIMERS = (delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
                   .execution_options(synchronize_session=False))
-_INSERT_TASK = HumanTask.__table__.insert()
-_INSERT_TIMER = Timer.__table__.insert()
+# Core inserts on the tables (not ORM bulk inserts); declarative types __table__ as a FromClause.
+_INSERT_TASK = cast(Table, HumanTask.__table__).insert()
+_INSERT_TIMER = cast(Table, Timer.__table__).insert()
 
 
 @dataclass
@@ -55,16 +56,16 @@ class Derived:
     """The derived rows of a case as {task id: due} and {timer id: due}."""
 
     tasks: dict[str, datetime | None]
-    timers: dict[str, datetime]
+    timers: dict[str, datetime | None]
 
     @classmethod
-    def of(cls, wf: BpmnWorkflow) -> "Derived":
+    def of(cls, wf: BpmnWorkflow) -> Derived:
         ready, waiting = _scan(wf)
         return cls({tid: human_task_due(t) for tid, t in ready.items()},
                    {tid: timer_due(t) for tid, t in waiting.items()})
 
 
-class Persistence:
+class Persistence(RuntimeParts):
     """Writing a case and its derived rows (part of `Runtime`)."""
 
     def _save(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition, now: datetime,
@@ -85,7 +86,8 @@ class Persistence:
                 f"案件数据过大（{len(new_state):,} 字节，上限 {self.settings.case_state_limit:,} 字节），未保存")
         status = "completed" if wf.completed else "running"
         summary = state.json_safe(current.get("case_summary") or {})
-        values = dict(state=new_state, version=case.version + 1, status=status, updated_at=now,
+        version = case.version + 1
+        values = dict(state=new_state, version=version, status=status, updated_at=now,
                       summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
                       completed_at=now if status == "completed" else None)
         if initial:
@@ -99,7 +101,7 @@ class Persistence:
                                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
             for k, v in values.items():  # the row now holds these; keep the ORM object in step
                 set_committed_value(case, k, v)
-        audit.note_case_state(s, case.id, values["version"], status, new_state)
+        audit.note_case_state(s, case.id, version, status, new_state)
         if initial:
             previous = Derived({}, {})
         code, name = self._compound(s, case.compound_id)
@@ -115,7 +117,7 @@ class Persistence:
         return rows
 
     def _sync_derived_rows(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition,
-                           now: datetime, previous: "Derived | None" = None,
+                           now: datetime, previous: Derived | None = None,
                            scanned: tuple[dict, dict] | None = None) -> tuple[list[HumanTask], list[Timer]]:
         """Make the task and timer rows match the workflow. `previous` is what the rows were derived
         from before this change (read off the workflow as loaded), which spares reading them back."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import ScalarResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, calendar_store
 from engine.db.models import Case, HumanTask, Timer
@@ -39,7 +39,7 @@ from .timing import (
 )
 
 if TYPE_CHECKING:
-    from .service import Runtime
+    from .parts import RuntimeParts
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ def _row_period(row) -> Period:
 def plan(session: Session, calendar: HolidayCalendar, now: datetime) -> list[Move]:
     """What would change under `calendar`, read off the rows alone (nothing is written)."""
     moves: list[Move] = []
-    for model, what, name_col in ((Timer, "timer", Timer.spec_name), (HumanTask, "task", HumanTask.title)):
+    sources: tuple[tuple[type[Timer] | type[HumanTask], str, Any], ...] = (
+        (Timer, "timer", Timer.spec_name), (HumanTask, "task", HumanTask.title))
+    for model, what, name_col in sources:
         rows = session.execute(
             select(model, Case.case_number, name_col).join(Case, Case.id == model.case_id)
             .where(model.period_trigger.is_not(None), model.due_at.is_not(None), Case.status == "running")
@@ -107,7 +109,7 @@ def plan(session: Session, calendar: HolidayCalendar, now: datetime) -> list[Mov
     return sorted(moves, key=lambda m: (m.case_id, m.what != "timer", m.old_due))
 
 
-def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
+def recount_pending(runtime: RuntimeParts, actor: Actor, *, dry_run: bool = False,
                     calendar: HolidayCalendar | None = None) -> RecountReport:
     """Count every pending deadline again. `calendar` (dry runs only) previews a schedule not
     stored yet; otherwise the stored schedules are used."""
@@ -139,13 +141,13 @@ def recount_pending(runtime: "Runtime", actor: Actor, *, dry_run: bool = False,
     return report
 
 
-def _recount_case(runtime: "Runtime", case_id: int, actor: Actor) -> bool:
+def _recount_case(runtime: RuntimeParts, case_id: int, actor: Actor) -> bool:
     """One case, one transaction: re-read its workflow, count its periods again, save (which
     audits each change)."""
     from .persistence import Derived, _scan
 
     with runtime.uow() as s:
-        case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+        case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql")
         if case is None or case.status != "running":
             return False
         wf, loaded = runtime.workflow_for(s, case)
@@ -257,8 +259,12 @@ def _parse(value) -> datetime | None:
 
 def refresh_notes(s: Session, case_id: int) -> None:
     """Rows whose due time stayed but whose note changed (e.g. the year is now covered)."""
-    for model in (Timer, HumanTask):
-        for row in s.scalars(select(model).where(model.case_id == case_id, model.period_trigger.is_not(None))):
+    models: tuple[type[Timer] | type[HumanTask], ...] = (Timer, HumanTask)
+    for model in models:
+        # select() of a union of mapped classes is typed as their common Base.
+        rows = cast("ScalarResult[Timer | HumanTask]",
+                    s.scalars(select(model).where(model.case_id == case_id, model.period_trigger.is_not(None))))
+        for row in rows:
             note = recount(_row_period(row)).note or None
             if note != row.due_note:
                 s.execute(update(model).where(model.id == row.id).values(due_note=note)
@@ -292,7 +298,7 @@ def read_schedule(text: str, source: str = "") -> YearSchedule:
                                details=details) from None
 
 
-def load_schedule(runtime: "Runtime", text: str, actor: Actor, *, source: str = "",
+def load_schedule(runtime: RuntimeParts, text: str, actor: Actor, *, source: str = "",
                   dry_run: bool = False) -> LoadResult:
     """Check, store (a new audited version) and then count pending deadlines again. A dry run
     stores nothing and lists what would move under the new schedule."""
@@ -309,7 +315,7 @@ def load_schedule(runtime: "Runtime", text: str, actor: Actor, *, source: str = 
     if stored:
         with runtime.uow() as s:
             schedule = calendar_store.put_schedule(s, schedule, actor.username, runtime.now())
-    else:
+    elif old is not None:  # the same schedule again: keep the stored one (its version and source)
         schedule = old
     # The schedule is committed first: should a case fail here, `hongwu calendar recount` finishes.
     return LoadResult(schedule, stored, recount_pending(runtime, actor))

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython import (
     compile_restricted_eval,
@@ -40,12 +40,11 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from RestrictedPython.transformer import RestrictingNodeTransformer
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from .errors import ScriptRefused, ValidationFailed
 from . import services
-
+from .errors import ScriptRefused, ValidationFailed
 
 SCRIPT_FILENAMES = frozenset({"<bpmn-script>", "<bpmn-expression>"})
 MAX_ITEMS = 1_000_000  # characters of a string, items of a list, built by one operation
@@ -302,7 +301,7 @@ class _LimitingPolicy(RestrictingNodeTransformer):
         except _Breach as exc:
             self.error(node, exc.message_zh)
             return node
-        node = super().visit_BinOp(node)
+        node = cast(ast.BinOp, super().visit_BinOp(node))  # RestrictedPython returns the node it was given
         op = _GUARDED_OPS.get(type(node.op))
         if op is None:
             return node
@@ -311,17 +310,17 @@ class _LimitingPolicy(RestrictingNodeTransformer):
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
     def visit_While(self, node: ast.While):
-        node = super().visit_While(node)
+        node = cast(ast.While, super().visit_While(node))
         node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef):
-        node = super().visit_FunctionDef(node)
+        node = cast(ast.FunctionDef, super().visit_FunctionDef(node))
         node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_Lambda(self, node: ast.Lambda):
-        node = super().visit_Lambda(node)
+        node = cast(ast.Lambda, super().visit_Lambda(node))
         # `_tick_() or body`: the tick returns None, so the lambda's value is its body's.
         node.body = ast.fix_missing_locations(ast.copy_location(
             ast.BoolOp(op=ast.Or(), values=[_tick_call(node), node.body]), node.body))
@@ -531,7 +530,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         namespace.update(external_context or {})
         namespace.update(context)
         code = compile_expression(expression)
-        return _run_limited(self.limits, "expression", _repeats(expression, "eval"),  # noqa: S307 - restricted
+        return _run_limited(self.limits, "expression", _repeats(expression, "eval"),  # restricted
                             eval, code, namespace)
 
     def execute(self, script, context, external_context=None):
@@ -540,7 +539,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(external_context or {})
         code = compile_script(script)
         try:
-            _run_limited(self.limits, "script", _repeats(script, "exec"), exec, code, context)  # noqa: S102
+            _run_limited(self.limits, "script", _repeats(script, "exec"), exec, code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         if _units(context, MAX_DATA_UNITS) > MAX_DATA_UNITS:

@@ -95,7 +95,7 @@ def narrow(q: Select, dialect: str, terms: Terms, floor_id: int | None) -> tuple
 
     Joins rather than `IN (…)`: walking the matches newest first, the database stops after a page,
     where `IN` would first collect every match (a third of all cases for a compound's name)."""
-    order: ColumnElement = Case.id
+    order: ColumnElement = Case.id.expression
     if terms.indexed and dialect == "sqlite":
         # FTS5 hands its matches over in rowid order, so the page needs no sort.
         fts = table("case_search_fts", column("rowid"))

@@ -8,9 +8,9 @@ transaction of their own.
 from __future__ import annotations
 
 import time  # noqa: F401  (tests patch engine.runtime.service.time.sleep)
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,12 +21,15 @@ from engine.db.session import session_factory, unit_of_work
 
 from .actors import Actor
 from .cases import CASE_PREFIX, DEFAULT_STARTERS, PROCESS_STARTERS, CaseCommands
+from .claims import TaskClaims
 from .clock import Clock, OffsetClock, SystemClock
+from .comments import CaseComments
 from .completion import GUARD_PROPERTY, MAX_ENGINE_ROUNDS, Completion, FiredTimer, _engine_failure, _refuse_form
 from .definitions import DEFINITIONS, LoadedDefinition
 from .errors import Forbidden
 from .persistence import Derived, Persistence, _current_data, _period_columns, _scan
 from .retries import UOW_ATTEMPTS, retried, with_retries
+from .supervision import Supervision
 from .timers import Timers
 from .training import MAX_CLOCK_STEP_DAYS, TRAINING_FLAG, Training, _clock_step, _is_training
 from .views import FORM_PROPERTY, CaseView, DefinitionMeta, TaskView, Views
@@ -40,10 +43,12 @@ __all__ = [
 ]
 
 
-class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training):
+class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training, TaskClaims, CaseComments, Supervision):
     """Entry point of the service layer, bound to one database and one clock. Its jobs live in
     the mixins: cases.py (opening), views.py (reading), completion.py (completing, running the
-    engine), persistence.py (saving), timers.py (the worker's jobs), training.py (simulated clock)."""
+    engine), persistence.py (saving), timers.py (the worker's jobs), training.py (simulated clock),
+    claims.py (who does a task), comments.py (comments and mentions), supervision.py (cancel,
+    suspend/resume, reschedule a timer, reopen a step)."""
 
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None):
         self.settings = settings or load_settings()
@@ -71,7 +76,7 @@ class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training):
             return self.clock
         return OffsetClock(self.clock, timedelta(days=case.clock_offset_days))
 
-    def loaded_definition(self, session: Session, definition_id: int) -> tuple["DefinitionMeta", LoadedDefinition]:
+    def loaded_definition(self, session: Session, definition_id: int) -> tuple[DefinitionMeta, LoadedDefinition]:
         """A definition's identity (cached: stored definitions never change) and its parsed specs."""
         meta = self._definition_meta.get(definition_id)
         if meta is None:
@@ -86,8 +91,8 @@ class Runtime(CaseCommands, Views, Completion, Persistence, Timers, Training):
         """(code, name) of a compound; organisation units are never renamed in place."""
         hit = self._org_names.get(org_id)
         if hit is None:
-            hit = self._org_names[org_id] = tuple(session.execute(
-                select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one())
+            code, name = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == org_id)).one()
+            hit = self._org_names[org_id] = (code, name)
         return hit
 
 

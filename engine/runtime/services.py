@@ -7,14 +7,14 @@ now, the case and the acting user, so that what it writes commits with the case'
 """
 from __future__ import annotations
 
-import importlib
+import copy
 import inspect
-import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
-from .errors import DeployError
+from .errors import DeployError, ValidationFailed
 
 
 @dataclass
@@ -25,6 +25,52 @@ class ServiceContext:
     case: Any = None  # engine.db.models.Case (None while validating)
     settings: Any = None  # engine.config.Settings
     extra: dict = field(default_factory=dict)
+
+    # The helpers every process's service tasks share (one behaviour for all of them).
+
+    @property
+    def task(self) -> Any:
+        """The service task being run (None outside one)."""
+        return self.extra.get("task")
+
+    @property
+    def data(self) -> dict:
+        """The running task's data, which the service may change. Outside a service task this is
+        a wiring error, not an empty dict: what a service wrote there would be lost silently."""
+        task = self.task
+        if task is None:
+            raise RuntimeError("this service reads task data and runs only inside a service task")
+        return task.data
+
+    def summary(self, **updates: Any) -> dict:
+        """A fresh copy of the case's reportable facts (`case_summary`) with `updates` applied, put
+        back in the task data and returned (a service may also return it as its result). Never
+        changes the dict an earlier step stored."""
+        data = self.data
+        summary = copy.deepcopy(data.get("case_summary") or {})
+        summary.update(updates)
+        data["case_summary"] = summary
+        return summary
+
+    def compound(self) -> Any:
+        """The case's compound (engine.db.models.OrgUnit); None only while no case exists."""
+        if self.case is None:
+            return None
+        from engine.db.models import OrgUnit  # runtime reads organisations; db owns the model
+
+        return self.session.get(OrgUnit, self.case.compound_id)
+
+    @staticmethod
+    def problem(field: str, message: str, message_zh: str) -> dict:
+        """One field error, in the shape forms show next to the field."""
+        return {"field": field, "message": message, "message_zh": message_zh}
+
+    @staticmethod
+    def refuse(problems: list[dict], error: type[ValidationFailed] = ValidationFailed) -> None:
+        """Raise `error` naming every problem (both languages), or return when there is none."""
+        if problems:
+            raise error("; ".join(p["message"] for p in problems),
+                        "；".join(p["message_zh"] for p in problems), details=problems)
 
 
 @dataclass(frozen=True)
@@ -37,7 +83,6 @@ class Service:
 
 
 _REGISTRY: dict[str, Service] = {}
-_loaded = False
 
 
 def service(name: str, *, context: bool = False):
@@ -60,15 +105,10 @@ def service(name: str, *, context: bool = False):
 
 
 def load_all() -> None:
-    """Import every module in `engine.processes` so that their services register."""
-    global _loaded
-    if _loaded:
-        return
-    import engine.processes as pkg
+    """Register every process (see `registry`): importing their packages registers their services."""
+    from . import registry
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-    _loaded = True
+    registry.load()
 
 
 def get(name: str) -> Service:

@@ -89,9 +89,74 @@ def staffing_gaps(session: Session) -> list[StaffingGap]:
 def _placement(org_path: str, kind: str | None, orgs: dict[str, OrgUnit]) -> OrgUnit | None:
     """The ancestor of `org_path` (itself included) of the given kind, else the unit itself."""
     parts = [p for p in org_path.split("/") if p]
-    chain = [orgs.get("/".join(parts[:i]) + "/") for i in range(len(parts), 0, -1)]
-    chain = [o for o in chain if o is not None]
+    chain = [o for i in range(len(parts), 0, -1) if (o := orgs.get("/".join(parts[:i]) + "/")) is not None]
     for o in chain:
         if o.kind == kind:
             return o
     return chain[0] if chain else None
+
+
+# --- filling a gap in one step (the admin home page's gap list) -------------------------------
+
+USERNAME_RE = r"[A-Za-z0-9_.-]{2,64}"
+MIN_PASSWORD = 8
+
+
+def gap_candidates(session: Session, role: str, org_path: str) -> list[tuple[str, str, str]]:
+    """(username, display name, where) of the users of `role` who could fill a gap at `org_path`:
+    those inactive, or active elsewhere (moving them may open a gap there)."""
+    rows = session.execute(select(User.username, User.display_name, User.active, OrgUnit.path, OrgUnit.name)
+                           .outerjoin(OrgUnit, OrgUnit.id == User.jurisdiction_id)
+                           .where(User.role == role).order_by(User.username)).all()
+    out = []
+    for username, display, active, path, name in rows:
+        if active and org_path.startswith(path or ""):
+            continue  # already covers it
+        out.append((username, display, ("已停用" if not active else "") + (name or "全部")))
+    return out
+
+
+def fill_gap(session: Session, admin_username: str, role: str, org_code: str, now, *, username: str,
+             display_name: str = "", password: str = "", existing: bool = False) -> str:
+    """Create a user of `role` at `org_code` (existing=False) or place the existing user there
+    (activated, jurisdiction moved); audited on the user's chain. Returns the username."""
+    import re
+
+    from engine import audit
+    from engine.orgs import ensure_user, hash_password, org_by_code
+
+    from .errors import ValidationFailed
+
+    if role not in ROLES or role in ("admin", "auditor"):
+        raise ValidationFailed(f"unknown role {role!r}", f"角色「{role}」无效")
+    org = org_by_code(session, org_code)
+    username = username.strip()
+    if existing:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or user.role != role:
+            raise ValidationFailed(f"{username!r} is no {role}", f"「{username}」不是{ROLES[role]}，不能配置到此岗位")
+        before = {"role": user.role, "jurisdiction": user.jurisdiction.code if user.jurisdiction else None,
+                  "active": user.active}
+        user.jurisdiction_id, user.active = org.id, True
+        session.flush()
+        audit.append(session, chain=f"user:{username}", actor=admin_username, action="user_changed", before=before,
+                     after={"role": role, "jurisdiction": org.code, "active": True},
+                     detail={"staffing_gap": True}, now=now)
+        return username
+    problems = []
+    if not re.fullmatch(USERNAME_RE, username):
+        problems.append("用户名须为 2–64 位字母、数字或 _ . -")
+    if not display_name.strip():
+        problems.append("姓名为必填项")
+    if len(password) < MIN_PASSWORD:
+        problems.append(f"密码至少 {MIN_PASSWORD} 位")
+    if not problems and session.scalar(select(User.id).where(User.username == username)) is not None:
+        problems.append(f"用户名「{username}」已存在")
+    if problems:
+        raise ValidationFailed("; ".join(problems), "；".join(problems))
+    ensure_user(session, username, display_name.strip(), role, org.code, None, now)
+    session.execute(User.__table__.update().where(User.username == username)
+                    .values(password_hash=hash_password(password)))
+    audit.append(session, chain=f"user:{username}", actor=admin_username, action="user_created",
+                 after={"role": role, "jurisdiction": org.code}, detail={"staffing_gap": True}, now=now)
+    return username

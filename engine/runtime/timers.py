@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
-
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import audit
 from engine.db.job_models import Job
@@ -21,14 +21,18 @@ from .actors import Actor
 from .completion import _engine_failure
 from .errors import Conflict, Forbidden, HongwuError, ValidationFailed
 from .invariants import InvariantViolated
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .training import _is_training
 
+# A suspended (or cancelled) case's timers are not claimed: they wait for the case to run again.
+_CASE_RUNS = select(Case.id).where(Case.id == Timer.case_id, Case.status == "running").exists()
+
 log = logging.getLogger("hongwu.runtime")
 
 
-class Timers:
+class Timers(RuntimeParts):
     """Timers, the worker's sweeps and deadline recounts (part of `Runtime`)."""
 
     # --- deadlines ----------------------------------------------------------------------
@@ -56,17 +60,18 @@ class Timers:
         now = self.now()
         until = now + timedelta(seconds=lease_seconds)
         claimable = and_(Timer.due_at < now,  # passed, as SpiffWorkflow counts it
-                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
+                          or_(Timer.claimed_until.is_(None), Timer.claimed_until < now),
+                          _CASE_RUNS)  # a suspended case's timers wait for its resumption
         with self.uow() as s:
             pick = select(Timer.id).where(claimable).order_by(Timer.due_at).limit(limit)
-            if s.bind.dialect.name == "postgresql":
+            if s.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             ids = list(s.scalars(pick))
-            rows = []
+            rows: list[Any] = []
             if ids:
-                rows = s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
+                rows = list(s.execute(update(Timer).where(Timer.id.in_(ids), claimable)
                                  .values(claimed_by=worker_id, claimed_until=until)
-                                 .returning(Timer.id, Timer.case_id)).all()
+                                 .returning(Timer.id, Timer.case_id)).all())
             if len(rows) < limit and _is_training(s):
                 rows += self._claim_ahead(s, worker_id, limit - len(rows), now, until)
             return [(r[0], r[1]) for r in rows]
@@ -77,13 +82,14 @@ class Timers:
         earlier in real time (their rows hold the case's own time). Few cases ever are."""
         free = or_(Timer.claimed_until.is_(None), Timer.claimed_until < now)
         pick = (select(Timer.id, Timer.due_at, Case.clock_offset_days).join(Case, Case.id == Timer.case_id)
-                .where(Case.clock_offset_days > 0, Timer.due_at >= now, free).order_by(Timer.due_at))
+                .where(Case.clock_offset_days > 0, Case.status == "running", Timer.due_at >= now, free)
+                .order_by(Timer.due_at))
         ids = [tid for tid, due, days in s.execute(pick) if due < now + timedelta(days=days)][:limit]
         if not ids:
             return []
-        return s.execute(update(Timer).where(Timer.id.in_(ids), free)
-                         .values(claimed_by=worker_id, claimed_until=until)
-                         .returning(Timer.id, Timer.case_id)).all()
+        return list(s.execute(update(Timer).where(Timer.id.in_(ids), free)
+                              .values(claimed_by=worker_id, claimed_until=until)
+                              .returning(Timer.id, Timer.case_id)).all())
 
     @retried
     def fire_timer(self, timer_id: str, worker_id: str) -> bool:
@@ -97,10 +103,13 @@ class Timers:
                 case_id = s.scalar(select(Timer.case_id).where(Timer.id == timer_id, Timer.claimed_by == worker_id))
                 if case_id is None:
                     return False
-                pg = s.bind.dialect.name == "postgresql"
-                case = s.get(Case, case_id, with_for_update=pg)
+                pg = s.get_bind().dialect.name == "postgresql"
+                case = s.get_one(Case, case_id, with_for_update=pg)  # the timer row's case: always there
                 q = select(Timer.id).where(Timer.id == timer_id, Timer.claimed_by == worker_id)
                 if s.scalar(q.with_for_update() if pg else q) is None:  # the case moved on meanwhile
+                    return False
+                if case.status != "running":  # suspended since the claim: the timer waits
+                    s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
                     return False
                 actor = Actor.system(f"worker:{worker_id}")
                 wf, loaded = self.workflow_for(s, case)
@@ -132,8 +141,9 @@ class Timers:
         except (InvariantViolated, ValidationFailed, Forbidden) as exc:
             # The firing is refused (a violated invariant, a failing script or service): audited;
             # the lease lets it be retried later.
-            case_id, case_number, _ = exc.refused_on
-            self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
+            if exc.refused_on:  # refused before the case was read: nothing to audit it on
+                case_id, case_number, _ = exc.refused_on
+                self.record_refusal(case_id, case_number, Actor.system(f"worker:{worker_id}"), "fire_timer", exc)
             return False
 
     def audit_checkpoint(self, if_due: bool = False):
@@ -186,7 +196,7 @@ class Timers:
     @retried
     def _resume(self, case_id: int, worker_id: str) -> str | None:
         with self.uow() as s:
-            case = s.get(Case, case_id, with_for_update=s.bind.dialect.name == "postgresql")
+            case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql")
             if case is None or case.status != "running":
                 return None
             actor = Actor.system(f"worker:{worker_id}")

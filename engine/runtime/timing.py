@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -25,8 +26,8 @@ def parse_due(value) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(dt.timestamp(), tz=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(dt.timestamp(), tz=UTC)
 
 
 def timer_due(task) -> datetime | None:
@@ -48,9 +49,9 @@ def human_task_due(task) -> datetime | None:
     if parent is None:
         return None
     # Only timers on the task's own boundary: a parallel split's other branches are siblings too.
-    dues = [timer_due(sib) for sib in parent.children
-            if sib is not task and sib.state == TaskState.WAITING and isinstance(sib.task_spec, BoundaryEvent)]
-    dues = [d for d in dues if d is not None]
+    dues = [d for sib in parent.children
+            if sib is not task and sib.state == TaskState.WAITING and isinstance(sib.task_spec, BoundaryEvent)
+            and (d := timer_due(sib)) is not None]
     return min(dues) if dues else None
 
 
@@ -90,13 +91,16 @@ def _parsed_path(expression: str) -> tuple[str, ...] | None:
 
 def container(data: dict, path: list[str]) -> dict | None:
     """The dict holding the last key of `path` in `data`, or None."""
+    node: Any = data
     for key in path[:-1]:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data if isinstance(data, dict) else None
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
 
 
 def _period_at(data: dict, path: list[str] | None) -> dict | None:
-    holder = container(data, path) if path else None
+    if not path:
+        return None
+    holder = container(data, path)
     period = holder.get(path[-1] + PERIOD_SUFFIX) if holder is not None else None
     return period if isinstance(period, dict) and period.get("trigger") else None
 
@@ -126,6 +130,6 @@ def human_task_period(task) -> dict | None:
     parent = task.parent
     if parent is None:
         return None
-    timers = [(timer_due(sib), sib) for sib in parent.children if sib is not task and sib.state == TaskState.WAITING]
-    timers = [(d, t) for d, t in timers if d is not None]
+    timers = [(d, sib) for sib in parent.children
+              if sib is not task and sib.state == TaskState.WAITING and (d := timer_due(sib)) is not None]
     return timer_period(min(timers, key=lambda x: x[0])[1]) if timers else None

@@ -4,13 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import audit
 from engine.db.models import Case, DeploymentFlag
@@ -21,6 +20,7 @@ from .clock import FrozenClock
 from .completion import MAX_ENGINE_ROUNDS, FiredTimer, _earliest_due_timer, _engine_failure
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .invariants import InvariantViolated
+from .parts import RuntimeParts
 from .persistence import Derived
 from .retries import retried
 from .views import CaseView
@@ -47,13 +47,13 @@ def _clock_step(days: Any, reason: Any) -> tuple[int, str]:
     if not text or len(text) > 500:
         problems.append({"field": "reason", "message": "a reason (up to 500 characters) is required",
                          "message_zh": "请填写「原因」（不超过 500 字）"})
-    if problems:
+    if problems or n is None:
         raise ValidationFailed("; ".join(p["message"] for p in problems),
                                "；".join(p["message_zh"] for p in problems), details=problems)
     return n, text
 
 
-class Training:
+class Training(RuntimeParts):
     """The training database's simulated clock (part of `Runtime`)."""
 
     def is_training(self) -> bool:
@@ -91,7 +91,7 @@ class Training:
                                     "只有系统管理员可以模拟时间前进（命令行请用 --as 指定管理员账号）")
                 days, reason = _clock_step(days, reason)
                 q = select(Case).where(Case.case_number == case_number)
-                if s.bind.dialect.name == "postgresql":
+                if s.get_bind().dialect.name == "postgresql":
                     q = q.with_for_update()
                 case = s.scalar(q)
                 if case is None or not actor.covers(case.org_path):
@@ -100,12 +100,14 @@ class Training:
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(f"case {case.case_number} changed since you opened it",
                                        f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    if case.status != "running":
-                        raise Conflict(f"case {case.case_number} is {case.status}; its clock no longer runs",
-                                       f"案件 {case.case_number} 已办结，不能再模拟时间前进")
+                    if case.status != "running":  # suspended or cancelled cases included: nothing fires
+                        from .supervision import STATUS_ZH
+
+                        raise Conflict(f"case {case.case_number} is {case.status}; its clock does not run",
+                                       f"案件 {case.case_number} {STATUS_ZH.get(case.status, '已结束')}，不能模拟时间前进")
                     view, wf = self._advance(s, case, actor, days, reason)
                 except (Conflict, InvariantViolated) as exc:
-                    exc.refused_on = (case.id, case.case_number)
+                    exc.refused_on = (case.id, case.case_number, None)
                     raise
             self._workflows.put(view.id, view.version, wf)  # only once committed
             return view
@@ -113,7 +115,7 @@ class Training:
             raise Conflict("the case was changed by someone else at the same moment; please retry",
                            "案件正被他人同时办理，请刷新后重试") from exc
         except (Conflict, InvariantViolated) as exc:
-            ref = getattr(exc, "refused_on", None)
+            ref = exc.refused_on
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "advance_case_clock", exc)
             raise
@@ -129,7 +131,9 @@ class Training:
         wf, loaded = self.workflow_for(s, case)
         # What falls due is the deadlines' doing, not the administrator's: the system acts.
         wf.script_engine = context = self._engine_for(s, case, Actor.system())
-        context.service_context.extra[jobs.INLINE] = True  # the worker would have run them meanwhile
+        service_context = context.service_context
+        assert service_context is not None  # _engine_for always gives the engine its context
+        service_context.extra[jobs.INLINE] = True  # the worker would have run them meanwhile
         previous = Derived.of(wf)
         chain = audit.case_chain(case.case_number)
         # First in the history, at the moment it was asked for: the notices the firings issue
@@ -148,13 +152,13 @@ class Training:
                 if due is None:
                     break
                 at = FrozenClock(due[1] + timedelta(seconds=1))
-                context.service_context.now = at.now()
+                service_context.now = at.now()
                 more_steps, more_fired = self._run_engine(wf, at)
                 steps += more_steps
                 fired += more_fired
                 if not more_fired:
                     break
-            context.service_context.now = now
+            service_context.now = now
             more_steps, more_fired = self._run_engine(wf, clock)
         except SpiffWorkflowException as exc:
             raise _engine_failure(exc) from exc

@@ -8,18 +8,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.db.models import Case, HumanTask, OrgUnit, Timer
 
 from . import choices, panels, search, services, state
 from .actors import Actor
+from .claims import check_scope, holders, scoped
 from .definitions import LoadedDefinition
 from .errors import Forbidden, NotFound, ValidationFailed
+from .overdue import overdue_clause
+from .parts import RuntimeParts
 from .persistence import _CASE_TASKS, _CASE_TIMERS, _current_data
 from .services import ServiceContext
 
@@ -54,6 +56,7 @@ class TaskView:
     form: str | None
     case_version: int
     due_note: str | None = None  # set when the due time rests on the statutory fallback calendar
+    clock_offset_days: int = 0  # its case's clock moved forward (training databases): overdue by that clock
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -92,7 +95,7 @@ class CaseView:
 
 
 
-class Views:
+class Views(RuntimeParts):
     """Reading cases and tasks (part of `Runtime`)."""
 
     def get_case(self, case_number: str, actor: Actor) -> CaseView:
@@ -136,7 +139,7 @@ class Views:
                 q = q.where(Case.status == status)
             if compound_code:
                 q = q.join(OrgUnit, OrgUnit.id == Case.compound_id).where(OrgUnit.code == compound_code)
-            bounded, order = False, Case.id
+            bounded, order = False, Case.id.expression
             if terms.indexed or terms.short:
                 floor = None
                 if terms.bounded:
@@ -145,7 +148,7 @@ class Views:
                     newest = s.scalar(select(func.max(Case.id))) or 0
                     if newest > search.SHORT_TERM_SCAN:
                         floor, bounded = newest - search.SHORT_TERM_SCAN + 1, True
-                q, order = search.narrow(q, s.bind.dialect.name, terms, floor)
+                q, order = search.narrow(q, s.get_bind().dialect.name, terms, floor)
             q = q.order_by(order.desc()).limit(limit).offset(offset)
             return [self._case_view(s, c, with_data=False) for c in s.scalars(q)], bounded
 
@@ -184,6 +187,9 @@ class Views:
             task_rows, timer_rows = rows
             tasks = [self._task_view(t, case, code, name).as_dict()
                      for t in sorted(task_rows, key=lambda t: (t.created_at, t.id))]
+            held = holders(s, [t["id"] for t in tasks])
+            for t in tasks:
+                t["holder"] = held.get(t["id"])
             timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat(), "due_note": t.due_note}
                       for t in sorted(timer_rows, key=lambda t: t.due_at)]
         return CaseView(
@@ -229,9 +235,12 @@ class Views:
     TASK_ORDERS = ("due", "newest", "oldest")
 
     def list_tasks(self, actor: Actor, process_key: str | None = None, compound_code: str | None = None,
-                   overdue_only: bool = False, limit: int = 50, offset: int = 0, order: str = "due") -> list[TaskView]:
+                   overdue_only: bool = False, limit: int = 50, offset: int = 0, order: str = "due",
+                   scope: str = "all") -> list[TaskView]:
         """An actor's open tasks. `order`: "due" (default) puts due ones first by due date — so the
         overdue ones lead — then undated ones by age; "newest" / "oldest" sort by arrival.
+        `scope`: "all" of the actor's role, "mine" (claimed by or assigned to the actor) or "pool"
+        (held by nobody); overdue is judged by each case's own clock.
 
         For "due", two ordered reads instead of one `ORDER BY due_at IS NULL, …`: each walks the
         index (role, due_at, created_at) in order and stops after `limit` rows, where the single
@@ -239,21 +248,22 @@ class Views:
         order walks (role, created_at)."""
         if order not in self.TASK_ORDERS:
             raise ValidationFailed(f"unknown task order {order!r}", f"不支持的排序方式「{order}」")
+        check_scope(scope)
         with self.uow() as s:
             q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
                         HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
-                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note)
+                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note,
+                        Case.clock_offset_days)
                  .join(Case, Case.id == HumanTask.case_id)
                  .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
                  .where(HumanTask.org_path.startswith(actor.jurisdiction_path)))
-            if not actor.is_system:
-                q = q.where(HumanTask.role == actor.role)
+            q = scoped(q, actor, scope)
             if process_key:
                 q = q.where(HumanTask.process_key == process_key)
             if compound_code:
                 q = q.where(OrgUnit.code == compound_code)
             if overdue_only:
-                q = q.where(HumanTask.due_at < self.now())
+                q = q.where(overdue_clause(s, self.now()))
             if order != "due":
                 by = (HumanTask.created_at.desc(), HumanTask.id.desc()) if order == "newest" else \
                     (HumanTask.created_at, HumanTask.id)
@@ -266,22 +276,23 @@ class Views:
                     skipped = offset
                     if offset:  # how many dated tasks the offset already passed over
                         n_dated = s.scalar(select(func.count()).select_from(
-                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery()))
+                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery())) or 0
                         skipped = max(0, offset - n_dated)
                     rows += s.execute(q.where(HumanTask.due_at.is_(None))
                                       .order_by(HumanTask.created_at, HumanTask.id)
                                       .limit(limit - len(rows)).offset(skipped)).all()
             return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11],
-                             r[14]) for r in rows]
+                             r[14], r[15] or 0) for r in rows]
 
     def count_tasks(self, actor: Actor, process_key: str | None = None, overdue_only: bool = False,
-                    up_to: int | None = None) -> int:
-        """Open tasks of the actor; with `up_to`, counting stops there (a badge shows "99+", and
-        need not count a district's tens of thousands on every page)."""
+                    up_to: int | None = None, scope: str = "all") -> int:
+        """Open tasks of the actor (`scope` as in list_tasks); with `up_to`, counting stops there
+        (a badge shows "99+", and need not count a district's tens of thousands on every page)."""
+        check_scope(scope)
         with self.uow() as s:
-            q = self._open_tasks_of(actor, process_key)
+            q = self._open_tasks_of(actor, process_key, scope)
             if overdue_only:
-                q = q.where(HumanTask.due_at < self.now())
+                q = q.where(overdue_clause(s, self.now()))
             if up_to is not None:
                 q = q.limit(up_to)
             return s.scalar(select(func.count()).select_from(q.subquery())) or 0
@@ -291,16 +302,14 @@ class Views:
         is overdue, in one statement (it is on every page, so every round trip shows under load)."""
         q = self._open_tasks_of(actor)
         count = select(func.count()).select_from(q.limit(up_to).subquery()).scalar_subquery()
-        overdue = q.where(HumanTask.due_at < self.now()).exists()
         with self.uow() as s:
+            overdue = q.where(overdue_clause(s, self.now())).exists()
             n, late = s.execute(select(count, overdue)).one()
         return n or 0, bool(late)
 
     @staticmethod
-    def _open_tasks_of(actor: Actor, process_key: str | None = None):
-        q = select(HumanTask.id).where(HumanTask.org_path.startswith(actor.jurisdiction_path))
-        if not actor.is_system:
-            q = q.where(HumanTask.role == actor.role)
+    def _open_tasks_of(actor: Actor, process_key: str | None = None, scope: str = "all"):
+        q = scoped(select(HumanTask.id).where(HumanTask.org_path.startswith(actor.jurisdiction_path)), actor, scope)
         if process_key:
             q = q.where(HumanTask.process_key == process_key)
         return q
@@ -308,37 +317,72 @@ class Views:
     @staticmethod
     def _task_view(t: HumanTask, case: Case, compound_code: str, compound_name: str) -> TaskView:
         return TaskView(t.id, case.case_number, case.id, t.process_key, t.spec_name, t.title, t.role, t.lane,
-                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version, t.due_note)
+                        compound_code, compound_name, t.created_at, t.due_at, t.form, case.version, t.due_note,
+                        case.clock_offset_days or 0)
 
-    def get_task(self, task_id: str, actor: Actor) -> dict[str, Any]:
-        """The task with its form schema and the case data it is shown with."""
+    def get_task(self, task_id: str, actor: Actor, action: str = "open_task") -> dict[str, Any]:
+        """The task with its form schema and the case data it is shown with. A refused look is
+        recorded in the case's chain here, so the web page, the API and the CLI all leave a trace;
+        `action` names what was attempted (opening the task, or submitting it)."""
+        refused: tuple[int, str, str, Forbidden] | None = None
         with self.uow() as s:
             ht, case = self._task_for(s, task_id, actor)
-            self._authorize_task(actor, ht, case)
-            wf, loaded = self.workflow_for(s, case)
-            task = wf.get_task_from_id(UUID(task_id))
-            schema = loaded.form_schema(ht.spec_name) or {}
-            fit = loaded.human_tasks[ht.spec_name].properties.get(FORM_PROPERTY)
-            if fit and schema:
-                ctx = ServiceContext(session=s, now=self.case_clock(case).now(), actor=actor.username, case=case,
-                                     settings=self.settings)
-                schema = services.call(fit, {"schema": schema}, ctx, task)
-            return {
-                "task": self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
-                "schema": schema,
-                "ui_schema": loaded.ui_schema(ht.spec_name) or {},
-                "data": state.json_safe(task.data),
-                "properties": loaded.human_tasks[ht.spec_name].properties,
-                "choices": choices.resolve(s, case, ht.role, task.data, loaded.form_schema(ht.spec_name) or {}),
-                "panel": panels.build(s, case, loaded.form_schema(ht.spec_name), task.data),
-            }
+            try:
+                self._authorize_task(actor, ht, case)
+            except Forbidden as exc:
+                refused = (case.id, case.case_number, ht.title, exc)
+            if refused is None:
+                return self._task_info(s, ht, case, task_id, actor)
+        # The reading session is closed; the refusal gets a transaction of its own.
+        assert refused is not None
+        case_id, case_number, title, exc = refused
+        self.record_refusal(case_id, case_number, actor, action, exc, task_id, title)
+        raise exc
+
+    def closed_task_form(self, case_number: str, spec_name: str, task_id: str, actor: Actor) -> dict[str, Any] | None:
+        """Enough of a task that is no longer open to show its form again (read only); None when
+        the case is outside the actor's jurisdiction or the step has no form."""
+        try:
+            view = self.get_case(case_number, actor)  # jurisdiction check; NotFound outside it
+        except NotFound:
+            return None
+        with self.uow() as s:
+            case = s.scalar(select(Case).where(Case.case_number == case_number))
+            _pd, loaded = self.loaded_definition(s, case.definition_id)
+            info = loaded.human_tasks.get(spec_name)
+            if info is None:
+                return None
+            return {"task": {"id": task_id, "name": spec_name, "case_number": case_number, "title": info.title,
+                             "role": info.role, "compound_name": view.compound_name, "case_version": view.version,
+                             "due_at": None, "process_key": view.process_key},
+                    "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
+
+    def _task_info(self, s: Session, ht: HumanTask, case: Case, task_id: str, actor: Actor) -> dict[str, Any]:
+        wf, loaded = self.workflow_for(s, case)
+        task = wf.get_task_from_id(UUID(task_id))
+        schema = loaded.form_schema(ht.spec_name) or {}
+        fit = loaded.human_tasks[ht.spec_name].properties.get(FORM_PROPERTY)
+        if fit and schema:
+            ctx = ServiceContext(session=s, now=self.case_clock(case).now(), actor=actor.username, case=case,
+                                 settings=self.settings)
+            schema = services.call(fit, {"schema": schema}, ctx, task)
+        return {
+            "task": dict(self._task_view(ht, case, *self._compound(s, case.compound_id)).as_dict(),
+                         holder=holders(s, [ht.id]).get(ht.id), case_status=case.status),
+            "schema": schema,
+            "ui_schema": loaded.ui_schema(ht.spec_name) or {},
+            "data": state.json_safe(task.data),
+            "properties": loaded.human_tasks[ht.spec_name].properties,
+            "choices": choices.resolve(s, case, ht.role, task.data, loaded.form_schema(ht.spec_name) or {}),
+            "panel": panels.build(s, case, loaded.form_schema(ht.spec_name), task.data),
+        }
 
     def _task_for(self, s: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Case]:
         ht = s.get(HumanTask, task_id)
         if ht is None:
             raise NotFound(f"task {task_id} is not open (already completed, or unknown)",
                            f"任务 {task_id} 不存在或已被办理")
-        return ht, s.get(Case, ht.case_id)
+        return ht, s.get_one(Case, ht.case_id)
 
     @staticmethod
     def _authorize_task(actor: Actor, ht: HumanTask, case: Case) -> None:

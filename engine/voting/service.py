@@ -74,7 +74,7 @@ class VoteService:
 
     def _case(self, s: Session, case_number: str, actor: Actor, lock: bool = False) -> Case:
         q = select(Case).where(Case.case_number == case_number)
-        if lock and s.bind.dialect.name == "postgresql":
+        if lock and s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
         case = s.scalar(q)
         if case is None or not actor.covers(case.org_path) or case.process_key not in VOTING_PROCESSES:
@@ -128,7 +128,7 @@ class VoteService:
     def _ballot(s: Session, case: Case, code: str, lock: bool = False) -> VoteBallot:
         code = (code or "").strip()
         q = select(VoteBallot).where(VoteBallot.code == code, VoteBallot.case_id == case.id)
-        if lock and s.bind.dialect.name == "postgresql":
+        if lock and s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
         b = s.scalar(q) if code else None
         if b is None:

@@ -4,69 +4,80 @@ and the yearly official holiday schedules.
 Administrators only. Every change is audited."""
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from engine import audit
 from engine.config import BUNDLED_FORMS_DIR
-from engine.db.models import ORG_KINDS, OrgSeal, OrgUnit, ProcessDefinition, User
-from engine.orgs import ensure_org, ensure_user, hash_password, org_by_code
-from engine.runtime.errors import DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
+from engine.runtime import accounts, organisations
 from engine.runtime.definitions import bundle_path_problem
+from engine.runtime.errors import DeployError, Forbidden, HongwuError, ValidationFailed
 from engine.runtime.roles import ROLES
-from engine.runtime.staffing import staffing_gaps
+from engine.runtime.settings import SETTING_MODULES, setting_editor, setting_list, setting_module
+from engine.runtime.settings import save_setting as save_setting_service
+from engine.views import admin as admin_views
+from engine.views.admin import ORG_KINDS
 
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 from .labels import actor_zh
-from .security import end_sessions, lock_user
 
 router = APIRouter(include_in_schema=False)
 KIND_ZH = {"district": "区", "street": "街道", "community": "社区", "compound": "小区"}
-# Setting key -> module exposing SETTING_KEY, default_setting(), validate_setting(value).
-SETTING_MODULES = {"negative_list": ("engine.domain.negative_list", "负面清单（候选人禁止条件）"),
-                   "prior_review_catalogue": ("engine.domain.prior_review", "先议事项目录"),
-                   "mediation_deadlines": ("engine.domain.mediation", "分级调解期限")}
-MIN_PASSWORD = 8
 
 
-def admin(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def admin(request: Request, v: CurrentViewer) -> Viewer:
     v.require({"admin"})
     return v
 
 
 @router.get("/admin")
 def admin_home(request: Request, v: Viewer = Depends(admin)):
+    return _admin_home(request)
+
+
+def _admin_home(request: Request, gap_error: HongwuError | None = None, gap_values: dict | None = None,
+                message: str = "", status_code: int = 200):
     from engine.config import base_url_warning
 
     rt = runtime(request)
     base_url = rt.settings.base_url
-    with rt.uow() as s:
-        gaps = staffing_gaps(s)
-    return render(request, "admin/home.html", {"settings": _setting_list(), "base_url": base_url,
-                                               "base_url_warning": base_url_warning(base_url), "gaps": gaps})
+    gaps, candidates = admin_views.staffing_gaps_with_candidates(rt)
+    return render(request, "admin/home.html", {"settings": setting_list(), "base_url": base_url,
+                                               "base_url_warning": base_url_warning(base_url), "gaps": gaps,
+                                               "candidates": candidates, "gap_error": gap_error,
+                                               "gap_values": gap_values or {}, "gap_message": message},
+                  status_code=status_code)
+
+
+@router.post("/admin/staffing", dependencies=[Depends(check_csrf)])
+def fill_staffing_gap(request: Request, v: Viewer = Depends(admin), role: str = Form(""), org: str = Form(""),
+                      username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
+                      existing: str = Form("")):
+    """One step from the gap list: create the missing user, or place an existing one there."""
+    rt = runtime(request)
+    values = {"role": role, "org": org, "username": username, "display_name": display_name}
+    try:
+        done = accounts.fill_staffing_gap(rt, v.username, role, org, username=existing or username,
+                                          display_name=display_name, password=password, existing=bool(existing))
+    except HongwuError as exc:
+        return _admin_home(request, exc, values, status_code=422)
+    return _admin_home(request, message=f"已配置用户 {done}（{ROLES.get(role, role)}）")
 
 
 # --- users ------------------------------------------------------------------------------
 
 
 def _users_page(request: Request, error: HongwuError | None = None, message: str = "", values=None, status_code=200):
-    with runtime(request).uow() as s:
-        users = list(s.scalars(select(User).options(joinedload(User.jurisdiction)).order_by(User.username)))
-        orgs = list(s.scalars(select(OrgUnit).order_by(OrgUnit.path)))
-        s.expunge_all()
+    users, orgs = admin_views.users_and_orgs(runtime(request))
     return render(request, "admin/users.html", {"users": users, "orgs": orgs, "error": error, "message": message,
                                                 "values": values or {}, "KIND_ZH": KIND_ZH}, status_code=status_code)
 
@@ -86,18 +97,7 @@ def create_user(request: Request, v: Viewer = Depends(admin), username: str = Fo
     rt = runtime(request)
     values = {"username": username, "display_name": display_name, "role": role, "jurisdiction": jurisdiction}
     try:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{2,64}", username.strip()):
-            raise ValidationFailed("username: 2–64 letters, digits, _ . -", "用户名须为 2–64 位字母、数字或 _ . -")
-        if not display_name.strip():
-            raise ValidationFailed("display name is required", "姓名为必填项")
-        if len(password) < MIN_PASSWORD:
-            raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
-        with rt.uow() as s:
-            if s.scalar(select(User.id).where(User.username == username.strip())) is not None:
-                raise ValidationFailed(f"user {username!r} exists", f"用户名「{username}」已存在")
-            ensure_user(s, username.strip(), display_name.strip(), role, jurisdiction or None, password, rt.now())
-            audit.append(s, chain=f"user:{username.strip()}", actor=v.username, action="user_created",
-                         after={"role": role, "jurisdiction": jurisdiction or None}, now=rt.now())
+        accounts.create_user(rt, v.actor, username, display_name, role, jurisdiction or None, password)
     except HongwuError as exc:
         return _users_page(request, exc, values=values, status_code=422)
     return _users_page(request, message=f"已创建用户 {username}")
@@ -109,37 +109,8 @@ def update_user(request: Request, username: str, v: Viewer = Depends(admin), rol
                 password: str = Form(""), signout: str = Form("")):
     rt = runtime(request)
     try:
-        with rt.uow() as s:
-            user = s.scalar(select(User).options(joinedload(User.jurisdiction)).where(User.username == username))
-            if user is None:
-                raise ValidationFailed(f"unknown user {username!r}", f"用户「{username}」不存在")
-            before = {"role": user.role, "jurisdiction": user.jurisdiction.code if user.jurisdiction else None,
-                      "active": user.active}
-            if role not in ROLES:
-                raise ValidationFailed(f"unknown role {role!r}", f"角色「{role}」无效")
-            if username == v.username and (role != "admin" or not active):
-                raise ValidationFailed("you cannot remove your own administrator rights",
-                                       "不能取消自己的管理员权限或停用自己")
-            user.role = role
-            user.jurisdiction_id = org_by_code(s, jurisdiction).id if jurisdiction else None
-            user.active = bool(active)
-            if unlock:
-                user.failed_logins, user.locked_until = 0, None
-            if password:
-                if len(password) < MIN_PASSWORD:
-                    raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
-                user.password_hash = hash_password(password)
-            after = {"role": role, "jurisdiction": jurisdiction or None, "active": bool(active)}
-            # A reset password, a deactivation or 下线 ends every session the user has open.
-            sessions_ended = bool(signout or password or (before["active"] and not active))
-            s.flush()
-            if sessions_ended:
-                end_sessions(s, user.id)
-            else:
-                lock_user(s, user.id)  # the user's chain: queue behind a login being recorded
-            audit.append(s, chain=f"user:{username}", actor=v.username, action="user_changed", before=before,
-                         after=after, detail={"unlocked": bool(unlock), "password_reset": bool(password),
-                                              "sessions_ended": sessions_ended}, now=rt.now())
+        accounts.change_user(rt, v.actor, username, role=role, jurisdiction=jurisdiction or None, active=bool(active),
+                             unlock=bool(unlock), password=password, sign_out=bool(signout))
     except HongwuError as exc:
         return _users_page(request, exc, status_code=422)
     return _users_page(request, message=f"已更新用户 {username}")
@@ -149,10 +120,7 @@ def update_user(request: Request, username: str, v: Viewer = Depends(admin), rol
 
 
 def _orgs_page(request: Request, error: HongwuError | None = None, message: str = "", values=None, status_code=200):
-    with runtime(request).uow() as s:
-        orgs = list(s.scalars(select(OrgUnit).order_by(OrgUnit.path)))
-        seals = {row[0]: row[1] for row in s.execute(select(OrgSeal.org_unit_id, OrgSeal.sha256))}
-        s.expunge_all()
+    orgs, seals = admin_views.orgs_with_seals(runtime(request))
     return render(request, "admin/orgs.html", {"orgs": orgs, "error": error, "message": message, "values": values or {},
                                                "KIND_ZH": KIND_ZH, "kinds": ORG_KINDS, "seals": seals},
                   status_code=status_code)
@@ -169,16 +137,7 @@ def create_org(request: Request, v: Viewer = Depends(admin), kind: str = Form(""
     rt = runtime(request)
     values = {"kind": kind, "code": code, "name": name, "parent": parent}
     try:
-        if not re.fullmatch(r"[A-Za-z0-9-]{1,60}", code.strip()):
-            raise ValidationFailed("code: letters, digits and -", "编码只能包含字母、数字和 -")
-        if not name.strip():
-            raise ValidationFailed("name is required", "名称为必填项")
-        with rt.uow() as s:
-            if s.scalar(select(OrgUnit.id).where(OrgUnit.code == code.strip())) is not None:
-                raise ValidationFailed(f"organisation {code!r} exists", f"编码「{code}」已存在")
-            org = ensure_org(s, kind, code.strip(), name.strip(), parent or None)
-            audit.append(s, chain=f"org:{org.code}", actor=v.username, action="org_created",
-                         after={"kind": kind, "code": org.code, "name": org.name, "path": org.path}, now=rt.now())
+        organisations.create_org(rt, v.actor, kind, code, name, parent or None)
     except HongwuError as exc:
         return _orgs_page(request, exc, values=values, status_code=422)
     return _orgs_page(request, message=f"已添加 {KIND_ZH.get(kind, kind)}「{name}」")
@@ -187,17 +146,14 @@ def create_org(request: Request, v: Viewer = Depends(admin), kind: str = Form(""
 @router.post("/admin/orgs/{org_code}", dependencies=[Depends(check_csrf)])
 async def update_org_notices(request: Request, org_code: str, v: Viewer = Depends(admin)):
     """An organisation's 机关代字 and electronic seal (PNG), each change audited."""
-    from engine.notices.service import set_org_notice_settings
-
     rt = runtime(request)
     form = await request.form()
     upload = form.get("seal")
     seal = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
     try:
-        with rt.uow() as s:
-            set_org_notice_settings(s, org_by_code(s, org_code), actor=v.username, now=rt.now(),
-                                    doc_prefix=str(form.get("doc_prefix") or ""), seal=seal,
-                                    remove_seal=form.get("remove_seal") == "1")
+        await run_in_threadpool(organisations.set_notice_settings, rt, v.actor, org_code,
+                                doc_prefix=str(form.get("doc_prefix") or ""), seal=seal,
+                                remove_seal=form.get("remove_seal") == "1")
     except HongwuError as exc:
         return _orgs_page(request, exc, status_code=422)
     return _orgs_page(request, message=f"已保存「{org_code}」的发文设置")
@@ -205,23 +161,15 @@ async def update_org_notices(request: Request, org_code: str, v: Viewer = Depend
 
 @router.get("/admin/orgs/{org_code}/seal.png")
 def org_seal_image(request: Request, org_code: str, v: Viewer = Depends(admin)):
-    with runtime(request).uow() as s:
-        seal = s.get(OrgSeal, org_by_code(s, org_code).id)
-        if seal is None:
-            raise NotFound(f"{org_code} has no seal", "该组织尚未上传电子印章")
-        return Response(seal.content, media_type=seal.content_type)
+    content, content_type = admin_views.seal_image(runtime(request), org_code)
+    return Response(content, media_type=content_type)
 
 
 # --- deploy -----------------------------------------------------------------------------
 
 
 def _deploy_page(request: Request, error: HongwuError | None = None, results=None, status_code=200):
-    with runtime(request).uow() as s:
-        rows = s.execute(select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
-                                ProcessDefinition.sha256, ProcessDefinition.deployed_by, ProcessDefinition.deployed_at)
-                         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
-        names = dict(s.execute(select(User.username, User.display_name)
-                               .where(User.username.in_({r.deployed_by for r in rows}))).all())
+    rows, names = admin_views.deployed_definitions(runtime(request))
     return render(request, "admin/deploy.html", {"definitions": rows, "error": error, "results": results,
                                                  "deployer_names": names, "actor_zh": actor_zh,
                                                  "definition_names": {r.key: r.name for r in rows}},
@@ -298,27 +246,9 @@ async def deploy_upload(request: Request, v: Viewer = Depends(admin)):
 # --- settings ---------------------------------------------------------------------------
 
 
-def setting_module(key: str) -> ModuleType | None:
-    """The domain module behind a setting, or None while it is not available."""
-    entry = SETTING_MODULES.get(key)
-    if entry is None:
-        return None
-    try:
-        module = importlib.import_module(entry[0])
-    except ImportError:
-        return None
-    if not all(hasattr(module, a) for a in ("SETTING_KEY", "default_setting", "validate_setting")):
-        return None
-    return module
-
-
-def _setting_list() -> list[dict[str, Any]]:
-    return [{"key": k, "title": t, "available": setting_module(k) is not None} for k, (_m, t) in SETTING_MODULES.items()]
-
-
-def key_labels(module: ModuleType) -> dict[str, str]:
-    """Readable names for a setting's keys, where the module has them."""
-    labels: dict[str, str] = {}
+def key_labels(module: Any) -> dict[str, str]:
+    """Readable names for a setting's keys: those its descriptor declares, else the module's."""
+    labels: dict[str, str] = dict(getattr(module, "labels", {}) or {})
     for g in getattr(module, "GROUNDS", []) or []:
         if hasattr(g, "id"):
             labels[g.id] = getattr(g, "text", None) or getattr(g, "title", None) or g.id
@@ -337,30 +267,24 @@ def editor_kind(value: Any) -> str:
 
 def _settings_page(request: Request, key: str, org_code: str, *, draft: Any = None, problems: list[str] | None = None,
                    message: str = "", status_code: int = 200):
-    from engine.settings_store import get_setting, setting_history
-
     module = setting_module(key)
     title = SETTING_MODULES[key][1] if key in SETTING_MODULES else key
     if key not in SETTING_MODULES:
         raise ValidationFailed(f"unknown setting {key!r}", f"设置项「{key}」不存在")
     ctx: dict[str, Any] = {"key": key, "title": title, "available": module is not None, "org_code": org_code,
-                           "problems": problems or [], "message": message, "settings": _setting_list()}
-    with runtime(request).uow() as s:
-        ctx["orgs"] = [(o.code, o.name, o.kind) for o in s.scalars(
-            select(OrgUnit).where(OrgUnit.kind.in_(("district", "street", "community", "compound"))).order_by(OrgUnit.path))]
-        ctx["org_names"] = {code: name for code, name, _kind in ctx["orgs"]}
-        if module is not None:
-            org = org_by_code(s, org_code) if org_code else None
-            current = get_setting(s, key, org, module.default_setting())
-            rows = setting_history(s, key, org)
-            names = dict(s.execute(select(User.username, User.display_name)
-                                   .where(User.username.in_({h.created_by for h in rows}))).all())
-            history = [{"version": h.version, "by": h.created_by, "by_name": actor_zh(h.created_by, names),
-                        "at": h.created_at.isoformat()} for h in rows]
-            value = current.value if draft is None else draft
-            ctx.update(current=current, history=history, value=value, kind=editor_kind(module.default_setting()),
-                       labels=key_labels(module), default=module.default_setting(),
-                       value_json=json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
+                           "problems": problems or [], "message": message, "settings": setting_list()}
+    editor = setting_editor(runtime(request), key, org_code or None)
+    ctx["orgs"] = editor.orgs
+    ctx["org_names"] = {code: name for code, name, _kind in editor.orgs}
+    if module is not None and editor.current is not None:
+        history = [{"version": h["version"], "by": h["created_by"],
+                    "by_name": actor_zh(h["created_by"], {h["created_by"]: h["created_by_name"]}
+                                        if h["created_by_name"] else {}),
+                    "at": h["created_at"].isoformat()} for h in editor.history]
+        value = editor.current.value if draft is None else draft
+        ctx.update(current=editor.current, history=history, value=value, kind=editor_kind(module.default_setting()),
+                   labels=key_labels(module), default=module.default_setting(),
+                   value_json=json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
     return render(request, "admin/settings.html", ctx, status_code=status_code)
 
 
@@ -399,33 +323,14 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
         except ValueError as exc:
             return _settings_page(request, key, org_code, draft=text, status_code=422,
                                   problems=[f"不是有效的 JSON：{exc} (not valid JSON)"])
-    problems = problems or list(module.validate_setting(value))
     if problems:
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
-    rt = runtime(request)
     try:
-        with rt.uow() as s:
-            org = org_by_code(s, org_code) if org_code else None
-            saved = _store_setting(s, key, org, value, v, rt.now())
+        saved = await run_in_threadpool(save_setting_service, runtime(request), key, org_code or None, value, v.actor)
     except (ValidationFailed, Forbidden) as exc:
         problems = [d.get("message_zh") or exc.message_zh for d in exc.details] if exc.details else [exc.message_zh]
         return _settings_page(request, key, org_code, draft=value, problems=problems, status_code=422)
     return _settings_page(request, key, org_code, message=f"已保存为第 {saved.version} 版")
-
-
-def _store_setting(s, key: str, org: OrgUnit | None, value: Any, v: Viewer, now):
-    """Settings with rules of their own beyond their validator are stored by their owner: the
-    prior-review catalogue only per street, by someone allowed to, with the legal locks checked."""
-    from engine.settings_store import put_setting
-
-    if key == "prior_review_catalogue":
-        from engine.processes.prior_review import save_catalogue
-
-        if org is None:
-            raise ValidationFailed("the prior-review catalogue is set per street",
-                                   "先议事项目录按街道设置，请选择一个街道")
-        return save_catalogue(s, org, value, v.actor, now)
-    return put_setting(s, key, org, value, v.username, now)
 
 
 @router.get("/admin/settings")
@@ -438,15 +343,11 @@ def settings_home(request: Request, v: Viewer = Depends(admin)):
 
 def _calendar_page(request: Request, *, error: HongwuError | None = None, result=None, dry_run: bool = False,
                    values=None, status_code=200):
-    from engine import calendar_store
+    from engine.views.calendar import year_overviews
 
     rt = runtime(request)
     this = rt.now().year
-    with rt.uow() as s:
-        years = [calendar_store.year_overview(s, y) for y in range(this - 1, this + 4)]
-        for y in years:
-            y["history"] = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at}
-                            for r in calendar_store.schedule_history(s, y["year"])]
+    years = year_overviews(rt, list(range(this - 1, this + 4)), with_history=True)
     return render(request, "admin/calendar.html", {"years": years, "error": error, "result": result,
                                                    "dry_run": dry_run, "values": values or {}},
                   status_code=status_code)

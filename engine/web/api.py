@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import audit, audit_anchor
-from engine.runtime.staffing import mark_unstaffed
+from engine.views import audit as audit_views
+from engine.views import cases as case_views
 
-from .cases import case_attachments, case_documents, case_vocabulary, training_only
+from .cases import case_attachments, case_documents, training_only
 from .context import Viewer, check_csrf, client_address, end_user_sessions, runtime, start_session, viewer
+from .deps import CurrentViewer
 from .history import timeline
-from .security import LoginFailed, end_sessions, login
+from .security import LoginFailed, login
 
 router = APIRouter(prefix="/api")
 
@@ -28,7 +29,7 @@ class ErrorOut(BaseModel):
     details: list[Any] = []
 
 
-ERRORS = {401: {"model": ErrorOut, "description": "未登录"}, 403: {"model": ErrorOut, "description": "无权操作"},
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut, "description": "未登录"}, 403: {"model": ErrorOut, "description": "无权操作"},
           404: {"model": ErrorOut, "description": "不存在（或不在辖区内）"}}
 
 
@@ -114,7 +115,7 @@ def api_login(request: Request, body: LoginIn):
 
 @router.delete("/session", tags=["session"], status_code=204, responses=ERRORS,
                dependencies=[Depends(check_csrf)])
-def api_logout(request: Request, v: Viewer = Depends(viewer)):
+def api_logout(request: Request, v: CurrentViewer):
     """退出登录：该用户的所有会话（所有设备）一并失效。"""
     end_user_sessions(request, v)
     return Response(status_code=204)
@@ -127,53 +128,37 @@ class PasswordIn(BaseModel):
 
 @router.post("/me/password", tags=["session"], response_model=SessionOut, dependencies=[Depends(check_csrf)],
              responses={**ERRORS, 422: {"model": ErrorOut, "description": "原密码错误或新密码太短"}})
-def change_password(request: Request, body: PasswordIn, v: Viewer = Depends(viewer)):
+def change_password(request: Request, body: PasswordIn, v: CurrentViewer):
     """修改密码：其他会话全部失效，本会话换发新的 Cookie。"""
-    from sqlalchemy import select
+    from engine.runtime.accounts import change_password as change
 
-    from engine.db.models import User
-    from engine.orgs import hash_password, verify_password
-    from engine.runtime.errors import ValidationFailed
-
-    from .admin import MIN_PASSWORD
-
-    rt = runtime(request)
-    with rt.uow() as s:
-        current = s.scalar(select(User.password_hash).where(User.id == v.actor.user_id))
-    if not verify_password(current, body.current_password):
-        raise ValidationFailed("the current password is wrong", "原密码错误")
-    if len(body.new_password) < MIN_PASSWORD:
-        raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters", f"密码至少 {MIN_PASSWORD} 位")
-    new_hash = hash_password(body.new_password)
-    with rt.uow() as s:
-        end_sessions(s, v.actor.user_id)
-        user = s.scalar(select(User).where(User.id == v.actor.user_id))
-        user.password_hash = new_hash
-        audit.append(s, chain=f"user:{v.username}", actor=v.username, action="password_changed", now=rt.now())
+    user = change(runtime(request), v.actor, v.username, body.current_password, body.new_password)
     start_session(request, user)
     return _session_out(viewer(request))
 
 
 @router.get("/me", tags=["session"], response_model=SessionOut, responses=ERRORS)
-def me(v: Viewer = Depends(viewer)):
+def me(v: CurrentViewer):
     """当前用户。"""
     return _session_out(v)
 
 
 @router.get("/tasks", tags=["tasks"], responses=ERRORS)
-def list_tasks(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
+def list_tasks(request: Request, v: CurrentViewer, process: str | None = Query(None, max_length=100),
                compound: str | None = Query(None, max_length=64), overdue: bool = False,
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
                sort: str = Query("due", pattern="^(due|newest|oldest)$",
-                                 description="due：按办理期限（超期在前）；newest / oldest：按到达时间")
+                                 description="due：按办理期限（超期在前）；newest / oldest：按到达时间"),
+               scope: str = Query("all", pattern="^(all|mine|pool)$",
+                                  description="all：本岗位全部；mine：我认领或指派给我的；pool：岗位待办（无人认领）")
                ) -> list[dict[str, Any]]:
     """我的待办（按角色与辖区）。"""
     return [t.as_dict() for t in runtime(request).list_tasks(v.actor, process, compound, overdue, limit, offset,
-                                                             order=sort)]
+                                                             order=sort, scope=scope)]
 
 
 @router.get("/tasks/{task_id}", tags=["tasks"], responses=ERRORS)
-def get_task(request: Request, task_id: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def get_task(request: Request, task_id: str, v: CurrentViewer) -> dict[str, Any]:
     """任务详情：表单的 JSON Schema、UI Schema 与当前数据。"""
     return runtime(request).get_task(task_id, v.actor)
 
@@ -181,14 +166,14 @@ def get_task(request: Request, task_id: str, v: Viewer = Depends(viewer)) -> dic
 @router.post("/tasks/{task_id}/complete", tags=["tasks"], dependencies=[Depends(check_csrf)],
              responses={**ERRORS, 409: {"model": ErrorOut, "description": "已被他人办理或案件已更新"},
                         422: {"model": ErrorOut, "description": "表单数据不符合要求"}})
-async def complete_task(request: Request, task_id: str, body: CompleteIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def complete_task(request: Request, task_id: str, body: CompleteIn, v: CurrentViewer) -> dict[str, Any]:
     """办理任务（乐观锁：expected_version）。"""
     view = await run_in_threadpool(runtime(request).complete_task, task_id, v.actor, body.data, body.expected_version)
     return view.as_dict()
 
 
 @router.get("/cases", tags=["cases"], responses=ERRORS)
-def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | None = Query(None, max_length=100),
+def list_cases(request: Request, v: CurrentViewer, process: str | None = Query(None, max_length=100),
                status: str | None = Query(None, max_length=16), compound: str | None = Query(None, max_length=64),
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
                q: str | None = Query(None, max_length=200, description="搜索：案件编号（部分、不分大小写）、小区、标题、当事人或候选人姓名、事项名称")
@@ -200,7 +185,7 @@ def list_cases(request: Request, v: Viewer = Depends(viewer), process: str | Non
 
 @router.post("/cases", tags=["cases"], status_code=201, dependencies=[Depends(check_csrf)],
              responses={**ERRORS, 422: {"model": ErrorOut, "description": "数据不符合要求"}})
-async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def start_case(request: Request, body: StartIn, v: CurrentViewer) -> dict[str, Any]:
     """发起新案件。"""
     view = await run_in_threadpool(runtime(request).start_case, body.process_key, body.compound_code, v.actor,
                                    body.data, body.title)
@@ -208,12 +193,12 @@ async def start_case(request: Request, body: StartIn, v: Viewer = Depends(viewer
 
 
 @router.get("/cases/{case_number}", tags=["cases"], responses=ERRORS)
-def get_case(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def get_case(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """案件详情：数据、当前任务（unstaffed 为真表示辖区内没有在岗的该角色用户，待配置办理人员）、等待中的期限。"""
     rt = runtime(request)
     case = rt.get_case(case_number, v.actor).as_dict()
-    with rt.uow() as s:
-        return mark_unstaffed(s, case)
+    case_views.mark_unstaffed(rt, case)
+    return case
 
 
 class ClockIn(BaseModel):
@@ -226,7 +211,7 @@ class ClockIn(BaseModel):
              dependencies=[Depends(training_only), Depends(check_csrf)],
              responses={**ERRORS, 409: {"model": ErrorOut, "description": "案件已更新或已办结"},
                         422: {"model": ErrorOut, "description": "天数或原因不符合要求"}})
-async def advance_clock(request: Request, case_number: str, body: ClockIn, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+async def advance_clock(request: Request, case_number: str, body: ClockIn, v: CurrentViewer) -> dict[str, Any]:
     """培训环境：模拟案件时间前进（仅系统管理员；非培训数据库无此接口，答 404）。"""
     view = await run_in_threadpool(runtime(request).advance_case_clock, case_number, v.actor, body.days,
                                    body.reason, body.expected_version)
@@ -234,29 +219,27 @@ async def advance_clock(request: Request, case_number: str, body: ClockIn, v: Vi
 
 
 @router.get("/cases/{case_number}/diagram", tags=["cases"], responses=ERRORS)
-def case_diagram(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def case_diagram(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """流程图 XML 与已完成、进行中、已超期的元素。"""
     return runtime(request).case_diagram(case_number, v.actor)
 
 
 @router.get("/cases/{case_number}/history", tags=["audit"], responses=ERRORS)
-def case_history(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def case_history(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """办理记录（审计链）及其校验结果。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
-    with rt.uow() as s:
-        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
+    events, chain = timeline(case_views.case_history(rt, view.case_number))
     return {"case_number": view.case_number, "chain": chain.as_dict(), "events": events}
 
 
 @router.get("/cases/{case_number}/documents", tags=["cases"], responses=ERRORS)
-def documents(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def documents(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """案件的文书（下载地址与核验码）和附件。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
-    with rt.uow() as s:
-        docs = case_documents(s, view.id)
-        atts = case_attachments(s, view.id)
+    docs = case_documents(rt, view.id)
+    atts = case_attachments(rt, view.id)
     for d in docs:
         d["download_url"] = f"/documents/{d['id']}/download"
         d["verify_url"] = f"/verify/{d['verification_code']}"
@@ -264,19 +247,11 @@ def documents(request: Request, case_number: str, v: Viewer = Depends(viewer)) -
 
 
 @router.get("/cases/{case_number}/audit/verify", tags=["audit"], responses=ERRORS)
-def verify_case_chain(request: Request, case_number: str, v: Viewer = Depends(viewer)) -> dict[str, Any]:
+def verify_case_chain(request: Request, case_number: str, v: CurrentViewer) -> dict[str, Any]:
     """重新计算该案件的审计哈希链。"""
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)
-    chain = audit.case_chain(view.case_number)
-    with rt.uow() as s:
-        report = audit.verify(s, chain)[0].as_dict()
-        anchor = audit_anchor.verify_anchor(s, chain=chain)
-    # Checked against the latest signed checkpoint too: a deleted chain or tail is not "ok, 0 events".
-    report["anchor_problems"] = [p.as_dict() for p in anchor.problems]
-    report["checkpoint"] = anchor.checkpoint
-    report["ok"] = report["ok"] and anchor.ok
-    return report
+    return audit_views.verify_case_chain(rt, view.case_number)
 
 
 @router.get("/verify/{code}", tags=["public"], response_model=VerifyOut,
@@ -296,9 +271,8 @@ def verify_code(request: Request, code: str):
 
 @router.post("/documents/{document_id}/revoke", tags=["cases"], dependencies=[Depends(check_csrf)],
              response_model=VerifyOut, responses=ERRORS)
-def revoke_document(request: Request, document_id: int, body: RevokeIn, v: Viewer = Depends(viewer)):
+def revoke_document(request: Request, document_id: int, body: RevokeIn, v: CurrentViewer):
     """撤销文书（街道党工委，须说明原因；记入审计）。返回撤销后的核验结果。"""
     from .verify import lookup, revoke
 
-    doc = revoke(request, v, document_id, body.reason)
-    return lookup(request, doc.verification_code)
+    return lookup(request, revoke(request, v, document_id, body.reason))

@@ -36,8 +36,10 @@ OPENAPI_TAGS = [
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from engine.runtime import registry
     from engine.runtime.service import Runtime
 
+    registry.load()  # the processes (engine.processes and HONGWU_PROCESS_PACKAGES): a broken one fails here
     settings = settings or load_settings()
     app = FastAPI(title="hongwu 红物 API", version="1", openapi_tags=OPENAPI_TAGS,
                   description="红色物业流程引擎：待办、案件、审计与公开核验接口。会话用 Cookie；"
@@ -119,7 +121,7 @@ def _document_error_shape(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
 
 
 def extra_routers() -> list:

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import select
 
 from engine import audit, audit_anchor
-from engine.db.models import Case
+from engine.views import audit as audit_views
+from engine.views.cases import case_history
+from engine.views.lookups import org_units, processes
 
-from .context import AUDIT_ROLES, Viewer, render, runtime, viewer
-from .history import timeline
-from .lookups import org_units, processes
+from .context import AUDIT_ROLES, Viewer, render, runtime
+from .deps import CurrentViewer
 from .hardening import content_disposition
+from .history import timeline
 
 router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000
@@ -31,7 +33,7 @@ READABLE_HEADERS = ("案件编号", "序号", "时间（北京时间）", "办�
                     "本条哈希", "上条哈希")
 
 
-def auditor(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def auditor(request: Request, v: CurrentViewer) -> Viewer:
     v.require(AUDIT_ROLES)
     return v
 
@@ -52,12 +54,7 @@ def matching_case_numbers(request: Request, v: Viewer, process: str, status: str
 def _checkpoint(request: Request, numbers: list[str]) -> tuple[dict | None, audit_anchor.AnchorReport]:
     """The latest checkpoint and the viewer's cases checked against it (only their cases: chains
     of other jurisdictions are not named here)."""
-    with runtime(request).uow() as s:
-        cp = audit_anchor.latest(s)
-        report = audit_anchor.verify_anchor(s, chain=[audit.case_chain(n) for n in numbers])
-    info = None if cp is None else {"id": cp.id, "created_at": cp.created_at, "events": cp.events,
-                                    "chains": cp.chains, "merkle_root": cp.merkle_root, "public_key": cp.public_key}
-    return info, report
+    return audit_views.checkpoint_report(runtime(request), numbers)
 
 
 @router.get("/audit")
@@ -73,10 +70,9 @@ def verify_chains(request: Request, v: Viewer = Depends(auditor), process: str =
                   compound: str = "", q: str = Query("", max_length=200)):
     rt = runtime(request)
     numbers = matching_case_numbers(request, v, process, status, compound, q)
-    with rt.uow() as s:
-        reports = [audit.verify(s, audit.case_chain(n))[0] for n in numbers]
+    reports = audit_views.verify_case_chains(rt, numbers)
     checkpoint, anchor = _checkpoint(request, numbers)
-    found = {}
+    found: dict[str | None, list] = {}
     for p in anchor.problems:
         found.setdefault(p.chain, []).append(p)
     return render(request, "audit.html", {
@@ -92,17 +88,15 @@ def _flat(node: Any) -> str:
     return "—" if node is None else flat_text(node)
 
 
-def readable_rows(session, rt, case_number: str) -> Iterator[tuple]:
+def readable_rows(rt, case_number: str) -> Iterator[tuple]:
     """One case's history as the readable export's rows (labels as on the case page)."""
-    from .cases import case_vocabulary
     from .context import local_time
     from .history import NO_FORMS
-    from .labels import display
+    from .labels import Vocabulary, display
 
-    case_id = session.scalar(select(Case.id).where(Case.case_number == case_number))
-    vocab = case_vocabulary(rt, session, case_id) if case_id is not None else NO_FORMS
-    events, _chain = timeline(session, case_number, vocab)
-    prev = {e.seq: e.prev_hash for e in audit.chain_events(session, audit.case_chain(case_number))}
+    history = case_history(rt, case_number)
+    vocab = Vocabulary.of_forms(history.forms) if history.forms is not None else NO_FORMS
+    events, _chain = timeline(history)
     for e in events:
         changes = "；".join(f"{c['label']}：{_flat(c['before_view'])} → {_flat(c['after_view'])}" for c in e["changes"])
         detail = e["detail"]
@@ -113,7 +107,7 @@ def readable_rows(session, rt, case_number: str) -> Iterator[tuple]:
         else:
             note = "" if detail in (None, "") else str(detail)
         yield (case_number, e["seq"], local_time(e["at"], "%Y-%m-%d %H:%M:%S"), e["actor_name"], e["actor"],
-               e["action_zh"], e["task_name"] or "", changes, note, e["row_hash"], prev.get(e["seq"], ""))
+               e["action_zh"], e["task_name"] or "", changes, note, e["row_hash"], e["prev_hash"])
 
 
 def _csv_line(row) -> str:
@@ -124,27 +118,26 @@ def _csv_line(row) -> str:
 
 def _stream(request: Request, numbers: list[str], fmt: str, raw: bool) -> Iterator[str]:
     rt = runtime(request)
-    with rt.uow() as s:
-        if fmt == "csv" and not raw:
-            yield "\ufeff" + _csv_line(READABLE_HEADERS)  # BOM: spreadsheet programs then read UTF-8
-            for n in numbers:
-                for row in readable_rows(s, rt, n):
-                    yield _csv_line(row)
-            return
-        first = True
+    if fmt == "csv" and not raw:
+        yield "\ufeff" + _csv_line(READABLE_HEADERS)  # BOM: spreadsheet programs then read UTF-8
         for n in numbers:
-            events = audit.chain_events(s, audit.case_chain(n))
-            if fmt == "jsonl":
-                yield from audit.export_jsonl(events)
-            else:
-                chunks = audit.export_csv(events)
-                header = next(chunks)
-                if first:
-                    yield "\ufeff" + header
-                yield from chunks
-            first = False
-        if first and fmt == "csv":
-            yield "\ufeff" + next(audit.export_csv([]))
+            for row in readable_rows(rt, n):
+                yield _csv_line(row)
+        return
+    first = True
+    for n in numbers:
+        events = audit_views.case_events(rt, n)
+        if fmt == "jsonl":
+            yield from audit.export_jsonl(events)
+        else:
+            chunks = audit.export_csv(events)
+            header = next(chunks)
+            if first:
+                yield "\ufeff" + header
+            yield from chunks
+        first = False
+    if first and fmt == "csv":
+        yield "\ufeff" + next(audit.export_csv([]))
 
 
 def _xlsx(request: Request, numbers: list[str], raw: bool) -> bytes:
@@ -153,17 +146,16 @@ def _xlsx(request: Request, numbers: list[str], raw: bool) -> bytes:
     rt = runtime(request)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("办理记录")
-    with rt.uow() as s:
-        if raw:
-            ws.append(list(audit.EXPORT_FIELDS))
-            for n in numbers:
-                for ev in audit.chain_events(s, audit.case_chain(n)):
-                    ws.append([audit.event_dict(ev)[f] for f in audit.EXPORT_FIELDS])
-        else:
-            ws.append(list(READABLE_HEADERS))
-            for n in numbers:
-                for row in readable_rows(s, rt, n):
-                    ws.append(list(row))
+    if raw:
+        ws.append(list(audit.EXPORT_FIELDS))
+        for n in numbers:
+            for ev in audit_views.case_events(rt, n):
+                ws.append([audit.event_dict(ev)[f] for f in audit.EXPORT_FIELDS])
+    else:
+        ws.append(list(READABLE_HEADERS))
+        for n in numbers:
+            for row in readable_rows(rt, n):
+                ws.append(list(row))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

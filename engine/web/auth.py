@@ -7,13 +7,22 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
-from engine.db.models import User
+from engine.runtime import accounts as account_service
 
-from .context import (check_csrf, client_address, codec, end_user_sessions, optional_viewer, render, runtime,
-                      session_of, start_session)
-from .security import LoginFailed, login as check_login
+from .context import (
+    check_csrf,
+    client_address,
+    codec,
+    end_user_sessions,
+    optional_viewer,
+    render,
+    runtime,
+    session_of,
+    start_session,
+)
+from .security import LoginFailed
+from .security import login as check_login
 
 router = APIRouter(include_in_schema=False)
 _DEMO_CACHE: dict[int, tuple[float, list]] = {}
@@ -37,7 +46,9 @@ def demo_accounts(request: Request) -> list[dict]:
     hit = _DEMO_CACHE.get(key)
     if hit and time.monotonic() - hit[0] < 60:
         return hit[1]
-    if not _DEMO_LOCK.acquire(blocking=hit is None):
+    if hit is None:
+        _DEMO_LOCK.acquire()
+    elif not _DEMO_LOCK.acquire(blocking=False):  # someone is refreshing it: the old list will do
         return hit[1]
     try:
         hit = _DEMO_CACHE.get(key)
@@ -53,9 +64,7 @@ def _check_demo_accounts(request: Request, key: int) -> list[dict]:
     from engine.orgs import verify_password
 
     names = [u[0] for u in demo.USERS]
-    with runtime(request).uow() as s:
-        hashes = dict(s.execute(select(User.username, User.password_hash)
-                                .where(User.username.in_(names), User.active.is_(True))).all())
+    hashes = account_service.active_password_hashes(runtime(request), names)
     # The slow check runs with no database connection held.
     accounts = []
     if names[0] in hashes and verify_password(hashes[names[0]], demo.DEMO_PASSWORD):
@@ -121,8 +130,5 @@ def logout(request: Request):
 
 @router.get("/healthz")
 def healthz(request: Request):
-    from sqlalchemy import text
-
-    with runtime(request).uow() as s:
-        s.execute(text("SELECT 1"))
+    account_service.database_answers(runtime(request))
     return {"ok": True, "session": bool(session_of(request).uid)}

@@ -8,34 +8,33 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from engine.db.models import Attachment, Case, Document, User
 from engine.runtime.errors import Conflict, HongwuError, NotFound, ValidationFailed
 from engine.runtime.incidents import case_jobs
-from engine.runtime.staffing import mark_unstaffed
+from engine.views import cases as views
+from engine.views.lookups import org_units, processes
 
 from .context import Viewer, check_csrf, render, runtime, training_database, viewer
-from .history import timeline
-from .labels import Vocabulary, actor_zh, summary_rows
-from .lookups import org_units, processes
+from .deps import CurrentViewer
 from .hardening import content_disposition
+from .history import timeline
+from .labels import actor_zh, summary_rows
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 
 def startable(request: Request, v: Viewer) -> list[tuple[str, str]]:
-    from engine.runtime.service import DEFAULT_STARTERS, PROCESS_STARTERS
+    from engine.runtime import registry
 
     if v.read_only:
         return []
-    return [(k, n) for k, n in processes(runtime(request)) if v.role in PROCESS_STARTERS.get(k, DEFAULT_STARTERS)]
+    return [(k, n) for k, n in processes(runtime(request)) if v.role in registry.starters(k)]
 
 
 @router.get("/cases")
-def case_list(request: Request, v: Viewer = Depends(viewer), q: str = Query("", max_length=200), process: str = "",
+def case_list(request: Request, v: CurrentViewer, q: str = Query("", max_length=200), process: str = "",
               status: str = "", compound: str = "", page: int = Query(1, ge=1, le=100000)):
     rt = runtime(request)
     q = q.strip()
@@ -56,7 +55,7 @@ def case_list(request: Request, v: Viewer = Depends(viewer), q: str = Query("", 
 
 
 @router.get("/cases/new")
-def new_case_page(request: Request, v: Viewer = Depends(viewer), process: str = ""):
+def new_case_page(request: Request, v: CurrentViewer, process: str = ""):
     return _new_case_form(request, v, {"process": process})
 
 
@@ -71,7 +70,7 @@ def _new_case_form(request: Request, v: Viewer, values: dict, error: HongwuError
 
 
 @router.post("/cases/new", dependencies=[Depends(check_csrf)])
-async def start_case(request: Request, v: Viewer = Depends(viewer), process: str = Form(""),
+async def start_case(request: Request, v: CurrentViewer, process: str = Form(""),
                      compound: str = Form(""), title: str = Form("")):
     rt = runtime(request)
     values = {"process": process, "compound": compound, "title": title}
@@ -87,31 +86,16 @@ async def start_case(request: Request, v: Viewer = Depends(viewer), process: str
     return RedirectResponse(f"/cases/{quote(view.case_number)}", status_code=303)
 
 
-def case_documents(session, case_id: int) -> list[dict[str, Any]]:
-    from engine.notices.service import status_of
-
-    rows = session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.created_at, Document.id))
-    return [{"id": d.id, "kind": d.kind, "title": d.title, "issuer": d.issuer, "doc_number": d.doc_number,
-             "issued_on": d.issued_on, "sha256": d.sha256, "size": d.size, "pages": d.pages,
-             "verification_code": d.verification_code, "replaces_id": d.replaces_id,
-             "created_at": d.created_at.isoformat(), **status_of(session, d)} for d in rows]
+def case_documents(rt, case_id: int) -> list[dict[str, Any]]:
+    return views.case_documents(rt, case_id)
 
 
-def case_attachments(session, case_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(select(Attachment.id, Attachment.filename, Attachment.sha256, Attachment.size,
-                                  Attachment.created_by, Attachment.created_at, User.display_name)
-                           .outerjoin(User, User.username == Attachment.created_by)
-                           .where(Attachment.case_id == case_id).order_by(Attachment.id)).all()
-    return [{"id": r[0], "filename": r[1], "sha256": r[2], "size": r[3], "created_by": r[4],
-             "created_by_name": actor_zh(r[4], {r[4]: r[6]} if r[6] else None),
-             "created_at": r[5].isoformat()} for r in rows]
-
-
-def case_vocabulary(rt, session, case_id: int) -> Vocabulary:
-    """Labels declared by the forms of the definition version the case runs on."""
-    definition_id = session.scalar(select(Case.definition_id).where(Case.id == case_id))
-    _meta, loaded = rt.loaded_definition(session, definition_id)
-    return Vocabulary.of_forms(loaded.forms)
+def case_attachments(rt, case_id: int) -> list[dict[str, Any]]:
+    rows = views.case_attachments(rt, case_id)
+    for r in rows:
+        display = r.pop("created_by_display")
+        r["created_by_name"] = actor_zh(r["created_by"], {r["created_by"]: display} if display else None)
+    return rows
 
 
 def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]:
@@ -119,18 +103,18 @@ def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)  # NotFound outside the jurisdiction
     diagram = rt.case_diagram(case_number, v.actor)
-    with rt.uow() as s:
-        events, chain = timeline(s, view.case_number, case_vocabulary(rt, s, view.id))
-        documents = case_documents(s, view.id)
-        attachments = case_attachments(s, view.id)
+    events, chain = timeline(views.case_history(rt, view.case_number))
+    documents = case_documents(rt, view.id)
+    attachments = case_attachments(rt, view.id)
     return {"case": view.as_dict(), "diagram": diagram, "events": events, "chain": chain,
             "documents": documents, "attachments": attachments}
 
 
 @router.get("/cases/{case_number}")
 def case_page(request: Request, case_number: str, v: Viewer = Depends(viewer), done: str = "",
-              moved: int = Query(0, ge=0, le=366)):
-    return _case_page(request, v, case_number, {"done": done, "moved": moved})
+              moved: int = Query(0, ge=0, le=366),
+              controlled: str = Query("", pattern="^(|cancel|suspend|resume|reopen|reschedule)$")):
+    return _case_page(request, v, case_number, {"done": done, "moved": moved, "controlled": controlled})
 
 
 def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, Any], status_code: int = 200):
@@ -139,11 +123,13 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     # A case's own time: in a training database its clock may have been moved forward.
     now_at = runtime(request).now() + timedelta(days=case["clock_offset_days"])
     now = now_at.isoformat()
-    with runtime(request).uow() as s:
-        mark_unstaffed(s, case)
+    views.mark_unstaffed(runtime(request), case)
     for t in case["tasks"]:
         t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
         t["mine"] = v.may_act_on(t)
+    from .routers.worklist import worklist_context
+
+    worklist = worklist_context(request, v, case)
     subject = runtime(request).case_panel(case_number, v.actor)
     from engine.voting.service import VOTING_PROCESSES, VoteService
 
@@ -155,7 +141,8 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     jobs = case_jobs(runtime(request), case_number, v.actor)  # background steps: progress or incident
     return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]), "jobs": jobs,
                                          "subject": subject, "training_clock": clock, "vote": vote,
-                                         "case_now": now_at if case["clock_offset_days"] else None, **extra},
+                                         "case_now": now_at if case["clock_offset_days"] else None,
+                                         **worklist, **extra},
                   status_code=status_code)
 
 
@@ -167,7 +154,7 @@ def training_only(request: Request) -> None:
 
 
 @router.post("/cases/{case_number}/training-clock", dependencies=[Depends(training_only), Depends(check_csrf)])
-async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(viewer), days: str = Form(""),
+async def advance_clock(request: Request, case_number: str, v: CurrentViewer, days: str = Form(""),
                         reason: str = Form(""), version: str = Form("")):
     """模拟时间前进 (training databases only)."""
     rt = runtime(request)
@@ -183,14 +170,10 @@ async def advance_clock(request: Request, case_number: str, v: Viewer = Depends(
 
 
 @router.get("/cases/{case_number}/attachments/{attachment_id}")
-def attachment_download(request: Request, case_number: str, attachment_id: int, v: Viewer = Depends(viewer)):
+def attachment_download(request: Request, case_number: str, attachment_id: int, v: CurrentViewer):
     rt = runtime(request)
     rt.get_case(case_number, v.actor)
-    with rt.uow() as s:
-        att = s.get(Attachment, attachment_id)
-        case_id = s.scalar(select(Case.id).where(Case.case_number == case_number))
-        if att is None or att.case_id != case_id:
-            raise NotFound(f"attachment {attachment_id} not found", f"附件 {attachment_id} 不存在")
-        return Response(att.content, media_type=att.content_type or "application/octet-stream", headers={
-            "Content-Disposition": content_disposition(att.filename),
-            "X-Content-SHA256": att.sha256})
+    att = views.case_attachment(rt, case_number, attachment_id)
+    return Response(att.content, media_type=att.content_type or "application/octet-stream", headers={
+        "Content-Disposition": content_disposition(att.filename),
+        "X-Content-SHA256": att.sha256})

@@ -12,21 +12,22 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from engine.config import CIVIL_TZ
+from engine.runtime import accounts
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Conflict, DeployError, Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.limits import TooLarge
 from engine.runtime.roles import ROLES
+from engine.runtime.storage_errors import InputNotStorable, StorageError
 
 from .labels import PROCESS_ZH
-from .security import SessionCodec, SessionData, load_session_user
+from .security import SessionCodec, SessionData
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, TooLarge: 413, ValidationFailed: 422, DeployError: 422}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-STATUS_ZH = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
+STATUS_ZH = {"running": "办理中", "suspended": "已暂停", "completed": "已办结", "cancelled": "已撤销", "error": "异常"}
 # Roles that see the street dashboard (their jurisdiction must also cover the street).
 DASHBOARD_ROLES = {"street_staff", "street_party_committee", "district_mediator", "auditor", "admin"}
 AUDIT_ROLES = {"auditor", "admin"}
@@ -68,6 +69,13 @@ class Viewer:
     def read_only(self) -> bool:
         return self.actor.read_only
 
+    @property
+    def user_id(self) -> int:
+        """The account behind the session (a viewer is a person, never the system actor)."""
+        if self.actor.user_id is None:
+            raise RuntimeError(f"viewer {self.username} has no user account")
+        return self.actor.user_id
+
     def may_act_on(self, task: dict) -> bool:
         return not self.read_only and task.get("role") == self.role
 
@@ -85,19 +93,18 @@ def codec(request: Request) -> SessionCodec:
 
 
 def _viewer(request: Request) -> Viewer | None:
-    cached = getattr(request.state, "viewer", False)
+    cached: Any = getattr(request.state, "viewer", False)  # False: not looked up yet in this request
     if cached is not False:
         return cached
     sess = session_of(request)
     viewer = None
     if sess.uid is not None:
-        with request.app.state.runtime.uow() as s:
-            found = load_session_user(s, sess.uid, sess.version)
-            if found is not None:
-                user, actor = found
-                j = user.jurisdiction
-                viewer = Viewer(actor, user.username, user.display_name, user.role, j.code if j else None,
-                                j.name if j else "全部", codec(request).csrf_token(sess.sid))
+        found = accounts.session_user(request.app.state.runtime, sess.uid, sess.version)
+        if found is not None:
+            user, actor = found
+            j = user.jurisdiction
+            viewer = Viewer(actor, user.username, user.display_name, user.role, j.code if j else None,
+                            j.name if j else "全部", codec(request).csrf_token(sess.sid))
     request.state.viewer = viewer
     return viewer
 
@@ -123,7 +130,8 @@ async def check_csrf(request: Request) -> None:
     if token is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
-        token = form.get("csrf_token")
+        field = form.get("csrf_token")
+        token = field if isinstance(field, str) else None
     if not codec(request).check_csrf(session_of(request).sid, token if isinstance(token, str) else None):
         raise CsrfFailed()
 
@@ -144,16 +152,9 @@ def start_session(request: Request, user) -> None:
     request.state.viewer = False
 
 
-def end_user_sessions(request: Request, v: "Viewer", action: str = "logout") -> None:
+def end_user_sessions(request: Request, v: Viewer, action: str = "logout") -> None:
     """Log out: every session of the user ends (all their cookies), recorded in their chain."""
-    from engine import audit
-
-    from .security import end_sessions
-
-    rt = runtime(request)
-    with rt.uow() as s:
-        end_sessions(s, v.actor.user_id)  # locks the user row before their chain is appended to
-        audit.append(s, chain=f"user:{v.username}", actor=v.username, action=action, now=rt.now())
+    accounts.logout(runtime(request), v.actor, v.username, action)
     request.state.session = codec(request).new(None)
     request.state.session_dirty = True
     request.state.viewer = None
@@ -227,7 +228,7 @@ NO_INBOX_ROLES = {"auditor", "admin"}
 BADGE_MAX = 99
 
 
-def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
+def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int | str]:
     """Open and overdue task counts for the navigation's badge; above BADGE_MAX it reads "99+"."""
     if v is None or v.role in NO_INBOX_ROLES:
         return {}
@@ -235,7 +236,7 @@ def inbox_badge(request: Request, v: Viewer | None) -> dict[str, int]:
     try:
         n, overdue = rt.task_badge(v.actor, up_to=BADGE_MAX + 1)
         return {"inbox_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+", "inbox_overdue": int(overdue)}
-    except SQLAlchemyError:  # the badge must never take a page (or an error page) down with it
+    except StorageError:  # the badge must never take a page (or an error page) down with it
         return {}
 
 
@@ -247,7 +248,7 @@ def notification_badge(request: Request, v: Viewer | None) -> dict[str, Any]:
 
     try:
         n = Notifications(request.app.state.runtime).unread_count(v.actor)
-    except SQLAlchemyError:  # like the inbox badge: never takes a page down
+    except StorageError:  # like the inbox badge: never takes a page down
         return {}
     return {"notification_count": n if n <= BADGE_MAX else f"{BADGE_MAX}+"}
 
@@ -365,8 +366,8 @@ def install_error_handlers(app) -> None:
             return JSONResponse(error_payload(exc), status_code=code)
         return render(request, "error.html", {"status": code, "error": exc}, status_code=code)
 
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError):
+    @app.exception_handler(InputNotStorable)
+    async def _data(request: Request, exc: InputNotStorable):
         # Input the database cannot hold (NUL characters, out-of-range numbers): the request's
         # fault, and nothing was changed (the unit of work rolled back).
         bad = HongwuError("the input contains characters or numbers the database cannot store",
@@ -390,7 +391,7 @@ def install_error_handlers(app) -> None:
                    "message_zh": "页面已过期或来源不明（CSRF 校验失败），请刷新后重试", "details": []}
         if is_api(request):
             return JSONResponse(payload, status_code=403)
-        return render(request, "error.html", {"status": 403, "error": HongwuError(payload["message"], payload["message_zh"])},
+        return render(request, "error.html", {"status": 403, "error": HongwuError(str(payload["message"]), str(payload["message_zh"]))},
                       status_code=403)
 
     @app.exception_handler(RoleRefused)

@@ -1,89 +1,46 @@
 """Street dashboard: committees and their party-member share, prior-review compliance, mediation
 rates, overdue tasks — charts with the local targets drawn as lines.
 
-The report functions live in `engine.reports.*` (one per process); each is imported when the page
-is drawn, and a report that is missing or fails leaves its panel saying so instead of the page."""
+Each process declares its panel in its descriptor (`ProcessDescriptor.report`), read through
+`engine.views.dashboard`; a report that
+fails fails the page (a silent empty panel would hide a real fault)."""
 from __future__ import annotations
 
-import importlib
-import logging
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
 
 from engine.config import CIVIL_TZ
-from engine.db.models import HumanTask, OrgUnit
+from engine.runtime import registry
 from engine.runtime.errors import NotFound
+from engine.views import dashboard as views
 
 from .charts import Bar, bar_chart
-from .context import DASHBOARD_ROLES, Viewer, render, runtime, viewer
+from .context import DASHBOARD_ROLES, Viewer, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger(__name__)
 PARTY_SHARE_TARGET = 0.5  # new committees: more than half party members (DESIGN §4.2)
 DATE = Query("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
 
-# panel -> (module, function, whether it takes a period)
-REPORTS: dict[str, tuple[str, str, bool]] = {
-    "committee": ("engine.reports.committee", "committee_summary", False),
-    "prior_review": ("engine.reports.prior_review", "prior_review_report", True),
-    "mediation": ("engine.reports.mediation", "mediation_stats", True),
-}
-PANEL_TITLES = {"committee": "业委会组建与党员占比", "prior_review": "先议事项合规", "mediation": "矛盾分级化解"}
+# panel -> title, from the processes' descriptors (registry order)
+PANEL_TITLES = registry.derived(lambda: {k: r.title for k, r in registry.reports().items()})
 
 
-def dashboard_viewer(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+def dashboard_viewer(request: Request, v: CurrentViewer) -> Viewer:
     v.require(DASHBOARD_ROLES)
     return v
 
 
-def streets_for(request: Request, v: Viewer) -> list[OrgUnit]:
-    with runtime(request).uow() as s:
-        rows = [o for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "street").order_by(OrgUnit.path))
-                if v.actor.covers(o.path)]
-        s.expunge_all()
-        return rows
-
-
-def _report_fn(panel: str) -> Callable | None:
-    module_name, fn_name, _ = REPORTS[panel]
-    try:
-        return getattr(importlib.import_module(module_name), fn_name, None)
-    except ImportError:
-        return None
-
-
 def run_report(request: Request, panel: str, street_code: str, date_from: date, date_to: date) -> dict[str, Any]:
-    fn = _report_fn(panel)
-    if fn is None:
+    """A panel's report; a report that is not installed says so. A report that fails is a real
+    failure and is not hidden behind a friendly panel."""
+    data = views.street_report(runtime(request), panel, street_code, date_from, date_to)
+    if data is None:
         return {"available": False, "error": "统计模块尚未提供"}
-    rt = runtime(request)
-    try:
-        with rt.uow() as s:
-            if REPORTS[panel][2]:
-                data = fn(s, street_code, date_from, date_to, rt.now())
-            else:
-                data = fn(s, street_code)
-    except Exception as exc:  # one broken report must not take the dashboard down
-        log.exception("report %s failed", panel)
-        return {"available": False, "error": f"统计失败：{exc}"}
-    if hasattr(data, "as_dict"):
-        data = data.as_dict()
-    return {"available": True, "data": data if isinstance(data, dict) else {"value": data}}
-
-
-def overdue_tasks(request: Request, street: OrgUnit) -> list[dict[str, Any]]:
-    rt = runtime(request)
-    with rt.uow() as s:
-        rows = s.execute(select(HumanTask.process_key, HumanTask.role, func.count())
-                         .where(HumanTask.org_path.startswith(street.path), HumanTask.due_at.is_not(None),
-                                HumanTask.due_at < rt.now())
-                         .group_by(HumanTask.process_key, HumanTask.role)
-                         .order_by(HumanTask.process_key, HumanTask.role)).all()
-    return [{"process_key": r[0], "role": r[1], "count": r[2]} for r in rows]
+    return {"available": True, "data": data}
 
 
 def _ratio(value: Any) -> float | None:
@@ -127,7 +84,7 @@ FACTS_HIDDEN = {"street", "street_name", "from", "to", "generated_at", "as_of", 
 
 
 def _fact_text(key: str, value: Any) -> str:
-    from .labels import LEVEL_NAMES, flat_text, display
+    from .labels import LEVEL_NAMES, display, flat_text
 
     if isinstance(value, dict):
         return "；".join(f"{LEVEL_NAMES.get(k, FACTS_ZH.get(k, k))}：{_fact_text(key, v)}" for k, v in value.items())
@@ -163,7 +120,7 @@ def _period(date_from: str, date_to: str, now: datetime) -> tuple[date, date]:
 
 @router.get("/dashboard")
 def dashboard_home(request: Request, v: Viewer = Depends(dashboard_viewer)):
-    streets = streets_for(request, v)
+    streets = views.streets_for(runtime(request), v.actor)
     if len(streets) == 1:
         return RedirectResponse(f"/dashboard/{streets[0].code}", status_code=303)
     return render(request, "dashboard.html", {"streets": streets, "street": None})
@@ -172,20 +129,25 @@ def dashboard_home(request: Request, v: Viewer = Depends(dashboard_viewer)):
 @router.get("/dashboard/{street_code}")
 def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_viewer),
               date_from: str = DATE, date_to: str = DATE):
-    streets = streets_for(request, v)
+    streets = views.streets_for(runtime(request), v.actor)
     street = next((s for s in streets if s.code == street_code), None)
     if street is None:
         raise NotFound(f"unknown street {street_code!r}", f"街道 {street_code!r} 不存在或不在您的辖区内")
     start, end = _period(date_from, date_to, runtime(request).now())
     panels = []
-    for panel in REPORTS:
+    for panel in registry.reports():
         result = run_report(request, panel, street.code, start, end)
         if result["available"]:
             result["charts"] = charts_for(panel, result["data"])
             result["facts"] = facts(result["data"])
         panels.append({"key": panel, "title": PANEL_TITLES[panel], **result})
-    overdue = overdue_tasks(request, street)
+    overdue = views.overdue_tasks(runtime(request), street.path)
+    from engine.views.dashboard import overdue_by_community
+
     from .context import PROCESS_ZH
+
+    # 待办超期: each overdue task by community, for the supervisor to follow up
+    overdue_lists = overdue_by_community(runtime(request), v.actor, street.path)
 
     by_process: dict[str, int] = {}
     for row in overdue:
@@ -194,6 +156,6 @@ def dashboard(request: Request, street_code: str, v: Viewer = Depends(dashboard_
                               title="超期任务") if by_process else None
     return render(request, "dashboard.html", {
         "streets": streets, "street": street, "panels": panels, "overdue": overdue, "overdue_chart": overdue_chart,
-        "overdue_total": sum(by_process.values()), "date_from": start.isoformat(), "date_to": end.isoformat()})
+        "overdue_total": sum(by_process.values()), "overdue_lists": overdue_lists, "date_from": start.isoformat(), "date_to": end.isoformat()})
 
 

@@ -119,7 +119,7 @@ class Hardening:
 
             payload = (f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>提交被拒绝</title>'
                        f'<h1>提交被拒绝</h1><p>{escape(exc.message_zh)}</p><p><a href="/">返回首页</a></p></html>'
-                       ).encode("utf-8")
+                       ).encode()
             ctype = b"text/html; charset=utf-8"
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", ctype), (b"content-length", str(len(payload)).encode()),

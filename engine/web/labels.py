@@ -11,56 +11,24 @@ untranslated (the English-leak crawl in tests/web/test_chinese.py finds it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from engine.config import CIVIL_TZ
-from engine.domain.mediation import CATEGORIES, LEVEL_ZH, LEVEL_RESULTS, PARTY_KINDS, SOURCES
+from engine.domain.mediation import CATEGORIES, LEVEL_RESULTS, LEVEL_ZH, PARTY_KINDS, SOURCES
 from engine.domain.prior_review import ART278_ZH, DEFAULT_MATTERS, SUBMITTER_KINDS, UNLISTED
 from engine.notices.kinds import NOTICE_KINDS
+from engine.runtime import registry
 
-PROCESS_ZH = {"committee_election": "业委会组建/换届", "prior_review": "先议事项", "tiered_mediation": "分级调解"}
+# Process titles and the processes' own labels come from their descriptors (engine/runtime/registry.py).
+PROCESS_ZH = registry.derived(registry.titles)
 
-# Summary keys, in the order the page lists them (roughly the order a case produces them).
-SUMMARY_ZH: dict[str, str] = {
-    # shared
-    "title": "议题", "stage": "当前阶段", "outcome": "结果", "round": "轮次",
-    # committee_election
-    "kind": "选举类型", "opened_on": "立案日期", "seats": "席位数", "term_years": "任期",
-    "group_size": "筹备组（换届小组）人数", "units": "房屋套数", "owners": "业主人数", "total_owners": "业主总人数",
-    "total_area": "专有部分总面积", "meeting_date": "业主大会会议日期",
-    "excluded_by_negative_list": "因负面清单排除人数", "objections": "异议件数",
-    "approved_candidates": "审查通过的候选人人数", "party_member_share": "候选人党员占比",
-    "party_member_percent": "候选人党员比例", "party_majority": "候选人党员过半数",
-    "ballot_rounds": "投票轮次", "participating_owners": "参与表决业主人数", "participating_area": "参与表决专有部分面积",
-    "quorum_met": "达到“双三分之二”参与要求", "elected_count": "当选人数", "elected_on": "当选日期",
-    "elected_party_member_share": "当选委员党员占比", "elected_party_majority": "当选委员党员过半数",
-    "first_meeting_on": "首次会议日期", "first_meeting_overdue": "首次会议逾期",
-    "filed_on": "备案日期", "filing_overdue": "备案逾期", "filing_number": "备案编号",
-    "term_start": "任期开始", "term_end": "任期届满", "renewal_reminded_on": "换届提醒日期",
-    "closed_on": "终止日期", "closed_reason": "终止理由",
-    "set_aside_votes": "未计入的无效票数（不在选票上）", "meeting_postponed": "会议延期次数",
-    # prior_review
-    "catalogue_version": "先议事项目录版本", "catalogue_org": "目录所属组织",
-    "matter_code": "事项编码", "matter_name": "事项名称", "listed": "列入先议清单", "proposed_unlisted": "提交方申报为非先议事项",
-    "threshold": "表决通过标准", "assembly_vote": "须业主大会表决", "art278_item": "民法典第二百七十八条事项",
-    "submitted_at": "提交时间", "review_started_at": "先议开始时间", "review_due": "先议期限",
-    "review_done_at": "先议完成时间", "review_outcome": "先议结论", "reviews": "历次先议",
-    "escalations": "升级情况", "escalated_this_round": "本轮已升级督办",
-    "decision": "决定方式", "decision_passed": "决定通过", "decided_at": "决定时间",
-    "decided_after_review": "先议后决定", "vote_start": "表决开始", "vote_end": "表决截止",
-    "executed_at": "执行公示时间", "execution_total": "执行金额合计", "publicity_end": "公示截止", "closed_at": "结案时间",
-    # tiered_mediation
-    "received_at": "登记时间", "source": "来源", "category": "纠纷类别", "parties": "当事人数",
-    "party_kinds": "当事人类型", "external_ref": "外部编号", "accepted": "予以受理", "not_accepted_reason": "不予受理理由",
-    "start_level": "受理层级", "start_level_reason": "直接由上级受理的理由", "accepted_at": "受理时间",
-    "current_level": "当前层级", "level_started_at": "各级开始时间", "level_due_at": "各级调解期限",
-    "level_ended_at": "各级结束时间", "level_results": "各级调解结果", "extensions": "延长调解期限",
-    "settled_level": "达成协议的层级", "agreement_signed_on": "协议签订日期",
-    "judicial_confirmation_apply_by": "申请司法确认截止日", "follow_up_on": "回访日期（应于）",
-    "follow_up": "回访情况", "referred_at": "引导诉讼/仲裁时间", "concluded_at": "结案时间",
-}
+# Summary keys, in the order the page lists them (roughly the order a case produces them): the
+# shared ones, then each process's `ProcessDescriptor.data_labels` in registry order.
+SHARED_SUMMARY_ZH: dict[str, str] = {"title": "议题", "stage": "当前阶段", "outcome": "结果", "round": "轮次"}
+SUMMARY_ZH = registry.derived(lambda: {**SHARED_SUMMARY_ZH, **registry.summary_labels()})
 
 # Keys that appear only inside nested entries (reviews, escalations, extensions, follow-up).
 NESTED_ZH: dict[str, str] = {
@@ -126,9 +94,10 @@ _OUTCOMES = {
     "agree": "同意", "agree_with_changes": "修改后同意", "disagree": "不同意", "not_required": "无需先议",
 }
 # Coded values, per key (inside nested entries too: `outcome` of a review, `from`/`to` of an escalation).
-VALUES_ZH: dict[str, dict[Any, str]] = {
+VALUES_ZH: dict[str, Mapping[Any, str]] = {
     # `kind` is an election's kind, or (in a document's audit detail) a notice's kind.
-    "kind": {"first": "首次选举", "renewal": "换届选举", **PARTY_KINDS, **{k: n.title for k, n in NOTICE_KINDS.items()}},
+    "kind": registry.derived(lambda: {"first": "首次选举", "renewal": "换届选举", **PARTY_KINDS,
+                                      **{k: n.title for k, n in NOTICE_KINDS.items()}}),
     "process": PROCESS_ZH,
     "outcome": _OUTCOMES, "review_outcome": _OUTCOMES,
     "stage": {"confirming": "待党支部确认事项分类", "classified": "已分类", "in_review": "党组织先议中", "escalated": "先议超期，已升级督办",
@@ -138,14 +107,12 @@ VALUES_ZH: dict[str, dict[Any, str]] = {
     "threshold": {"majority": "双过半", "three_quarters": "双四分之三"},
     "art278_item": {k: f"第{k}项：{v}" for k, v in ART278_ZH.items()},
     "source": SOURCES, "category": CATEGORIES, "party_kinds": PARTY_KINDS,
-    "submitter_kind": {**PARTY_KINDS, "community": "社区"},
-    # The default catalogue's names; a street's own matters are named by `matter_name` beside them.
-    "matter_code": {**{m["code"]: m["name"] for m in DEFAULT_MATTERS}, UNLISTED: "目录外事项"},
     "start_level": _LEVELS, "current_level": _LEVELS, "settled_level": _LEVELS,
     "level": _LEVELS, "from": _LEVELS, "to": _LEVELS,
     "reason": LEVEL_RESULTS, "level_results": LEVEL_RESULTS,
     "performance": {"fully": "已全部履行", "partially": "部分履行", "not_performed": "未履行"},
-    # A street's own catalogue may add codes; the summary's matter_name names those.
+    # Only prior review has these two. A street's own catalogue may add codes; the summary's
+    # matter_name names those.
     "matter_code": {**{m["code"]: m["name"] for m in DEFAULT_MATTERS}, UNLISTED: "不属于先议事项目录"},
     "submitter_kind": SUBMITTER_KINDS,
 }
@@ -171,7 +138,7 @@ class Vocabulary:
     data: bool = True
 
     @classmethod
-    def of_forms(cls, forms: Mapping[str, Any] | None) -> "Vocabulary":
+    def of_forms(cls, forms: Mapping[str, Any] | None) -> Vocabulary:
         vocab = cls()
         for name, doc in sorted((forms or {}).items()):
             if not isinstance(doc, dict):
@@ -218,7 +185,8 @@ class Vocabulary:
         self._choices(key, parent, [(a.get("const"), a.get("title")) for a in alts if isinstance(a, dict) and "const" in a])
         names = schema.get("enumNames") or schema.get("x-enumNames")
         if isinstance(schema.get("enum"), list) and isinstance(names, list):
-            self._choices(key, parent, list(zip(schema["enum"], names)))
+            # A deployed form may name fewer choices than it has; the unnamed ones show their code.
+            self._choices(key, parent, list(zip(schema["enum"], names, strict=False)))
         self._object(schema, key)
         if isinstance(schema.get("items"), dict):  # a list's items are labelled like the list
             self._schema(key, {k: v for k, v in schema["items"].items() if k != "title"}, parent)
@@ -227,7 +195,7 @@ class Vocabulary:
         if not isinstance(ui, dict):
             return
         if key and isinstance(ui.get("ui:enumNames"), list) and isinstance(ui.get("ui:enum"), list):
-            self._choices(key, parent, list(zip(ui["ui:enum"], ui["ui:enumNames"])))
+            self._choices(key, parent, list(zip(ui["ui:enum"], ui["ui:enumNames"], strict=False)))
         for k, sub in ui.items():
             if not k.startswith("ui:"):
                 self._ui(sub, k, key)
@@ -253,7 +221,8 @@ def _text(key: str | None, value: Any, vocab: Vocabulary = NO_VOCABULARY, parent
         return "是" if value else "否"
     if isinstance(value, (str, int)):
         in_context = vocab.values.get(f"{parent}.{key}", {}) if parent else {}
-        for coded in (in_context, VALUES_ZH.get(key or "", {}), vocab.values.get(key or "", {})):
+        for coded in (in_context, VALUES_ZH.get(key or "", {}), registry.value_labels(key or ""),
+                      vocab.values.get(key or "", {})):
             if value in coded:
                 return coded[value]
     if isinstance(value, str) and _DATETIME.match(value):
@@ -310,12 +279,17 @@ def summary_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 # --- audit actions --------------------------------------------------------------------------
 
-ACTION_ZH: dict[str, str] = {
+# Runtime and platform actions; a process's own actions are its descriptor's `action_labels`.
+BASE_ACTION_ZH: dict[str, str] = {
     # runtime (engine/runtime/service.py and its job modules, deploy.py)
     "case_started": "发起案件", "task_completed": "办理完成", "case_completed": "案件办结",
     "timer_fired": "期限届满（系统自动处理）", "job_completed": "后台步骤完成", "job_failed": "后台步骤执行失败（将自动重试）",
     "incident_raised": "后台步骤多次失败，转为异常事件", "incident_retried": "重试异常步骤", "job_skipped": "跳过异常步骤", "definition_deployed": "部署流程定义",
     "deadline_recounted": "按放假安排重算期限",
+    # who does a task, comments, supervisor controls (engine/runtime/{claims,comments,supervision}.py)
+    "task_claimed": "认领任务", "task_released": "退回岗位", "task_assigned": "指派任务", "task_delegated": "转办任务",
+    "comment_added": "发表意见", "case_cancelled": "撤销案件", "case_suspended": "暂停办理", "case_resumed": "恢复办理",
+    "timer_rescheduled": "调整期限", "step_reopened": "重新打开步骤（补救）",
     # training database (Runtime.mark_training, Runtime.advance_case_clock)
     "training_enabled": "建为培训环境", "training_clock_advanced": "模拟时间前进（培训环境）",
     # documents
@@ -326,22 +300,15 @@ ACTION_ZH: dict[str, str] = {
     "login": "登录", "login_failed": "登录失败（密码错误）", "login_refused_locked": "登录被拒绝（账户已锁定）",
     "login_refused_throttled": "登录被暂缓（失败次数过多）", "logout": "退出登录（所有会话失效）",
     "password_changed": "修改密码（其他会话失效）",
-    # prior review (engine/processes/prior_review.py, engine/domain/prior_review.py)
-    "prior_review:catalogue_pinned": "锁定先议事项目录版本",
-    "prior_review:classified": "事项分类（是否须党组织先议）",
-    "prior_review:unlisted_proposed": "提交方申报为非先议事项（待党支部确认）",
-    "prior_review:review_not_required": "非先议事项，无需党组织先议",
-    "prior_review:review_recorded": "记录党组织先议意见",
-    "prior_review:review_overdue": "先议超期，升级督办",
-    "prior_review:review_supervised": "督办先议",
-    "prior_review:withdrawn": "撤回议题",
-    "prior_review:decision_recorded": "记录决定结果",
-    "prior_review:vote_scheduled": "安排业主大会表决",
-    "prior_review:execution_published": "公示执行情况",
 }
+ACTION_ZH = BASE_ACTION_ZH  # other adapters add their own actions here (e.g. the vote register)
+PROCESS_ACTION_ZH = registry.derived(registry.action_labels)
 REFUSED_ZH = {"complete_task": "提交任务", "open_task": "打开任务", "fire_timer": "期限届满自动处理",
               "start_case": "发起案件", "save": "保存案件",
-              "recount_deadlines": "重算期限", "advance_case_clock": "模拟时间前进"}
+              "recount_deadlines": "重算期限", "advance_case_clock": "模拟时间前进",
+              "claim_task": "认领任务", "release_task": "退回岗位", "assign_task": "指派任务",
+              "delegate_task": "转办任务", "cancel_case": "撤销案件", "suspend_case": "暂停办理",
+              "resume_case": "恢复办理", "reschedule_timer": "调整期限", "reopen_step": "重新打开步骤"}
 
 
 def actor_zh(actor: str, names: Mapping[str, str] | None = None) -> str:
@@ -359,11 +326,15 @@ def actor_zh(actor: str, names: Mapping[str, str] | None = None) -> str:
     return actor
 
 
+def _action_label(action: str) -> str | None:
+    return ACTION_ZH.get(action) or PROCESS_ACTION_ZH.get(action)
+
+
 def action_zh(action: str, detail: Any = None) -> str:
     """Chinese label of an audit action; for a few prior-review events the detail adds the result."""
     if action.startswith("refused:"):
-        return "被拒绝的操作：" + REFUSED_ZH.get(action[8:], ACTION_ZH.get(action[8:], action[8:]))
-    label = ACTION_ZH.get(action) or ACTION_ZH.get(f"prior_review:{action}") or action
+        return "被拒绝的操作：" + REFUSED_ZH.get(action[8:], _action_label(action[8:]) or action[8:])
+    label = _action_label(action) or _action_label(f"prior_review:{action}") or action
     if not isinstance(detail, dict):
         return label
     if action.endswith("review_recorded") and detail.get("outcome") in _OUTCOMES:

@@ -9,16 +9,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from engine.attachments import PendingUpload
-from engine.db.models import Case, HumanTask
-from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.runtime.errors import Conflict, NotFound, ValidationFailed
 
 from . import forms
-from .context import Viewer, check_csrf, render, runtime, viewer
+from .context import Viewer, check_csrf, render, runtime
+from .deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,27 +36,13 @@ def _render_form(request: Request, v: Viewer, info: dict, values: dict, *, error
     }, status_code=status_code)
 
 
-def audit_refusal(request: Request, v: Viewer, task_id: str, action: str, exc: Forbidden) -> None:
-    """Record a refused look at / submission of a task in its case's chain (own transaction)."""
-    rt = runtime(request)
-    with rt.uow() as s:
-        row = s.execute(select(HumanTask.case_id, HumanTask.title, Case.case_number)
-                        .join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)).first()
-    if row is None:
-        return
-    rt.record_refusal(row[0], row[2], v.actor, action, exc, task_id, row[1])
-
-
 def get_task_or_refuse(request: Request, v: Viewer, task_id: str, action: str) -> dict:
-    try:
-        return runtime(request).get_task(task_id, v.actor)
-    except Forbidden as exc:
-        audit_refusal(request, v, task_id, action, exc)
-        raise
+    """The task, or Forbidden (the service records the refusal in the case's chain)."""
+    return runtime(request).get_task(task_id, v.actor, action=action)
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+def task_page(request: Request, task_id: str, v: CurrentViewer):
     info = get_task_or_refuse(request, v, task_id, "open_task")
     props = info["schema"].get("properties") or {}
     # Verdicts per listed entry start empty: an earlier round's verdicts must not be pre-filled.
@@ -67,22 +52,7 @@ def task_page(request: Request, task_id: str, v: Viewer = Depends(viewer)):
 
 
 def _closed_task_info(request: Request, v: Viewer, case_number: str, spec_name: str, task_id: str) -> dict | None:
-    """Enough of a task that is no longer open to show its form again (read only)."""
-    rt = runtime(request)
-    try:
-        view = rt.get_case(case_number, v.actor)  # jurisdiction check; NotFound outside it
-    except NotFound:
-        return None
-    with rt.uow() as s:
-        case = s.scalar(select(Case).where(Case.case_number == case_number))
-        _pd, loaded = rt.loaded_definition(s, case.definition_id)
-        info = loaded.human_tasks.get(spec_name)
-        if info is None:
-            return None
-        return {"task": {"id": task_id, "name": spec_name, "case_number": case_number, "title": info.title, "role": info.role,
-                         "compound_name": view.compound_name, "case_version": view.version, "due_at": None,
-                         "process_key": view.process_key},
-                "schema": loaded.form_schema(spec_name) or {}, "ui_schema": loaded.ui_schema(spec_name) or {}}
+    return runtime(request).closed_task_form(case_number, spec_name, task_id, v.actor)
 
 
 def _without_pending(value: Any) -> Any:
@@ -96,7 +66,7 @@ def _without_pending(value: Any) -> Any:
 
 
 @router.post("/tasks/{task_id}", dependencies=[Depends(check_csrf)])
-async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer)):
+async def submit_task(request: Request, task_id: str, v: CurrentViewer):
     rt = runtime(request)
     form = await request.form()
     case_number = str(form.get("_case") or "")
@@ -106,11 +76,11 @@ async def submit_task(request: Request, task_id: str, v: Viewer = Depends(viewer
     try:
         info = await run_in_threadpool(get_task_or_refuse, request, v, task_id, "complete_task")
     except NotFound:
-        info = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
-        if info is None:
+        done = await run_in_threadpool(_closed_task_info, request, v, case_number, spec_name, task_id)
+        if done is None:
             raise
-        values = await forms.coerce(info["schema"], info["ui_schema"], form, None)
-        return _render_form(request, v, info, values, closed=True, status_code=409,
+        values = await forms.coerce(done["schema"], done["ui_schema"], form, None)
+        return _render_form(request, v, done, values, closed=True, status_code=409,
                             conflict=Conflict("the task was completed by someone else first",
                                               "该任务已被他人办理，您填写的内容如下（未提交），请核对后到案件页继续"))
 

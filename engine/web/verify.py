@@ -15,54 +15,28 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from engine.db.models import Case, Document, OrgUnit, ProcessDefinition
+from engine.runtime.documents import revoke_document
 from engine.runtime.errors import NotFound
+from engine.views import documents
 
 from .context import PROCESS_ZH, Viewer, check_csrf, render, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
 
 
-def describe_for_public(session, doc: Document) -> dict[str, Any]:
-    """The public facts of a document and its status (the page and /api/verify/<code> alike)."""
-    from engine.notices.service import status_of
-
-    case_number = compound = process = None
-    if doc.case_id is not None:
-        row = session.execute(select(Case.case_number, OrgUnit.name, Case.process_key, ProcessDefinition.name)
-                              .join(OrgUnit, OrgUnit.id == Case.compound_id)
-                              .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
-                              .where(Case.id == doc.case_id)).first()
-        if row is not None:
-            case_number, compound = row[0], row[1]
-            process = PROCESS_ZH.get(row[2]) or row[3]
-    return {"doc_number": doc.doc_number, "title": doc.title, "issuer": doc.issuer, "issued_on": doc.issued_on,
-            "case_number": case_number, "compound": compound, "process": process, "sha256": doc.sha256,
-            "verification_code": doc.verification_code, "pages": doc.pages, "page_image": shows_page_image(doc),
-            **status_of(session, doc)}
-
-
 def lookup(request: Request, code: str) -> dict[str, Any] | None:
-    from engine.notices.service import find_by_code
-
-    code = (code or "").strip()
-    if not code or len(code) > 64:
+    """The public facts of a document and its status (the page and /api/verify/<code> alike)."""
+    found = documents.public_document(runtime(request), code)
+    if found is None:
         return None
-    with runtime(request).uow() as s:
-        doc = find_by_code(s, code)
-        return describe_for_public(s, doc) if doc is not None else None
+    key, name = found.pop("process_key"), found.pop("process_name")
+    return {**found, "process": (PROCESS_ZH.get(key) or name) if key else None}
 
 
-_page_images: "OrderedDict[str, bytes | None]" = OrderedDict()  # sha256 → PNG, most recent last
+_page_images: OrderedDict[str, bytes | None] = OrderedDict()  # sha256 → PNG, most recent last
 _page_images_lock = threading.Lock()
 PAGE_IMAGES_KEPT = 64
-
-
-def shows_page_image(doc: Document) -> bool:
-    """Ballot batches carry owners' names and units page by page: their image is never public."""
-    return doc.kind != "ballot"
 
 
 def first_page_png(sha256: str, pdf: bytes) -> bytes | None:
@@ -102,13 +76,10 @@ def verify_page(request: Request, code: str):
 
 @router.get("/verify/{code}/page-1.png")
 def verify_page_image(request: Request, code: str):
-    from engine.notices.service import find_by_code
-
-    with runtime(request).uow() as s:
-        doc = find_by_code(s, code) if code and len(code) <= 64 else None
-        if doc is None or not shows_page_image(doc):
-            raise NotFound(f"no document with code {code!r}", "核验码不存在")
-        sha, content = doc.sha256, doc.content
+    source = documents.public_page_source(runtime(request), code)
+    if source is None:
+        raise NotFound(f"no document with code {code!r}", "核验码不存在")
+    sha, content = source
     png = first_page_png(sha, content)
     if png is None:
         raise NotFound("the first page cannot be shown", "该文书首页图像无法生成")
@@ -125,22 +96,12 @@ def verify_form(request: Request, code: str = ""):
 # --- revoking ---------------------------------------------------------------------------
 
 
-def revoke(request: Request, v: Viewer, document_id: int, reason: str) -> Document:
-    """Revoke a document of a case in the viewer's jurisdiction (404 outside it: ids don't leak)."""
-    from engine.notices.service import revoke_document
-
-    rt = runtime(request)
-    with rt.uow() as s:
-        doc = s.get(Document, document_id)
-        case = s.get(Case, doc.case_id) if doc is not None and doc.case_id is not None else None
-        if doc is None or not v.actor.covers(case.org_path if case is not None else ""):
-            raise NotFound(f"document {document_id} not found", f"文书 {document_id} 不存在")
-        revoke_document(s, doc, actor=v.username, role=v.role, reason=reason, now=rt.now())
-        s.expunge(doc)
-        return doc
+def revoke(request: Request, v: Viewer, document_id: int, reason: str) -> str:
+    """Revoke a document of a case in the viewer's jurisdiction; its verification code."""
+    return revoke_document(runtime(request), v.actor, document_id, reason)
 
 
 @router.post("/documents/{document_id}/revoke", dependencies=[Depends(check_csrf)])
 def revoke_form(request: Request, document_id: int, v: Viewer = Depends(viewer), reason: str = Form("")):
-    doc = revoke(request, v, document_id, reason)
-    return RedirectResponse(f"/verify/{quote(doc.verification_code)}", status_code=303)
+    code = revoke(request, v, document_id, reason)
+    return RedirectResponse(f"/verify/{quote(code)}", status_code=303)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.attachments import reference, store_attachment
-from engine.demo_cases import ROLL as DEMO_ROLL
+from engine.processes.committee import DEMO_ROLL
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOUND = "PK-JP-XC-01"

@@ -3,7 +3,7 @@ task and timer rows the pages show (a publicity period ending in 2027, no schedu
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ NOTE = "2027年国务院放假安排尚未收录"
 
 
 def test_publicity_into_2027_carries_the_note_to_notices_and_rows(election, clock, runtime):
-    clock.set(datetime(2026, 12, 26, 2, tzinfo=timezone.utc))  # Saturday; +7 days = 2027-01-02 (Sat)
+    clock.set(datetime(2026, 12, 26, 2, tzinfo=UTC))  # Saturday; +7 days = 2027-01-02 (Sat)
     e = election
     e.start(meeting_date="2027-01-20")
     e.nominate([candidate(*c) for c in CANDIDATES])
@@ -30,7 +30,7 @@ def test_publicity_into_2027_carries_the_note_to_notices_and_rows(election, cloc
     assert docs["candidate_list_publicity"]["publicity_end"] == "2027-01-04"  # off the weekend
     assert timer.spec_name == "公示期届满" and (timer.period_trigger, timer.period_days) == ("2026-12-26", 7)
     assert NOTE in timer.due_note and objections.due_note == timer.due_note
-    assert objections.due_at == timer.due_at == datetime(2027, 1, 4, 16, tzinfo=timezone.utc)
+    assert objections.due_at == timer.due_at == datetime(2027, 1, 4, 16, tzinfo=UTC)
     assert NOTE in case.data["candidate_publicity"]["publicity_due_note"]
 
 
@@ -48,7 +48,7 @@ def test_a_publicity_inside_2026_has_no_note(election, clock, runtime):
 
 
 def test_the_ballots_say_the_voting_deadline_may_move(election, clock, runtime):
-    clock.set(datetime(2026, 12, 26, 2, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 12, 26, 2, tzinfo=UTC))
     e = election
     e.start(meeting_date="2027-01-20")
     e.nominate([candidate(*c) for c in CANDIDATES])

@@ -11,15 +11,23 @@ PDF rendering is replaced by a cheap stand-in here: notices are not what is unde
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 import shutil
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from engine import audit
 from engine.db.session import engine_for
@@ -31,10 +39,9 @@ from engine.runtime.actors import load_actor
 from engine.runtime.clock import FrozenClock
 from engine.runtime.errors import Conflict, Forbidden, HongwuError, NotFound, RuleRefused
 from engine.runtime.jobs import run_due_jobs
-
 from tests.conftest import START, make_runtime
 
-from .conftest import CANDIDATES, ROLL, Election, candidate
+from .conftest import CANDIDATES, Election, candidate
 
 OWNERS = {owner: name for _cid, owner, name, _party in CANDIDATES}  # O1…O8 with their roll names
 IDS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "X1"]
@@ -49,7 +56,7 @@ RIGHT = {"nominate": "street", "community_review": "cparty", "street_review": "s
          "enter_ballots": "street", "decide_failure": "street", "postpone_meeting": "street"}
 
 
-SEEN: "Counter[str]" = Counter()  # what the runs got to do, printed with -s
+SEEN: Counter[str] = Counter()  # what the runs got to do, printed with -s
 
 
 def _fake_pdf(html: str, *args, **kwargs) -> tuple[bytes, int]:

@@ -350,7 +350,7 @@ def test_a_service_that_would_break_an_invariant_is_refused_and_audited(election
     e.start()
     e.nominate([candidate(*c) for c in CANDIDATES[:7]])
     def counted_up(ctx, **values):  # the old way: the list changes, its summary is left as it was
-        proc._data(ctx).update(values)
+        ctx.data.update(values)
 
     monkeypatch.setattr(proc, "_set", counted_up)
     sheet = runtime.get_task(e.task("cparty", "community_review").id, e.actors["cparty"])["data"]["review_sheet"]

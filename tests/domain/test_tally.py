@@ -126,7 +126,7 @@ def test_parse_ballots_words_and_errors():
     roll = roll_of(["10"] * 3)
     ok = parse_ballots("owner_id,item,vote\nO0,A,同意\nO1,A,反对\nO2,A,弃权\nO0,B,Agree\n".encode(), "b.csv", roll)
     assert [b.vote for b in ok] == ["agree", "disagree", "abstain", "agree"]
-    bad = "owner_id,item,vote\nX9,A,agree\nO0,A,maybe\nO1,A,agree\nO1,A,disagree\n".encode()
+    bad = b"owner_id,item,vote\nX9,A,agree\nO0,A,maybe\nO1,A,agree\nO1,A,disagree\n"
     with pytest.raises(BallotError) as err:
         parse_ballots(bad, "b.csv", roll)
     assert [(p.line, p.message.split(" ")[0]) for p in err.value.problems] == [

@@ -2,7 +2,7 @@
 pending deadline it affects counted again (one transaction per case, audited with old and new
 date); a dry run changes nothing; a bad file changes nothing; nothing moves onto a passed time."""
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -13,9 +13,9 @@ from engine.runtime.errors import Forbidden, ValidationFailed
 from tests.engine.support import apply_data
 from tests.engine.test_holidays import SCHEDULE_2027
 
-JAN21 = datetime(2027, 1, 21, 2, tzinfo=timezone.utc)  # 10:00 Beijing, a Thursday
-FEB09_END = datetime(2027, 2, 9, 16, tzinfo=timezone.utc)  # 24:00 of 2027-02-09, Beijing
-FEB12_END = datetime(2027, 2, 12, 16, tzinfo=timezone.utc)
+JAN21 = datetime(2027, 1, 21, 2, tzinfo=UTC)  # 10:00 Beijing, a Thursday
+FEB09_END = datetime(2027, 2, 9, 16, tzinfo=UTC)  # 24:00 of 2027-02-09, Beijing
+FEB12_END = datetime(2027, 2, 12, 16, tzinfo=UTC)
 
 
 def _open_review(sample, actors, clock, when, days):
@@ -104,14 +104,14 @@ def test_a_new_deadline_counted_after_loading_uses_the_schedule(sample, actors, 
 
 
 @pytest.mark.parametrize("now,expected", [
-    (datetime(2027, 2, 19, 2, tzinfo=timezone.utc), datetime(2027, 2, 20, 16, tzinfo=timezone.utc)),  # moves earlier
-    (datetime(2027, 2, 21, 2, tzinfo=timezone.utc), datetime(2027, 2, 22, 16, tzinfo=timezone.utc)),  # already passed: kept
+    (datetime(2027, 2, 19, 2, tzinfo=UTC), datetime(2027, 2, 20, 16, tzinfo=UTC)),  # moves earlier
+    (datetime(2027, 2, 21, 2, tzinfo=UTC), datetime(2027, 2, 22, 16, tzinfo=UTC)),  # already passed: kept
 ])
 def test_a_due_date_never_moves_earlier_onto_a_passed_time(sample, actors, clock, cli, tmp_path, now, expected):
     # 10 days from 2027-02-10 end on Saturday 02-20: a rest day by the statute (→ Monday 02-22),
     # an adjusted working day (调休) by the loaded schedule.
-    case = _open_review(sample, actors, clock, datetime(2027, 2, 10, 2, tzinfo=timezone.utc), 10)
-    assert _rows(sample, case.id)[0].due_at == datetime(2027, 2, 22, 16, tzinfo=timezone.utc)
+    case = _open_review(sample, actors, clock, datetime(2027, 2, 10, 2, tzinfo=UTC), 10)
+    assert _rows(sample, case.id)[0].due_at == datetime(2027, 2, 22, 16, tzinfo=UTC)
     clock.set(now)  # the runtime's clock: the command line runs on the system clock
     result = sample.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
     timer, task = _rows(sample, case.id)

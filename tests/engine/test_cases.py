@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
 from tests.engine.support import apply_data
 
 
@@ -145,13 +144,13 @@ def test_a_crashed_workers_claim_expires(sample, actors, clock):
 def test_inbox_orders_due_first_then_undated_and_pages(sample, actors, clock):
     street = actors["street"]
     numbers = []
-    for i in range(5):
+    for _ in range(5):
         case = sample.start_case("sample_review", "PK-JP-XC-01", street)
         numbers.append(case.case_number)
         clock.advance(minutes=1)
     # Give three of them a due date (the review task of the large branch, as the party organisation).
     cparty = actors["cparty"]
-    for n, days in zip(numbers[:3], (9, 3, 6)):
+    for n, days in zip(numbers[:3], (9, 3, 6), strict=True):
         t = [t for t in sample.list_tasks(street) if t.case_number == n][0]
         sample.complete_task(t.id, street, apply_data(amount=5000, days=days))
     inbox = sample.list_tasks(cparty)

@@ -1,5 +1,6 @@
 """The hongwu CLI end to end on a fresh database: JSON output, exit code 2 on bad input."""
 import json
+from datetime import UTC
 
 from typer.testing import CliRunner
 
@@ -75,7 +76,7 @@ def test_init_demo_is_idempotent(tmp_path):
 def test_serve_fires_due_timers_in_the_background(db_url):
     """`hongwu serve`'s timer thread (here without the web server) fires what is due by the wall clock."""
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from engine import demo
     from engine.commands import _common
@@ -86,7 +87,7 @@ def test_serve_fires_due_timers_in_the_background(db_url):
     from tests.conftest import make_runtime
     from tests.engine.support import apply_data
 
-    past = make_runtime(db_url, FrozenClock(datetime(2026, 9, 1, 2, tzinfo=timezone.utc)))
+    past = make_runtime(db_url, FrozenClock(datetime(2026, 9, 1, 2, tzinfo=UTC)))
     with past.uow() as s:
         demo.seed(s, past.now(), password=None)
     deploy(past, [SAMPLE_BPMN], SAMPLE_FORMS)

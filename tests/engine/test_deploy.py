@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from engine.db.models import ProcessDefinition
 from engine.runtime.errors import DeployError, ScriptRefused
 from engine.runtime.service import deploy
-
 from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS, apply_data
 
 SOURCE = (SAMPLE_BPMN / "sample_review.bpmn").read_text(encoding="utf-8")

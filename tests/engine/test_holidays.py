@@ -1,6 +1,6 @@
 """Statutory rest days without an official schedule (2024 《全国年节及纪念日放假办法》), loaded
 schedules, and each period kind across the 2026/2027 boundary."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -65,7 +65,7 @@ def test_sources_by_precedence():
 # --- each period kind at the 2026/2027 boundary (nothing loaded for 2027) --------------------
 
 def at(y, m, d):
-    return datetime(y, m, d, 2, tzinfo=timezone.utc)
+    return datetime(y, m, d, 2, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("kwargs,trigger,expected", [

@@ -7,7 +7,6 @@ from sqlalchemy import select
 from engine import audit
 from engine.db.models import Case
 from engine.runtime import invariants as inv
-
 from tests.engine.support import apply_data
 
 

@@ -1,5 +1,5 @@
 """Civil Code Arts. 200–204 deadlines: next-day start, 24:00 end, month ends, rest days."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -11,23 +11,23 @@ from engine.domain.periods import (
     period_end,
 )
 
-BJ = timezone.utc  # instants below are UTC; civil dates are Beijing dates
+BJ = UTC  # instants below are UTC; civil dates are Beijing dates
 
 
 def at(y, m, d, hour_utc=2):
-    return datetime(y, m, d, hour_utc, tzinfo=timezone.utc)
+    return datetime(y, m, d, hour_utc, tzinfo=UTC)
 
 
 def test_days_start_next_day_and_end_at_midnight_beijing():
     d = period_end(at(2026, 11, 24), days=7)  # Tue → Tue 12-01, a working day
     assert d.last_day == date(2026, 12, 1)
-    assert d.due_at == datetime(2026, 12, 1, 16, 0, tzinfo=timezone.utc)  # 12-02 00:00 Beijing
+    assert d.due_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 12-02 00:00 Beijing
     assert d.calendar_covered and d.note == ""
 
 
 def test_civil_date_is_beijing_date():
     # 2026-11-23 20:00 UTC is already Tuesday 11-24 in Beijing.
-    assert period_end(datetime(2026, 11, 23, 20, tzinfo=timezone.utc), days=1).last_day == date(2026, 11, 25)
+    assert period_end(datetime(2026, 11, 23, 20, tzinfo=UTC), days=1).last_day == date(2026, 11, 25)
 
 
 def test_last_day_on_weekend_moves_to_monday():

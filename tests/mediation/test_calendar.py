@@ -3,7 +3,7 @@ its note on the acceptance notice and the task rows, then counted again and audi
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -15,14 +15,14 @@ NOTE = "2027年国务院放假安排尚未收录"
 
 
 def test_level_deadline_note_then_recount(med, actors, clock):
-    clock.set(datetime(2027, 1, 21, 2, tzinfo=timezone.utc))  # 15 days → 02-05 除夕 → 02-09
+    clock.set(datetime(2027, 1, 21, 2, tzinfo=UTC))  # 15 days → 02-05 除夕 → 02-09
     case = open_case(med, actors)
     assign(med, actors, case, "community")
     view = med.get_case(case, SYSTEM)
     with med.uow() as s:
         timers = list(s.scalars(select(Timer).where(Timer.case_id == view.id)))
         acceptance = s.scalar(select(Document).where(Document.case_id == view.id, Document.kind == "mediation_acceptance"))
-    old_due = datetime(2027, 2, 9, 16, tzinfo=timezone.utc)
+    old_due = datetime(2027, 2, 9, 16, tzinfo=UTC)
     assert timers and all(t.due_at == old_due and NOTE in t.due_note for t in timers)
     assert any(NOTE in p for p in json.loads(acceptance.context)["body"])
     mediate = task(med, case, "community_mediate")
@@ -30,7 +30,7 @@ def test_level_deadline_note_then_recount(med, actors, clock):
 
     result = med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
     assert result.report.cases_changed == [case]
-    new_due = datetime(2027, 2, 12, 16, tzinfo=timezone.utc)
+    new_due = datetime(2027, 2, 12, 16, tzinfo=UTC)
     view = med.get_case(case, SYSTEM)
     assert view.data["level_deadline"]["due"] == new_due.isoformat()
     assert view.data["level_deadline"]["last_day"] == "2027-02-12"
@@ -43,7 +43,7 @@ def test_level_deadline_note_then_recount(med, actors, clock):
     assert events and all(json.loads(e.data_after)["due"] == new_due.isoformat() for e in events)
 
     # An extension counts from the moved last day.
-    clock.set(datetime(2027, 2, 10, 2, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 2, 10, 2, tzinfo=UTC))
     from tests.mediation.support import complete, session
 
     complete(med, actors, case, "community_mediate",
@@ -52,7 +52,7 @@ def test_level_deadline_note_then_recount(med, actors, clock):
 
 
 def test_the_summary_copy_of_the_due_time_follows(med, actors, clock):
-    clock.set(datetime(2027, 1, 21, 2, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 1, 21, 2, tzinfo=UTC))
     case = open_case(med, actors)
     assert med.get_case(case, SYSTEM).summary["level_due_at"]["community"] == "2027-02-09T16:00:00+00:00"
     med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
@@ -64,14 +64,14 @@ def test_a_deadline_counted_before_the_load_is_corrected_when_its_task_appears(m
     later: loaded in between, the schedule still reaches it (audited when the task appears)."""
     from tests.mediation.support import settle, sign
 
-    clock.set(datetime(2027, 1, 6, 2, tzinfo=timezone.utc))  # +30 days = 02-05 除夕 → 02-09 by the statute
+    clock.set(datetime(2027, 1, 6, 2, tzinfo=UTC))  # +30 days = 02-05 除夕 → 02-09 by the statute
     case = open_case(med, actors)
     assign(med, actors, case, "community")
     settle(med, actors, case, "community")
     sign(med, actors, case, "community")
     assert med.get_case(case, SYSTEM).data["follow_up_due"] == "2027-02-09T16:00:00+00:00"
     med.load_holiday_schedule(SCHEDULE_2027, actors["admin"])
-    clock.set(datetime(2027, 2, 8, 16, 1, tzinfo=timezone.utc))  # the visit's day begins (the old one)
+    clock.set(datetime(2027, 2, 8, 16, 1, tzinfo=UTC))  # the visit's day begins (the old one)
     assert med.run_due_timers("w1") == 1
     visit = task(med, case, "follow_up")
     assert visit["due_at"] == "2027-02-12T16:00:00+00:00" and visit["due_note"] is None

@@ -1,5 +1,5 @@
 """Pure rules of tiered mediation: settings, extensions, statistics on a hand-computed fixture."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -7,7 +7,7 @@ from engine.domain import mediation as m
 
 
 def utc(month, day, hour=0):
-    return datetime(2026, month, day, hour, tzinfo=timezone.utc)
+    return datetime(2026, month, day, hour, tzinfo=UTC)
 
 
 def iso(month, day, hour=0):

@@ -165,8 +165,8 @@ def test_concurrent_duplicates_make_one_case(med):
     """The same hotline ticket pushed four times at once: one case, and every answer names it."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine.processes.mediation import intake_case
     from engine.runtime.actors import Actor
+    from engine.services.mediation_intake import intake_case
 
     body = payload(reference="12345-RACE-1")
     with ThreadPoolExecutor(4) as pool:

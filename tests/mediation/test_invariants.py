@@ -2,7 +2,7 @@
 is refused on save (here: a deadline rule gone wrong), audited, and changes nothing."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from engine.domain.periods import period_end
 from engine.runtime import invariants as inv
 from tests.mediation.support import SYSTEM, complete, intake_form, tasks
 
-T0 = datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc)  # 1 March, 10:00 Beijing
+T0 = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)  # 1 March, 10:00 Beijing
 
 
 def summary(**kw):

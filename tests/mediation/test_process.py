@@ -15,7 +15,19 @@ from engine.domain.periods import period_end
 from engine.runtime.errors import ValidationFailed
 from engine.settings_store import put_setting
 from tests.mediation.support import (
-    AGREEMENT, COMPOUND, PARTIES, SYSTEM, assign, complete, fail, open_case, session, settle, sign, task, tasks,
+    AGREEMENT,
+    COMPOUND,
+    PARTIES,
+    SYSTEM,
+    assign,
+    complete,
+    fail,
+    open_case,
+    session,
+    settle,
+    sign,
+    task,
+    tasks,
 )
 
 ROLE = {"community": "community_staff", "street": "street_staff", "district": "district_mediator"}

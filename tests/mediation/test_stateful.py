@@ -5,6 +5,8 @@ injected clock, stale versions, a street changing its deadlines — all through 
 After every step every declared invariant holds on every case and every chain verifies."""
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -15,8 +17,16 @@ from engine.runtime.actors import Actor
 from tests.conftest import PG_URL, START
 from tests.mediation.support import AGREEMENT, PARTIES, deploy_mediation, intake_form, session
 from tests.stateful import (
-    PG_RUN, SQLITE_RUN, Ledger, attempt, open_tasks, prepared_postgresql, prepared_sqlite, run,
-    ProcessMachine, stale_attempt,
+    PG_RUN,
+    SQLITE_RUN,
+    Ledger,
+    ProcessMachine,
+    attempt,
+    open_tasks,
+    prepared_postgresql,
+    prepared_sqlite,
+    run,
+    stale_attempt,
 )
 
 COMPOUNDS = {"PK-JP-XC-01": "PK/PK-JP/PK-JP-XC/PK-JP-XC-01/", "PK-JP-WJ-01": "PK/PK-JP/PK-JP-WJ/PK-JP-WJ-01/"}
@@ -81,7 +91,7 @@ def machine(make_url):
               hotline=st.booleans())
         def take_in(self, right, pick, compound, hotline):
             """A dispute arrives at the window, or from the 12345 hotline (API route)."""
-            from engine.processes.mediation import intake_case
+            from engine.services.mediation_intake import intake_case
 
             actor = self._someone(right, pick, "community_staff", COMPOUNDS[compound])
             if hotline:
@@ -113,7 +123,7 @@ def machine(make_url):
                 data = _payload(self.rt, task["name"], choice)
                 step = task["name"] + (f"/{data['outcome']}" if "outcome" in data else "")
                 attempt(self.rt, self.ledger, f"{step} of {cn} by {actor.username}",
-                        lambda: self.rt.complete_task(task["id"], actor, data, expected), cn)
+                        partial(self.rt.complete_task, task["id"], actor, data, expected), cn)
                 self.check()
 
         @rule(days=st.integers(1, 20))

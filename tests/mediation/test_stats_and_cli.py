@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -14,7 +14,7 @@ from engine.reports.mediation import mediation_stats
 from tests.mediation.support import PARTIES, deploy_mediation
 from tests.mediation.test_domain import fixture_records
 
-NOW = datetime(2026, 12, 20, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 20, 2, tzinfo=UTC)
 
 
 def insert_fixture(runtime) -> None:
@@ -36,10 +36,10 @@ def insert_fixture(runtime) -> None:
         for i, r in enumerate(fixture_records()):
             add(r.case_number, ["PK-JP-XC-01", "PK-JP-XC-02", "PK-JP-WJ-01"][i % 3], r.status, r.received_at,
                 dict(r.summary))
-        add("OTHER-STREET", "PK-QL-01-01", "completed", datetime(2026, 11, 5, tzinfo=timezone.utc),
+        add("OTHER-STREET", "PK-QL-01-01", "completed", datetime(2026, 11, 5, tzinfo=UTC),
             {"accepted": True, "outcome": "referred"})
         # 31 Oct 23:00 Beijing = 31 Oct 15:00 UTC: before a period starting 1 Nov.
-        add("OCTOBER", "PK-JP-XC-01", "completed", datetime(2026, 10, 31, 15, tzinfo=timezone.utc),
+        add("OCTOBER", "PK-JP-XC-01", "completed", datetime(2026, 10, 31, 15, tzinfo=UTC),
             {"accepted": True, "outcome": "referred"})
 
 

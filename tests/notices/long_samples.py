@@ -59,10 +59,7 @@ LONG: dict[str, dict] = {
     "judicial_confirmation_reminder": _long("judicial_confirmation_reminder"),
 }
 
-# Kinds registered by process modules (engine/processes/prior_review.py registers its committee
-# decision notice on import).
-import engine.processes.prior_review  # noqa: E402,F401  (registers committee_decision_result)
-
+# Kinds the processes declare in their descriptors (NOTICE_KINDS reads them from the registry).
 REGISTERED: dict[str, dict] = {
     "committee_decision_result": {
         "issuer": "明发滨江新城小区业主委员会", "recipient": "各位业主：", "compound_name": "明发滨江新城小区",

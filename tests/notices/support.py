@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pdfplumber
 from fontTools.ttLib import TTFont
@@ -13,7 +13,7 @@ from engine.notices import render
 from engine.notices.kinds import get_kind
 from engine.notices.service import prepare_context
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 SETTINGS = Settings(database_url="sqlite://", base_url="http://testserver", secret_key="x")
 MM = 72 / 25.4  # PDF points per millimetre
 

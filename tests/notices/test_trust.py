@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import audit
 from engine.db.models import AuditEvent, Document, DocumentRevocation, OrgSeal, OrgUnit
-from engine.notices.service import (revoke_document, set_org_notice_settings, status_of, verify_pdf_bytes)
+from engine.notices.service import revoke_document, set_org_notice_settings, status_of, verify_pdf_bytes
 from engine.runtime.errors import Conflict, Forbidden, ValidationFailed
 
 from .samples import SAMPLES

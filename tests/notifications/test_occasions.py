@@ -7,7 +7,6 @@ from sqlalchemy import select, update
 from engine import audit
 from engine.db.models import Case, HumanTask, User
 from engine.db.notification_models import Notification
-
 from tests.engine.support import apply_data
 from tests.notifications.support import notes, who
 
@@ -99,7 +98,7 @@ def test_case_controls_tell_who_works_on_the_case(sample, actors):
 def test_claimed_step_deadlines_go_to_the_holder_and_overdue_to_the_street(sample, actors, clock, service):
     case = _to_review(sample, actors, days=7)  # due 2026-11-30 24:00 Beijing time
     task_id = case.tasks[0]["id"]
-    _event(sample, case.case_number, "task_claimed", "cparty", {"task_id": task_id, "user": "cparty"})
+    sample.claim_task(task_id, actors["cparty"])
     assert service.scan()["announced"] == 0
     clock.advance(days=8, hours=14)  # 2026-11-30 00:00 Beijing: the last day begins
     assert service.scan()["announced"] == 1

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import email
 import socket
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.header import decode_header, make_header
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from engine.notifications.senders import Outgoing, SendFailed, SmtpSender, configured_senders, register_sender, unregister_sender
-
+from engine.notifications.senders import (
+    Outgoing,
+    SendFailed,
+    SmtpSender,
+    configured_senders,
+    register_sender,
+    unregister_sender,
+)
 from tests.engine.support import apply_data
 from tests.notifications.support import outbox
 
@@ -226,7 +232,7 @@ def test_cli_sends_the_outbox_and_lists(sample, actors, service, smtp, cli, monk
 
 def test_worker_once_announces_overdue_steps_and_sends_them(sample, actors, service, smtp, cli, monkeypatch,
                                                            db_url):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import update
 
@@ -238,7 +244,7 @@ def test_worker_once_announces_overdue_steps_and_sends_them(sample, actors, serv
     sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data(amount=5000, days=7))
     with sample.uow() as s:  # the worker runs on the real clock: its timer stays ahead, its step is overdue
         from engine.db.models import Timer
-        s.execute(update(Timer).values(due_at=datetime.now(timezone.utc) + timedelta(days=365)))
+        s.execute(update(Timer).values(due_at=datetime.now(UTC) + timedelta(days=365)))
         s.execute(update(HumanTask).values(due_at=START - timedelta(hours=1)))
     monkeypatch.setenv("HONGWU_SMTP_URL", smtp.url)
     cli("worker", "--once")  # real clock: the test's step is long overdue by then

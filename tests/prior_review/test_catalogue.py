@@ -10,7 +10,6 @@ from engine.domain import prior_review as pr
 from engine.runtime.errors import Forbidden, ValidationFailed
 from tests.prior_review.support import review, start, task_named
 
-
 # --- pure rules ----------------------------------------------------------------------------
 
 def test_twelve_defaults_with_items_thresholds_and_deciders():

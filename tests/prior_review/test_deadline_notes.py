@@ -3,7 +3,7 @@ end date may move, on the notice and on the timer row; loading the schedule clea
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ NOTE = "2027年国务院放假安排尚未收录"
 
 
 def test_execution_publicity_into_2027_carries_the_note(prt, actors, clock):
-    clock.set(datetime(2026, 12, 26, 2, tzinfo=timezone.utc))  # +7 days = 2027-01-02 (Sat) → 01-04
+    clock.set(datetime(2026, 12, 26, 2, tzinfo=UTC))  # +7 days = 2027-01-02 (Sat) → 01-04
     c = actors["community"]
     cn = start(prt, actors, "common_income")
     prt.complete_task(task_named(prt, cn, actors["branch"], "branch_review"), actors["branch"], review(prt))
@@ -32,5 +32,5 @@ def test_execution_publicity_into_2027_carries_the_note(prt, actors, clock):
     prt.load_holiday_schedule(SCHEDULE_2027, actors["admin"])  # 01-04 stays: only the note goes
     with prt.uow() as s:
         timer = s.scalar(select(Timer).where(Timer.case_id == view.id))
-    assert timer.due_at == datetime(2027, 1, 4, 16, tzinfo=timezone.utc) and timer.due_note is None
+    assert timer.due_at == datetime(2027, 1, 4, 16, tzinfo=UTC) and timer.due_note is None
     assert prt.get_case(cn, c).data["publicity"]["publicity_end_at_note"] == ""

@@ -14,7 +14,15 @@ from engine.domain import prior_review as pr
 from engine.runtime.errors import Forbidden
 from engine.runtime.service import deploy
 from tests.prior_review.support import (
-    COMPOUND, FORMS, committee_decision, count_votes, events, review, start, submission, task_named,
+    COMPOUND,
+    FORMS,
+    committee_decision,
+    count_votes,
+    events,
+    review,
+    start,
+    submission,
+    task_named,
 )
 
 SKIPPING = """<?xml version="1.0" encoding="UTF-8"?>

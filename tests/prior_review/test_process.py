@@ -6,8 +6,16 @@ import json
 import pytest
 
 from engine.domain import prior_review as pr
+from engine.errors import Forbidden
 from tests.prior_review.support import (
-    confirm, decide, documents, events, review, start, submission, task_named,
+    confirm,
+    decide,
+    documents,
+    events,
+    review,
+    start,
+    submission,
+    task_named,
 )
 
 ASSEMBLY_MATTERS = [m["code"] for m in pr.DEFAULT_MATTERS if m["assembly_vote"]]
@@ -142,7 +150,7 @@ def test_unlisted_matter_confirmed_by_the_branch_skips_the_review_and_says_so(pr
     assert [t["name"] for t in view.tasks] == ["confirm_classification"]  # the proposal goes to the branch
     assert view.summary["stage"] == "confirming" and view.summary["proposed_unlisted"] is True
     for who in ("community", "cparty", "street"):  # only the branch confirms
-        with pytest.raises(Exception):
+        with pytest.raises(Forbidden):
             prt.complete_task(view.tasks[0]["id"], actors[who], confirm())
     view = prt.complete_task(view.tasks[0]["id"], actors["branch"], confirm())
     assert [t["name"] for t in view.tasks] == ["committee_decision"]

@@ -7,7 +7,14 @@ from datetime import date
 
 from engine.reports.prior_review import prior_review_report
 from tests.prior_review.support import (
-    branch_secretary, committee_decision, confirm, decide, review, start, submission, task_named,
+    branch_secretary,
+    committee_decision,
+    confirm,
+    decide,
+    review,
+    start,
+    submission,
+    task_named,
 )
 
 
@@ -74,8 +81,9 @@ def test_report_on_a_street(prt, actors, clock):
 
 
 def test_refused_attempts_are_counted_and_compliance_stays_whole(prt, actors):
-    from engine.runtime.errors import Forbidden
     import pytest
+
+    from engine.runtime.errors import Forbidden
 
     cn = start(prt, actors, "fund_use")
     tid = task_named(prt, cn, actors["branch"], "branch_review")

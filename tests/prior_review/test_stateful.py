@@ -6,6 +6,7 @@ layer. After every step every declared invariant holds on every case and every c
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from hypothesis import strategies as st
@@ -15,12 +16,27 @@ from engine.domain import prior_review as pr
 from engine.runtime.actors import Actor
 from tests.conftest import PG_URL, START
 from tests.prior_review.support import (
-    arrange_vote, branch_secretary, committee_decision, confirm, count_votes, deploy_prior_review, execution,
-    review, submission,
+    arrange_vote,
+    branch_secretary,
+    committee_decision,
+    confirm,
+    count_votes,
+    deploy_prior_review,
+    execution,
+    review,
+    submission,
 )
 from tests.stateful import (
-    PG_RUN, SQLITE_RUN, Ledger, attempt, open_tasks, prepared_postgresql, prepared_sqlite, run,
-    ProcessMachine, stale_attempt,
+    PG_RUN,
+    SQLITE_RUN,
+    Ledger,
+    ProcessMachine,
+    attempt,
+    open_tasks,
+    prepared_postgresql,
+    prepared_sqlite,
+    run,
+    stale_attempt,
 )
 
 COMPOUNDS = ("PK-JP-XC-01", "PK-JP-XC-02", "PK-JP-WJ-01")
@@ -108,7 +124,7 @@ def machine(make_url):
                 expected = view.version - 1 if stale == 0 else view.version
                 data = _payload(self.rt, task["name"], choice)
                 attempt(self.rt, self.ledger, f"{task['name']} of {cn} by {actor.username}",
-                        lambda: self.rt.complete_task(task["id"], actor, data, expected), cn)
+                        partial(self.rt.complete_task, task["id"], actor, data, expected), cn)
                 self.check()
 
         @rule(days=st.integers(1, 20))

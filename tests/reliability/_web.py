@@ -1,5 +1,4 @@
-"""Web fixtures for the reliability probes: the tests/web set-up, plus an API client."""
-from tests.web.conftest import app, web_rt  # noqa: F401 - fixtures, re-exported
+"""An API client for the reliability probes (their `app` and `web_rt` fixtures come from conftest.py)."""
 
 
 def api_client(app, username="street"):

@@ -139,14 +139,14 @@ def test_completions_racing_timer_firings_on_postgresql(pg_url, clock):
             outcomes.append("completed")
         except Conflict:
             outcomes.append("conflict")
-        except BaseException as exc:  # noqa: BLE001 - any other error is the failure under test
+        except BaseException as exc:  # any other error is the failure under test
             errors.append(exc)
 
     def fire(worker_id, barrier):
         barrier.wait()
         try:
             rt.run_due_timers(worker_id, batch=3)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     barrier = threading.Barrier(len(cases) + 2)

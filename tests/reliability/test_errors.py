@@ -1,7 +1,5 @@
 """One error shape across the API — FastAPI's own validation and HTTP errors included — safe
 download names, security headers, and a failing script at case start as a clear error."""
-import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,11 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from engine.db.models import Attachment, Case
-from engine.runtime.errors import ValidationFailed
 from engine.runtime.service import deploy
 from engine.web.hardening import content_disposition
 from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS
-from tests.reliability._web import api_client, app, web_rt  # noqa: F401 - fixtures
+from tests.reliability._web import api_client
 from tests.web.support import logged_in, page_csrf
 
 SHAPE = {"code", "message", "message_zh", "details"}

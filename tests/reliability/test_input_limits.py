@@ -14,7 +14,7 @@ from engine.domain import owner_roll
 from engine.domain.owner_roll import RollError, parse_roll
 from engine.runtime import limits as limits_mod
 from engine.runtime.errors import ValidationFailed
-from tests.reliability._web import api_client, app, web_rt  # noqa: F401 - fixtures
+from tests.reliability._web import api_client
 from tests.web.support import logged_in, page_csrf
 
 HEADER = ["unit_id", "owner_id", "owner_name", "area_m2"]

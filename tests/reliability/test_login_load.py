@@ -14,8 +14,15 @@ from sqlalchemy import select, update
 
 from engine import audit
 from engine.db.models import AuditEvent, LoginThrottle, User
-from engine.web.security import (ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY, ADDRESS_FREE_FAILURES,
-                                 ADDRESS_MAX_DELAY, LoginFailed, login, throttle_delay)
+from engine.web.security import (
+    ACCOUNT_FREE_FAILURES,
+    ACCOUNT_MAX_DELAY,
+    ADDRESS_FREE_FAILURES,
+    ADDRESS_MAX_DELAY,
+    LoginFailed,
+    login,
+    throttle_delay,
+)
 
 # Cheap hashes for the load tests: they measure locking, not argon2's deliberate slowness
 # (0.1–0.8 s a check on a shared machine would make 100 logins take minutes).

@@ -219,9 +219,9 @@ def test_periodic_checkpoint_only_when_due_and_changed(history, runtime, clock, 
 
 def test_the_auditor_page_and_api_show_the_checkpoint_and_what_is_missing(db_url, clock):
     from engine.runtime.actors import load_actor
+    from engine.web.app import create_app
     from tests.conftest import make_runtime
     from tests.web.support import deploy_test_processes, logged_in, seed_demo
-    from engine.web.app import create_app
 
     rt = make_runtime(db_url, clock)
     seed_demo(rt)

@@ -59,7 +59,7 @@ def test_count_from_register_matches_the_domain_tally(voting, runtime, clock):
 
     # the same inputs through the domain tally directly
     roll = parse_roll(ROLL.encode(), "roll.csv")
-    by_code = dict(zip(c, owners))
+    by_code = dict(zip(c, owners, strict=False))
     lines = [Ballot(by_code[c[0]], i, "agree") for i in ITEMS]
     lines += [Ballot(by_code[code], i, m) for code, marks in plan.items() if code != reissued
               for i, m in marks.items()]

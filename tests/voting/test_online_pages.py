@@ -60,7 +60,9 @@ def test_unknown_and_known_codes_get_the_same_page(web):
     b = _open(owner, "NOSUCHCODE-1", wrong)
     assert a.status_code == b.status_code == 422
     assert NOT_ACCEPTED_ZH in a.text and NOT_ACCEPTED_ZH in b.text
-    strip = lambda t, c: t.replace(c, "CODE").split('name="csrf_token" value="')[0]
+    def strip(t: str, c: str) -> str:
+        return t.replace(c, "CODE").split('name="csrf_token" value="')[0]
+
     assert strip(a.text, code) == strip(b.text, "NOSUCHCODE-1")
 
 

@@ -18,3 +18,12 @@ def app(web_rt, clock):
     from engine.web.app import create_app
 
     return create_app(web_rt.settings, clock)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium per test module (the browser tests and the journeys share it)."""
+    from tests.web.browser_support import chromium
+
+    with chromium() as b:
+        yield b

@@ -44,6 +44,7 @@ MATRIX = {
     ("GET", "/audit/cases/{case_number}/export"): "audit",
     ("GET", "/admin"): "admin", ("GET", "/admin/users"): "admin", ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/{username}"): "admin", ("GET", "/admin/orgs"): "admin", ("POST", "/admin/orgs"): "admin",
+    ("POST", "/admin/staffing"): "admin",
     ("POST", "/admin/orgs/{org_code}"): "admin", ("GET", "/admin/orgs/{org_code}/seal.png"): "admin",
     ("GET", "/admin/deploy"): "admin", ("POST", "/admin/deploy"): "admin",
     ("GET", "/admin/settings/{key}"): "admin", ("POST", "/admin/settings/{key}"): "admin",
@@ -123,7 +124,8 @@ def setup_world(app, rt):
         return {"case_number": case.case_number, "task_id": task_id, "attachment_id": att.id, "document_id": doc.id,
                 "org_code": "PK-JP",
                 "code": "MATRIX234567", "street_code": "PK-JP", "key": "mediation_deadlines", "username": "community",
-                "name": "roll", "fmt": "xlsx"}  # /templates/{name}.{fmt}
+                "name": "roll", "fmt": "xlsx",  # /templates/{name}.{fmt}
+                "timer_id": "no-such-timer"}  # /cases/{case_number}/timers/{timer_id}/reschedule
 
 
 BODIES = {  # form or JSON bodies that pass input parsing, so the answer is about access

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from engine.config import BUNDLED_BPMN_DIR
-from tests.web.browser_support import ARTIFACTS, CHROMIUM
-from tests.web.browser_support import chromium, demo_database
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, demo_database
 from tests.web.browser_support import running_server as running_server_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-from engine.demo_cases import ROLL  # noqa: E402 - the demo compound's owner roll
+from engine.processes.committee import DEMO_ROLL as ROLL  # noqa: E402 - the demo compound's owner roll
+
 CANDIDATES = [("C1", "O1", "张伟", True), ("C2", "O2", "王芳", True), ("C3", "O3", "李娜", True),
               ("C4", "O4", "刘洋", True), ("C5", "O5", "陈静", False), ("C6", "O6", "杨帆", False),
               ("C7", "O7", "赵磊", True), ("C8", "O8", "黄敏", False)]
@@ -37,12 +37,6 @@ def running_server(tmp: Path, bpmn_files: list[str], training: bool = False):
     url, rt = demo_database(tmp, [BUNDLED_BPMN_DIR / f for f in bpmn_files], training=training)
     with running_server_at(url, tmp) as base:
         yield base, rt, tmp
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def new_page(browser, base):

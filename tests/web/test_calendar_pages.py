@@ -2,7 +2,7 @@
 for loading a year's official holiday schedule (check, dry run, load, bad file, other roles)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ NOTE = "2027年国务院放假安排尚未收录"
 
 
 def _review_due_in_2027(rt, clock) -> tuple[str, str]:
-    clock.set(datetime(2027, 1, 21, 2, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 1, 21, 2, tzinfo=UTC))
     with rt.uow() as s:
         street = load_actor(s, "street")
     case = rt.start_case("sample_review", "PK-JP-XC-01", street)

@@ -127,7 +127,7 @@ def test_an_incident_is_shown_and_retried_from_the_page(served):
     assert street.locator("#jobs details.trace").count() == 0  # street staff do not
 
     fail.unlink()
-    page.click(f'#incidents form[action^="/jobs/"] button:has-text("重试")')
+    page.click('#incidents form[action^="/jobs/"] button:has-text("重试")')
     page.wait_for_url("**/admin/incidents")
     assert number not in page.locator("#incidents").inner_text()
     street.goto(f"/cases/{number}")

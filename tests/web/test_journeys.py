@@ -10,8 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.web.test_browser import (ARTIFACTS, browser, election_to_publicity, ensure_rows, fill, log_in,  # noqa: F401
-                                    new_page, running_server)
+from tests.web.test_browser import ARTIFACTS, election_to_publicity, ensure_rows, fill, log_in, new_page, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 JOURNEYS = ARTIFACTS / "journeys"

@@ -9,8 +9,8 @@ import json
 from sqlalchemy import select, text
 
 from engine.db.models import CaseSearch
-from engine.runtime.actors import load_actor
 from engine.runtime import search
+from engine.runtime.actors import load_actor
 from tests.web.support import logged_in
 
 COMPOUND = "PK-JP-XC-01"  # 明发滨江新城小区, community 新城社区

@@ -138,7 +138,7 @@ def test_mediation_escalates_without_an_agreement(bundled, clock):
     url = task_url(rt, "mediator", cn, "district_assign")
     assert "街道（二级）调解记录" in district.get(url).text
     submit(district, url, {"mediator_name": "孙调解员", "mediator_phone": "13900000002"})
-    r = submit(district, task_url(rt, "mediator", cn, "district_mediate"), failed_session("仍无法达成一致。"))
+    submit(district, task_url(rt, "mediator", cn, "district_mediate"), failed_session("仍无法达成一致。"))
     view = rt.get_case(cn, load_actor_of(rt, "street"))
     assert view.summary["level_results"] == {"community": "failed", "street": "failed", "district": "failed"}
     assert view.summary.get("outcome") == "referred"

@@ -10,7 +10,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations() -> None:
-    url = config.get_main_option("sqlalchemy.url")
+    url = config.get_main_option("sqlalchemy.url") or ""
     if config.config_file_name and os.environ.get("HONGWU_DATABASE_URL"):
         url = os.environ["HONGWU_DATABASE_URL"]  # `alembic` run by hand from the repo root
     if url.startswith("postgresql://"):

@@ -23,9 +23,9 @@ class Field:
     description: str = ""
     value: Any = None
     options: list[tuple[str, str]] = field(default_factory=list)
-    children: list["Field"] = field(default_factory=list)  # object: its fields
-    rows: list[list["Field"]] = field(default_factory=list)  # repeating group: one list per row
-    template: list["Field"] = field(default_factory=list)  # repeating group: an empty row
+    children: list[Field] = field(default_factory=list)  # object: its fields
+    rows: list[list[Field]] = field(default_factory=list)  # repeating group: one list per row
+    template: list[Field] = field(default_factory=list)  # repeating group: an empty row
     error: str | None = None
     placeholder: str = ""
     attrs: dict[str, Any] = field(default_factory=dict)
@@ -120,15 +120,16 @@ def _client_condition(schema: dict, ui: dict, key: str, prefix: str) -> tuple[st
 def _clauses(test: dict, props: dict, ui: dict, prefix: str) -> tuple[list[dict] | None, list[str]]:
     if set(test) - {"properties", "required"}:
         return None, []
-    clauses, said = [], []
+    clauses: list[dict] = []
+    said: list[str] = []
     fixed = test.get("properties") or {}
     for name, cond in fixed.items():
         if not isinstance(cond, dict) or not ({"const", "enum"} & set(cond)):
             return None, []
         wanted = [cond["const"]] if "const" in cond else list(cond["enum"])
-        sub = props.get(name) if isinstance(props.get(name), dict) else {}
+        sub = given if isinstance(given := props.get(name), dict) else {}
         sub_ui = ui.get(name) or {}
-        labels = dict(_options(sub, sub_ui) or [])
+        labels: dict[str, Any] = dict(_options(sub, sub_ui) or [])
         if _type(sub) == "boolean":
             labels = {"true": "是", "false": "否"}
         clauses.append({"field": _join(prefix, name), "in": [_text(v) for v in wanted]})
@@ -136,7 +137,7 @@ def _clauses(test: dict, props: dict, ui: dict, prefix: str) -> tuple[list[dict]
         said.append(f"「{title}」为" + "或".join(f"「{labels.get(_text(v), _text(v))}」" for v in wanted))
     for name in test.get("required") or []:
         if name not in fixed:
-            sub = props.get(name) if isinstance(props.get(name), dict) else {}
+            sub = given if isinstance(given := props.get(name), dict) else {}
             clauses.append({"field": _join(prefix, name), "present": True})
             said.append(f"填写了「{(ui.get(name) or {}).get('ui:title') or sub.get('title') or name}」")
     return clauses, said
@@ -182,26 +183,26 @@ def _field(key: str, schema: dict, ui: dict, value: Any, required: bool, errors:
         rows = value if isinstance(value, list) else []
         # `x-rows-from: <list>`: one row per entry of a picked list (a verdict per listed candidate),
         # its entry fixed, instead of rows where the ids are typed.
-        source = schema.get("x-rows-from")
-        key = next((k for k, sub in (items.get("properties") or {}).items()
-                    if isinstance(sub, dict) and sub.get("x-choices") == source), None) if source else None
-        if key and choices.get(source):
+        rows_from = str(schema.get("x-rows-from") or "")
+        fixed_key = next((k for k, sub in (items.get("properties") or {}).items()
+                    if isinstance(sub, dict) and sub.get("x-choices") == rows_from), None) if rows_from else None
+        if fixed_key and choices.get(rows_from):
             # Exactly the listed entries, in list order, keeping what was entered for each.
-            entered = {r.get(key): r for r in rows if isinstance(r, dict)}
-            rows = [entered.get(v, {key: v}) for v, _label in choices[source]]
+            entered = {r.get(fixed_key): r for r in rows if isinstance(r, dict)}
+            rows = [entered.get(v, {fixed_key: v}) for v, _label in choices[rows_from]]
         count = len(rows) + extra_rows.get(name, 0)
         if count == 0:
             count = max(1, int(schema.get("minItems") or 0))
         for i in range(count):
             row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}
             fields = build_fields(items, items_ui, row, errors, _join(name, i), extra_rows, choices)
-            if key and row.get(key) is not None:
+            if fixed_key and row.get(fixed_key) is not None:
                 for child in fields:
-                    if child.name == _join(_join(name, i), key):
+                    if child.name == _join(_join(name, i), fixed_key):
                         child.widget = "fixed"
             f.rows.append(fields)
         f.template = build_fields(items, items_ui, {}, {}, _join(name, ROW_PLACEHOLDER), {}, choices)
-        f.attrs["fixed_rows"] = bool(key)
+        f.attrs["fixed_rows"] = bool(fixed_key)
         f.attrs.update({"min": schema.get("minItems"), "max": schema.get("maxItems")})
     elif widget == "lines":
         f.value = "\n".join(_text(v) for v in value) if isinstance(value, list) else (value or "")

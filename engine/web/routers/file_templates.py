@@ -7,13 +7,13 @@ import csv
 import io
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from engine.domain.owner_roll import TEMPLATE_COLUMNS as ROLL_COLUMNS
 from engine.runtime.errors import NotFound
 
-from ..context import Viewer, viewer
+from ..deps import CurrentViewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,7 +47,7 @@ def template_xlsx(name: str) -> bytes:
 
     title, columns, help_lines = TEMPLATES[name]
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # a new workbook's one (active) sheet
     ws.title = "填写表"  # the importers read the first sheet
     ws.append(list(columns))
     for cell in ws[1]:
@@ -66,7 +66,7 @@ def template_xlsx(name: str) -> bytes:
 
 
 @router.get("/templates/{name}.{fmt}")
-def download_template(request: Request, name: str, fmt: str, v: Viewer = Depends(viewer)):
+def download_template(request: Request, name: str, fmt: str, v: CurrentViewer):
     if name not in TEMPLATES or fmt not in ("xlsx", "csv"):
         raise NotFound(f"no template {name}.{fmt}", "没有这个模板")
     title = TEMPLATES[name][0]

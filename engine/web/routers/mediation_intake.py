@@ -11,11 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from engine import tokens
-from engine.processes import mediation as intake
 from engine.runtime.actors import Actor
 from engine.runtime.errors import Forbidden, HongwuError, NotFound, ValidationFailed
 from engine.runtime.limits import TooLarge, parse_json
+from engine.services import mediation_intake as intake
+from engine.services import tokens
 
 router = APIRouter()
 SCOPE = "mediation_intake"
@@ -70,8 +70,7 @@ async def create_mediation_case(request: Request) -> JSONResponse:
     """Open a tiered-mediation case from an integration; idempotent by (source, reference)."""
     runtime = request.app.state.runtime
     try:
-        with runtime.uow() as s:
-            token = tokens.verify_token(s, tokens.bearer(request.headers.get("authorization")), SCOPE)
+        token = tokens.token_for(runtime, request.headers.get("authorization"), SCOPE)
         raw = await request.body()
         payload = parse_json(raw) if raw.strip() else None  # depth, NUL, size and number limits
         actor = Actor.system(f"api:{token.name}")
@@ -79,6 +78,6 @@ async def create_mediation_case(request: Request) -> JSONResponse:
     except HongwuError as exc:
         return _error(exc)
     body = {"case_number": view.case_number, "status": view.status, "created": created,
-            "reference": payload["reference"], "compound": view.compound_code, "url": f"/cases/{view.case_number}"}
+            "reference": (payload or {}).get("reference"), "compound": view.compound_code, "url": f"/cases/{view.case_number}"}
     return JSONResponse(body, status_code=201 if created else 200,
                         headers={"Location": f"/cases/{view.case_number}"})

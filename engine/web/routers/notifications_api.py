@@ -1,8 +1,6 @@
 """/api/notifications: a user's notifications, the unread count, marking read."""
 from __future__ import annotations
 
-from typing import Optional
-
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
@@ -15,7 +13,7 @@ router = APIRouter(prefix="/api")
 
 
 class MarkReadIn(BaseModel):
-    ids: Optional[list[int]] = Field(None, max_length=500, description="通知编号；省略且 all 为真时全部标为已读")
+    ids: list[int] | None = Field(None, max_length=500, description="通知编号；省略且 all 为真时全部标为已读")
     all: bool = False
 
 

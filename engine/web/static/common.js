@@ -25,6 +25,19 @@ document.addEventListener("click", function (ev) {
     });
   });
 })();
+// Case page: a colleague's name under the comment box inserts "@username " where the cursor is
+// (a mention is written with the username; people pick the name).
+document.addEventListener("click", function (ev) {
+  var b = ev.target.closest("button[data-mention]");
+  var box = document.getElementById("comment-body");
+  if (!b || !box) return;
+  var text = "@" + b.getAttribute("data-mention") + " ";
+  var at = box.selectionStart == null ? box.value.length : box.selectionStart;
+  box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd == null ? at : box.selectionEnd);
+  box.focus();
+  box.selectionStart = box.selectionEnd = at + text.length;
+});
+
 // Background steps (case page): poll each job's progress and update its bar without reloading;
 // when the step has run (or stopped with an incident) the page reloads to show what changed.
 (function () {

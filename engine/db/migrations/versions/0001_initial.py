@@ -6,7 +6,10 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from engine.db.models import UTCDateTime
+# The column type as it was at 0001, spelled here: a migration never imports the live models
+# (they describe the newest schema). engine.db.models.UTCDateTime stores exactly this type; its
+# UTC conversion happens in Python and leaves no trace in the schema.
+UTCDateTime = sa.DateTime(timezone=True)
 
 revision = "0001"
 down_revision = None

@@ -64,15 +64,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), primary_key=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_table(
-        "notification_task_holder",
-        sa.Column("task_id", sa.String(36), primary_key=True),
-        sa.Column("username", sa.String(64), nullable=False),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("notification_task_holder")
     op.drop_table("notification_occasion")
     op.drop_table("notification_preference")
     op.drop_index("ix_outbox_due", "notification_outbox")

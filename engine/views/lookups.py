@@ -26,3 +26,11 @@ def processes(rt) -> list[tuple[str, str]]:
                          .join(latest, (latest.c.key == ProcessDefinition.key) & (latest.c.v == ProcessDefinition.version))
                          .order_by(ProcessDefinition.key)).all()
         return [(r[0], r[1]) for r in rows]
+
+
+def actor_named(rt, username: str) -> Actor:
+    """The acting user behind a user name (ValidationFailed if unknown or inactive)."""
+    from engine.runtime.actors import load_actor
+
+    with rt.uow() as s:
+        return load_actor(s, username)
