@@ -113,7 +113,7 @@ def populate_online(url: str) -> tuple[str, list[str]]:
     with rt.uow() as s:
         street = load_actor(s, "street")
     case = rt.start_case("committee_election", "PK-JP-XC-01", street, {})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     n = ONLINE_OWNERS + DOUBLE_BALLOTS + 1
     codes = [f"BENCHONLINE-{i}" for i in range(1, n + 1)]
     with rt.uow() as s:

@@ -128,26 +128,27 @@ class OnlineVoting:
     @staticmethod
     def _lock_case(s: Session, case_id: int) -> Case:
         q = select(Case).where(Case.id == case_id)
-        if s.bind.dialect.name == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
-        return s.scalar(q)
+        return s.scalars(q).one()
 
     @staticmethod
     def _lock_ballot(s: Session, ballot_id: int) -> VoteBallot:
         q = select(VoteBallot).where(VoteBallot.id == ballot_id).execution_options(populate_existing=True)
-        if s.bind.dialect.name == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
-        return s.scalar(q)
+        return s.scalars(q).one()
 
     def _after_failure(self, failed: _Failed) -> None:
         """Lock a ballot that reached the limit, with its audit event (its own transaction, the
         case row locked first, as every unit of the vote does)."""
-        if failed.case_id is None:
+        case_id = failed.case_id
+        if case_id is None:
             return
 
         def unit() -> None:
             with self.rt.uow() as s:
-                case = self._lock_case(s, failed.case_id)
+                case = self._lock_case(s, case_id)
                 b = s.scalar(select(VoteBallot).where(VoteBallot.code == failed.code))
                 if b is None or b.pin_locked_at is not None or b.pin_failures < MAX_PIN_FAILURES:
                     return
@@ -276,7 +277,7 @@ class OnlineVoting:
         def unit() -> dict:
             with self.rt.uow() as s:
                 q = select(Case).where(Case.case_number == case_number)
-                if s.bind.dialect.name == "postgresql":
+                if s.get_bind().dialect.name == "postgresql":
                     q = q.with_for_update()
                 case = s.scalar(q)
                 if case is None or not actor.covers(case.org_path) or case.process_key not in VOTING_PROCESSES:

@@ -2,13 +2,13 @@
 aside), its receipt code, and the PIN tries per ballot.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
