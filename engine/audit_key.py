@@ -76,6 +76,19 @@ def seal_key() -> bytes:
     return _load(_location())[1]
 
 
+def derived_key(purpose: str) -> bytes:
+    """A key for another purpose (e.g. the ballots' PINs), derived from the signing key so that
+    it lives nowhere in the database and needs no file of its own."""
+    return _derived(_location(), purpose)
+
+
+@lru_cache(maxsize=32)
+def _derived(location: str, purpose: str) -> bytes:
+    raw = _load(location)[0].private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                      serialization.NoEncryption())
+    return hashlib.sha256(b"hongwu " + purpose.encode() + b"\x00" + raw).digest()
+
+
 def public_key_hex(key: Ed25519PrivateKey | None = None) -> str:
     pub = (key or signing_key()).public_key()
     return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()

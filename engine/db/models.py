@@ -357,5 +357,5 @@ class Attachment(Base):
 # Tables of other areas on the same Base, imported last because they refer to the classes above:
 # claims and comments, notifications, jobs (async steps of cases), the vote register.
 from . import job_models, notification_models  # noqa: E402,F401
-from .vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer  # noqa: E402,F401
+from .vote_models import VoteBallot, VoteEntry, VoteOnline, VoteRound, VoteScrutineer  # noqa: E402,F401
 from .worklist_models import CaseComment, TaskClaim  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, UTCDateTime
@@ -56,6 +56,9 @@ class VoteBallot(Base):
     # The channel that recorded this ballot's vote first (paper | online): it alone is counted.
     voted_channel: Mapped[str | None] = mapped_column(String(16))
     voted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong PIN tries on the online voting page; locked at the limit until staff unlock it.
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class VoteScrutineer(Base):
@@ -89,3 +92,20 @@ class VoteEntry(Base):
 
 
 
+
+
+class VoteOnline(Base):
+    """One online vote on a ballot, with the receipt code the owner keeps. Only the ballot's
+    first recorded vote counts; a later online vote is kept, set aside, with the reason."""
+
+    __tablename__ = "vote_online"
+    __table_args__ = (Index("ux_vote_online_counted", "ballot_id", unique=True,
+                            postgresql_where=text("NOT set_aside"), sqlite_where=text("NOT set_aside")),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("process_case.id", ondelete="CASCADE"), index=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("vote_ballot.id", ondelete="CASCADE"))
+    reading: Mapped[str] = mapped_column(Text)  # JSON {"marks": {item: vote}}
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_aside: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_aside_reason: Mapped[str | None] = mapped_column(Text)

@@ -165,6 +165,20 @@ def _qr(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(border=1, scale=1)
 
 
+def ballot_pin(code: str) -> str:
+    """The ballot's online voting PIN, computed while the page is drawn so that it never enters
+    the stored context (see engine.voting.online)."""
+    from engine.voting.online import ballot_pin as pin
+
+    return pin(code)
+
+
+def vote_url(verify_url: str, code: str) -> str:
+    """The public online voting page of a ballot, on the same site as the verification link."""
+    base = verify_url.rsplit("/verify/", 1)[0]
+    return f"{base}/vote/{code}"
+
+
 # --- environment -------------------------------------------------------------------------
 
 
@@ -175,7 +189,7 @@ def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
     env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_deadline=cn_deadline, amount=amount,
                        as_list=as_list, by_strokes=by_strokes, in_rank_order=in_rank_order)
     env.globals.update(qr=qr_data_uri, qr_png=qr_png_data_uri, named=named, mark_style=mark_style,
-                       fit_style=fit_style)
+                       fit_style=fit_style, ballot_pin=ballot_pin, vote_url=vote_url)
     return env
 
 

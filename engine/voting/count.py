@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.db.models import User
-from engine.db.vote_models import VoteBallot, VoteEntry, VoteRound, VoteScrutineer
+from engine.db.vote_models import VoteBallot, VoteEntry, VoteOnline, VoteRound, VoteScrutineer
 from engine.domain import voting as rules
 from engine.domain.tally import VOTE_ZH, Ballot, TallyResult
 
@@ -65,12 +65,25 @@ def register_count(session: Session, case_id: int, rnd: int) -> RegisterCount:
             r = json.loads(raw)
             reading = parsed[raw] = rules.Reading.of(r.get("marks"), r.get("invalid"))
         entries.setdefault(ballot_id, []).append(rules.Entry(who, reading, entry_id, bool(superseded)))
-    counted = [(r[1], r[2], rules.reconcile(entries.get(bid, [])).reading)
-               for bid, r in live.items() if r[4] == "paper"]
+    online: dict[int, rules.Reading] = {}
+    online_aside: list[dict] = []
+    for ballot_id, raw, set_aside, reason in session.execute(
+            select(VoteOnline.ballot_id, VoteOnline.reading, VoteOnline.set_aside, VoteOnline.set_aside_reason)
+            .where(VoteOnline.case_id == case_id).order_by(VoteOnline.id)):
+        if ballot_id not in live:
+            continue
+        if set_aside:
+            online_aside.append({"code": live[ballot_id][1], "owner_id": live[ballot_id][2], "channel": "online",
+                                 "reason_zh": reason or "重复投票，网上投票另列不计"})
+            continue
+        r = json.loads(raw)
+        online[ballot_id] = rules.Reading.of(r.get("marks"), r.get("invalid"))
+    counted = [(r[1], r[2], rules.reconcile(entries.get(bid, [])).reading if r[4] == "paper" else online.get(bid))
+               for bid, r in live.items() if r[4] in ("paper", "online")]
     inputs = rules.count_inputs(counted, items)
     duplicates = [{"code": live[bid][1], "owner_id": live[bid][2], "channel": "paper",
                    "reason_zh": f"重复投票：{rules.CHANNEL_ZH.get(live[bid][4] or '', '')}已先行记录，纸质票另列不计"}
-                  for bid in aside]
+                  for bid in aside] + online_aside
     names = [n or u for u, n in session.execute(
         select(VoteScrutineer.username, User.display_name).outerjoin(User, User.username == VoteScrutineer.username)
         .where(VoteScrutineer.case_id == case_id).order_by(VoteScrutineer.designated_at))]

@@ -1,6 +1,6 @@
 // Scanning a ballot's QR code with the phone or tablet camera (jsQR from npm, served from
-// node_modules). The QR code holds "<verify url>/<document code>-<serial>"; the ballot code is the
-// last path segment. Without a camera or jsQR the code is typed, as before.
+// node_modules). The QR code holds "<site>/vote/<document code>-<serial>" (the owners' online
+// voting page; older prints: "<site>/verify/…"); the ballot code is the last path segment. Without a camera or jsQR the code is typed, as before.
 (function () {
   "use strict";
   var start = document.getElementById("scan-start");
@@ -20,7 +20,7 @@
   }
 
   function codeOf(text) {
-    var m = /\/verify\/([A-Za-z0-9]+-\d+)\s*$/.exec(text) || /^([A-Za-z0-9]+-\d+)$/.exec(text.trim());
+    var m = /\/(?:vote|verify)\/([A-Za-z0-9]+-\d+)\s*$/.exec(text) || /^([A-Za-z0-9]+-\d+)$/.exec(text.trim());
     return m ? m[1] : null;
   }
 

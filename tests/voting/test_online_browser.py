@@ -1,0 +1,118 @@
+"""Owners vote online in a real browser (Debian chromium) at 390 px with the code and PIN printed
+on their ballot, check their receipt, and the street watches participation; after the close a
+paper entry of an online-voted ballot is set aside and listed on the 计票表.
+Screenshots: test-artifacts/vote/online-*.png."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from sqlalchemy import select
+
+from engine.config import BUNDLED_BPMN_DIR
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PHONE = {"width": 390, "height": 844}
+SHOTS = ARTIFACTS / "vote"
+ITEMS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
+
+
+def _no_sideways_scroll(page):
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
+
+
+def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
+    from engine.config import Settings
+    from engine.db.models import Document
+    from engine.runtime.actors import load_actor
+    from engine.runtime.clock import FrozenClock, SystemClock
+    from engine.runtime.service import Runtime
+    from engine.voting.online import ballot_pin
+    from engine.voting.service import VoteService
+    from tests.committee.conftest import CANDIDATES, Election, candidate
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    url, _rt = demo_database(tmp_path, [BUNDLED_BPMN_DIR])
+    # Ballots were issued days ago; by the server's (real) time voting is still open.
+    clock = FrozenClock((SystemClock().now() - timedelta(days=15)).replace(hour=2, minute=0, second=0, microsecond=0))
+    rt = Runtime(Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1"), clock)
+    with rt.uow() as s:
+        actors = {u: load_actor(s, u) for u in ("street", "cparty", "sparty", "community", "branch")}
+    e = Election(rt, actors)
+    from engine.domain.periods import civil_date
+
+    e.start(meeting_date=(civil_date(clock.now()) + timedelta(days=30)).isoformat())
+    e.nominate([candidate(*c) for c in CANDIDATES[:7]])
+    e.review_all()
+    clock.advance(days=12)
+    assert e.advance(clock, 0) == 1  # publicity over: ballots issued (the worker's step run now)
+    due = datetime.fromisoformat(e.case().data["voting"]["due"])
+    assert due > SystemClock().now()
+    votes = VoteService(rt)
+    codes = [r[0] for r in votes.register_rows(e.case_number, actors["street"])]
+    code = codes[0]
+
+    with running_server(url, tmp_path) as base, chromium() as browser:
+        phone = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=base, is_mobile=True, has_touch=True)
+        phone.set_default_timeout(20000)
+        owner = phone.new_page()
+        owner.goto(f"/vote/{code}")  # what the ballot's QR code opens
+        assert owner.input_value("#code") == code
+        owner.fill("#pin", "000000" if ballot_pin(code) != "000000" else "111111")
+        owner.click("#vote-open")
+        assert "选票编号或投票密码不正确" in owner.inner_text("#vote-error")
+        owner.screenshot(path=str(SHOTS / "online-wrong-pin-phone.png"), full_page=True)
+        owner.fill("#pin", ballot_pin(code))
+        owner.click("#vote-open")
+        assert code in owner.inner_text("#ballot-code")
+        for i, item in enumerate(ITEMS):
+            owner.check(f'input[name="mark:{item}"][value="{"disagree" if i == 6 else "agree"}"]')
+        owner.screenshot(path=str(SHOTS / "online-ballot-phone.png"), full_page=True)
+        _no_sideways_scroll(owner)
+        owner.click("#vote-submit")
+        assert "将计入本轮计票" in owner.inner_text("#receipt-counted")
+        receipt = owner.inner_text("#receipt-code")
+        owner.screenshot(path=str(SHOTS / "online-receipt-phone.png"), full_page=True)
+        _no_sideways_scroll(owner)
+        later = phone.new_page()  # later, the owner checks the receipt by typing it
+        later.goto("/vote/receipt")
+        later.fill("#r", receipt.replace("-", "").lower())
+        later.click('#receipt-form button[type="submit"]')
+        assert "将计入本轮计票" in later.inner_text("#receipt-counted")
+
+        street = phone.new_page()
+        street.goto("/login")
+        street.fill('input[name="username"]', "street")
+        street.fill('input[name="password"]', "hongwu-demo")
+        street.click('#login-form button[type="submit"]')
+        street.goto(f"/cases/{e.case_number}/vote/participation")
+        assert "1 / 9 人" in street.inner_text("#by-heads")
+        assert "C1" not in street.inner_text("#vote-participation")
+        street.screenshot(path=str(SHOTS / "online-participation-phone.png"), full_page=True)
+        _no_sideways_scroll(street)
+
+    # After the close: the scrutineers enter every paper ballot; the online-voted one is set aside.
+    for who in ("community", "branch", "cparty"):
+        votes.designate_scrutineer(e.case_number, who, actors["street"])
+    clock.set(due + timedelta(days=2))
+    assert e.advance(clock, 0) == 1
+    for c in codes[:7]:
+        for who in ("community", "branch"):
+            votes.enter(e.case_number, c, actors[who], {i: "agree" for i in ITEMS})
+    e.do("street", "enter_ballots", {"ballot_entry": {"source": "register"}})
+    count = e.case().data["count"]
+    assert count["tally"]["participating_owners"] == 7
+    c7 = next(r for r in count["tally"]["items"] if r["item"] == "C7")
+    assert c7["disagree_owners"] == 1  # the online vote, not the paper ballot, counted
+    with rt.uow() as s:
+        doc = s.scalars(select(Document).where(Document.kind == "count_sheet")).one()
+        with pdfplumber.open(io.BytesIO(doc.content)) as pdf:
+            text = "".join((p.extract_text() or "") for p in pdf.pages).replace("\n", "")
+            pdf.pages[0].to_image(resolution=60).save(str(SHOTS / "online-count-sheet.png"))
+    assert f"{code}（重复投票：网上投票已先行记录" in text
