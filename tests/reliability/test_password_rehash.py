@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from engine import audit
 from engine.db.models import User
 from engine.orgs import hash_password, needs_rehash, verify_password
-from engine.web.security import LoginFailed, login
+from engine.runtime.accounts import LoginFailed, login
 
 OLD = PasswordHasher()  # the library default the accounts were hashed with before: 64 MiB, t=3, p=4
 PASSWORD = "right-passw0rd"
@@ -78,7 +78,7 @@ def test_wrong_password_keeps_the_old_hash(old_hashes):
 def test_password_changed_meanwhile_is_not_overwritten(old_hashes, monkeypatch):
     """The rehash is written only over the hash that was checked: a password changed between the
     check and the write (another session, an administrator) stays changed."""
-    from engine.web import security
+    from engine.runtime import accounts as security
 
     rt = old_hashes
     changed = hash_password("a-new-passw0rd")
