@@ -34,7 +34,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # the connection and the schema revision, below the service layer.
     ("engine.commands.notices", "engine.db.migrate"): "doctor: schema revision",
     ("engine.commands.notices", "engine.db.session"): "doctor: can the database be reached",
-    ("engine.commands.notices", "sqlalchemy"): "doctor: SELECT 1 on the configured database",
     ("engine.commands.setup", "engine.db.migrate"): "setup: runs the migrations",
 }
 

@@ -169,13 +169,10 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
 
     checks = [*font_checks(), harfbuzz_subset_check(), compact_fonts_check()]
     try:
-        from sqlalchemy import text
-
         from engine.db.migrate import current_revision, head_revision
-        from engine.db.session import engine_for
+        from engine.db.session import ping
 
-        with engine_for(database_url).connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(database_url)
         checks.append(Check("database", True, database_url.split("@")[-1]))
         current, head = current_revision(database_url), head_revision(database_url)
         checks.append(Check("migrations", current == head,
@@ -199,16 +196,11 @@ def doctor_checks(database_url: str, base_url: str | None = None) -> list:
 def staffing_checks(database_url: str) -> list:
     """One warning per role × organisation with open steps nobody can do (not a failure: the
     installation works, those cases just wait for an account)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from engine.db.session import unit_of_work
     from engine.notices.fonts import Check
-    from engine.runtime.staffing import staffing_gaps
+    from engine.runtime.staffing import staffing_gaps_of
 
-    try:
-        with unit_of_work(database_url) as s:
-            gaps = staffing_gaps(s)
-    except SQLAlchemyError:  # unreachable or unmigrated database: the database checks above already say so
+    gaps = staffing_gaps_of(database_url)
+    if gaps is None:  # unreachable or unmigrated database: the database checks above already say so
         return []
     if not gaps:
         return [Check("staffing", True, "every open step has an active user / 所有当前步骤都有办理人员", required=False)]

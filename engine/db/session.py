@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,12 @@ def make_engine(url: str) -> Engine:
 
 
 @lru_cache(maxsize=16)
+def ping(url: str) -> None:
+    """Reach the database with a trivial query (raises what the driver raises)."""
+    with engine_for(url).connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def engine_for(url: str) -> Engine:
     return make_engine(url)
 

@@ -161,3 +161,17 @@ def fill_gap(session: Session, admin_username: str, role: str, org_code: str, no
     audit.append(session, chain=f"user:{username}", actor=admin_username, action="user_created",
                  after={"role": role, "jurisdiction": org.code}, detail={"staffing_gap": True}, now=now)
     return username
+
+
+def staffing_gaps_of(database_url: str) -> list[StaffingGap] | None:
+    """The gaps of the database at `database_url` (for `hongwu doctor`); None when it cannot be
+    read (unreachable or not migrated: doctor's database checks report that)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.db.session import unit_of_work
+
+    try:
+        with unit_of_work(database_url) as s:
+            return staffing_gaps(s)
+    except SQLAlchemyError:
+        return None
