@@ -31,6 +31,12 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(folder / f"{rest}.png"), full_page=True)
 
 
+# What sticks out past a phone's width (for the message of a failed fit check).
+WIDER = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 8).map(e => `${e.tagName}#${e.id}.${e.className}`)"""
+
+
 def as_user(browser, base, username: str):
     page = new_page(browser, base)
     log_in(page, username)
@@ -81,7 +87,7 @@ def test_election_from_opening_to_the_filing_notice(server, browser):
     shot(admin, "election-10-training-clock")
     admin.set_viewport_size({"width": 390, "height": 844})  # the banner and the clock form fit a phone
     admin.goto(case_url)
-    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), admin.evaluate(WIDER)
     shot(admin, "election-10-training-clock-phone")
     admin.context.close()
 
@@ -100,8 +106,25 @@ def test_election_from_opening_to_the_filing_notice(server, browser):
     shot(page, "election-12-result")
     page.context.close()
 
-    # The elected committee's first meeting and its filing are entered by the community's staff.
+    # The street hands the first meeting's entry to a named person (指派, with a reason); it is
+    # then in their 我的待办, no longer in the community pool.
+    street = as_user(browser, base, "street")
+    street.goto(case_url)
+    row = street.locator('#current-steps tbody tr:has-text("召开首次业委会会议")')
+    row.locator("details.assign summary").click()
+    row.locator('select[name="assignee"]').select_option("community")
+    row.locator('select[name="how"]').select_option("assign")
+    row.locator('input[name="reason"]').fill("李社区负责该小区业委会备案")
+    row.locator("button.assign-submit").click()
+    street.wait_for_load_state()
+    assert "李社区" in street.locator('#current-steps tbody tr:has-text("召开首次业委会会议")').inner_text()
+    shot(street, "election-13a-assigned")
+    street.context.close()
+
+    # The elected committee's first meeting and its filing are entered by that person.
     page = as_user(browser, base, "community")
+    page.goto("/inbox?scope=mine")
+    assert "召开首次业委会会议" in page.locator("main").inner_text()
     open_step(page, case_url, "召开首次业委会会议")
     fill(page, "first_meeting.meeting_date", (meeting_day + timedelta(days=3)).isoformat())
     page.select_option('select[name="first_meeting.chair"]', "C1")
@@ -109,6 +132,11 @@ def test_election_from_opening_to_the_filing_notice(server, browser):
     shot(page, "election-13-first-meeting")
     submit_ok(page)
 
+    # The filing step comes to the community's pool: it is claimed (认领) first.
+    page.goto("/inbox?scope=pool")
+    page.click('#inbox tr:has-text("提交备案材料") button.claim')
+    page.goto("/inbox?scope=mine")
+    assert "提交备案材料" in page.locator("main").inner_text()
     open_step(page, case_url, "提交备案材料")
     fill(page, "filing.materials", "选举结果公告\n业主委员会委员名单\n首次会议记录")
     fill(page, "filing.filed_with_housing_department", True)
