@@ -21,7 +21,7 @@ def test_deploy_start_complete_worker(cli, clock):
     done = json.loads(cli("task", "complete", tasks[0]["id"], "--as", "street", "--data",
                           json.dumps({"applicant": "王五", "amount": 20000, "review_days": 1}), "--json").stdout)
     assert done["status"] == "running" and done["tasks"][0]["name"] == "review"
-    assert json.loads(cli("worker", "--once", "--json").stdout) == {"fired": 0}
+    assert json.loads(cli("worker", "--once", "--json").stdout) == {"fired": 0, "jobs": 0}
     shown = json.loads(cli("case", "show", case["case_number"], "--json").stdout)
     assert shown["timers"] and shown["data"]["applicant"] == "王五"
     listed = json.loads(cli("case", "list", "--json").stdout)

@@ -125,7 +125,8 @@ def setup_world(app, rt):
                 "org_code": "PK-JP",
                 "code": "MATRIX234567", "street_code": "PK-JP", "key": "mediation_deadlines", "username": "community",
                 "name": "roll", "fmt": "xlsx",  # /templates/{name}.{fmt}
-                "timer_id": "no-such-timer"}  # /cases/{case_number}/timers/{timer_id}/reschedule
+                "timer_id": "no-such-timer",  # /cases/{case_number}/timers/{timer_id}/reschedule
+                "job_id": "no-such-job"}  # /jobs/{job_id}/... (a job nobody may see)
 
 
 BODIES = {  # form or JSON bodies that pass input parsing, so the answer is about access
