@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from engine.db.models import User
 from tests.committee.conftest import CANDIDATES, ROOT, Election, candidate
+from tests.web.support import demo_hash
 
 SCRUTINEERS = ("community", "branch", "cparty")
 
@@ -34,3 +37,13 @@ def close_voting(e, clock) -> None:
 
     due = datetime.fromisoformat(e.case().data["voting"]["due"])
     clock.set(due)
+
+@pytest.fixture
+def web(voting, runtime, clock):
+    """The voting case with the web app in front of it (demo passwords for logging in)."""
+    from engine.web.app import create_app
+
+    with runtime.uow() as s:
+        s.execute(update(User).values(password_hash=demo_hash()))
+    e, votes = voting
+    return e, votes, create_app(runtime.settings, clock)

@@ -6,27 +6,16 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pdfplumber
 import pytest
 from sqlalchemy import select
 
-from engine.config import BUNDLED_BPMN_DIR
-from engine.runtime.jobs import run_due_jobs
-from tests.web.browser_support import (
-    ARTIFACTS,
-    CHROMIUM,
-    chromium,
-    demo_database,
-    running_server,
-)
+from tests.voting.browser_election import ITEMS, PHONE, SHOTS, election_with_ballots_printed, no_sideways_scroll
+from tests.web.browser_support import CHROMIUM, chromium, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PHONE = {"width": 390, "height": 844}
-SHOTS = ARTIFACTS / "vote"
-ITEMS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
 
 
 def _login(ctx, username):
@@ -40,39 +29,18 @@ def _login(ctx, username):
     return page
 
 
-def _no_sideways_scroll(page):
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
-
-
 def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    from engine.config import Settings
     from engine.db.models import Document
     from engine.domain.owner_roll import parse_roll
     from engine.domain.tally import Ballot, tally
-    from engine.runtime.actors import load_actor
-    from engine.runtime.clock import FrozenClock, SystemClock
-    from engine.runtime.service import Runtime
     from engine.voting.service import VoteService
-    from tests.committee.conftest import CANDIDATES, ROLL, Election, candidate
+    from tests.committee.conftest import ROLL
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    url, _rt = demo_database(tmp_path, [BUNDLED_BPMN_DIR])
     # The election ran in the past: by the server's (real) time its voting has closed.
-    clock = FrozenClock((SystemClock().now() - timedelta(days=60)).replace(hour=2, minute=0, second=0, microsecond=0))
-    rt = Runtime(Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1"), clock)
-    with rt.uow() as s:
-        actors = {u: load_actor(s, u) for u in ("street", "cparty", "sparty", "community", "branch")}
-    e = Election(rt, actors)
-    from engine.domain.periods import civil_date
-
-    e.start(meeting_date=(civil_date(clock.now()) + timedelta(days=30)).isoformat())
-    e.nominate([candidate(*c) for c in CANDIDATES[:7]])
-    e.review_all()
-    clock.advance(days=12)
-    assert rt.run_due_timers() == 1  # publicity over: ballot printing is queued as a job
-    assert run_due_jobs(rt, "test-worker") == 1  # the worker prints the ballots
+    w = election_with_ballots_printed(tmp_path, days_ago=60)
+    url, rt, clock, actors, e = w.url, w.rt, w.clock, w.actors, w.election
     votes = VoteService(rt)
     codes = [r[0] for r in votes.register_rows(e.case_number, actors["street"])]
     owners = [r[2] for r in votes.register_rows(e.case_number, actors["street"])]
@@ -87,7 +55,7 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
             street.click('#scrutineer-form button[type="submit"]')
             assert "已确定监票、计票人" in street.inner_text("#vote-done")
         street.screenshot(path=str(SHOTS / "register-phone.png"), full_page=True)
-        _no_sideways_scroll(street)
+        no_sideways_scroll(street)
 
         pages = {who: _login(browser.new_context(viewport=PHONE, locale="zh-CN", base_url=base, is_mobile=True,
                                                  has_touch=True), who) for who in ("community", "branch", "cparty")}
@@ -115,7 +83,7 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
         page.click('#code-form button[type="submit"]')
         assert "两次录入不一致" in page.inner_text("#ballot-state")
         page.screenshot(path=str(SHOTS / "third-check-phone.png"), full_page=True)
-        _no_sideways_scroll(page)
+        no_sideways_scroll(page)
         assert "已核定" in enter("cparty", codes[3], plan[codes[3]])
         # the same scrutineer twice is refused on the page
         page = pages["community"]

@@ -12,46 +12,23 @@ import pdfplumber
 import pytest
 from sqlalchemy import select
 
-from engine.config import BUNDLED_BPMN_DIR
-from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
+from tests.voting.browser_election import ITEMS, PHONE, SHOTS, election_with_ballots_printed, no_sideways_scroll
+from tests.web.browser_support import CHROMIUM, chromium, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PHONE = {"width": 390, "height": 844}
-SHOTS = ARTIFACTS / "vote"
-ITEMS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
-
-
-def _no_sideways_scroll(page):
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
 
 
 def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    from engine.config import Settings
     from engine.db.models import Document
-    from engine.runtime.actors import load_actor
-    from engine.runtime.clock import FrozenClock, SystemClock
-    from engine.runtime.service import Runtime
+    from engine.runtime.clock import SystemClock
     from engine.voting.online import ballot_pin
     from engine.voting.service import VoteService
-    from tests.committee.conftest import CANDIDATES, Election, candidate
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    url, _rt = demo_database(tmp_path, [BUNDLED_BPMN_DIR])
     # Ballots were issued days ago; by the server's (real) time voting is still open.
-    clock = FrozenClock((SystemClock().now() - timedelta(days=15)).replace(hour=2, minute=0, second=0, microsecond=0))
-    rt = Runtime(Settings(database_url=url, secret_key="browser-test", base_url="http://127.0.0.1"), clock)
-    with rt.uow() as s:
-        actors = {u: load_actor(s, u) for u in ("street", "cparty", "sparty", "community", "branch")}
-    e = Election(rt, actors)
-    from engine.domain.periods import civil_date
-
-    e.start(meeting_date=(civil_date(clock.now()) + timedelta(days=30)).isoformat())
-    e.nominate([candidate(*c) for c in CANDIDATES[:7]])
-    e.review_all()
-    clock.advance(days=12)
-    assert e.advance(clock, 0) == 1  # publicity over: ballots issued (the worker's step run now)
+    w = election_with_ballots_printed(tmp_path, days_ago=15)
+    url, rt, clock, actors, e = w.url, w.rt, w.clock, w.actors, w.election
     due = datetime.fromisoformat(e.case().data["voting"]["due"])
     assert due > SystemClock().now()
     votes = VoteService(rt)
@@ -74,12 +51,12 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
         for i, item in enumerate(ITEMS):
             owner.check(f'input[name="mark:{item}"][value="{"disagree" if i == 6 else "agree"}"]')
         owner.screenshot(path=str(SHOTS / "online-ballot-phone.png"), full_page=True)
-        _no_sideways_scroll(owner)
+        no_sideways_scroll(owner)
         owner.click("#vote-submit")
         assert "将计入本轮计票" in owner.inner_text("#receipt-counted")
         receipt = owner.inner_text("#receipt-code")
         owner.screenshot(path=str(SHOTS / "online-receipt-phone.png"), full_page=True)
-        _no_sideways_scroll(owner)
+        no_sideways_scroll(owner)
         later = phone.new_page()  # later, the owner checks the receipt by typing it
         later.goto("/vote/receipt")
         later.fill("#r", receipt.replace("-", "").lower())
@@ -95,7 +72,7 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
         assert "1 / 9 人" in street.inner_text("#by-heads")
         assert "C1" not in street.inner_text("#vote-participation")
         street.screenshot(path=str(SHOTS / "online-participation-phone.png"), full_page=True)
-        _no_sideways_scroll(street)
+        no_sideways_scroll(street)
 
     # After the close: the scrutineers enter every paper ballot; the online-voted one is set aside.
     for who in ("community", "branch", "cparty"):

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
-from engine.db.models import User
 from engine.voting.online import NOT_ACCEPTED_ZH, ballot_pin
-from tests.web.support import csrf_of, demo_hash, logged_in
+from tests.web.support import csrf_of, logged_in
 
 from .conftest import codes
-
-
-@pytest.fixture
-def web(voting, runtime, clock):
-    from engine.web.app import create_app
-
-    with runtime.uow() as s:
-        s.execute(update(User).values(password_hash=demo_hash()))
-    e, votes = voting
-    return e, votes, create_app(runtime.settings, clock)
 
 
 def _open(client, code, pin):

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from sqlalchemy import update
-
-from engine.db.models import User
-from tests.web.support import csrf_of, demo_hash, logged_in
+from tests.web.support import csrf_of, logged_in
 
 from .conftest import close_voting, codes
-
-
-@pytest.fixture
-def web(voting, runtime, clock):
-    from engine.web.app import create_app
-
-    with runtime.uow() as s:
-        s.execute(update(User).values(password_hash=demo_hash()))
-    e, votes = voting
-    return e, votes, create_app(runtime.settings, clock)
 
 
 def _post(client, path, data):
