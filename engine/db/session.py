@@ -35,13 +35,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
-@lru_cache(maxsize=16)
 def ping(url: str) -> None:
     """Reach the database with a trivial query (raises what the driver raises)."""
     with engine_for(url).connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
+@lru_cache(maxsize=16)
 def engine_for(url: str) -> Engine:
     return make_engine(url)
 
