@@ -97,10 +97,11 @@ def test_what_cannot_be_bounded_is_refused_at_deploy(runtime, tmp_path, first, t
 def test_a_breach_at_case_start_is_a_clear_error_and_stores_nothing(limited, actors, tmp_path, first, words):
     _deploy(limited, tmp_path, "breach", first)
     before = _cases(limited)
-    started = time.monotonic()
+    # CPU time, not wall time: a loaded CI machine stretches the wall clock, not the work done.
+    started = time.process_time()
     with pytest.raises(ScriptLimitExceeded) as err:
         limited.start_case("breach", "PK-JP-XC-01", actors["street"])
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     assert words in err.value.message_zh and err.value.message_zh.startswith("流程脚本已停止")
     assert _cases(limited) == before
 
