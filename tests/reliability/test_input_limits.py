@@ -57,9 +57,9 @@ def small_limits(monkeypatch):
 def test_hostile_json_is_422_and_opens_no_case(app, web_rt, raw, needle):
     c = api_client(app)
     before = _count(web_rt, Case)
-    started = time.monotonic()
+    started = time.process_time()
     body = _error(c.post("/api/cases", content=raw, headers={"Content-Type": "application/json"}), 422)
-    assert needle in body["message_zh"] and time.monotonic() - started < 5
+    assert needle in body["message_zh"] and time.process_time() - started < 5
     assert _count(web_rt, Case) == before
 
 
@@ -159,9 +159,9 @@ def test_an_xlsx_bomb_is_refused_before_parsing(monkeypatch):
     monkeypatch.setattr(owner_roll, "MAX_XLSX_UNPACKED", 4 * 1024 * 1024)
     bomb = _xlsx([HEADER, ["1", "O1", "甲", "10"]], [("xl/sharedStrings2.xml", b"a" * (8 * 1024 * 1024))])
     assert len(bomb) < 100 * 1024  # a few KB of zip
-    started = time.monotonic()
+    started = time.process_time()
     assert "解压后超过 4 MB" in _roll_problem(bomb, "roll.xlsx")
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
 
 
 def _zip_of(megabytes: int) -> bytes:
@@ -180,9 +180,9 @@ def _zip_of(megabytes: int) -> bytes:
 def test_an_xlsx_unpacking_past_the_limit_is_refused_from_its_declared_sizes():
     data = _zip_of(80)  # past the default 64 MB
     assert len(data) < 200 * 1024
-    started = time.monotonic()
+    started = time.process_time()
     assert "解压后超过 64 MB" in _roll_problem(data, "roll.xlsx")
-    assert time.monotonic() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_an_xlsx_lying_about_its_sizes_is_stopped_at_the_declared_size():
@@ -192,9 +192,9 @@ def test_an_xlsx_lying_about_its_sizes_is_stopped_at_the_declared_size():
     struct.pack_into("<I", data, 22, 1000)  # local header: uncompressed size
     central = data.rfind(b"PK\x01\x02")
     struct.pack_into("<Q", data, data.find(b"\x01\x00", central + 46) + 4, 1000)  # its zip64 extra field
-    started = time.monotonic()
+    started = time.process_time()
     problem = _roll_problem(bytes(data), "roll.xlsx")
-    assert "XLSX" in problem and time.monotonic() - started < 2
+    assert "XLSX" in problem and time.process_time() - started < 2
 
 
 def test_too_many_rows_are_refused(monkeypatch):
