@@ -4,7 +4,6 @@ from __future__ import annotations
 import uuid
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from engine.db.models import Case, OrgUnit, ProcessDefinition
 
 from . import registry, state
 from .actors import Actor
-from .completion import _engine_failure
+from .completion import engine_failures
 from .definitions import DEFINITIONS
 from .errors import Forbidden, HongwuError, NotFound
 from .limits import check_data
@@ -97,10 +96,8 @@ class CaseCommands(RuntimeParts):
             wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
             wf.script_engine = self._engine_for(s, case, actor)
             wf.get_tasks(state=TaskState.READY)[0].data.update(data)
-            try:
+            with engine_failures():
                 steps, fired = self._run_engine(wf)
-            except SpiffWorkflowException as exc:
-                raise _engine_failure(exc) from exc
             rows = self._save(s, case, wf, loaded, now, initial=True)
             audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
                          action="case_started", after=state.json_safe(data),

@@ -1,6 +1,8 @@
 """Completing a task, and running the engine until only people or the clock can move the case."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -43,6 +45,13 @@ _TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_
 
 class Completion(RuntimeParts):
     """Completing tasks and running the engine (part of `Runtime`)."""
+
+    def _begin_change(self, s: Session, case: Case, wf: BpmnWorkflow, actor: Actor) -> tuple[Derived, Clock, datetime]:
+        """Make `wf` ready to move on `actor`'s behalf; returns what was derived from it before,
+        the case's clock and its now."""
+        wf.script_engine = self._engine_for(s, case, actor)
+        clock = self.case_clock(case)
+        return Derived.of(wf), clock, clock.now()
 
     def _run_engine(self, wf: BpmnWorkflow, clock: Clock | None = None) -> tuple[list[str], list[FiredTimer]]:
         """Engine steps until only human tasks are ready and no timer is due; returns the steps
@@ -176,15 +185,10 @@ class Completion(RuntimeParts):
                 problems = check_references(s, data, case.id)
             _refuse_form(problems)
         wf = self._workflows.take(case.id, case.version) or state.loads(case.state, loaded.spec, loaded.subprocess_specs)
-        wf.script_engine = self._engine_for(s, case, actor)
-        previous = Derived.of(wf)
-        clock = self.case_clock(case)
-        now = clock.now()
+        previous, clock, now = self._begin_change(s, case, wf, actor)
         # Timers that fell due before this completion arrived fire first, as the worker would have.
-        try:
+        with engine_failures():
             early_steps, early_fired = self._run_engine(wf, clock)
-        except SpiffWorkflowException as exc:
-            raise _engine_failure(exc) from exc
         task = wf.get_task_from_id(UUID(ht.id))
         if early_fired and (task is None or task.state != TaskState.READY):
             # A deadline on this task passed first: keep what the timer did, refuse the completion.
@@ -206,13 +210,11 @@ class Completion(RuntimeParts):
             # the refusal is audited by the caller, nothing else changes.
             services.call(guard, {"task_data": task.data, "form_data": data}, wf.script_engine.service_context, task)
         before = state.json_safe({k: task.data.get(k) for k in data})
-        try:
+        with engine_failures():
             with using_clock(clock):  # completing a task may start timers: they read the clock
                 task.set_data(**data)
                 task.run()
             steps, fired = self._run_engine(wf, clock)
-        except SpiffWorkflowException as exc:
-            raise _engine_failure(exc) from exc
         rows = self._save(s, case, wf, loaded, now, previous=previous)
         self._audit_fired(s, case, Actor.system(), early_fired, early_steps, now)
         audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
@@ -250,6 +252,15 @@ def _earliest_due_timer(wf: BpmnWorkflow, now: datetime, seen: set) -> tuple[Any
             if best is None or due < best[1]:
                 best = (task, due)
     return best
+
+
+@contextmanager
+def engine_failures() -> Iterator[None]:
+    """The engine's errors, raised as the error a person sees."""
+    try:
+        yield
+    except SpiffWorkflowException as exc:
+        raise _engine_failure(exc) from exc
 
 
 def _engine_failure(exc: SpiffWorkflowException) -> HongwuError:

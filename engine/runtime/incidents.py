@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -141,7 +140,7 @@ def retry(rt, job_id: str, actor: Actor, expected_version: int | None = None) ->
 def skip(rt, job_id: str, actor: Actor, reason: Any, expected_version: int | None = None) -> dict[str, Any]:
     """跳过: complete the step without running it, then let the engine go on; only where the
     process marks the step skippable, with a reason; audited in the same transaction."""
-    from .service import Derived, _engine_failure
+    from .completion import engine_failures
 
     text = reason.strip() if isinstance(reason, str) else ""
     if not text or len(text) > MAX_REASON:
@@ -157,19 +156,14 @@ def skip(rt, job_id: str, actor: Actor, reason: Any, expected_version: int | Non
             task = wf.get_task_from_id(UUID(job_id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict(f"step {job.title} is no longer waiting", f"「{job.title}」已不在等待执行")
-            wf.script_engine = rt._engine_for(s, case, Actor.system())
-            previous = Derived.of(wf)
-            clock = rt.case_clock(case)
-            now = clock.now()
+            previous, clock, now = rt._begin_change(s, case, wf, Actor.system())
             chain = audit.case_chain(case.case_number)
             audit.append(s, chain=chain, case_id=case.id, actor=actor.username, action="job_skipped",
                          task_id=job.id, task_name=job.title,
                          detail={"reason": text, "attempts": job.attempts, "message_zh": job.last_error}, now=now)
-            try:
+            with engine_failures():
                 task.complete()
                 steps, fired = rt._run_engine(wf, clock)
-            except SpiffWorkflowException as exc:
-                raise _engine_failure(exc) from exc
             rt._save(s, case, wf, loaded, now, previous=previous)
             rt._audit_fired(s, case, Actor.system(), fired, steps, now)
             if case.status == "completed":

@@ -68,6 +68,9 @@ class RuntimeParts:
         def _run_engine(self, wf: BpmnWorkflow, clock: Clock | None = None) -> tuple[list[str], list[FiredTimer]]:
             ...
 
+        def _begin_change(self, s: Session, case: Case, wf: BpmnWorkflow, actor: Actor) -> tuple[Derived, Clock, datetime]:
+            ...
+
         def _audit_fired(self, s: Session, case: Case, actor: Actor, fired: list[FiredTimer], steps: list[str],
                          now: datetime) -> None: ...
 

@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -18,11 +17,10 @@ from engine.db.models import Case, HumanTask, Timer
 from engine.notifications import scan as notification_scan
 
 from .actors import Actor
-from .completion import _engine_failure
+from .completion import engine_failures
 from .errors import Conflict, Forbidden, HongwuError, ValidationFailed
 from .invariants import InvariantViolated
 from .parts import RuntimeParts
-from .persistence import Derived
 from .retries import retried
 from .training import _is_training
 
@@ -113,16 +111,13 @@ class Timers(RuntimeParts):
                     return False
                 actor = Actor.system(f"worker:{worker_id}")
                 wf, loaded = self.workflow_for(s, case)
-                wf.script_engine = self._engine_for(s, case, actor)
-                previous = Derived.of(wf)
-                clock = self.case_clock(case)
-                now = clock.now()
+                previous, clock, now = self._begin_change(s, case, wf, actor)
                 try:
-                    steps, fired = self._run_engine(wf, clock)
-                except SpiffWorkflowException as exc:
-                    exc = _engine_failure(exc)
+                    with engine_failures():
+                        steps, fired = self._run_engine(wf, clock)
+                except HongwuError as exc:
                     exc.refused_on = (case.id, case.case_number, None)
-                    raise exc
+                    raise
                 if not fired:
                     s.execute(update(Timer).where(Timer.id == timer_id).values(claimed_by=None, claimed_until=None))
                     return False
@@ -200,13 +195,9 @@ class Timers(RuntimeParts):
                 return None
             actor = Actor.system(f"worker:{worker_id}")
             wf, loaded = self.workflow_for(s, case)
-            wf.script_engine = self._engine_for(s, case, actor)
-            clock = self.case_clock(case)
-            now = clock.now()
-            try:
+            _, clock, now = self._begin_change(s, case, wf, actor)
+            with engine_failures():
                 steps, fired = self._run_engine(wf, clock)
-            except SpiffWorkflowException as exc:
-                raise _engine_failure(exc) from exc
             if not fired and not steps:
                 return None  # stuck for some other reason: left as it is, for a person to look at
             self._save(s, case, wf, loaded, now)  # previous rows read from the database

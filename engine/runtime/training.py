@@ -5,7 +5,6 @@ from datetime import timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from engine.db.models import Case, DeploymentFlag
 from . import jobs
 from .actors import Actor
 from .clock import FrozenClock
-from .completion import MAX_ENGINE_ROUNDS, FiredTimer, _earliest_due_timer, _engine_failure
+from .completion import MAX_ENGINE_ROUNDS, FiredTimer, _earliest_due_timer, engine_failures
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .invariants import InvariantViolated
 from .parts import RuntimeParts
@@ -143,7 +142,7 @@ class Training(RuntimeParts):
                              "from": before.isoformat(), "to": now.isoformat()}, now=before)
         steps: list[str] = []
         fired: list[FiredTimer] = []
-        try:
+        with engine_failures():
             # Time passes through each due moment in turn: a timer fires at its own due time (just
             # after it, as SpiffWorkflow counts), so what it starts is counted from then, as it
             # would have been had the days really passed (e.g. a voting period after a publicity).
@@ -160,8 +159,6 @@ class Training(RuntimeParts):
                     break
             service_context.now = now
             more_steps, more_fired = self._run_engine(wf, clock)
-        except SpiffWorkflowException as exc:
-            raise _engine_failure(exc) from exc
         steps += more_steps
         fired += more_fired
         rows = self._save(s, case, wf, loaded, now, previous=previous)
