@@ -53,7 +53,9 @@ from datetime import UTC, datetime
 ROOT = _BENCH.parent
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from bench._pg import throwaway_database  # noqa: E402
 
 USERS = int(os.environ.get("HONGWU_BENCH_USERS", "50"))
 CASES_PER_USER = 6  # 300 open cases at 50 users
@@ -290,14 +292,9 @@ def main() -> None:
         print("HONGWU_TEST_PG_URL is not set: no PostgreSQL to serve from", file=sys.stderr)
         print(json.dumps(out, ensure_ascii=False))
         return
-    admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    name = f"hongwu_bench_http_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
     server = None
     try:
-        url = pg.rsplit("/", 1)[0] + "/" + name
-        with tempfile.TemporaryDirectory() as tmp:
+        with throwaway_database(pg, "http") as url, tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             staff = [f"staff{i + 1:02d}" for i in range(USERS)]
             warm = [f"warmup{i + 1}" for i in range(WARMUP_USERS)]
@@ -333,9 +330,6 @@ def main() -> None:
     finally:
         if server is not None:
             stop_server(server)
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(json.dumps(out, ensure_ascii=False))
 
 

@@ -48,7 +48,9 @@ ROOT = _BENCH.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
+
+from bench._pg import throwaway_database
 
 CASES = int(os.environ.get("HONGWU_BENCH_SCALE_CASES", "1000000"))
 EVENTS_PER_CASE = int(os.environ.get("HONGWU_BENCH_SCALE_EVENTS", "20"))
@@ -383,13 +385,9 @@ def main() -> None:
     from engine.runtime.service import Runtime, deploy
     from engine.web.app import create_app
 
-    admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    name = f"hongwu_bench_scale_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = pg.rsplit("/", 1)[0] + "/" + name
     started = time.perf_counter()
-    try:
+    # HONGWU_BENCH_SCALE_KEEP keeps the database, to look at query plans afterwards.
+    with throwaway_database(pg, "scale", keep=bool(os.environ.get("HONGWU_BENCH_SCALE_KEEP"))) as url:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ.setdefault("HONGWU_AUDIT_KEY_FILE", str(Path(tmp) / "audit.key"))
             upgrade(url)
@@ -436,13 +434,6 @@ def main() -> None:
             out.update(sizes(url, loaded + len(templates)))
             out["over_target"] = sorted(k for k, v in TARGETS.items() if out.get(k) is not None and out[k] > v)
             engine_for(url).dispose()
-    finally:
-        if os.environ.get("HONGWU_BENCH_SCALE_KEEP"):  # to look at query plans afterwards
-            print(f"kept database {name}", file=sys.stderr)
-        else:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     out["wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(out, ensure_ascii=False))
 

@@ -25,8 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
+from bench._pg import throwaway_database  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.migrate import upgrade  # noqa: E402
@@ -153,18 +154,9 @@ def main() -> None:
         _record(out, "sqlite", measure(url))
     pg = os.environ.get("HONGWU_TEST_PG_URL")
     if pg:
-        admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-        name = f"hongwu_bench_web_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = pg.rsplit("/", 1)[0] + "/" + name
+        with throwaway_database(pg, "web") as url:
             upgrade(url)
             _record(out, "postgresql", measure(url))
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     print(json.dumps(out))
 
 
