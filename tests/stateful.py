@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,24 @@ class ProcessMachine(RuleBasedStateMachine):
         """Usually a user with `role` whose jurisdiction covers `path`, sometimes anyone at all."""
         fitting = [u for u in self.users if not u.is_system and u.role == role and u.covers(path)]
         return fitting[pick % len(fitting)] if fitting and right < 7 else self.users[pick % len(self.users)]
+
+    def complete_open_tasks(self, moves, payload: Callable[[Any, str, int], dict], outcome_in_label: bool = False) -> None:
+        """People complete open tasks: usually the right person, sometimes anyone at all, now and
+        then on a stale version. The rules are checked after each completion. Each move is
+        (which case, right person?, whom, which task and payload, stale?)."""
+        for which, right, pick, choice, stale in moves:
+            cn = self.cases[which % len(self.cases)]
+            view = open_tasks(self.rt, cn)
+            if not view.tasks:
+                continue
+            task = view.tasks[choice % len(view.tasks)]
+            actor = self._someone(right, pick, task["role"], view.org_path)
+            expected = view.version - 1 if stale == 0 else view.version
+            data = payload(self.rt, task["name"], choice)
+            step = task["name"] + (f"/{data['outcome']}" if outcome_in_label and "outcome" in data else "")
+            attempt(self.rt, self.ledger, f"{step} of {cn} by {actor.username}",
+                    partial(self.rt.complete_task, task["id"], actor, data, expected), cn)
+            self.check()
 
     @invariant()
     def rules_hold(self):

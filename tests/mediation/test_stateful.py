@@ -5,8 +5,6 @@ injected clock, stale versions, a street changing its deadlines — all through 
 After every step every declared invariant holds on every case and every chain verifies."""
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -22,7 +20,6 @@ from tests.stateful import (
     Ledger,
     ProcessMachine,
     attempt,
-    open_tasks,
     prepared_postgresql,
     prepared_sqlite,
     run,
@@ -110,21 +107,7 @@ def machine(make_url):
         @rule(moves=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9), st.integers(0, 20),
                                        st.integers(0, 200), st.integers(0, 9)), min_size=1, max_size=8))
         def act(self, moves):
-            """People complete open tasks: usually the right person, sometimes anyone at all, now and
-            then on a stale version. The rules are checked after each completion."""
-            for which, right, pick, choice, stale in moves:
-                cn = self.cases[which % len(self.cases)]
-                view = open_tasks(self.rt, cn)
-                if not view.tasks:
-                    continue
-                task = view.tasks[choice % len(view.tasks)]
-                actor = self._someone(right, pick, task["role"], view.org_path)
-                expected = view.version - 1 if stale == 0 else view.version
-                data = _payload(self.rt, task["name"], choice)
-                step = task["name"] + (f"/{data['outcome']}" if "outcome" in data else "")
-                attempt(self.rt, self.ledger, f"{step} of {cn} by {actor.username}",
-                        partial(self.rt.complete_task, task["id"], actor, data, expected), cn)
-                self.check()
+            self.complete_open_tasks(moves, _payload, outcome_in_label=True)
 
         @rule(days=st.integers(1, 20))
         def time_passes(self, days):
