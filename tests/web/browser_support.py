@@ -27,15 +27,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(url: str, tmp: Path, secret: str = "browser-test") -> Iterator[str]:
-    """Serve the database at `url`; yields the base address."""
+def running_server(url: str, tmp: Path, secret: str = "browser-test", env: dict[str, str] | None = None,
+                   python_code: str | None = None) -> Iterator[str]:
+    """Serve the database at `url`; yields the base address. `env` adds to the server's
+    environment; `python_code` (given the port as its argument) replaces plain uvicorn, e.g. to
+    run the job thread in the same process as `hongwu serve` does."""
     port = free_port()
     env = dict(os.environ, HONGWU_DATABASE_URL=url, HONGWU_SECRET_KEY=secret, HONGWU_VAR_DIR=str(tmp),
-               HONGWU_BASE_URL=f"http://127.0.0.1:{port}")
+               HONGWU_BASE_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(ROOT), **(env or {}))
+    argv = ([sys.executable, "-c", python_code, str(port)] if python_code else
+            [sys.executable, "-m", "uvicorn", "engine.web.app:app_from_env", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"])
     log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "engine.web.app:app_from_env", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):

@@ -5,17 +5,13 @@ runs due jobs (SQLite: the running job's progress is read from that process). Th
 test process's slow one (a page every 0.4 s); a file the test creates makes it fail."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.engine.job_support import ASYNC_BPMN, FORMS
-from tests.web.browser_support import ARTIFACTS, CHROMIUM, ROOT, chromium, demo_database, free_port
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
 from tests.web.test_browser import log_in, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,28 +32,10 @@ def served(tmp_path_factory):
     from engine.runtime.service import deploy
 
     deploy(rt, [ASYNC_BPMN], FORMS)
-    port = free_port()
     fail = tmp / "fail"
-    env = dict(os.environ, HONGWU_DATABASE_URL=url, HONGWU_SECRET_KEY="browser-test", HONGWU_VAR_DIR=str(tmp),
-               HONGWU_BASE_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(ROOT), HONGWU_TEST_PAGE_SECONDS="0.4",
-               HONGWU_TEST_FAIL_FILE=str(fail), HONGWU_JOB_BACKOFF_SECONDS="0.5")
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        with chromium() as browser:
-            yield base, rt, fail, browser
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    env = {"HONGWU_TEST_PAGE_SECONDS": "0.4", "HONGWU_TEST_FAIL_FILE": str(fail), "HONGWU_JOB_BACKOFF_SECONDS": "0.5"}
+    with running_server(url, tmp, env=env, python_code=SERVE) as base, chromium() as browser:
+        yield base, rt, fail, browser
 
 
 def reach_step(rt, pages: int) -> str:
