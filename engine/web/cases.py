@@ -103,11 +103,12 @@ def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]
     rt = runtime(request)
     view = rt.get_case(case_number, v.actor)  # NotFound outside the jurisdiction
     diagram = rt.case_diagram(case_number, v.actor)
-    events, chain = timeline(views.case_history(rt, view.case_number))
+    history = views.case_history(rt, view.case_number)
+    events, chain = timeline(history)
     documents = case_documents(rt, view.id)
     attachments = case_attachments(rt, view.id)
     return {"case": view.as_dict(), "diagram": diagram, "events": events, "chain": chain,
-            "documents": documents, "attachments": attachments}
+            "documents": documents, "attachments": attachments, "names": history.names}
 
 
 @router.get("/cases/{case_number}")
@@ -139,6 +140,8 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     if v.role == "admin" and case["status"] == "running" and training_database(request.app):
         clock = {"now": now_at, "offset_days": case["clock_offset_days"]}
     jobs = case_jobs(runtime(request), case_number, v.actor)  # background steps: progress or incident
+    for j in jobs:  # whoever reached the step did something in the history, so is named there
+        j["triggered_by_name"] = actor_zh(j["triggered_by"], bundle["names"])
     return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]), "jobs": jobs,
                                          "subject": subject, "training_clock": clock, "vote": vote,
                                          "case_now": now_at if case["clock_offset_days"] else None,

@@ -84,7 +84,10 @@
     focusCurrent();
     holder.dataset.state = "ready";
   }).catch(function (err) {
-    holder.textContent = "流程图无法显示：" + err.message;
+    // bpmn-js speaks English; a definition without layout (no BPMNDiagram) is the usual cause.
+    holder.textContent = /no diagram/i.test(err.message || "")
+      ? "此流程定义没有图形布局，无法绘制流程图（不影响办理）。"
+      : "流程图无法显示（不影响办理），请联系系统管理员。";
     holder.dataset.state = "error";
   });
 })();
