@@ -103,12 +103,14 @@ class Views(RuntimeParts):
             case = self._case_for_reading(s, case_number, actor)
             return self._case_view(s, case)
 
-    def case_panel(self, case_number: str, actor: Actor) -> list[dict]:
-        """Read-only sections about the case's subject (parties and claims, the matter, …)."""
+    def case_reading(self, case_number: str, actor: Actor) -> tuple[CaseView, dict[str, Any], list[dict]]:
+        """What the case page reads of the case — its view, its diagram and its subject's panel —
+        from one transaction and one deserialization (so the three agree with each other)."""
         with self.uow() as s:
             case = self._case_for_reading(s, case_number, actor)
-            wf, _loaded = self.workflow_for(s, case)
-            return panels.for_case(s, case, state.json_safe(_current_data(wf)))
+            wf, loaded = self.workflow_for(s, case)
+            view = self._case_view(s, case, wf=wf)
+            return view, self._diagram(s, case, wf, loaded), panels.for_case(s, case, view.data)
 
     def _case_for_reading(self, s: Session, case_number: str, actor: Actor) -> Case:
         case = s.scalar(select(Case).where(Case.case_number == case_number))
@@ -211,24 +213,27 @@ class Views(RuntimeParts):
         with self.uow() as s:
             case = self._case_for_reading(s, case_number, actor)
             wf, loaded = self.workflow_for(s, case)
-            from .definitions import executable_processes
+            return self._diagram(s, case, wf, loaded)
 
-            xml = next((x for f, x in sorted(loaded.bpmn.items())
-                        if any(k == case.process_key for k, _ in executable_processes(x, f))), "")
-            completed, active = set(), set()
-            for t in wf.get_tasks():
-                bpmn_id = t.task_spec.bpmn_id
-                if not bpmn_id or t.workflow is not wf:
-                    continue
-                if t.state == TaskState.COMPLETED:
-                    completed.add(bpmn_id)
-                elif t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-                    active.add(bpmn_id)
-            now = self.case_clock(case).now()
-            overdue = set(s.scalars(select(HumanTask.spec_name).where(
-                HumanTask.case_id == case.id, HumanTask.due_at.is_not(None), HumanTask.due_at < now)))
-            return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
-                    "overdue": sorted(overdue & active)}
+    def _diagram(self, s: Session, case: Case, wf: BpmnWorkflow, loaded: LoadedDefinition) -> dict[str, Any]:
+        from .definitions import executable_processes
+
+        xml = next((x for f, x in sorted(loaded.bpmn.items())
+                    if any(k == case.process_key for k, _ in executable_processes(x, f))), "")
+        completed, active = set(), set()
+        for t in wf.get_tasks():
+            bpmn_id = t.task_spec.bpmn_id
+            if not bpmn_id or t.workflow is not wf:
+                continue
+            if t.state == TaskState.COMPLETED:
+                completed.add(bpmn_id)
+            elif t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                active.add(bpmn_id)
+        now = self.case_clock(case).now()
+        overdue = set(s.scalars(select(HumanTask.spec_name).where(
+            HumanTask.case_id == case.id, HumanTask.due_at.is_not(None), HumanTask.due_at < now)))
+        return {"xml": xml, "completed": sorted(completed - active), "active": sorted(active),
+                "overdue": sorted(overdue & active)}
 
     # --- tasks --------------------------------------------------------------------------
 

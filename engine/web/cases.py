@@ -101,14 +101,14 @@ def case_attachments(rt, case_id: int) -> list[dict[str, Any]]:
 def case_bundle(request: Request, v: Viewer, case_number: str) -> dict[str, Any]:
     """Everything the case page shows (the API's case endpoints reuse parts of it)."""
     rt = runtime(request)
-    view = rt.get_case(case_number, v.actor)  # NotFound outside the jurisdiction
-    diagram = rt.case_diagram(case_number, v.actor)
+    view, diagram, subject = rt.case_reading(case_number, v.actor)  # NotFound outside the jurisdiction
     history = views.case_history(rt, view.case_number)
     events, chain = timeline(history)
     documents = case_documents(rt, view.id)
     attachments = case_attachments(rt, view.id)
     return {"case": view.as_dict(), "diagram": diagram, "events": events, "chain": chain,
-            "documents": documents, "attachments": attachments, "names": history.names}
+            "documents": documents, "attachments": attachments, "names": history.names,
+            "subject": subject}
 
 
 @router.get("/cases/{case_number}")
@@ -131,7 +131,6 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     from .routers.worklist import worklist_context
 
     worklist = worklist_context(request, v, case)
-    subject = runtime(request).case_panel(case_number, v.actor)
     from engine.voting.service import VOTING_PROCESSES, VoteService
 
     vote = (VoteService(runtime(request)).register_summary(case_number, v.actor)
@@ -143,7 +142,7 @@ def _case_page(request: Request, v: Viewer, case_number: str, extra: dict[str, A
     for j in jobs:  # whoever reached the step did something in the history, so is named there
         j["triggered_by_name"] = actor_zh(j["triggered_by"], bundle["names"])
     return render(request, "case.html", {**bundle, "summary_rows": summary_rows(case["summary"]), "jobs": jobs,
-                                         "subject": subject, "training_clock": clock, "vote": vote,
+                                         "training_clock": clock, "vote": vote,
                                          "case_now": now_at if case["clock_offset_days"] else None,
                                          **worklist, **extra},
                   status_code=status_code)
