@@ -21,16 +21,19 @@ import hmac
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select
+from sqlalchemy import Row, Table, bindparam, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from engine.audit_key import seal_key
-from engine.db.models import AuditEvent  # noqa: F401 - re-exported for callers
+from engine.db.models import AuditEvent, Case  # AuditEvent is re-exported for callers too
+from engine.errors import Conflict
 
 GENESIS = "0" * 64
 _COLUMNS = ("chain", "seq", "case_id", "actor", "action", "task_id", "task_name", "data_before", "data_after",
@@ -45,6 +48,10 @@ SAVED_CASE_STATES = "hongwu.audit.case_states"
 _CHAIN_HEAD = (select(AuditEvent.seq, AuditEvent.row_hash).where(AuditEvent.chain == bindparam("chain"))
                .order_by(AuditEvent.seq.desc()).limit(1))
 _INSERT = cast(Table, AuditEvent.__table__).insert()  # a Core insert; __table__ is typed as a FromClause
+_CASE_HEAD = select(Case.audit_seq, Case.audit_head).where(Case.id == bindparam("case_id"))
+_CASE_ID = select(Case.id).where(Case.case_number == bindparam("number"))
+# session.info key: {case id: CaseRow}, the case rows this transaction changes (see CaseRow).
+CASE_ROWS = "hongwu.audit.case_rows"
 
 # Called with (session, event) after each append, inside the same transaction: what they write
 # (notifications) commits or rolls back with the event. Kept cheap: they run on every append.
@@ -100,13 +107,79 @@ def _timestamp(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+@dataclass
+class CaseRow:
+    """What one transaction changes on a case row: the save's columns (state, version, …) and the
+    head of the case's chain after its appends, written together by one UPDATE (`write_case_rows`)
+    guarded by the version and head the transaction started from: a concurrent writer is refused.
+
+    `base_seq` is the head as read from the row (None: not read yet); `seq`/`head` the head after
+    this transaction's appends."""
+
+    case_id: int
+    case_number: str | None = None
+    base_seq: int | None = None
+    seq: int = 0
+    head: str = GENESIS
+    values: dict[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.values) or (self.base_seq is not None and self.seq != self.base_seq)
+
+
+def _case_rows(session: Session) -> dict[int, CaseRow]:
+    return session.info.setdefault(CASE_ROWS, {})
+
+
+def case_row_locked(session: Session, case: Case) -> None:
+    """`case` was just read under a row lock in this transaction (FOR UPDATE on PostgreSQL), so
+    its chain head is current: appends start from it without reading it again."""
+    row = _case_rows(session).setdefault(case.id, CaseRow(case.id, case.case_number))
+    if row.base_seq is None:
+        row.base_seq = row.seq = case.audit_seq
+        row.head = case.audit_head
+
+
+def stage_case_write(session: Session, case: Case, values: dict[str, Any], expected_version: int | None) -> None:
+    """Columns of `case` to write at the end of the transaction, with the chain head, by one UPDATE
+    (where the version is still `expected_version`, when given). The ORM object holds them now."""
+    row = _case_rows(session).setdefault(case.id, CaseRow(case.id, case.case_number))
+    row.case_number = case.case_number
+    if row.expected_version is None:
+        row.expected_version = expected_version
+    row.values.update(values)
+    for k, v in values.items():
+        set_committed_value(case, k, v)
+
+
+def _chain_position(session: Session, chain: str, case_id: int | None) -> tuple[CaseRow | None, int, str]:
+    """(the case row that keeps the chain's head, if a case chain; next seq; prev hash)."""
+    conn = session.connection()
+    if chain.startswith("case:"):
+        if case_id is None:
+            case_id = conn.execute(_CASE_ID, {"number": chain[len("case:"):]}).scalar()
+        if case_id is not None:
+            row = _case_rows(session).setdefault(case_id, CaseRow(case_id, chain[len("case:"):]))
+            if row.base_seq is None:
+                found = conn.execute(_CASE_HEAD, {"case_id": case_id}).first()
+                if found is not None:
+                    row.base_seq = row.seq = found[0]
+                    row.head = found[1]
+            if row.base_seq is not None:
+                return row, row.seq + 1, row.head
+    last = conn.execute(_CHAIN_HEAD, {"chain": chain}).first()
+    return None, (last[0] + 1 if last else 1), (last[1] if last else GENESIS)
+
+
 def append(session: Session, *, chain: str, actor: str, action: str, now: datetime,
            case_id: int | None = None, task_id: str | None = None, task_name: str | None = None,
            before: Any = None, after: Any = None, detail: Any = None) -> AuditEvent:
-    """Add one event to `chain` inside the caller's transaction."""
+    """Add one event to `chain` inside the caller's transaction. A case chain's head is read from
+    (and written back to, at the end of the transaction) its case row."""
     conn = session.connection()  # Core on the session's connection: no ORM overhead per statement
-    last = conn.execute(_CHAIN_HEAD, {"chain": chain}).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    case_row, seq, prev = _chain_position(session, chain, case_id)
     ev = AuditEvent(
         chain=chain, seq=seq, case_id=case_id, actor=actor, action=action, task_id=task_id,
         task_name=task_name,
@@ -121,9 +194,67 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
     # A Core insert: events are never read back through this session, and the ORM's flush
     # machinery costs more than the insert itself on the hot path.
     conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
+    if case_row is not None:
+        case_row.seq, case_row.head = seq, ev.row_hash
     for listener in _LISTENERS:
         listener(session, ev)
     return ev
+
+
+_UPDATES: dict[tuple[tuple[str, ...], bool, bool], Any] = {}  # built once per shape (see _CHAIN_HEAD)
+
+
+def _case_update(columns: tuple[str, ...], check_version: bool, check_head: bool):
+    key = (columns, check_version, check_head)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        where = [Case.id == bindparam("case_id")]
+        if check_version:
+            where.append(Case.version == bindparam("expected_version"))
+        if check_head:
+            where.append(Case.audit_seq == bindparam("base_seq"))
+        stmt = _UPDATES[key] = (update(Case).where(*where).values({c: bindparam(c) for c in columns})
+                                .execution_options(synchronize_session=False))
+    return stmt
+
+
+def write_case_rows(session: Session) -> None:
+    """Write what this transaction changed on case rows, one UPDATE per case: the saved columns and
+    the chain head, where the version and the head are still those it started from. Called at the
+    end of a change (and by every commit, for whatever is left); refuses a case changed meanwhile."""
+    rows = session.info.get(CASE_ROWS)
+    if not rows:
+        return
+    conn = session.connection()
+    for row in rows.values():
+        if not row.pending:
+            continue
+        values = dict(row.values)
+        check_head = row.base_seq is not None
+        if check_head and row.seq != row.base_seq:
+            values["audit_seq"], values["audit_head"] = row.seq, row.head
+        params = {**values, "case_id": row.case_id, "expected_version": row.expected_version,
+                  "base_seq": row.base_seq}
+        stmt = _case_update(tuple(sorted(values)), row.expected_version is not None, check_head)
+        if conn.execute(stmt, params).rowcount != 1:
+            raise Conflict(f"case {row.case_number} was changed by someone else first",
+                           f"案件 {row.case_number} 已被他人更新，请刷新后重试")
+        case = session.identity_map.get(identity_key(Case, row.case_id))
+        if case is not None and check_head:
+            set_committed_value(case, "audit_seq", row.seq)
+            set_committed_value(case, "audit_head", row.head)
+        row.values, row.expected_version, row.base_seq = {}, None, row.seq
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_case_rows(session)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_case_rows(session: Session) -> None:
+    session.info.pop(CASE_ROWS, None)
 
 
 def seal(row_hash: str) -> str:

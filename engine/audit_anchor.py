@@ -140,7 +140,7 @@ def anchored_heads(session: Session) -> dict[str, tuple[int, str]]:
 
 @dataclass
 class Problem:
-    kind: str  # chain_missing | events_missing | rewritten | broken | state_edited | case_missing | checkpoint
+    kind: str  # chain_missing | events_missing | rewritten | broken | state_edited | head_mismatch | case_missing | checkpoint
     message_zh: str
     message: str
     chain: str | None = None
@@ -210,7 +210,10 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None,
     wanted = only if only is not None else sorted(set(audit.chains(session)) | set(heads))
     report = AnchorReport({k: body[k] for k in ("created_at", "events", "chains", "merkle_root", "last_event_id")}
                           if body else None)
+    chain_heads: dict[str, tuple[int, str]] = {}  # {chain: (seq, row_hash) of its last event}
     for name, events in _events_by_chain(session, wanted, only is None):
+        if events:
+            chain_heads[name] = (events[-1].seq, events[-1].row_hash)
         anchored_seq, anchored_hash = heads.get(name, (0, ""))
         report.chains += bool(events)
         report.events += len(events)
@@ -241,7 +244,7 @@ def verify_anchor(session: Session, document: dict[str, Any] | None = None,
         if have < body["events"]:
             problems.append(Problem("events_missing", f"检查点覆盖的 {body['events']} 条事件中有 {body['events'] - have} 条已不在数据库中",
                                     f"{body['events'] - have} of the {body['events']} anchored events are gone"))
-    _check_case_states(session, only, problems)
+    _check_case_states(session, only, problems, chain_heads)
     report.problems = problems
     if document is None:
         report.warnings.append("尚无审计检查点：删除整条链或链尾事件尚无法发现（运行 hongwu audit checkpoint 写入）")
@@ -267,16 +270,26 @@ def _events_by_chain(session: Session, wanted: list[str], everything: bool):
         yield name, found.get(name, [])
 
 
-def _check_case_states(session: Session, only: list[str] | None, problems: list[Problem]) -> None:
-    """Each case row must hold the state its chain's last state-changing event recorded."""
+def _check_case_states(session: Session, only: list[str] | None, problems: list[Problem],
+                       chain_heads: dict[str, tuple[int, str]]) -> None:
+    """Each case row must hold the state its chain's last state-changing event recorded, and the
+    head of its chain (`chain_heads`: the last event of each chain walked)."""
     recorded = {r[0]: (int(r[1]), r[2]) for r in session.execute(_STATE_HEADS)}
-    q = select(Case.case_number, Case.version, Case.status, Case.state)
+    q = select(Case.case_number, Case.version, Case.status, Case.state, Case.audit_seq, Case.audit_head)
     if only is not None:
         q = q.where(Case.case_number.in_([c.removeprefix("case:") for c in only if c.startswith("case:")]))
     seen = set()
-    for number, version, status, state in session.execute(q):
+    for number, version, status, state, head_seq, head in session.execute(q):
         name = audit.case_chain(number)
         seen.add(name)
+        last_seq, last_hash = chain_heads.get(name, (0, audit.GENESIS))
+        if head_seq != last_seq or not hmac.compare_digest(head, last_hash):
+            problems.append(Problem(
+                "head_mismatch",
+                f"案件 {number} 记录的审计链头（第 {head_seq} 条）与审计链（现到第 {last_seq} 条）不符"
+                f"（链尾事件被删除、伪造，或案件记录被改动）",
+                f"case {number}: its row's chain head (seq {head_seq}) does not match its chain (last seq {last_seq})",
+                name, min(head_seq, last_seq) + 1))
         if name in recorded and not hmac.compare_digest(audit.case_state_hash(version, status, state), recorded[name][1]):
             problems.append(Problem("state_edited", f"案件 {number} 的当前状态与其审计记录不符（状态被直接改动）",
                                     f"case {number}: its state does not match its last recorded change", name, recorded[name][0]))

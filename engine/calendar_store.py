@@ -22,13 +22,13 @@ def key_for(year: int) -> str:
     return f"{KEY_PREFIX}{year}"
 
 
-# Versions are only ever added, so the newest id changes whenever a schedule is stored.
-_NEWEST = (select(func.max(SettingVersion.id)).where(SettingVersion.key.startswith(KEY_PREFIX),
-                                                     SettingVersion.org_unit_id.is_(None)))
+# Versions are only ever added, so the newest id changes whenever a schedule is stored (0: none).
+NEWEST = (select(func.coalesce(func.max(SettingVersion.id), 0))
+          .where(SettingVersion.key.startswith(KEY_PREFIX), SettingVersion.org_unit_id.is_(None)))
 
 
 def _latest_mark(session: Session) -> int:
-    return int(session.connection().execute(_NEWEST).scalar() or 0)
+    return int(session.connection().execute(NEWEST).scalar() or 0)
 
 
 _built_from: tuple[str, int] | None = None  # (database url, newest schedule version id) of the active calendar
@@ -46,10 +46,11 @@ def load_calendar(session: Session) -> HolidayCalendar:
     return HolidayCalendar(schedules)
 
 
-def sync(session: Session) -> HolidayCalendar:
-    """Make the active calendar match this database's stored schedules."""
+def sync(session: Session, mark: int | None = None) -> HolidayCalendar:
+    """Make the active calendar match this database's stored schedules. `mark`: the newest
+    schedule version (NEWEST) if the caller read it in its own query."""
     global _built_from
-    source = (str(session.get_bind().engine.url), _latest_mark(session))
+    source = (str(session.get_bind().engine.url), _latest_mark(session) if mark is None else int(mark))
     if _built_from != source:
         set_active_calendar(load_calendar(session))
         _built_from = source

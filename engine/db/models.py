@@ -179,6 +179,11 @@ class Case(Base):
     external_ref: Mapped[str | None] = mapped_column(String(128))
     # Days an administrator moved this case's clock forward; only ever non-zero in a training database.
     clock_offset_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The head of the case's audit chain (seq and row_hash of its last event), written with the
+    # change in the same UPDATE: appending needs no read of the chain, and `audit verify` checks
+    # the two agree (a removed last event shows even before a checkpoint covers it).
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audit_head: Mapped[str] = mapped_column(String(64), default="0" * 64, server_default="0" * 64)
 
     definition: Mapped[ProcessDefinition] = relationship()
     compound: Mapped[OrgUnit] = relationship()

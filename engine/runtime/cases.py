@@ -51,8 +51,11 @@ class CaseCommands(RuntimeParts):
             now=self.now(),
         )
 
-    def _engine_for(self, session: Session, case: Case | None, actor: Actor) -> HongwuScriptEngine:
-        calendar_store.sync(session)  # deadlines counted in this unit of work use the stored schedules
+    def _engine_for(self, session: Session, case: Case | None, actor: Actor,
+                    calendar_mark: int | None = None) -> HongwuScriptEngine:
+        # Deadlines counted in this unit of work use the stored schedules (`calendar_mark`: the
+        # newest schedule version, when the caller read it already).
+        calendar_store.sync(session, calendar_mark)
         now = self.case_clock(case).now() if case is not None else self.now()
         ctx = ServiceContext(session=session, now=now, actor=actor.username, case=case,
                              settings=self.settings)

@@ -87,11 +87,11 @@ def scoped(q, actor: Actor, scope: str):
     return q
 
 
-def holder_check(s: Session, actor: Actor, ht: HumanTask) -> None:
-    """Completing a task someone else holds: only that person or a supervisor may."""
+def holder_check(s: Session, actor: Actor, ht: HumanTask, claim: TaskClaim | None) -> None:
+    """Completing a task someone else holds (`claim`: the task's, read with it): only that person
+    or a supervisor may."""
     if actor.is_system:
         return
-    claim = s.get(TaskClaim, ht.id)
     if claim is None or claim.holder == actor.username or supervises(actor, ht.role, ht.org_path):
         return
     name = s.scalar(select(User.display_name).where(User.username == claim.holder)) or claim.holder

@@ -15,9 +15,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, calendar_store
 from engine.attachments import PendingUpload, check_references, store_pending
 from engine.db.models import Case, HumanTask
+from engine.db.worklist_models import TaskClaim
 
 from . import choices, jobs, services, state
 from .actors import Actor
@@ -39,17 +40,22 @@ GUARD_PROPERTY = "completionGuard"  # user-task property naming a registered gua
 
 # FOR UPDATE (PostgreSQL; SQLite has one writer anyway): completions of one case queue from the
 # start, so nothing a completion writes early (notices, their audit events) can race another's.
-_TASK_WITH_CASE = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
+# One round trip brings what the checks need too: who holds the task, whether the holiday
+# schedules changed.
+_TASK_WITH_CASE = (select(HumanTask, Case, TaskClaim, calendar_store.NEWEST.scalar_subquery())
+                   .join(Case, Case.id == HumanTask.case_id)
+                   .outerjoin(TaskClaim, TaskClaim.task_id == HumanTask.id)
                    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case))
 
 
 class Completion(RuntimeParts):
     """Completing tasks and running the engine (part of `Runtime`)."""
 
-    def _begin_change(self, s: Session, case: Case, wf: BpmnWorkflow, actor: Actor) -> tuple[Derived, Clock, datetime]:
+    def _begin_change(self, s: Session, case: Case, wf: BpmnWorkflow, actor: Actor,
+                      calendar_mark: int | None = None) -> tuple[Derived, Clock, datetime]:
         """Make `wf` ready to move on `actor`'s behalf; returns what was derived from it before,
         the case's clock and its now."""
-        wf.script_engine = self._engine_for(s, case, actor)
+        wf.script_engine = self._engine_for(s, case, actor, calendar_mark)
         clock = self.case_clock(case)
         return Derived.of(wf), clock, clock.now()
 
@@ -117,16 +123,21 @@ class Completion(RuntimeParts):
                 found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
                 if found is None:
                     self._raise_gone(s, task_id, actor)
-                ht, case = found
+                ht, case, claim, calendar_mark = found
+                if s.get_bind().dialect.name == "postgresql":
+                    # Locked, so current: its chain head is the chain's (SQLite reads it in the
+                    # write transaction instead; this read ran before that began).
+                    audit.case_row_locked(s, case)
                 try:
                     self._authorize_task(actor, ht, case)
                     refuse_unless_running(case, "其待办任务不能办理")
-                    holder_check(s, actor, ht)
+                    holder_check(s, actor, ht, claim)
                     if expected_version is not None and case.version != expected_version:
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    view, wf, lapsed = self._complete(s, ht, case, actor, data, uploads or {})
+                    view, wf, lapsed = self._complete(s, ht, case, actor, data, uploads or {}, calendar_mark)
+                    audit.write_case_rows(s)  # the version check, refused here like any other
                 except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
                     raise
@@ -162,9 +173,11 @@ class Completion(RuntimeParts):
         raise exc
 
     def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict,
-                  uploads: dict[str, PendingUpload]) -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
+                  uploads: dict[str, PendingUpload], calendar_mark: int | None = None,
+                  ) -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
         """Complete one task inside the caller's unit of work. The third value is set when a due
-        deadline lapsed the task first: the firing is saved and the completion is refused."""
+        deadline lapsed the task first: the firing is saved and the completion is refused.
+        `calendar_mark`: the newest holiday schedule version, if already read."""
         pd, loaded = self.loaded_definition(s, case.definition_id)
         schema = loaded.form_schema(ht.spec_name)
         if schema is not None:
@@ -185,7 +198,7 @@ class Completion(RuntimeParts):
                 problems = check_references(s, data, case.id)
             _refuse_form(problems)
         wf = self._workflows.take(case.id, case.version) or state.loads(case.state, loaded.spec, loaded.subprocess_specs)
-        previous, clock, now = self._begin_change(s, case, wf, actor)
+        previous, clock, now = self._begin_change(s, case, wf, actor, calendar_mark)
         # Timers that fell due before this completion arrived fire first, as the worker would have.
         with engine_failures():
             early_steps, early_fired = self._run_engine(wf, clock)

@@ -11,7 +11,6 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import audit
 from engine.db.models import Case, HumanTask, Timer
@@ -20,7 +19,7 @@ from engine.notifications import arrivals
 
 from . import jobs, search, state
 from .definitions import LoadedDefinition
-from .errors import Conflict, ValidationFailed
+from .errors import ValidationFailed
 from .invariants import enforce as enforce_invariants
 from .parts import RuntimeParts
 from .recount import audit_recounted, refresh_deadlines
@@ -29,9 +28,6 @@ from .timing import human_task_due, human_task_period, timer_due, timer_period
 # Statements built once (building them costs more than running them on the hot path).
 _CASE_TASKS = select(HumanTask).where(HumanTask.case_id == bindparam("case_id"))
 _CASE_TIMERS = select(Timer).where(Timer.case_id == bindparam("case_id"))
-_BUMP_CASE = (update(Case).where(Case.id == bindparam("case_id"), Case.version == bindparam("expected"))
-              .values({c: bindparam(c) for c in ("state", "version", "status", "updated_at", "summary", "completed_at")})
-              .execution_options(synchronize_session=False))
 
 _CASE_TASK_DUES = select(HumanTask.id, HumanTask.due_at).where(HumanTask.case_id == bindparam("case_id"))
 _CASE_TIMER_DUES = select(Timer.id, Timer.due_at).where(Timer.case_id == bindparam("case_id"))
@@ -95,12 +91,9 @@ class Persistence(RuntimeParts):
                 setattr(case, k, v)
             s.flush()
         else:
-            res = s.connection().execute(_BUMP_CASE, {**values, "case_id": case.id, "expected": case.version})
-            if res.rowcount != 1:
-                raise Conflict(f"case {case.case_number} was changed by someone else first",
-                               f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-            for k, v in values.items():  # the row now holds these; keep the ORM object in step
-                set_committed_value(case, k, v)
+            # Written at the end of the transaction with the chain head its events leave (one
+            # UPDATE, refused if the version moved meanwhile): audit.write_case_rows.
+            audit.stage_case_write(s, case, values, expected_version=case.version)
         audit.note_case_state(s, case.id, version, status, new_state)
         if initial:
             previous = Derived({}, {})

@@ -213,9 +213,7 @@ class Supervision(RuntimeParts):
             _write_due(wf, task, old, due)
             rows = self._save(s, case, wf, loaded, self.now(), previous=previous)
             if was == "suspended":  # the save wrote the engine's status; the case stays suspended
-                s.execute(update(Case).where(Case.id == case.id).values(status=was)
-                          .execution_options(synchronize_session=False))
-                set_committed_value(case, "status", was)
+                audit.stage_case_write(s, case, {"status": was}, expected_version=None)  # with the save's write
                 audit.note_case_state(s, case.id, case.version, was, case.state)
             name = task.task_spec.bpmn_name or task.task_spec.name
             self._event(s, case, actor, "timer_rescheduled",

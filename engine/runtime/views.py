@@ -11,6 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from engine.db.models import Case, HumanTask, OrgUnit, Timer
@@ -189,7 +190,8 @@ class Views(RuntimeParts):
             task_rows, timer_rows = rows
             tasks = [self._task_view(t, case, code, name).as_dict()
                      for t in sorted(task_rows, key=lambda t: (t.created_at, t.id))]
-            held = holders(s, [t["id"] for t in tasks])
+            # Rows this save made (transient) are new tasks: nobody holds them yet.
+            held = holders(s, [t.id for t in task_rows if not sa_inspect(t).transient])
             for t in tasks:
                 t["holder"] = held.get(t["id"])
             timers = [{"id": t.id, "name": t.spec_name, "due_at": t.due_at.isoformat(), "due_note": t.due_note}

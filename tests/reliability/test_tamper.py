@@ -311,3 +311,29 @@ def test_doctor_names_the_audit_key_without_making_one(tmp_path, monkeypatch):
     ours = public_key_hex()  # made on first use
     usable, what = describe()
     assert usable and ours in what
+
+
+def test_deleting_the_last_event_is_found_by_the_case_row_before_any_checkpoint(runtime, actors, db_url):
+    """No checkpoint covers the chain yet, so the walk alone would pass: the head the case row
+    keeps (written with each change) says an event is gone."""
+    deploy(runtime, [SAMPLE_BPMN], SAMPLE_FORMS)
+    case = runtime.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    runtime.complete_task(case.tasks[0]["id"], actors["street"], apply_data())
+    chain = audit.case_chain(case.case_number)
+    _drop_guards(db_url)
+    _sql(db_url, "DELETE FROM audit_event WHERE chain = :c AND seq = (SELECT MAX(seq) FROM audit_event WHERE chain = :c)", c=chain)
+    with runtime.uow() as s:
+        assert audit.verify(s, chain)[0].ok  # what remains is a sound chain
+    kinds = _kinds(_problems(runtime))
+    assert ("head_mismatch", chain) in kinds and {c for _k, c in kinds} == {chain}
+    res = CliRunner().invoke(app, ["--db", db_url, "audit", "verify", case.case_number])
+    assert res.exit_code == 1 and "审计链头" in res.output and chain in res.output
+
+
+def test_editing_the_chain_head_on_the_case_row_is_found(history, runtime, db_url):
+    number = history[1]
+    with runtime.uow() as s:
+        first = audit.chain_events(s, audit.case_chain(number))[0]
+    _sql(db_url, "UPDATE process_case SET audit_seq = 1, audit_head = :h WHERE case_number = :n", h=first.row_hash, n=number)
+    assert _kinds(_problems(runtime)) == {("head_mismatch", audit.case_chain(number))}
+    assert _kinds(_problems(runtime, audit.case_chain(history[0]))) == set()  # the other case is not blamed
