@@ -29,11 +29,11 @@ def steps_ready(session: Session, case, new_tasks: list[dict], now: datetime) ->
                      body=f"{where}的步骤“{t['title']}”需要{role_zh}办理，但该辖区没有在岗的{role_zh}账号。"
                           f"请在系统管理中创建或调配人员。",
                      link=f"/cases/{case.case_number}", case_id=case.id, task_id=t["id"], now=now,
-                     occasion=f"task:{t['id']}")
+                     occasion=f"task:{t['id']}", known=directory.choices)
             continue
         assignee = t.get("assignee")
         announce(session, kind="task_ready", recipients=[assignee] if assignee else pool,
                  title=f"新待办：{case.case_number} {t['title']}",
                  body=f"{where}进入“{t['title']}”步骤，" + (
                      "已交由您办理。" if assignee else f"已进入{role_zh}岗位待办，请认领办理。"),
-                 link=link, case_id=case.id, task_id=t["id"], now=now)
+                 link=link, case_id=case.id, task_id=t["id"], now=now, known=directory.choices)

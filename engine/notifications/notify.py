@@ -19,7 +19,10 @@ from .kinds import name_zh
 
 # Core inserts over the tables (the ORM types __table__ as a plain FromClause).
 _NOTIFICATION_TABLE = cast(Table, Notification.__table__)
-_INSERT_NOTIFICATION = _NOTIFICATION_TABLE.insert().returning(_NOTIFICATION_TABLE.c.id)
+_INSERT_NOTIFICATIONS = _NOTIFICATION_TABLE.insert()
+# Several rows in one statement (insertmanyvalues), their ids in the order of the rows given.
+_INSERT_NOTIFICATIONS_RETURNING = _NOTIFICATION_TABLE.insert().returning(_NOTIFICATION_TABLE.c.id,
+                                                                          sort_by_parameter_order=True)
 _INSERT_OUTBOX = cast(Table, OutboxMessage.__table__).insert()
 
 
@@ -63,28 +66,33 @@ def first_time(session: Session, subject: str, kind: str, now: datetime) -> bool
 
 def announce(session: Session, *, kind: str, recipients: Iterable[str], title: str, body: str, now: datetime,
              link: str | None = None, case_id: int | None = None, task_id: str | None = None,
-             occasion: str | None = None) -> list[str]:
+             occasion: str | None = None, known: dict[str, Choices] | None = None) -> list[str]:
     """Tell `recipients` (who have not muted `kind`); returns who was told. With `occasion`, only
-    the first announcement of (occasion, kind) is made."""
+    the first announcement of (occasion, kind) is made. `known`: choices already read (a
+    Directory's), so that they are not read again."""
     names = sorted({r for r in recipients if r})
     if not names:
         return []
     if occasion is not None and not first_time(session, occasion, kind, now):
         return []
     conn = session.connection()
-    told = []
-    for username, choice in sorted(choices_of(session, names).items()):
-        if kind in choice.muted:
-            continue
-        nid = conn.execute(_INSERT_NOTIFICATION, dict(
-            username=username, kind=kind, title=title[:300], body=body, link=link, case_id=case_id,
-            task_id=task_id, created_at=now, read_at=None)).scalar_one()
-        for channel in choice.instant:
-            address = choice.contacts.get(channel)
-            if address:
-                conn.execute(_INSERT_OUTBOX, dict(
-                    notification_id=nid, username=username, channel=channel, address=address,
-                    subject=f"【红物·{name_zh(kind)}】{title}"[:300], body=body, link=link,
-                    status="pending", attempts=0, next_attempt_at=now, created_at=now))
-        told.append(username)
+    if known is not None and all(n in known for n in names):
+        chosen = {n: known[n] for n in names}
+    else:
+        chosen = choices_of(session, names)
+    told = [u for u, choice in sorted(chosen.items()) if kind not in choice.muted]
+    if not told:
+        return []
+    rows = [dict(username=u, kind=kind, title=title[:300], body=body, link=link, case_id=case_id,
+                 task_id=task_id, created_at=now, read_at=None) for u in told]
+    sends = [(u, channel, chosen[u].contacts[channel]) for u in told
+             for channel in chosen[u].instant if chosen[u].contacts.get(channel)]
+    if not sends:  # one statement for every recipient; ids are needed only by outbox rows
+        conn.execute(_INSERT_NOTIFICATIONS, rows)
+        return told
+    ids = dict(zip(told, conn.execute(_INSERT_NOTIFICATIONS_RETURNING, rows).scalars(), strict=True))
+    conn.execute(_INSERT_OUTBOX, [dict(
+        notification_id=ids[u], username=u, channel=channel, address=address,
+        subject=f"【红物·{name_zh(kind)}】{title}"[:300], body=body, link=link,
+        status="pending", attempts=0, next_attempt_at=now, created_at=now) for u, channel, address in sends])
     return told

@@ -10,27 +10,35 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.db.models import OrgUnit, User
+from engine.db.notification_models import NotificationPreference
+
+from .notify import Choices
 
 # Those who answer for every step in a street: its staff and its party working committee.
 SUPERVISOR_ROLES = ("street_staff", "street_party_committee")
 
 
-def _holders(session: Session, roles: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-    """{role: [(username, jurisdiction path)]} of the active users of `roles`."""
-    rows = session.execute(select(User.role, User.username, OrgUnit.path)
+def _holders(session: Session, roles: Iterable[str]) -> tuple[dict[str, list[tuple[str, str]]], dict[str, Choices]]:
+    """{role: [(username, jurisdiction path)]} of the active users of `roles`, and their
+    notification choices (read with them: whoever is told is one of them)."""
+    rows = session.execute(select(User.role, User.username, OrgUnit.path, NotificationPreference)
                            .outerjoin(OrgUnit, OrgUnit.id == User.jurisdiction_id)
+                           .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
                            .where(User.active.is_(True), User.role.in_(set(roles)))).all()
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for role, username, path in rows:
+    choices: dict[str, Choices] = {}
+    for role, username, path, pref in rows:
         found[role].append((username, path or ""))
-    return found
+        choices[username] = Choices.of(pref)
+    return found, choices
 
 
 class Directory:
-    """Users of some roles, read once for one save (which may ready several steps)."""
+    """Users of some roles, read once for one save (which may ready several steps); `choices`
+    holds their notification choices, for `announce`."""
 
     def __init__(self, session: Session, roles: Iterable[str]):
-        self._by_role = _holders(session, set(roles) | set(SUPERVISOR_ROLES) | {"admin"})
+        self._by_role, self.choices = _holders(session, set(roles) | set(SUPERVISOR_ROLES) | {"admin"})
 
     def pool(self, role: str, org_path: str) -> list[str]:
         return sorted(u for u, path in self._by_role.get(role, ()) if org_path.startswith(path))
