@@ -3,7 +3,18 @@ PostgreSQL, against the in-memory floor (SpiffWorkflow deserialize + run + seria
 the same run. Prints one JSON object.
 
 Targets (2-core machine): ≥ 250 completions/s on SQLite, ≥ 200/s on PostgreSQL, persisted cycle
-≤ 2.5× the floor, ≤ 30 KB stored state per case of the 25-task process.
+≤ 2.5× the floor (PostgreSQL ≤ 3×), ≤ 30 KB stored state per case of the 25-task process.
+
+`statements_per_completion_<db>` counts what one completion (a step that readies the next) sends,
+BEGIN and COMMIT aside. On PostgreSQL it went from 13 to 9 (issue 17 item 4):
+  the locking read of the task and its case  — now also brings the task's claim (was a SELECT of
+      task_claim) and the newest holiday schedule mark (was a SELECT max(setting_version.id));
+  the search text upsert; the finished task's DELETE; the next task's INSERT;
+  the new task's notification: its pool (users), their preferences, the INSERT;
+  the audit event's INSERT — no SELECT of the chain head: it is kept on the case row;
+  one UPDATE of the case row: state and version (checked) with the new chain head (checked);
+  no SELECT of claims for the case page's tasks when every open task was made by this save.
+SQLite reads the chain head from the case row inside its write transaction (10 statements).
 """
 from __future__ import annotations
 
@@ -23,13 +34,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import create_engine, event, select, text  # noqa: E402
 
 from bench._chain import STEPS, write_chain_process  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.migrate import upgrade  # noqa: E402
 from engine.db.models import Case  # noqa: E402
+from engine.db.session import engine_for  # noqa: E402
 from engine.runtime import state  # noqa: E402
 from engine.runtime.actors import load_actor  # noqa: E402
 from engine.runtime.clock import FrozenClock  # noqa: E402
@@ -59,6 +71,28 @@ def _prepare(url: str, tmp: Path, cache: int = 256) -> Runtime:
     bpmn_dir, forms_dir = write_chain_process(tmp)
     deploy(rt, [bpmn_dir], forms_dir)
     return rt
+
+
+def statements_per_completion(url: str, tmp: Path) -> int:
+    """Statements one completion sends (it readies the next task), counted on the driver's cursor."""
+    rt = _prepare(url, tmp)
+    with rt.uow() as s:
+        actor = load_actor(s, "street")
+    case = rt.start_case("bench_chain", "PK-JP-XC-01", actor)
+    view = rt.complete_task(case.tasks[0]["id"], actor, FORM)  # caches warm, the case in memory
+    count = 0
+
+    def counted(*_args) -> None:
+        nonlocal count
+        count += 1
+
+    engine = engine_for(url)
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        rt.complete_task(view.tasks[0]["id"], actor, FORM)
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count
 
 
 def bench_persisted(url: str, tmp: Path, cache: int = 256) -> tuple[dict, int]:
@@ -144,14 +178,18 @@ def main() -> None:
         out["sqlite"], size = bench_persisted(f"sqlite:///{tmp / 'bench.db'}", tmp / "s")
         out["state_bytes_per_case"] = size
         out["sqlite_no_cache"], _ = bench_persisted(f"sqlite:///{tmp / 'bench_nc.db'}", tmp / "snc", cache=0)
-        out["postgresql"] = out["postgresql_no_cache"] = None
-        for key, cache in (("postgresql", 256), ("postgresql_no_cache", 0)):
+        out["statements_per_completion_sqlite"] = statements_per_completion(f"sqlite:///{tmp / 'count.db'}", tmp / "sc")
+        out["postgresql"] = out["postgresql_no_cache"] = out["statements_per_completion_postgresql"] = None
+        for key, cache in (("postgresql", 256), ("postgresql_no_cache", 0), ("count", 256)):
             pg = _pg_scratch()
             if pg is None:
                 break
             url, drop = pg
             try:
-                out[key], _ = bench_persisted(url, tmp / key, cache=cache)
+                if key == "count":
+                    out["statements_per_completion_postgresql"] = statements_per_completion(url, tmp / key)
+                else:
+                    out[key], _ = bench_persisted(url, tmp / key, cache=cache)
             finally:
                 drop()
     floor = out["floor"]["p50_ms"]
@@ -159,7 +197,8 @@ def main() -> None:
         if out.get(key):
             out[f"ratio_{key}_to_floor"] = round(out[key]["p50_ms"] / floor, 2)
     out["targets"] = {"sqlite_completions_per_s": 250, "postgresql_completions_per_s": 200,
-                      "max_ratio_to_floor": 2.5, "max_state_bytes_per_case": 30_000}
+                      "max_ratio_to_floor": 2.5, "max_ratio_postgresql_to_floor": 3,
+                      "max_state_bytes_per_case": 30_000}
     print(json.dumps(out, ensure_ascii=False))
 
 
