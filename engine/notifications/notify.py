@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +36,8 @@ class Choices:
     daily_digest: bool
 
     @classmethod
-    def of(cls, pref: NotificationPreference | None) -> Choices:
+    def of(cls, pref: Any) -> Choices:
+        """From a preference row (an ORM object, or a row with its columns); None: the defaults."""
         if pref is None:
             return DEFAULT
         return cls(frozenset(json.loads(pref.muted_kinds or "[]")), dict(json.loads(pref.contacts or "{}")),

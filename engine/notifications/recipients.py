@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import OrgUnit, User
@@ -18,18 +18,23 @@ from .notify import Choices
 SUPERVISOR_ROLES = ("street_staff", "street_party_committee")
 
 
+# Built once (every save that readies a step runs it); plain columns, no ORM objects to make.
+_HOLDERS = (select(User.role, User.username, OrgUnit.path, NotificationPreference.username.label("pref"),
+                   NotificationPreference.muted_kinds, NotificationPreference.contacts,
+                   NotificationPreference.instant_channels, NotificationPreference.daily_digest)
+            .outerjoin(OrgUnit, OrgUnit.id == User.jurisdiction_id)
+            .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
+            .where(User.active.is_(True), User.role.in_(bindparam("roles", expanding=True))))
+
+
 def _holders(session: Session, roles: Iterable[str]) -> tuple[dict[str, list[tuple[str, str]]], dict[str, Choices]]:
     """{role: [(username, jurisdiction path)]} of the active users of `roles`, and their
     notification choices (read with them: whoever is told is one of them)."""
-    rows = session.execute(select(User.role, User.username, OrgUnit.path, NotificationPreference)
-                           .outerjoin(OrgUnit, OrgUnit.id == User.jurisdiction_id)
-                           .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
-                           .where(User.active.is_(True), User.role.in_(set(roles)))).all()
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     choices: dict[str, Choices] = {}
-    for role, username, path, pref in rows:
-        found[role].append((username, path or ""))
-        choices[username] = Choices.of(pref)
+    for row in session.connection().execute(_HOLDERS, {"roles": sorted(set(roles))}):
+        found[row.role].append((row.username, row.path or ""))
+        choices[row.username] = Choices.of(row if row.pref is not None else None)
     return found, choices
 
 
