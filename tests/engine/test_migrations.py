@@ -66,3 +66,12 @@ def test_0020_backfills_each_case_rows_chain_head_and_comes_down_again(runtime, 
     with runtime.uow() as s:
         assert audit_anchor.verify_anchor(s).problems == []
         assert all(r.ok for r in audit.verify(s))
+    if db_url.startswith("postgresql"):  # a state written since is compressed with lz4
+        with engine_for(db_url).connect() as c:
+            lz4 = c.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")).scalar()
+            used = c.execute(text("SELECT pg_column_compression(state) FROM process_case WHERE case_number = :n"),
+                             {"n": view.case_number}).scalar()
+        assert used == ("lz4" if lz4 else "pglz")
+    downgrade(db_url, "0017")  # and down again with the data in place
+    engine_for(db_url).dispose()
+    upgrade(db_url)

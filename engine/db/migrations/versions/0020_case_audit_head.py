@@ -1,6 +1,10 @@
 """The head of each case's audit chain (seq and row_hash of its last event) on the case row,
 so that appending an event needs no read of the chain; backfilled from the events.
 
+On PostgreSQL built with lz4 (Debian's is), the case state — rewritten by every change, some
+13 KB of JSON — is compressed with lz4 rather than pglz: the same size on disk at a fraction of
+the time in each UPDATE and read. Values already stored keep pglz until they are rewritten.
+
 Revision ID: 0020
 Revises: 0017
 """
@@ -28,9 +32,21 @@ def upgrade() -> None:
                         ORDER BY e.seq DESC LIMIT 1)
         WHERE EXISTS (SELECT 1 FROM audit_event e WHERE e.chain = 'case:' || process_case.case_number)
     """))
+    if _lz4_available():
+        op.execute("ALTER TABLE process_case ALTER COLUMN state SET COMPRESSION lz4")
+
+
+def _lz4_available() -> bool:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return False
+    return bool(bind.execute(sa.text(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")).scalar())
 
 
 def downgrade() -> None:
+    if _lz4_available():
+        op.execute("ALTER TABLE process_case ALTER COLUMN state SET COMPRESSION default")
     with op.batch_alter_table("process_case") as batch:
         batch.drop_column("audit_head")
         batch.drop_column("audit_seq")
