@@ -6,16 +6,18 @@ Targets (2-core machine): ≥ 250 completions/s on SQLite, ≥ 200/s on PostgreS
 ≤ 2.5× the floor (PostgreSQL ≤ 3×), ≤ 30 KB stored state per case of the 25-task process.
 
 `statements_per_completion_<db>` counts what one completion (a step that readies the next) sends,
-BEGIN and COMMIT aside. It went from 13 to 8 on PostgreSQL, 13 to 9 on SQLite (issue 17 item 4):
-  the locking read of the task and its case — now also brings the task's claim (was a SELECT of
-      task_claim) and the newest holiday schedule mark (was a SELECT max(setting_version.id));
-  the search text upsert; the finished task's DELETE; the next task's INSERT;
-  the new task's notification: its pool with their preferences (were two SELECTs), the INSERT;
-  the audit event's INSERT — no SELECT of the chain's last event: the head is on the case row;
-  one UPDATE of the case row: state and version (checked) with the new chain head (checked);
+BEGIN and COMMIT aside. It went from 13 to 6 on PostgreSQL, 13 to 9 on SQLite (issue 17 item 4):
+  1 the locking read of the task and its case — now also brings the task's claim (was a SELECT of
+    task_claim) and the newest holiday schedule mark (was a SELECT max(setting_version.id));
+  2 the finished task's DELETE; 3 the next task's INSERT;
+  4 the new task's pool with their notification preferences (were two SELECTs); 5 its notification;
+  6 one UPDATE of the case row: state and version (checked) with the new chain head (checked),
+    carrying on PostgreSQL, as WITH clauses, the search text upsert and the audit event's INSERT
+    (were statements of their own). No SELECT of the chain's last event: the head is on the row;
   no SELECT of claims for the returned tasks when every open task was made by this save.
-SQLite reads the chain head from the case row inside its write transaction (the locking read
-runs before that transaction begins there), hence one statement more.
+SQLite sends the search text and the event as statements of their own (no round trips there) and
+reads the chain head from the case row inside its write transaction (the locking read runs
+before that transaction begins there).
 """
 from __future__ import annotations
 

@@ -114,7 +114,9 @@ class CaseRow:
     guarded by the version and head the transaction started from: a concurrent writer is refused.
 
     `base_seq` is the head as read from the row (None: not read yet); `seq`/`head` the head after
-    this transaction's appends."""
+    this transaction's appends. Once the save's columns are staged, the case's events appended
+    after them (`events`) and the statements staged `along` (the search text) go with that UPDATE:
+    on PostgreSQL in the same statement (as WITH clauses), one round trip for all of them."""
 
     case_id: int
     case_number: str | None = None
@@ -123,10 +125,13 @@ class CaseRow:
     head: str = GENESIS
     values: dict[str, Any] = field(default_factory=dict)
     expected_version: int | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    along: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def pending(self) -> bool:
-        return bool(self.values) or (self.base_seq is not None and self.seq != self.base_seq)
+        return (bool(self.values) or bool(self.events) or bool(self.along)
+                or (self.base_seq is not None and self.seq != self.base_seq))
 
 
 def _case_rows(session: Session) -> dict[int, CaseRow]:
@@ -152,6 +157,13 @@ def stage_case_write(session: Session, case: Case, values: dict[str, Any], expec
     row.values.update(values)
     for k, v in values.items():
         set_committed_value(case, k, v)
+
+
+def write_along(session: Session, case: Case, key: str, statement: Any, params: dict[str, Any]) -> None:
+    """Send `statement` (built once, its bind names its own) with `case`'s row UPDATE at the end of
+    the change; a later one under the same `key` replaces it."""
+    row = _case_rows(session).setdefault(case.id, CaseRow(case.id, case.case_number))
+    row.along[key] = (statement, params)
 
 
 def _chain_position(session: Session, chain: str, case_id: int | None) -> tuple[CaseRow | None, int, str]:
@@ -193,7 +205,12 @@ def append(session: Session, *, chain: str, actor: str, action: str, now: dateti
     ev.seal = seal(ev.row_hash)
     # A Core insert: events are never read back through this session, and the ORM's flush
     # machinery costs more than the insert itself on the hot path.
-    conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
+    if case_row is not None and case_row.values:
+        # The case's change is staged: the event is inserted with its UPDATE (nothing reads the
+        # chain between; the unique (chain, seq) still refuses a taken position then).
+        case_row.events.append({c: getattr(ev, c) for c in _COLUMNS})
+    else:
+        conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS})
     if case_row is not None:
         case_row.seq, case_row.head = seq, ev.row_hash
     for listener in _LISTENERS:
@@ -218,10 +235,32 @@ def _case_update(columns: tuple[str, ...], check_version: bool, check_head: bool
     return stmt
 
 
+_EVENT_INSERTS: dict[int, Any] = {}
+
+
+def _events_insert(n: int):
+    """One INSERT of `n` events, in order (ids follow seq), bind names e<i>_<column>."""
+    stmt = _EVENT_INSERTS.get(n)
+    if stmt is None:
+        stmt = _EVENT_INSERTS[n] = _INSERT.values([{c: bindparam(f"e{i}_{c}") for c in _COLUMNS} for i in range(n)])
+    return stmt
+
+
+_WITH: dict[tuple[Any, ...], Any] = {}  # UPDATE … with its WITH clauses, built once per shape
+
+
+def _update_with(update_stmt, key: tuple[Any, ...], along: list[Any]):
+    stmt = _WITH.get(key)
+    if stmt is None:
+        stmt = _WITH[key] = update_stmt.add_cte(*[a.cte(f"along_{i}") for i, a in enumerate(along)])
+    return stmt
+
+
 def write_case_rows(session: Session) -> None:
     """Write what this transaction changed on case rows, one UPDATE per case: the saved columns and
-    the chain head, where the version and the head are still those it started from. Called at the
-    end of a change (and by every commit, for whatever is left); refuses a case changed meanwhile."""
+    the chain head, where the version and the head are still those it started from, with the
+    events and statements staged to go along. Called at the end of a change (and by every commit,
+    for whatever is left); refuses a case changed meanwhile."""
     rows = session.info.get(CASE_ROWS)
     if not rows:
         return
@@ -229,21 +268,37 @@ def write_case_rows(session: Session) -> None:
     for row in rows.values():
         if not row.pending:
             continue
+        along = list(row.along.values())
+        if row.events:
+            along.append((_events_insert(len(row.events)),
+                          {f"e{i}_{c}": v for i, ev in enumerate(row.events) for c, v in ev.items()}))
         values = dict(row.values)
         check_head = row.base_seq is not None
         if check_head and row.seq != row.base_seq:
             values["audit_seq"], values["audit_head"] = row.seq, row.head
-        params = {**values, "case_id": row.case_id, "expected_version": row.expected_version,
-                  "base_seq": row.base_seq}
-        stmt = _case_update(tuple(sorted(values)), row.expected_version is not None, check_head)
-        if conn.execute(stmt, params).rowcount != 1:
-            raise Conflict(f"case {row.case_number} was changed by someone else first",
-                           f"案件 {row.case_number} 已被他人更新，请刷新后重试")
+        if values:
+            params = {"case_id": row.case_id, "expected_version": row.expected_version, "base_seq": row.base_seq}
+            stmt = _case_update(tuple(sorted(values)), row.expected_version is not None, check_head)
+            if along and conn.dialect.name == "postgresql":
+                stmt = _update_with(stmt, (stmt, *(a[0] for a in along)), [a[0] for a in along])
+                for _a, a_params in along:
+                    params.update(a_params)
+            else:
+                for a_stmt, a_params in along:
+                    conn.execute(a_stmt, a_params)
+            params.update(values)
+            if conn.execute(stmt, params).rowcount != 1:
+                raise Conflict(f"case {row.case_number} was changed by someone else first",
+                               f"案件 {row.case_number} 已被他人更新，请刷新后重试")
+        else:
+            for a_stmt, a_params in along:
+                conn.execute(a_stmt, a_params)
         case = session.identity_map.get(identity_key(Case, row.case_id))
         if case is not None and check_head:
             set_committed_value(case, "audit_seq", row.seq)
             set_committed_value(case, "audit_head", row.head)
-        row.values, row.expected_version, row.base_seq = {}, None, row.seq
+        row.values, row.expected_version, row.base_seq = {}, None, row.seq if check_head else None
+        row.events, row.along = [], {}
 
 
 @event.listens_for(Session, "before_commit")

@@ -98,8 +98,7 @@ class Persistence(RuntimeParts):
         if initial:
             previous = Derived({}, {})
         code, name = self._compound(s, case.compound_id)
-        search.write_index(s.connection(), case.id, search.index_text(
-            case.case_number, code, name, case.title, current, summary))
+        search.write_index_with_case(s, case, search.index_text(case.case_number, code, name, case.title, current, summary))
         rows = self._sync_derived_rows(s, case, wf, loaded, now, previous, scanned)
         context = getattr(wf.script_engine, "service_context", None)
         jobs.sync_jobs(s, case, wf, loaded, now, getattr(context, "actor", None) or "system",

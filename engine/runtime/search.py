@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, column, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.db.models import Case, CaseSearch
 
 TRIGRAM = 3
@@ -45,8 +47,9 @@ def index_text(case_number: str, compound_code: str, compound_name: str, title: 
 
 
 def _upsert(dialect: str):
+    # Bind names of its own: it may be sent inside the case row's UPDATE (write_index_with_case).
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(CaseSearch).values(
-        case_id=bindparam("case_id"), body=bindparam("body"))
+        case_id=bindparam("search_case_id"), body=bindparam("search_body"))
     return ins.on_conflict_do_update(index_elements=[CaseSearch.case_id], set_={"body": ins.excluded.body},
                                      where=CaseSearch.body != ins.excluded.body)
 
@@ -57,7 +60,14 @@ _UPSERT = {d: _upsert(d) for d in ("sqlite", "postgresql")}
 
 def write_index(conn, case_id: int, body: str) -> None:
     """Insert or refresh a case's search text (a no-op when it did not change)."""
-    conn.execute(_UPSERT[conn.dialect.name], {"case_id": case_id, "body": body})
+    conn.execute(_UPSERT[conn.dialect.name], {"search_case_id": case_id, "search_body": body})
+
+
+def write_index_with_case(session: Session, case: Case, body: str) -> None:
+    """The same, sent with the case row's UPDATE at the end of the change (one round trip on
+    PostgreSQL; see engine.audit.write_along)."""
+    audit.write_along(session, case, "search", _UPSERT[session.get_bind().dialect.name],
+                      {"search_case_id": case.id, "search_body": body})
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,15 @@ def test_a_completion_reads_no_chain_and_writes_its_case_row_once(sample, actors
     case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
     seen = _statements(db_url, lambda: sample.complete_task(case.tasks[0]["id"], actors["street"], apply_data()))
     assert [s for s in seen if s.startswith("SELECT") and "FROM audit_event" in s] == []
-    assert len([s for s in seen if s.startswith("UPDATE process_case")]) == 1
+    assert len([s for s in seen if "UPDATE process_case" in s]) == 1
     # Who holds the task and whether the holiday schedules changed come with the locking read.
     assert [s for s in seen if s.startswith(("SELECT task_claim", "SELECT coalesce(max(setting_version"))] == []
-    if db_url.startswith("postgresql"):  # the locked row's head is current: not read again
-        assert [s for s in seen if s.startswith("SELECT process_case.audit_seq")] == []
+    if db_url.startswith("postgresql"):
+        assert [s for s in seen if s.startswith("SELECT process_case.audit_seq")] == []  # locked: current
+        # The event and the search text go with the case row's UPDATE, in one statement.
+        (write,) = [s for s in seen if "UPDATE process_case" in s]
+        assert write.startswith("WITH") and "INSERT INTO audit_event" in write and "INSERT INTO case_search" in write
+        assert [s for s in seen if s.startswith(("INSERT INTO audit_event", "INSERT INTO case_search"))] == []
     assert _heads(sample, case.case_number)[0] == _heads(sample, case.case_number)[1]
 
 
