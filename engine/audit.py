@@ -235,15 +235,10 @@ def _case_update(columns: tuple[str, ...], check_version: bool, check_head: bool
     return stmt
 
 
-_EVENT_INSERTS: dict[int, Any] = {}
-
-
-def _events_insert(n: int):
-    """One INSERT of `n` events, in order (ids follow seq), bind names e<i>_<column>."""
-    stmt = _EVENT_INSERTS.get(n)
-    if stmt is None:
-        stmt = _EVENT_INSERTS[n] = _INSERT.values([{c: bindparam(f"e{i}_{c}") for c in _COLUMNS} for i in range(n)])
-    return stmt
+# One event with bind names of its own, to go inside the case row's UPDATE. (A multi-row VALUES
+# can't be cached by SQLAlchemy, and separate WITH clauses run in no set order: several events
+# are inserted in one executemany just before the UPDATE instead, ids following seq.)
+_EVENT_ALONG = _INSERT.values({c: bindparam(f"e0_{c}") for c in _COLUMNS})
 
 
 _WITH: dict[tuple[Any, ...], Any] = {}  # UPDATE … with its WITH clauses, built once per shape
@@ -269,9 +264,10 @@ def write_case_rows(session: Session) -> None:
         if not row.pending:
             continue
         along = list(row.along.values())
-        if row.events:
-            along.append((_events_insert(len(row.events)),
-                          {f"e{i}_{c}": v for i, ev in enumerate(row.events) for c, v in ev.items()}))
+        if len(row.events) == 1:
+            along.append((_EVENT_ALONG, {f"e0_{c}": v for c, v in row.events[0].items()}))
+        elif row.events:
+            conn.execute(_INSERT, row.events)
         values = dict(row.values)
         check_head = row.base_seq is not None
         if check_head and row.seq != row.base_seq:
