@@ -115,3 +115,21 @@ def test_the_head_written_is_the_one_verify_walks_to(sample, actors, db_url):
         conn.execute(text("UPDATE process_case SET audit_seq = audit_seq + 1 WHERE case_number = :n"), {"n": number})
     kinds = {(p.kind, p.chain) for p in _problems(sample, number)}
     assert kinds == {("head_mismatch", audit.case_chain(number))}
+
+
+def test_events_appended_after_a_save_are_written_with_it_in_order(sample, actors):
+    case = sample.start_case("sample_review", "PK-JP-XC-01", actors["street"])
+    for n in (1, 3):  # one event rides inside the UPDATE; several go just before it
+        with sample.uow() as s:
+            row = s.scalar(select(Case).where(Case.id == case.id))
+            audit.stage_case_write(s, row, {"version": row.version + 1}, expected_version=row.version)
+            for i in range(n):
+                audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor="system",
+                             action="timer_fired", detail={"i": i}, now=sample.now())
+    with sample.uow() as s:
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.chain == audit.case_chain(case.case_number))
+                                .order_by(AuditEvent.id)))
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert s.scalar(select(Case.version).where(Case.id == case.id)) == case.version + 2
+    row, last = _heads(sample, case.case_number)
+    assert row == last == (events[-1].seq, events[-1].row_hash)
