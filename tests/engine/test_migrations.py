@@ -42,15 +42,19 @@ def test_postgresql_round_trip(pg_url):
 def test_0020_backfills_each_case_rows_chain_head_and_comes_down_again(runtime, actors, db_url):
     """Cases with history from before 0020: the upgrade writes each row's chain head from its
     events; the downgrade drops the columns; a new change after the upgrade moves the head on."""
+    from alembic.script import ScriptDirectory
+
     from engine import audit, audit_anchor
+    from engine.db.migrate import alembic_config
     from engine.runtime.service import deploy
     from tests.engine.support import SAMPLE_BPMN, SAMPLE_FORMS, apply_data
 
     deploy(runtime, [SAMPLE_BPMN], SAMPLE_FORMS)
     cases = [runtime.start_case("sample_review", "PK-JP-XC-01", actors["street"]) for _ in range(2)]
     runtime.complete_task(cases[0].tasks[0]["id"], actors["street"], apply_data())
+    below = ScriptDirectory.from_config(alembic_config(db_url)).get_revision("0020").down_revision
     engine_for(db_url).dispose()  # pooled connections must not keep plans of the columns dropped
-    downgrade(db_url, "0017")
+    downgrade(db_url, below)
     assert "audit_seq" not in {c["name"] for c in inspect(engine_for(db_url)).get_columns("process_case")}
     upgrade(db_url)
     engine_for(db_url).dispose()
@@ -72,6 +76,6 @@ def test_0020_backfills_each_case_rows_chain_head_and_comes_down_again(runtime, 
             used = c.execute(text("SELECT pg_column_compression(state) FROM process_case WHERE case_number = :n"),
                              {"n": view.case_number}).scalar()
         assert used == ("lz4" if lz4 else "pglz")
-    downgrade(db_url, "0017")  # and down again with the data in place
+    downgrade(db_url, below)  # and down again with the data in place
     engine_for(db_url).dispose()
     upgrade(db_url)
