@@ -23,7 +23,7 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
     from engine.db.models import Document
     from engine.runtime.clock import SystemClock
-    from engine.voting.online import ballot_pin
+    from engine.voting.online import NOT_ACCEPTED_ZH, ballot_pin
     from engine.voting.service import VoteService
 
     # Ballots were issued days ago; by the server's (real) time voting is still open.
@@ -43,7 +43,7 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
         assert owner.input_value("#code") == code
         owner.fill("#pin", "000000" if ballot_pin(code) != "000000" else "111111")
         owner.click("#vote-open")
-        assert "选票编号或投票密码不正确" in owner.inner_text("#vote-error")
+        assert NOT_ACCEPTED_ZH in owner.inner_text("#vote-error")
         owner.screenshot(path=str(SHOTS / "online-wrong-pin-phone.png"), full_page=True)
         owner.fill("#pin", ballot_pin(code))
         owner.click("#vote-open")
