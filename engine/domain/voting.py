@@ -40,7 +40,7 @@ CHANNEL_ZH = {"paper": "纸质选票", "online": "网上投票"}
 # ballots printed say which to type, so a later change applies to the next round only.
 SECOND_FACTOR_KEY = "vote_second_factor"
 SECOND_FACTORS = {"pin": "选票上印制的网上投票密码", "id_last6": "业主名册登记的身份证号后六位"}
-SECOND_FACTOR_LABELS = {"factor": "网上投票第二验证方式：pin（选票上印制的投票密码）或 id_last6（身份证号后六位）"}
+SECOND_FACTOR_LABELS = {"factor": "业主网上投票时，除选票编号外还须输入"}
 
 
 def default_second_factor() -> dict[str, str]:

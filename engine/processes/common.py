@@ -17,4 +17,5 @@ def deadline(ctx: ServiceContext, days: int = 0, months: int = 0, kind: str = "d
 # Declared by every process that votes (committee election, prior-review assembly vote): the
 # registry lists a key once, so the same spec in both is one setting.
 VOTE_SECOND_FACTOR = SettingSpec(voting.SECOND_FACTOR_KEY, "网上投票第二验证方式", voting.default_second_factor,
-                                 voting.validate_second_factor, labels=voting.SECOND_FACTOR_LABELS)
+                                 voting.validate_second_factor, labels=voting.SECOND_FACTOR_LABELS,
+                                 choices={"factor": voting.SECOND_FACTORS})

@@ -40,6 +40,8 @@ class SettingSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     save: Callable[..., Any] | None = None
     per_street: bool = False
+    # A setting whose keys each take one of a few values: {key: {value: label}} (a choice editor).
+    choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     # The settings editor reads these names (they are what a domain module's setting exposes).
     @property

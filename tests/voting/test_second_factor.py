@@ -206,3 +206,23 @@ def test_the_page_asks_for_the_id_digits_when_the_ballot_says_so(by_id, runtime,
             "mark:C1": "agree"}
     done = owner.post("/vote/cast", data=form, follow_redirects=True)
     assert done.status_code == 200 and "已记录，将计入本轮计票" in done.text
+
+
+def test_the_administrator_picks_the_factor_for_a_compound_on_the_settings_page(runtime, clock):
+    from engine.web.app import create_app
+    from tests.web.support import logged_in
+
+    with runtime.uow() as s:
+        s.execute(update(User).values(password_hash=demo_hash()))
+    admin = logged_in(create_app(runtime.settings, clock), "admin")
+    page = admin.get(f"/admin/settings/vote_second_factor?org={COMPOUND}")
+    assert page.status_code == 200 and 'name="v.factor" value="id_last6"' in page.text
+    assert "业主名册登记的身份证号后六位" in page.text and "<textarea" not in page.text
+    form = {"csrf_token": csrf_of(page.text), "org": COMPOUND}
+    r = admin.post("/admin/settings/vote_second_factor", data={**form, "v.factor": "sms"})  # not offered
+    assert r.status_code == 422 and "验证方式须为 pin 或 id_last6" in r.text
+    assert effective_setting(runtime, "vote_second_factor", COMPOUND).value == {"factor": "pin"}
+    r = admin.post("/admin/settings/vote_second_factor", data={**form, "v.factor": "id_last6"})
+    assert r.status_code == 200 and "已保存为第 1 版" in r.text
+    assert effective_setting(runtime, "vote_second_factor", COMPOUND).value == {"factor": "id_last6"}
+    assert effective_setting(runtime, "vote_second_factor", "PK-JP").value == {"factor": "pin"}  # the street: default
