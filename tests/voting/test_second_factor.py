@@ -226,3 +226,18 @@ def test_the_administrator_picks_the_factor_for_a_compound_on_the_settings_page(
     assert r.status_code == 200 and "已保存为第 1 版" in r.text
     assert effective_setting(runtime, "vote_second_factor", COMPOUND).value == {"factor": "id_last6"}
     assert effective_setting(runtime, "vote_second_factor", "PK-JP").value == {"factor": "pin"}  # the street: default
+
+
+def test_both_voting_processes_share_one_setting_and_another_spec_of_its_key_is_refused():
+    from engine.processes.common import VOTE_SECOND_FACTOR
+    from engine.runtime import registry
+    from engine.runtime.registry import ProcessDescriptor, SettingSpec
+
+    owners = [d.key for d in registry.descriptors() if any(s is VOTE_SECOND_FACTOR for s in d.settings)]
+    assert owners == ["committee_election", "prior_review"]
+    assert registry.settings()["vote_second_factor"] is VOTE_SECOND_FACTOR
+    rival = ProcessDescriptor(key="rival_vote", title="另一种表决", case_prefix="RV", starters=frozenset(),
+                              settings=(SettingSpec("vote_second_factor", "另一个验证方式", dict, lambda v: []),))
+    with pytest.raises(ValueError, match="vote_second_factor"):
+        registry.register(rival)
+    assert "rival_vote" not in [d.key for d in registry.descriptors()]
