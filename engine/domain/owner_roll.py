@@ -38,7 +38,7 @@ COLUMN_ALIASES = {
     "居民身份证号码": "id_number", "身份证号码": "id_number", "身份证号": "id_number",
 }
 # The headings of the downloadable roll template (the importer reads them through COLUMN_ALIASES).
-TEMPLATE_COLUMNS = ("房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋")
+TEMPLATE_COLUMNS = ("房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋", "居民身份证号码")
 # The developer's unsold units are all entered under one of these owner ids and count as one owner.
 DEVELOPER_IDS = frozenset({"DEVELOPER", "开发商", "建设单位"})
 DEVELOPER_ID = "DEVELOPER"
