@@ -241,3 +241,17 @@ def test_both_voting_processes_share_one_setting_and_another_spec_of_its_key_is_
     with pytest.raises(ValueError, match="vote_second_factor"):
         registry.register(rival)
     assert "rival_vote" not in [d.key for d in registry.descriptors()]
+
+
+def test_an_election_in_an_id_compound_without_the_numbers_prints_no_ballots(runtime, actors, clock):
+    """The ballot job stops with the owners' names (an operator retries it once the roll has the
+    numbers or the compound uses the PIN); nothing of it is kept."""
+    from engine.db.job_models import Job
+
+    _voting(runtime, actors, clock, "id_last6", roll=ROLL)
+    with runtime.uow() as s:
+        job = s.scalars(select(Job).order_by(Job.id.desc())).first()
+        assert job.status != "done" and "业主名册须填写每位业主的居民身份证号码" in job.last_error  # retried later
+        assert "张伟（业主编号 O1）" in job.last_error
+        assert s.scalar(select(VoteBallot.id)) is None
+        assert s.scalar(select(Document.id).where(Document.kind == "ballot")) is None
