@@ -7,9 +7,10 @@ vote counting compares them by exact rational arithmetic, never floats.
 
 `parse_roll` reads CSV (UTF-8, with or without BOM) or XLSX with the columns
 房号、业主编号、业主姓名、专有部分面积（㎡） and an optional 楼栋 and 居民身份证号码 (or the English
-`unit_id,owner_id,owner_name,area_m2`, `building`, `id_number`; the ID number is checked against
-GB 11643 and is what a compound that checks it online compares the last six characters with). It reports EVERY problem with its
-file and line in one `RollError`, so a street office fixes the spreadsheet in one pass.
+`unit_id,owner_id,owner_name,area_m2`, `building`, `id_number`; an ID number is checked against
+GB 11643, and a compound that checks the last six characters online compares them with it). It
+reports EVERY problem with its file and line in one `RollError`, so a street office fixes the
+spreadsheet in one pass.
 """
 from __future__ import annotations
 

@@ -71,8 +71,8 @@ def record_issued(session: Session, case: Case, documents: Iterable[Document], r
                   id_numbers: Mapping[str, str] | None = None) -> list[VoteBallot]:
     """One register row per ballot page of `documents` (their stored contexts hold each page's
     code and owner), in the caller's transaction, with one audit event for the batch. In an
-    id_last6 round (opened first) `id_numbers` ({owner id: ID number}) gives each ballot its check; a reissue
-    keeps the check of the ballot it replaces."""
+    id_last6 round (opened before) `id_numbers` ({owner id: ID number}) gives each ballot its
+    check; a reissue keeps the check of the ballot it replaces."""
     r = session.get(VoteRound, (case.id, rnd))
     by_id = r is not None and r.second_factor == FACTOR_ID  # a PIN round keeps nothing of the ID numbers
     checks = {o: id_check(o, n) for o, n in (id_numbers or {}).items() if n and by_id}

@@ -284,9 +284,10 @@ def _settings_page(request: Request, key: str, org_code: str, *, draft: Any = No
                                         if h["created_by_name"] else {}),
                     "at": h["created_at"].isoformat()} for h in editor.history]
         value = editor.current.value if draft is None else draft
-        ctx.update(current=editor.current, history=history, value=value, kind=editor_kind(module.default_setting(), getattr(module, "choices", None)),
+        choices = getattr(module, "choices", None) or {}
+        ctx.update(current=editor.current, history=history, value=value,
+                   kind=editor_kind(module.default_setting(), choices), choices=choices,
                    labels=key_labels(module), default=module.default_setting(),
-                   choices=getattr(module, "choices", None) or {},
                    value_json=json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
     return render(request, "admin/settings.html", ctx, status_code=status_code)
 
