@@ -20,7 +20,7 @@ from ..labels import ACTION_ZH, REFUSED_ZH
 
 router = APIRouter(include_in_schema=False)
 ONLINE_ACTION_ZH = {"vote:online_voted": "业主网上投票", "vote:online_set_aside": "重复网上投票另列",
-                    "vote:online_pin_locked": "投票密码输错次数过多，选票锁定",
+                    "vote:online_pin_locked": "投票密码或身份证号后六位输错次数过多，选票锁定",
                     "vote:online_pin_unlocked": "解锁网上投票"}
 ACTION_ZH.update(ONLINE_ACTION_ZH)
 REFUSED_ZH.update(ONLINE_ACTION_ZH)
