@@ -73,19 +73,26 @@ def election_with_ballots_printed(tmp_path: Path, days_ago: int) -> BallotedElec
 
 
 def matter_with_ballots_printed(tmp_path: Path, days_ago: int, matter_code: str, items: list[str],
-                                owners: int = 8, training: bool = False) -> BallotedMatter:
+                                owners: int = 8, training: bool = False, roll: bytes | None = None,
+                                factor: str = "pin") -> BallotedMatter:
     """A prior-review matter submitted `days_ago` days ago, agreed by the party branch, its
-    assembly vote arranged with ballots (voting from 16 days after that, for 7 days)."""
-    from tests.prior_review.support import arrange_vote, review, roll_csv, start, task_named
+    assembly vote arranged with ballots (voting from 16 days after that, for 7 days) on `roll`
+    (default: `owners` owners of equal area) in a compound whose second factor is `factor`."""
+    from engine.runtime.actors import Actor
+    from engine.runtime.settings import save_setting
+    from tests.prior_review.support import COMPOUND, arrange_vote, attach, review, roll_csv, start, task_named
 
     db = vote_database(tmp_path, days_ago, training=training)
     rt, actors = db.rt, db.actors
+    roll = roll or roll_csv(owners)
+    if factor != "pin":
+        save_setting(rt, "vote_second_factor", COMPOUND, {"factor": factor}, Actor.system("test"))
     cn = start(rt, actors, matter_code)
     rt.complete_task(task_named(rt, cn, actors["branch"], "branch_review"), actors["branch"], review(rt))
-    plan = arrange_vote(rt, items=items, owners=owners)
+    plan = {**arrange_vote(rt, items=items, owners=owners), "owner_roll": attach(rt, "业主名册.csv", roll)}
     rt.complete_task(task_named(rt, cn, actors["community"], "arrange_vote"), actors["community"],
                      {**plan, "issue_ballots": True})
-    return BallotedMatter(db.url, rt, db.clock, actors, cn, items, roll_csv(owners))
+    return BallotedMatter(db.url, rt, db.clock, actors, cn, items, roll)
 
 
 def no_sideways_scroll(page) -> None:
@@ -110,10 +117,11 @@ def log_in(ctx, username: str):
     return page
 
 
-def vote_online(page, code: str, answer: str, marks: dict[str, str]) -> str:
-    """An owner opens the page their ballot's QR code opens, types the second factor, marks the
-    items and submits; returns the receipt page's words on whether the vote counts."""
-    page.goto(f"/vote/{code}")
+def vote_online(page, code: str, answer: str, marks: dict[str, str], link: str = "") -> str:
+    """An owner opens the page their ballot's QR code opens (`link`: the ballot's printed link, by
+    default the plain one), types the second factor, marks the items and submits; returns the
+    receipt page's words on whether the vote counts."""
+    page.goto(link or f"/vote/{code}")
     assert page.input_value("#code") == code
     page.fill("#pin", answer)
     page.click("#vote-open")
