@@ -3,9 +3,10 @@
 Set-up: a scratch database gets the demo organisations plus a generated city (districts → streets
 → communities → compounds), and the demo cases are run through the service layer so there are
 real workflow states, task rows and audit chains of all three processes. Those are the templates:
-every bulk case copies one template's state, summary and open task rows (with new task ids) into
-a compound of the city, and its audit chain replays the template's events — each re-hashed and
-re-sealed for its own chain, so every chain verifies.
+every bulk case copies one template's state, summary and open task rows into a compound of the
+city, and its audit chain replays the template's events — each re-hashed and re-sealed for its own
+chain, so every chain verifies. Task ids are the case's own (md5 of case id and template task id,
+in its task rows and its events alike), so the task_id index is as big as real ids make it.
 
 The load (profiled on the 2-core machine; before, 35,000–54,000 events/s, 20 M events out of reach):
 - Case and task rows are copied by PostgreSQL itself from the templates (INSERT … SELECT, one
@@ -143,6 +144,7 @@ def load_chunk(start: int) -> dict[str, float]:
     event hashed and sealed exactly as engine.audit.append does (checked against
     engine.audit.compute_hash for the first case of every chunk)."""
     import hashlib
+    import uuid
     from binascii import hexlify
 
     from engine.audit import canonical_json, case_chain, compute_hash
@@ -166,8 +168,11 @@ def load_chunk(start: int) -> dict[str, float]:
             g0 = time.perf_counter()
             rows = []
             for i in range(batch, min(batch + COPY_BATCH, end)):
-                evs = templates[i % len(templates)]["events"]
-                cid = b"%d" % (first_id + i)
+                t = templates[i % len(templates)]
+                evs, cid = t["events"], b"%d" % (first_id + i)
+                # The case's own task ids, as TASKS_SQL spells them: md5(case id:template task id).
+                task = {tid: str(uuid.UUID(bytes=hashlib.md5(b"%s:%s" % (cid, tid.encode())).digest())).encode()
+                        for tid in t["task_ids"]}
                 number = f"CS-{i + 1:07d}"
                 chain = case_chain(number).encode()
                 # "YYYY-MM-DDTHH:MM:" of the case's creation; event n is n seconds after it.
@@ -178,16 +183,17 @@ def load_chunk(start: int) -> dict[str, float]:
                     created_at, seq_b = minute + suffix[seq], b"%d" % seq
                     # The canonical JSON spelled from the template's pre-encoded fields: json.dumps
                     # per event would be most of the generation's time.
-                    body = e["json"] % (cid, chain, created_at, seq_b)
+                    tid = (task[e["task_id"]],) if e["task_id"] else ()
+                    body = e["json"] % ((cid, chain, created_at, seq_b) + tid)
                     row_hash = hexlify(sha256(prev + body).digest())
                     if i == start and seq == 1:  # the shortcut must hash exactly as the audit module does
                         payload = dict(e["payload"], chain=chain.decode(), seq=seq, case_id=first_id + i,
-                                       created_at=created_at.decode())
+                                       created_at=created_at.decode(), task_id=tid[0].decode() if tid else None)
                         assert body == canonical_json(payload).encode(), (body, canonical_json(payload))
                         assert row_hash.decode() == compute_hash(prev.decode(), AuditEvent(prev_hash=prev.decode(),
                                                                                            **payload)), "hash mismatch"
-                    rows.append(e["row"] % (b"%d" % (eid + seq - 1), chain, seq_b, cid, created_at, prev, row_hash,
-                                            hexlify(seal(key, row_hash, "sha256"))))
+                    rows.append(e["row"] % ((b"%d" % (eid + seq - 1), chain, seq_b, cid) + tid
+                                            + (created_at, prev, row_hash, hexlify(seal(key, row_hash, "sha256")))))
                     prev = row_hash
             gen_s += time.perf_counter() - g0
             cp.write(b"".join(rows))
@@ -213,21 +219,25 @@ def _template_rows(t: dict) -> dict:
     from engine.audit import canonical_json
 
     assert EVENTS_PER_CASE < 60, "event times are seconds within the case's minute"
+    t["task_ids"] = sorted({e["task_id"] for e in t["events"] if e["task_id"]})
     for e in t["events"]:
         e["payload"] = {k: e[k] for k in ("actor", "action", "task_id", "task_name", "data_before", "data_after",
                                           "detail")}
         if e["state_hash"] is not None:
             e["payload"]["state_hash"] = e["state_hash"]
-        marks = {"case_id": "@@case_id@@", "chain": "@@chain@@", "created_at": "@@created_at@@", "seq": "@@seq@@"}
-        # Sorted keys: case_id, chain, created_at, seq come in that order.
+        task = ["@@task_id@@"] if e["task_id"] else []  # each case's own task id, where the event names one
+        marks = {"case_id": "@@case_id@@", "chain": "@@chain@@", "created_at": "@@created_at@@", "seq": "@@seq@@",
+                 "task_id": "@@task_id@@" if task else None}
+        # Sorted keys: case_id, chain, created_at, seq, task_id come in that order.
         e["json"] = _bytes_template(canonical_json(dict(e["payload"], **marks)),
-                                    ['"@@case_id@@"', "@@chain@@", "@@created_at@@", '"@@seq@@"'])
+                                    ['"@@case_id@@"', "@@chain@@", "@@created_at@@", '"@@seq@@"', *task])
         e["row"] = _bytes_template("\t".join(
             ["@@id@@", "@@chain@@", "@@seq@@", "@@case_id@@", _copy_text(e["actor"]), _copy_text(e["action"]),
-             _copy_text(e["task_id"]), _copy_text(e["task_name"]), _copy_text(e["data_before"]),
+             "@@task_id@@" if task else "\\N", _copy_text(e["task_name"]), _copy_text(e["data_before"]),
              _copy_text(e["data_after"]), _copy_text(e["detail"]), "@@created_at@@", "@@prev@@", "@@row_hash@@",
              _copy_text(e["state_hash"]), "@@seal@@"]) + "\n",
-            ["@@id@@", "@@chain@@", "@@seq@@", "@@case_id@@", "@@created_at@@", "@@prev@@", "@@row_hash@@", "@@seal@@"])
+            ["@@id@@", "@@chain@@", "@@seq@@", "@@case_id@@", *task, "@@created_at@@", "@@prev@@", "@@row_hash@@",
+             "@@seal@@"])
     return t
 
 
@@ -246,11 +256,11 @@ JOIN unnest(%(cids)s::int[], %(paths)s::text[]) WITH ORDINALITY AS c(id, path, n
 JOIN unnest(%(tids)s::int[]) WITH ORDINALITY AS tn(id, n) ON tn.n = 1 + g.i %% %(nt)s
 JOIN process_case t ON t.id = tn.id
 """
-# Each case's open tasks: its template's, with new ids, due (if dated) -200…+600 hours from NOW.
+# Each case's open tasks: its template's, with ids of its own (the ones its events name), due (if dated) -200…+600 hours from NOW.
 TASKS_SQL = """
 INSERT INTO human_task (id, case_id, spec_name, title, lane, role, form, org_path, compound_id, process_key,
                         created_at, due_at)
-SELECT gen_random_uuid()::text, c.id, t.spec_name, t.title, t.lane, t.role, t.form, c.org_path, c.compound_id,
+SELECT md5(c.id || ':' || t.id)::uuid::text, c.id, t.spec_name, t.title, t.lane, t.role, t.form, c.org_path, c.compound_id,
        c.process_key, c.created_at,
        CASE WHEN t.due_at IS NOT NULL THEN %(now)s + make_interval(hours => floor(random() * 801)::int - 200) END
 FROM process_case c
@@ -368,7 +378,7 @@ def bulk_load(url: str, compounds: list[tuple[int, str]], templates: list[dict],
         first_id = conn.execute("SELECT coalesce(max(id), 0) + 1000 FROM process_case").fetchone()[0]
         first_event = conn.execute("SELECT coalesce(max(id), 0) + 1000 FROM audit_event").fetchone()[0]
         conn.execute("""CREATE TABLE bench_template_task AS
-                        SELECT array_position(%s::int[], case_id) AS n, spec_name, title, lane, role, form, due_at
+                        SELECT array_position(%s::int[], case_id) AS n, id, spec_name, title, lane, role, form, due_at
                         FROM human_task WHERE case_id = ANY(%s::int[])""", ([t["id"] for t in templates],) * 2)
         constraints, indexes = _loaded_tables_keys(conn)
         for table, name, _ in reversed(constraints):  # foreign keys first
