@@ -49,9 +49,10 @@ psycopg prepares a statement run five times and PostgreSQL then planned `org_pat
 generically, without the prefix index, reading every task of the role in the city. Connections
 now plan each run (engine/db/session.py).
 
-What grows faster than linearly: building the indexes after the load (sorts, n log n: 17.5 s for
-8 M events, 42.5 s for 20 M). Linear in a street's cases: the dashboard's reports (every case of a
-process in the period; prior review also reads their events) — 605 ms with 9,900 cases a street.
+What grows faster than linearly: building the indexes after the load (sorts, n log n: 17 s for
+8 M events, 43–60 s for 20 M, as busy as the machine was). Linear in a street's cases: the
+dashboard's reports (every case of a process in the period; prior review also reads their events)
+— 605–620 ms with 9,900 cases a street.
 Linear in the table: verifying every chain (one pass, constant memory). Bounded by the page: the
 inbox and the case page.
 
