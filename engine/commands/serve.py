@@ -32,6 +32,7 @@ def start_timer_thread(interval: float) -> threading.Event:
     from engine.runtime.jobs import run_due_jobs
 
     rt = _common.runtime()
+    _common.register_job_kinds()
     notifications = Notifications(rt)
     worker_id = f"serve:{socket.gethostname()}:{os.getpid()}"
 

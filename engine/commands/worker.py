@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         from engine.notifications.service import Notifications
 
         rt = _common.runtime()
+        _common.register_job_kinds()
         notifications = Notifications(rt)
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
         with _common.errors_exit():
