@@ -1,0 +1,76 @@
+"""A bulk audit export on the web: the auditor asks for it (POST with the CSRF token), is taken to
+its page, polls its progress, finds it in 我的后台任务 and downloads it; nobody else learns of it
+(404), administrators may download; a small export stays synchronous."""
+from __future__ import annotations
+
+import pytest
+
+from engine.runtime.jobs import run_due_jobs
+from tests.web.support import csrf_of, logged_in
+
+
+@pytest.fixture
+def numbers(web_rt):
+    from engine.runtime.actors import load_actor
+    from engine.runtime.service import deploy
+    from tests.engine.job_support import ASYNC_BPMN, FORMS
+
+    deploy(web_rt, [ASYNC_BPMN], FORMS)
+    with web_rt.uow() as s:
+        street = load_actor(s, "street")
+    out = []
+    for _ in range(2):
+        view = web_rt.start_case("async_step", "PK-JP-XC-01", street)
+        out.append(view.case_number)
+    return out
+
+
+def start_export(client) -> str:
+    page = client.get("/audit/export?format=csv")
+    assert page.status_code == 200 and "在后台生成" in page.text, page.text[:500]
+    r = client.post("/audit/export/job", data={"csrf_token": csrf_of(page.text), "format": "csv", "raw": "",
+                                               "process": "", "status": "", "compound": "", "q": ""},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/jobs/"), r.text[:500]
+    return r.headers["location"].rsplit("/", 1)[1]
+
+
+def test_a_bulk_export_runs_in_the_background_and_only_its_requester_and_admins_download_it(
+        app, web_rt, numbers, monkeypatch):
+    monkeypatch.setenv("HONGWU_EXPORT_JOB_CASES", "1")
+    auditor = logged_in(app, "auditor")
+    job_id = start_export(auditor)
+    progress = auditor.get(f"/jobs/{job_id}/progress").json()
+    assert (progress["status"], progress["done"]) == ("pending", 0)
+    page = auditor.get(f"/jobs/{job_id}")
+    assert "data-job-progress" in page.text and "可离开本页" in page.text
+    assert run_due_jobs(web_rt, "w1") == 1
+    progress = auditor.get(f"/jobs/{job_id}/progress").json()
+    assert (progress["status"], progress["done"], progress["total"]) == ("done", 2, 2)
+    assert progress["download"] == "审计导出.csv"
+    listed = auditor.get("/jobs")
+    assert f"/jobs/{job_id}/download" in listed.text and "已完成" in listed.text
+    got = auditor.get(f"/jobs/{job_id}/download")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    sync = auditor.get("/audit/export?format=csv&raw=1")  # still a bulk export: not sent
+    assert "在后台生成" in sync.text
+    for other in ("street", "community"):
+        client = logged_in(app, other)
+        for path in (f"/jobs/{job_id}/download", f"/jobs/{job_id}/progress", f"/jobs/{job_id}"):
+            assert client.get(path).status_code == 404, (other, path)
+        assert job_id not in client.get("/jobs").text
+    admin = logged_in(app, "admin")
+    assert admin.get(f"/jobs/{job_id}/download").content == got.content
+
+
+def test_a_small_export_stays_synchronous_and_a_job_needs_the_csrf_token(app, numbers):
+    auditor = logged_in(app, "auditor")
+    r = auditor.get("/audit/export?format=csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    r = auditor.post("/audit/export/job", data={"format": "csv"}, follow_redirects=False)
+    assert r.status_code in (400, 403)
+    street = logged_in(app, "street")
+    page = street.get("/cases")
+    r = street.post("/audit/export/job", data={"csrf_token": csrf_of(page.text), "format": "csv"},
+                    follow_redirects=False)
+    assert r.status_code == 403
