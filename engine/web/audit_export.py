@@ -47,7 +47,8 @@ def run_export(rt, request: JobRequest, progress) -> JobOutcome:
         content = audit_pages.xlsx(rt, numbers, raw, progress)
     else:
         content = "".join(audit_pages.stream(rt, numbers, fmt, raw, progress)).encode("utf-8")
-    return JobOutcome({"cases": len(numbers), "events": p.get("events"), "format": fmt},
+    return JobOutcome({"cases": len(numbers), "events": p.get("events"), "format": fmt,
+                       "summary_zh": f"已导出 {len(numbers)} 个案件的办理记录"},
                       audit_pages.export_filename(NAME, fmt, raw), content, audit_pages.MEDIA[fmt])
 
 
