@@ -74,3 +74,57 @@ def test_a_small_export_stays_synchronous_and_a_job_needs_the_csrf_token(app, nu
     r = street.post("/audit/export/job", data={"csrf_token": csrf_of(page.text), "format": "csv"},
                     follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_a_large_roll_uploaded_on_the_form_is_imported_in_the_background(app, web_rt, monkeypatch):
+    from sqlalchemy import func, select
+
+    from engine.config import BUNDLED_BPMN_DIR, BUNDLED_FORMS_DIR
+    from engine.db.models import Attachment
+    from engine.runtime.actors import load_actor
+    from engine.runtime.service import deploy
+    from tests.engine.test_background_jobs import roll_csv
+    from tests.web.test_task_paths import submit
+
+    monkeypatch.setenv("HONGWU_ROLL_JOB_ROWS", "100")
+    deploy(web_rt, [BUNDLED_BPMN_DIR / "committee_election.bpmn"], BUNDLED_FORMS_DIR)
+    with web_rt.uow() as s:
+        street = load_actor(s, "street")
+    cn = web_rt.start_case("committee_election", "PK-JP-XC-01", street, {}).case_number
+
+    def task(name):
+        return next(t.id for t in web_rt.list_tasks(street) if t.case_number == cn and t.name == name)
+
+    def kept() -> int:
+        with web_rt.uow() as s:
+            return s.scalar(select(func.count()).select_from(Attachment))
+
+    web_rt.complete_task(task("open_case"), street, {"case": {"election_kind": "first", "seats": 5, "term_years": 5}})
+    web_rt.complete_task(task("form_group"), street, {"group": {"members": [
+        {"name": "王街道", "kind": "street", "position": "组长"}, {"name": "张伟", "kind": "owner", "position": "成员"},
+        {"name": "李娜", "kind": "owner", "position": "成员"}]}})
+    client = logged_in(app, "street")
+    url = f"/tasks/{task('confirm_roll')}"
+    # A refused large roll: the job lists the problem with its line; the task stays, no file is kept.
+    r = submit(client, url, {"roll.inspection_place": "物业服务中心"},
+               files=[("roll.file", ("名册.csv", roll_csv(150, bad_line=120), "text/csv"))])
+    bad_job = r.headers["location"].rsplit("/", 1)[1]
+    case_page = client.get(f"/cases/{cn}").text
+    assert f'href="/jobs/{bad_job}"' in case_page and "data-job-progress" in case_page
+    run_due_jobs(web_rt, "w1")
+    page = client.get(f"/jobs/{bad_job}").text
+    assert "名册.csv:120" in page and "未作任何更改" in page
+    assert kept() == 0 and client.get(url).status_code == 200
+    # A good one: the page polls, then the case has moved on.
+    r = submit(client, url, {"roll.inspection_place": "物业服务中心"},
+               files=[("roll.file", ("名册.csv", roll_csv(150), "text/csv"))])
+    job_id = r.headers["location"].rsplit("/", 1)[1]
+    assert client.get(f"/jobs/{job_id}/progress").json()["status"] == "pending"
+    assert run_due_jobs(web_rt, "w1") == 1
+    assert client.get(f"/jobs/{job_id}/progress").json()["status"] == "done"
+    page = client.get(f"/jobs/{job_id}").text
+    assert "业主名册已导入（150 套房屋、150 名业主）" in page
+    assert kept() == 1 and task("meeting_plan")
+    assert f'href="/jobs/{job_id}"' not in client.get(f"/cases/{cn}").text  # done: no longer on the case page
+    assert job_id in logged_in(app, "community").get(f"/jobs/{job_id}/progress").json()["id"]  # the case's readers
+    assert logged_in(app, "community2").get(f"/jobs/{job_id}/progress").status_code == 404  # another community
