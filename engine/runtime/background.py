@@ -157,15 +157,37 @@ def defer_completion(rt, kind: str, task_id: str, actor: Actor, data: dict[str, 
     raise refused[3]
 
 
+def _refers(data: Any, attachment_id: int) -> bool:
+    if isinstance(data, dict):
+        return data.get("attachment_id") == attachment_id or any(_refers(v, attachment_id) for v in data.values())
+    if isinstance(data, list):
+        return any(_refers(v, attachment_id) for v in data)
+    return False
+
+
+def _case_refers(rt, s: Session, case_id: int | None, attachment_id: int) -> bool:
+    case = s.get(Case, case_id) if case_id is not None else None
+    return case is not None and _refers(rt._case_view(s, case).data, attachment_id)
+
+
+def completed_with(rt, case_id: int | None, attachment_id: int) -> str | None:
+    """The case's number if its data already refers to the stored file — an earlier attempt
+    completed the task and stopped before the job was marked done — else None."""
+    with rt.uow() as s:
+        if not _case_refers(rt, s, case_id, attachment_id):
+            return None
+        return s.scalar(select(Case.case_number).where(Case.id == case_id))
+
+
 def refuse_staged(rt, request: Any, message_zh: str) -> None:
-    """A deferred completion was refused: delete the file it stored (a refused file is not kept)
-    and say so on the job's chain."""
+    """A deferred completion was refused: delete the file it stored (a refused file is not kept;
+    one the case already refers to is the case's) and say so on the job's chain."""
     with rt.uow() as s:
         att = s.get(Attachment, request.params.get("attachment_id"))
         job = s.get(Job, request.id)
         if job is None:
             return
-        if att is not None:
+        if att is not None and not _case_refers(rt, s, job.case_id, att.id):
             s.delete(att)
         chain, case_id = job_chain(s, job)
         audit.append(s, chain=chain, case_id=case_id, actor=job.triggered_by, action="job_refused",

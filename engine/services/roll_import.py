@@ -21,8 +21,9 @@ request. Which file field is an owner roll is said by the form itself (`"x-templ
 the marker that offers the roll template for download). The person sees the job's page (bar,
 rows checked / rows, estimate), may leave and come back (我的后台任务, or the case page's 后台处理
 card), and finds the case moved on when it is done. The task's completion and the job's done mark
-are two transactions: should the worker die between them, the retry finds the task completed and
-reports it as refused ("already completed"), keeping the roll the completion stored.
+are two transactions: should the worker die between them, the retry finds the case's data
+referring to the stored roll and reports the import done without completing anything again (a
+file the case refers to is never deleted).
 """
 from __future__ import annotations
 
@@ -90,15 +91,17 @@ def run_import(rt, request: JobRequest, progress) -> JobOutcome:
         roll = parse_roll(content, filename, progress)
     except ValidationFailed as exc:  # every problem with its line, as the form shows them
         return _refused(rt, request, exc.message_zh, exc.details)
-    with rt.uow() as s:
-        actor = load_actor(s, request.triggered_by)
-    try:
-        view = rt.complete_task(p["task_id"], actor, p["data"], p["expected_version"])
-    except (ValidationFailed, Forbidden, Conflict, NotFound) as exc:
-        return _refused(rt, request, exc.message_zh, exc.details)
-    return JobOutcome({"case_number": view.case_number, "units": len(roll.units), "owners": roll.total_owners,
+    number = background.completed_with(rt, request.case_id, p["attachment_id"])
+    if number is None:  # not yet completed by an earlier attempt of this job
+        with rt.uow() as s:
+            actor = load_actor(s, request.triggered_by)
+        try:
+            number = rt.complete_task(p["task_id"], actor, p["data"], p["expected_version"]).case_number
+        except (ValidationFailed, Forbidden, Conflict, NotFound) as exc:
+            return _refused(rt, request, exc.message_zh, exc.details)
+    return JobOutcome({"case_number": number, "units": len(roll.units), "owners": roll.total_owners,
                        "summary_zh": f"业主名册已导入（{len(roll.units)} 套房屋、{roll.total_owners} 名业主），"
-                                     f"案件 {view.case_number} 已进入下一步"})
+                                     f"案件 {number} 已进入下一步"})
 
 
 def _refused(rt, request: JobRequest, message_zh: str, details: list[dict] | None = None) -> JobOutcome:

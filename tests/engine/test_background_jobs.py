@@ -262,3 +262,27 @@ def test_a_failing_export_becomes_an_incident_only_administrators_see_and_retry(
     assert background.result_file(rt, job_id, actors["auditor"])[2].startswith("\ufeff".encode())
     with rt.uow() as s:
         assert s.get(Job, job_id).status == "done"
+
+
+def test_an_import_stopped_after_the_completion_is_not_completed_twice_and_keeps_its_roll(election, monkeypatch, clock):
+    e, rt = election, election.rt
+    to_roll_step(e)
+    job_id = submit_roll(e, roll_csv(1100))
+    real = jobs.live_progress
+    stops = {"left": 1}
+
+    def stopped(job):  # the done mark fails once, after the task's completion committed
+        if stops["left"]:
+            stops["left"] -= 1
+            raise RuntimeError("工作进程中断")
+        return real(job)
+
+    monkeypatch.setattr(jobs, "live_progress", stopped)
+    assert run_due_jobs(rt, "w1") == 0
+    assert "meeting_plan" in e.open_names() and files_of(rt, e.case_number) == 1
+    clock.advance(seconds=61)
+    assert run_due_jobs(rt, "w1") == 1
+    view = background.get_job(rt, job_id, e.actors["street"])
+    assert view["status"] == "done" and not view["refused"]
+    assert files_of(rt, e.case_number) == 1  # the roll the case refers to is kept
+    assert actions(rt, e.case_number).count("task_completed") == 3  # open_case, form_group, confirm_roll
