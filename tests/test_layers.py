@@ -160,3 +160,15 @@ def test_the_checker_sees_a_forbidden_import(tmp_path, monkeypatch):
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     found = [m for m, _ in _imports(pkg / "page.py")]
     assert "engine.db.session" in found and "sqlalchemy" in found
+
+
+def test_every_table_module_can_be_imported_first():
+    """A script (a benchmark) may import any table module before engine.db.models: no cycle trips."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    for module in sorted((root / "engine" / "db").glob("*_models.py")):
+        done = subprocess.run([sys.executable, "-c", f"import engine.db.{module.stem}"], cwd=root,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"{module.stem}: {done.stderr[-400:]}"

@@ -448,7 +448,8 @@ def dispute_panel(session, case, task_data: dict) -> list[dict]:
         section(f"当事人（{len(parties)} 方）", table={
             "headers": ["申请人/被申请人", "类别", "姓名或名称", "联系电话", "住所（房号）", "负责人/代表人"],
             "rows": [[side.get(p.get("side"), "—"), rules.PARTY_KINDS.get(p.get("kind"), "—"), p.get("name", ""),
-                      p.get("phone", ""), p.get("address") or "—", p.get("representative") or "—"] for p in parties]}),
+                      p.get("phone", ""), p.get("address") or "—", p.get("representative") or "—"] for p in parties]}
+                if parties else None, notes=[] if parties else ["尚未登记当事人（受理登记时填写）"]),
     ]
     for level in rules.LEVELS:
         record = (task_data.get("levels") or {}).get(level)

@@ -282,3 +282,13 @@ def test_session_date_in_the_future_is_refused(med, actors, clock):
     with pytest.raises(ValidationFailed) as err:
         complete(med, actors, case, "community_mediate", session("continue", on=date(2027, 1, 1)))
     assert err.value.details[0]["field"] == "session_date"
+
+
+def test_the_dispute_panel_says_when_no_party_is_registered_yet():
+    from engine.processes.mediation import dispute_panel
+
+    parties = next(s for s in dispute_panel(None, None, {}) if s["title"].startswith("当事人"))
+    assert parties["table"] is None and parties["notes"] == ["尚未登记当事人（受理登记时填写）"]
+    one = {"parties": [{"side": "applicant", "kind": "owner", "name": "甲", "phone": "13800000000"}]}
+    parties = next(s for s in dispute_panel(None, None, one) if s["title"].startswith("当事人"))
+    assert parties["title"] == "当事人（1 方）" and parties["table"]["rows"][0][2] == "甲" and not parties["notes"]
