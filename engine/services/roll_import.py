@@ -39,6 +39,7 @@ from engine.runtime.jobs import JobOutcome, JobRequest, register_kind
 
 KIND = "roll_import"
 ROLL_TEMPLATE = "roll"  # the form's x-template of an owner-roll file field
+MAX_PROBLEMS_SHOWN = 1000  # a refused roll's page lists this many problems and counts the rest
 
 
 def threshold() -> int:
@@ -88,7 +89,8 @@ def run_import(rt, request: JobRequest, progress) -> JobOutcome:
     if content is None:
         return _refused(rt, request, "上传的名册文件已不存在，请重新上传")
     try:
-        roll = parse_roll(content, filename, progress)
+        # Rows checked of rows + 1: the last part is the step's completion (its own checks, the notice).
+        roll = parse_roll(content, filename, lambda done, total: progress(done, total + 1))
     except ValidationFailed as exc:  # every problem with its line, as the form shows them
         return _refused(rt, request, exc.message_zh, exc.details)
     number = background.completed_with(rt, request.case_id, p["attachment_id"])
@@ -106,4 +108,6 @@ def run_import(rt, request: JobRequest, progress) -> JobOutcome:
 
 def _refused(rt, request: JobRequest, message_zh: str, details: list[dict] | None = None) -> JobOutcome:
     background.refuse_staged(rt, request, message_zh)
-    return JobOutcome({"refused": True, "message_zh": message_zh, "problems": details or []})
+    details = details or []
+    return JobOutcome({"refused": True, "message_zh": message_zh, "problems": details[:MAX_PROBLEMS_SHOWN],
+                       "more_problems": max(0, len(details) - MAX_PROBLEMS_SHOWN)})

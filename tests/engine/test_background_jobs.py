@@ -88,10 +88,10 @@ def test_a_large_roll_is_imported_by_a_job_and_the_case_ends_as_the_synchronous_
     assert e.open_names() == ["confirm_roll"]  # nothing ran in the request
     assert background.get_job(rt, job_id, e.actors["street"])["status"] == "pending"
     assert run_due_jobs(rt, "w1") == 1
-    assert [(d, t) for j, d, t in progress_calls if j == job_id] == [(500, 1200), (1000, 1200), (1200, 1200)]
+    assert [(d, t) for j, d, t in progress_calls if j == job_id] == [(500, 1201), (1000, 1201), (1200, 1201)]
     view = background.get_job(rt, job_id, e.actors["street"])
     assert view["status"] == "done" and not view["refused"] and view["result"]["units"] == 1200
-    assert view["done"] == view["total"] == 1200
+    assert view["done"] == view["total"] == 1201  # the rows, then the step's completion
     async_data = rt.get_case(number, e.actors["street"]).data["owner_roll"]
     async_names = e.open_names()
     async_actions = [a for a in actions(rt, number) if not a.startswith("job_")]
@@ -133,6 +133,17 @@ def test_a_refused_large_roll_changes_nothing_and_keeps_no_file(election, progre
     assert (files_of(rt, e.case_number), rt.get_case(e.case_number, e.actors["street"]).version) == before
     assert e.open_names() == ["confirm_roll"]
     assert "job_refused" in actions(rt, e.case_number)
+
+
+def test_a_refused_roll_lists_so_many_problems_and_counts_the_rest(election, monkeypatch):
+    e, rt = election, election.rt
+    to_roll_step(e)
+    monkeypatch.setattr(roll_import, "MAX_PROBLEMS_SHOWN", 1)
+    content = roll_csv(1100, bad_line=5).replace(b"O20,", b"O19,")  # and a second name for owner O19
+    job_id = submit_roll(e, content)
+    run_due_jobs(rt, "w1")
+    result = background.get_job(rt, job_id, e.actors["street"])["result"]
+    assert len(result["problems"]) == 1 and result["more_problems"] == 1
 
 
 def test_a_second_large_roll_waits_for_the_first_and_another_role_is_refused_up_front(election):
