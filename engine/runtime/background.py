@@ -193,9 +193,3 @@ def refuse_staged(rt, request: Any, message_zh: str) -> None:
         audit.append(s, chain=chain, case_id=case_id, actor=job.triggered_by, action="job_refused",
                      task_id=job.id, task_name=job.title, detail={"message_zh": message_zh}, now=rt.now())
 
-
-def staged_file(rt, attachment_id: int) -> tuple[str, bytes | None]:
-    """(filename, bytes) of a file a deferred completion stored; bytes None if it is gone."""
-    with rt.uow() as s:
-        att = s.get(Attachment, attachment_id)
-        return (att.filename, att.content) if att is not None else ("", None)

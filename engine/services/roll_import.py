@@ -8,13 +8,13 @@ the *completion of the step* is deferred, not the step itself:
 
 1. `defer` makes the checks `complete_task` makes first (task open, role, holder, running case,
    version), stores the file with the case and queues a `roll_import` job, in one transaction.
-2. The job validates the roll with the same `parse_roll`, reporting progress every 500 rows.
-   A roll with problems is refused exactly as the form would refuse it (every problem with its
-   line): the stored file is deleted, the task stays open, nothing else changes.
-3. A valid roll completes the task through `Runtime.complete_task` as the person who uploaded it,
-   with the form data they sent: the same guard, the same invariants, the same audit events
-   (`task_completed` by them), the same next steps. A refusal there (someone else completed the
-   task, the case changed) deletes the file the same way.
+2. The job completes the task through `Runtime.complete_task` as the person who uploaded it,
+   with the form data they sent: the same completion guard validates the roll (reporting progress
+   every 500 rows through `ServiceContext.extra["progress"]`), the same invariants, the same
+   audit events (`task_completed` by them), the same next steps.
+3. A refusal — the roll's problems, every one with its line, as the form would list them; or
+   someone else completed the task, or the case changed — deletes the stored file: the task stays
+   open and nothing else changes.
 
 So the step keeps every rule it has on the synchronous path; only the waiting moves off the
 request. Which file field is an owner roll is said by the form itself (`"x-template": "roll"`,
@@ -31,7 +31,7 @@ import os
 from typing import Any
 
 from engine.attachments import PendingUpload
-from engine.domain.owner_roll import count_rows, parse_roll
+from engine.domain.owner_roll import count_rows
 from engine.runtime import background
 from engine.runtime.actors import Actor, load_actor
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -85,25 +85,21 @@ def defer(rt, task_id: str, actor: Actor, data: dict[str, Any], expected_version
 @register_kind(KIND, "导入业主名册")
 def run_import(rt, request: JobRequest, progress) -> JobOutcome:
     p = request.params
-    filename, content = background.staged_file(rt, p["attachment_id"])
-    if content is None:
-        return _refused(rt, request, "上传的名册文件已不存在，请重新上传")
-    try:
-        # Rows checked of rows + 1: the last part is the step's completion (its own checks, the notice).
-        roll = parse_roll(content, filename, lambda done, total: progress(done, total + 1))
-    except ValidationFailed as exc:  # every problem with its line, as the form shows them
-        return _refused(rt, request, exc.message_zh, exc.details)
     number = background.completed_with(rt, request.case_id, p["attachment_id"])
+    summary: dict[str, Any] = {}
     if number is None:  # not yet completed by an earlier attempt of this job
         with rt.uow() as s:
             actor = load_actor(s, request.triggered_by)
         try:
-            number = rt.complete_task(p["task_id"], actor, p["data"], p["expected_version"]).case_number
-        except (ValidationFailed, Forbidden, Conflict, NotFound) as exc:
+            # Rows checked of rows + 1: the last part is the rest of the completion (the totals, the notice).
+            view = rt.complete_task(p["task_id"], actor, p["data"], p["expected_version"],
+                                    progress=lambda done, total: progress(done, total + 1))
+        except (ValidationFailed, Forbidden, Conflict, NotFound) as exc:  # the roll's problems, line by line
             return _refused(rt, request, exc.message_zh, exc.details)
-    return JobOutcome({"case_number": number, "units": len(roll.units), "owners": roll.total_owners,
-                       "summary_zh": f"业主名册已导入（{len(roll.units)} 套房屋、{roll.total_owners} 名业主），"
-                                     f"案件 {number} 已进入下一步"})
+        number, summary = view.case_number, view.summary
+    counts = f"（{summary['units']} 套房屋、{summary['owners']} 名业主）" if {"units", "owners"} <= set(summary) else ""
+    return JobOutcome({"case_number": number,
+                       "summary_zh": f"业主名册已通过校验并导入{counts}，案件 {number} 已进入下一步"})
 
 
 def _refused(rt, request: JobRequest, message_zh: str, details: list[dict] | None = None) -> JobOutcome:

@@ -90,7 +90,8 @@ def test_a_large_roll_is_imported_by_a_job_and_the_case_ends_as_the_synchronous_
     assert run_due_jobs(rt, "w1") == 1
     assert [(d, t) for j, d, t in progress_calls if j == job_id] == [(500, 1201), (1000, 1201), (1200, 1201)]
     view = background.get_job(rt, job_id, e.actors["street"])
-    assert view["status"] == "done" and not view["refused"] and view["result"]["units"] == 1200
+    assert view["status"] == "done" and not view["refused"]
+    assert "（1200 套房屋、1200 名业主）" in view["result"]["summary_zh"]
     assert view["done"] == view["total"] == 1201  # the rows, then the step's completion
     async_data = rt.get_case(number, e.actors["street"]).data["owner_roll"]
     async_names = e.open_names()
@@ -167,7 +168,7 @@ def test_a_failing_import_retries_becomes_an_incident_and_is_retried_from_the_li
     def broken(*a, **k):
         raise RuntimeError("磁盘已满")
 
-    monkeypatch.setattr(roll_import, "parse_roll", broken)
+    monkeypatch.setattr("engine.processes.committee.parse_roll", broken)
     assert run_due_jobs(rt, "w1") == 0
     assert background.get_job(rt, job_id, e.actors["street"])["attempts"] == 1
     clock.advance(seconds=61)

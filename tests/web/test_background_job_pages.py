@@ -123,7 +123,7 @@ def test_a_large_roll_uploaded_on_the_form_is_imported_in_the_background(app, we
     assert run_due_jobs(web_rt, "w1") == 1
     assert client.get(f"/jobs/{job_id}/progress").json()["status"] == "done"
     page = client.get(f"/jobs/{job_id}").text
-    assert "业主名册已导入（150 套房屋、150 名业主）" in page
+    assert "业主名册已通过校验并导入（150 套房屋、150 名业主）" in page
     assert kept() == 1 and task("meeting_plan")
     assert f'href="/jobs/{job_id}"' not in client.get(f"/cases/{cn}").text  # done: no longer on the case page
     assert job_id in logged_in(app, "community").get(f"/jobs/{job_id}/progress").json()["id"]  # the case's readers
