@@ -9,7 +9,8 @@ download is audited on the job's chain (it carries audit data out of the system)
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -193,3 +194,38 @@ def refuse_staged(rt, request: Any, message_zh: str) -> None:
         audit.append(s, chain=chain, case_id=case_id, actor=job.triggered_by, action="job_refused",
                      task_id=job.id, task_name=job.title, detail={"message_zh": message_zh}, now=rt.now())
 
+
+
+RESULT_DAYS_DEFAULT = 7
+_EXPIRY_EVERY = timedelta(minutes=10)
+_last_expiry: dict[str, datetime] = {}
+
+
+def result_days() -> int:
+    """Days a finished job's result file is kept for download (`HONGWU_JOB_RESULT_DAYS`)."""
+    return int(os.environ.get("HONGWU_JOB_RESULT_DAYS", str(RESULT_DAYS_DEFAULT)))
+
+
+def expire_results(rt, if_due: bool = False, batch: int = 100) -> int:
+    """Delete result files of jobs finished more than `result_days()` ago (an export of audit data
+    should not sit in the database for ever); the job keeps its result, marked expired, and the
+    deletion is audited with it. With `if_due`, at most every ten minutes per process (the worker
+    loop and the serve thread call it every round)."""
+    now = rt.now()
+    if if_due and (last := _last_expiry.get(rt.url)) is not None and now - last < _EXPIRY_EVERY:
+        return 0
+    _last_expiry[rt.url] = now
+    cutoff = now - timedelta(days=result_days())
+    with rt.uow() as s:
+        expired = list(s.scalars(select(Job).where(Job.status == "done", Job.result_attachment_id.is_not(None),
+                                                   Job.updated_at < cutoff).order_by(Job.updated_at).limit(batch)))
+        for job in expired:
+            att = s.get(Attachment, job.result_attachment_id)
+            job.result_attachment_id = None
+            if att is not None:
+                s.delete(att)
+            job.result = json.dumps({**json.loads(job.result or "{}"), "expired": True}, ensure_ascii=False)
+            chain, case_id = job_chain(s, job)
+            audit.append(s, chain=chain, case_id=case_id, actor="system", action="job_result_expired",
+                         task_id=job.id, task_name=job.title, detail={"days": result_days()}, now=now)
+        return len(expired)

@@ -298,3 +298,31 @@ def test_an_import_stopped_after_the_completion_is_not_completed_twice_and_keeps
     assert view["status"] == "done" and not view["refused"]
     assert files_of(rt, e.case_number) == 1  # the roll the case refers to is kept
     assert actions(rt, e.case_number).count("task_completed") == 3  # open_case, form_group, confirm_roll
+
+
+def test_an_export_file_is_deleted_after_its_keeping_time_and_the_job_says_so(runtime, actors, cases, clock,
+                                                                                monkeypatch):
+    rt = runtime
+    monkeypatch.setenv("HONGWU_JOB_RESULT_DAYS", "7")
+    job_id = background.submit(rt, audit_export.KIND, actors["auditor"],
+                               {"numbers": cases, "format": "csv", "raw": False, "events": 0})
+    run_due_jobs(rt, "w1")
+    clock.advance(days=7)
+    assert background.expire_results(rt) == 0  # the last day kept
+    assert background.get_job(rt, job_id, actors["auditor"])["download"] == "审计导出.csv"
+    clock.advance(seconds=1)
+    assert background.expire_results(rt) == 1
+    assert background.expire_results(rt, if_due=True) == 0  # at most every ten minutes
+    view = background.get_job(rt, job_id, actors["auditor"])
+    assert view["download"] is None and view["result"]["expired"] and view["result"]["cases"] == 3
+    with pytest.raises(NotFound):
+        background.result_file(rt, job_id, actors["auditor"])
+    with rt.uow() as s:
+        assert s.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id.is_(None))) == 0
+    assert "job_result_expired" in [a for a in _jobs_chain_actions(rt)]
+
+
+def _jobs_chain_actions(rt) -> list[str]:
+    with rt.uow() as s:
+        return [e.action for e in s.scalars(select(audit.AuditEvent).where(audit.AuditEvent.chain == jobs.JOBS_CHAIN)
+                                            .order_by(audit.AuditEvent.seq))]

@@ -36,7 +36,7 @@ def start_export(client) -> str:
 
 
 def test_a_bulk_export_runs_in_the_background_and_only_its_requester_and_admins_download_it(
-        app, web_rt, numbers, monkeypatch):
+        app, web_rt, numbers, monkeypatch, clock):
     monkeypatch.setenv("HONGWU_EXPORT_JOB_CASES", "1")
     auditor = logged_in(app, "auditor")
     job_id = start_export(auditor)
@@ -61,6 +61,13 @@ def test_a_bulk_export_runs_in_the_background_and_only_its_requester_and_admins_
         assert job_id not in client.get("/jobs").text
     admin = logged_in(app, "admin")
     assert admin.get(f"/jobs/{job_id}/download").content == got.content
+    # Kept for a week (HONGWU_JOB_RESULT_DAYS), then deleted; the page says so.
+    from engine.runtime.background import expire_results
+
+    clock.advance(days=8)
+    assert expire_results(web_rt) == 1
+    assert "已超过保留期限（7 天），已删除" in auditor.get(f"/jobs/{job_id}").text
+    assert auditor.get(f"/jobs/{job_id}/download").status_code == 404
 
 
 def test_a_small_export_stays_synchronous_and_a_job_needs_the_csrf_token(app, numbers):

@@ -36,7 +36,8 @@ def my_jobs(request: Request, v: Viewer = Depends(viewer)):
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: str, v: Viewer = Depends(viewer)):
     """One background job: its progress bar (polled), then its result or why it stopped."""
-    return render(request, "job.html", {"job": background.get_job(runtime(request), job_id, v.actor)})
+    return render(request, "job.html", {"job": background.get_job(runtime(request), job_id, v.actor),
+                                        "result_days": background.result_days()})
 
 
 @router.get("/jobs/{job_id}/download")
