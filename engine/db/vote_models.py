@@ -22,6 +22,9 @@ class VoteRound(Base):
     threshold: Mapped[str] = mapped_column(String(16), default="majority")
     seats: Mapped[int | None] = mapped_column(Integer)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)  # voting closes at this instant
+    # What an owner types online besides the code (pin | id_last6): the compound's setting when
+    # the round's ballots were issued, since they print it; a later change waits for the next round.
+    second_factor: Mapped[str] = mapped_column(String(16), default="pin", server_default="pin")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -59,6 +62,8 @@ class VoteBallot(Base):
     # Wrong PIN tries on the online voting page; locked at the limit until staff unlock it.
     pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pin_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In an id_last6 round: the keyed hash of the owner's ID number's last six (never the number).
+    id_check: Mapped[str | None] = mapped_column(String(64))
 
 
 class VoteScrutineer(Base):

@@ -6,9 +6,11 @@ all of the developer's unsold units together count as one owner. Areas are exact
 vote counting compares them by exact rational arithmetic, never floats.
 
 `parse_roll` reads CSV (UTF-8, with or without BOM) or XLSX with the columns
-房号、业主编号、业主姓名、专有部分面积（㎡） and an optional 楼栋 (or the English
-`unit_id,owner_id,owner_name,area_m2`, `building`). It reports EVERY problem with its
-file and line in one `RollError`, so a street office fixes the spreadsheet in one pass.
+房号、业主编号、业主姓名、专有部分面积（㎡） and an optional 楼栋 and 居民身份证号码 (or the English
+`unit_id,owner_id,owner_name,area_m2`, `building`, `id_number`; an ID number is checked against
+GB 11643, and a compound that checks the last six characters online compares them with it). It
+reports EVERY problem with its file and line in one `RollError`, so a street office fixes the
+spreadsheet in one pass.
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from decimal import Decimal, InvalidOperation
 
 from engine.errors import ValidationFailed
 
+from .id_number import id_number_problem
+
 REQUIRED_COLUMNS = ("unit_id", "owner_id", "owner_name", "area_m2")
-OPTIONAL_COLUMNS = ("building",)
+OPTIONAL_COLUMNS = ("building", "id_number")
 # Chinese headings a street office's spreadsheet may use instead of the English ones.
 COLUMN_ALIASES = {
     "房号": "unit_id", "单元号": "unit_id", "房屋编号": "unit_id",
@@ -32,9 +36,10 @@ COLUMN_ALIASES = {
     "专有部分面积": "area_m2", "面积": "area_m2", "建筑面积": "area_m2",
     "专有部分面积（㎡）": "area_m2", "专有部分面积(㎡)": "area_m2", "专有部分面积（平方米）": "area_m2",
     "楼栋": "building", "楼号": "building",
+    "居民身份证号码": "id_number", "身份证号码": "id_number", "身份证号": "id_number",
 }
 # The headings of the downloadable roll template (the importer reads them through COLUMN_ALIASES).
-TEMPLATE_COLUMNS = ("房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋")
+TEMPLATE_COLUMNS = ("房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋", "居民身份证号码")
 # The developer's unsold units are all entered under one of these owner ids and count as one owner.
 DEVELOPER_IDS = frozenset({"DEVELOPER", "开发商", "建设单位"})
 DEVELOPER_ID = "DEVELOPER"
@@ -89,6 +94,7 @@ class Unit:
     area_m2: Decimal
     building: str = ""
     line: int | None = None
+    id_number: str = ""
 
 
 @dataclass
@@ -97,6 +103,7 @@ class Owner:
     name: str
     units: list[str] = field(default_factory=list)
     area_m2: Decimal = Decimal(0)
+    id_number: str = ""  # 居民身份证号码, when the roll has the column
 
     @property
     def is_developer(self) -> bool:
@@ -329,6 +336,7 @@ def parse_roll(data: bytes, filename: str, progress: Callable[[int, int], None] 
     units: dict[str, Unit] = {}
     owners: dict[str, Owner] = {}
     first_name: dict[str, tuple[str, int]] = {}
+    first_id: dict[str, tuple[str, int]] = {}
     unit_lines: dict[str, int] = {}  # every unit seen, valid or not, so duplicates are always named
     for checked, (line, cells) in enumerate(rows, start=1):
         if progress is not None and checked % PROGRESS_ROWS == 0:
@@ -338,6 +346,8 @@ def parse_roll(data: bytes, filename: str, progress: Callable[[int, int], None] 
         name = _get(cells, idx, "owner_name")
         area_text = _get(cells, idx, "area_m2")
         building = _get(cells, idx, "building")
+        id_text = _get(cells, idx, "id_number")
+        id_number = ""
         ok = True
         if not unit_id:
             problems.append(Problem(filename, line, "unit_id is empty", "房号（unit_id）为空"))
@@ -372,13 +382,27 @@ def parse_roll(data: bytes, filename: str, progress: Callable[[int, int], None] 
                     filename, line, f"owner {owner_id!r} is named {name!r} here but {seen[0]!r} on line {seen[1]}",
                     f"业主编号 {owner_id} 在此处姓名为「{name}」，但第 {seen[1]} 行为「{seen[0]}」"))
                 ok = False
+        if id_text:
+            checked, why = id_number_problem(id_text)
+            if why is not None:
+                problems.append(Problem(filename, line, *why))
+                ok = False
+            elif checked and owner_id:
+                id_number = checked
+                seen_id = first_id.setdefault(owner_id, (checked, line))
+                if seen_id[0] != checked:
+                    problems.append(Problem(
+                        filename, line, f"owner {owner_id!r} has another ID number on line {seen_id[1]}",
+                        f"业主编号 {owner_id} 的居民身份证号码与第 {seen_id[1]} 行不一致"))
+                    ok = False
         if not ok or area is None:  # no area only with its problem listed
             continue
-        unit = Unit(unit_id, owner_id, name or "开发商（未售房屋）", area, building, line)
+        unit = Unit(unit_id, owner_id, name or "开发商（未售房屋）", area, building, line, id_number)
         units[unit_id] = unit
         owner = owners.get(owner_id)
         if owner is None:
             owner = owners[owner_id] = Owner(owner_id, unit.owner_name)
+        owner.id_number = owner.id_number or id_number
         owner.units.append(unit_id)
         owner.area_m2 += area
     if progress is not None:

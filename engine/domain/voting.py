@@ -34,6 +34,27 @@ DELIVERY_CHANNELS = {"door": "入户", "post": "邮寄", "onsite": "现场", "on
 INVALID_REASONS = {"multiple": "多选", "illegible": "无法辨认", "unsigned": "未签名"}
 CHANNEL_ZH = {"paper": "纸质选票", "online": "网上投票"}
 
+# --- the second factor of online voting ------------------------------------------------------
+# Per compound: the PIN printed on the ballot, or the last six characters of the owner's ID
+# number on the roll. It is read when a round's ballots are issued and fixed on the round: the
+# ballots printed say which to type, so a later change applies to the next round only.
+SECOND_FACTOR_KEY = "vote_second_factor"
+SECOND_FACTORS = {"pin": "选票上印制的网上投票密码", "id_last6": "业主名册登记的身份证号后六位"}
+SECOND_FACTOR_LABELS = {"factor": "业主网上投票时，除选票编号外还须输入"}
+
+
+def default_second_factor() -> dict[str, str]:
+    return {"factor": "pin"}
+
+
+def validate_second_factor(value: object) -> list[str]:
+    """Problems with a `vote_second_factor` value, each 「中文 / English」; [] = valid."""
+    if not isinstance(value, Mapping) or set(value) != {"factor"}:
+        return ['须为 {"factor": "pin"} 或 {"factor": "id_last6"} / must be {"factor": "pin" | "id_last6"}']
+    if value["factor"] not in SECOND_FACTORS:
+        return [f"验证方式须为 pin 或 id_last6，当前为「{value['factor']}」 / factor must be pin or id_last6"]
+    return []
+
 
 class VoteRefused(Exception):
     """A step the rules of the vote do not allow; `message_zh` says why in the staff's words."""

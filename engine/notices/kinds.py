@@ -137,7 +137,8 @@ def _kinds() -> list[NoticeKind]:
              "deadline": "投票截止 / deadline text or ISO date"},
             {"mode": "election（选举）| vote（表决）, default vote",
              "ballot_box": "投票地点 / where to hand in",
-             "layer": "full | static | owners — set by the engine (see ballots.py)"}),
+             "layer": "full | static | owners — set by the engine (see ballots.py)",
+             "second_factor": "pin（印网上投票密码，默认）| id_last6（印“请以身份证号后六位验证”）"}),
         NoticeKind(
             "election_result", "关于业主委员会选举结果的公告",
             "选举结果公告 / result of the owners' committee election",

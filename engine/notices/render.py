@@ -173,10 +173,12 @@ def ballot_pin(code: str) -> str:
     return pin(code)
 
 
-def vote_url(verify_url: str, code: str) -> str:
-    """The public online voting page of a ballot, on the same site as the verification link."""
+def vote_url(verify_url: str, code: str, factor: str = "pin") -> str:
+    """The public online voting page of a ballot, on the same site as the verification link; in a
+    round checked by ID number the link says so, for the page's label (the server checks the
+    factor fixed on the round whatever the link says)."""
     base = verify_url.rsplit("/verify/", 1)[0]
-    return f"{base}/vote/{code}"
+    return f"{base}/vote/{code}" + ("?f=id_last6" if factor == "id_last6" else "")
 
 
 # --- environment -------------------------------------------------------------------------

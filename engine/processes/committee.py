@@ -29,6 +29,7 @@ from engine.domain import negative_list
 from engine.domain.owner_roll import OwnerRoll, parse_roll
 from engine.domain.periods import Deadline, civil_date, period_end
 from engine.domain.tally import BallotError, match_ballot_items, parse_ballots, set_aside_summary, tally
+from engine.processes.common import VOTE_SECOND_FACTOR
 from engine.reports.committee import committee_summary
 from engine.runtime.choices import choice_list
 from engine.runtime.errors import RuleRefused, ValidationFailed
@@ -538,6 +539,7 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
     """One ballot page per owner of the roll, through the notices' ballot batch (verifiable
     documents of up to 100 pages each), committed with the case state."""
     from engine.notices.ballots import issue_ballots
+    from engine.voting.register import ballot_owners, open_round, record_issued, second_factor
 
     data = ctx.data
     roll = _load_roll(ctx, data["owner_roll"]["ref"])
@@ -553,18 +555,18 @@ def committee_issue_ballots(ctx: ServiceContext) -> dict:
                          *([voting["note"]] if voting.get("note") else [])],
         "deadline": voting["due"], "ballot_box": data["meeting"]["place"],
     }
-    owners = [{"owner_id": o.owner_id, "owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
-              for o in roll.owners.values()]
+    factor = second_factor(ctx.session, ctx.case)
+    context["second_factor"] = factor
+    owners = ballot_owners(roll, factor)
     # Run as a job (hongwu:async in the diagram): the worker passes a progress reporter.
     run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
                         settings=ctx.settings, case=ctx.case, progress=ctx.extra.get("progress"))
     if ctx.case is not None:  # the register row of every ballot commits with the ballots
-        from engine.voting.register import open_round, record_issued
-
         open_round(ctx.session, ctx.case, int(voting["round"]), title=context["title"], items=list(voting["items"]),
                    labels=dict(voting["labels"]), deadline=_instant(voting.get("due")), now=ctx.now,
-                   seats=int(election["seats"]))
-        record_issued(ctx.session, ctx.case, run.documents, int(voting["round"]), actor=ctx.actor, now=ctx.now)
+                   seats=int(election["seats"]), factor=factor)
+        record_issued(ctx.session, ctx.case, run.documents, int(voting["round"]), actor=ctx.actor, now=ctx.now,
+                      id_numbers={o.owner_id: o.id_number for o in roll.owners.values()})
     return {"ballots": run.ballots, "round": voting["round"],
             "documents": [{"document_id": d.id, "verification_code": d.verification_code} for d in run.documents]}
 
@@ -1028,7 +1030,8 @@ DESCRIPTOR = ProcessDescriptor(
     starters=frozenset({"street_staff"}),
     data_labels=SUMMARY_LABELS,
     settings=(SettingSpec(negative_list.SETTING_KEY, "负面清单（候选人禁止条件）", negative_list.default_setting,
-                          negative_list.validate_setting, labels={g.id: g.text for g in negative_list.GROUNDS}),),
+                          negative_list.validate_setting, labels={g.id: g.text for g in negative_list.GROUNDS}),
+              VOTE_SECOND_FACTOR),
     report=Report("committee", "业委会组建与党员占比", committee_summary),
     demo=(
         DemoCase("PK-JP-XC-01", "street", (

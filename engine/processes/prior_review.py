@@ -29,6 +29,7 @@ from engine.domain import prior_review as pr
 from engine.domain.periods import civil_date, end_of_day_utc, format_civil_date, period_end
 from engine.domain.tally import Threshold
 from engine.notices.kinds import NoticeKind
+from engine.processes.common import VOTE_SECOND_FACTOR
 from engine.reports.prior_review import prior_review_report
 from engine.runtime.actors import Actor, load_actor
 from engine.runtime.choices import choice_list
@@ -476,7 +477,7 @@ def _issue_ballots(ctx: ServiceContext, data: dict, roll, notice: dict, plan: di
     """One numbered ballot per owner of the roll, registered in the same transaction (the same
     register, entry and count as an election's)."""
     from engine.notices.ballots import issue_ballots
-    from engine.voting.register import open_round, record_issued
+    from engine.voting.register import ballot_owners, open_round, record_issued, second_factor
 
     items = list(data.get("vote_items") or [])
     title = f"{notice['matter']}表决票"
@@ -484,13 +485,13 @@ def _issue_ballots(ctx: ServiceContext, data: dict, roll, notice: dict, plan: di
                "title": title, "items": items, "deadline": plan["closes_at"], "ballot_box": data.get("vote_place"),
                "instructions": ["请对每个表决事项选择“同意”“反对”或“弃权”之一；未作选择的视为弃权",
                                 "一名业主拥有多套房屋的只填一张表决票", pr.THRESHOLD_ZH[threshold] + "，方为通过"]}
-    owners = [{"owner_id": o.owner_id, "owner_name": o.name, "units": list(o.units), "area": format(o.area_m2, "f")}
-              for o in roll.owners.values()]
-    run = issue_ballots(ctx.session, context=context, owners=owners, actor=ctx.actor, now=ctx.now,
-                        settings=ctx.settings, case=ctx.case)
+    factor = context["second_factor"] = second_factor(ctx.session, ctx.case)
+    run = issue_ballots(ctx.session, context=context, owners=ballot_owners(roll, factor), actor=ctx.actor,
+                        now=ctx.now, settings=ctx.settings, case=ctx.case)
     open_round(ctx.session, ctx.case, 1, title=title, items=items, labels={i: i for i in items},
-               deadline=datetime.fromisoformat(plan["closes_at"]), now=ctx.now, threshold=threshold)
-    record_issued(ctx.session, ctx.case, run.documents, 1, actor=ctx.actor, now=ctx.now)
+               deadline=datetime.fromisoformat(plan["closes_at"]), now=ctx.now, threshold=threshold, factor=factor)
+    record_issued(ctx.session, ctx.case, run.documents, 1, actor=ctx.actor, now=ctx.now,
+                  id_numbers={o.owner_id: o.id_number for o in roll.owners.values()})
     return {"ballots": run.ballots, "documents": [d.id for d in run.documents]}
 
 
@@ -705,7 +706,7 @@ DESCRIPTOR = ProcessDescriptor(
     data_labels=SUMMARY_LABELS,
     action_labels=ACTION_LABELS,
     settings=(SettingSpec(pr.SETTING_KEY, "先议事项目录", pr.default_setting, pr.validate_setting,
-                          save=save_catalogue, per_street=True),),
+                          save=save_catalogue, per_street=True), VOTE_SECOND_FACTOR),
     notice_kinds=(COMMITTEE_RESULT,),
     report=Report("prior_review", "先议事项合规", prior_review_report, period=True),
     demo=(DemoCase("PK-JP-XC-01", "community", (

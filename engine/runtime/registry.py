@@ -40,6 +40,8 @@ class SettingSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     save: Callable[..., Any] | None = None
     per_street: bool = False
+    # A setting whose keys each take one of a few values: {key: {value: label}} (a choice editor).
+    choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     # The settings editor reads these names (they are what a domain module's setting exposes).
     @property
@@ -123,7 +125,7 @@ _generation = 0  # bumped by every registration: derived tables recompute when i
 
 def register(descriptor: ProcessDescriptor) -> ProcessDescriptor:
     """Add a process (idempotent for the same descriptor); refuse a second process with the same
-    key, case prefix, setting or notice kind."""
+    key, case prefix, setting (unless it is the same spec) or notice kind."""
     from . import invariants as inv
 
     with _lock:
@@ -136,7 +138,8 @@ def register(descriptor: ProcessDescriptor) -> ProcessDescriptor:
             if other.case_prefix == descriptor.case_prefix:
                 raise ValueError(f"case prefix {descriptor.case_prefix!r} of {descriptor.key!r} "
                                  f"is already {other.key!r}'s")
-            clash = {s.key for s in other.settings} & {s.key for s in descriptor.settings}
+            # One spec object shared by several processes (the vote's second factor) is one setting.
+            clash = {s.key for s in other.settings for t in descriptor.settings if s.key == t.key and s is not t}
             clash |= {k.kind for k in other.notice_kinds} & {k.kind for k in descriptor.notice_kinds}
             if clash:
                 raise ValueError(f"{descriptor.key!r} declares {sorted(clash)}, already {other.key!r}'s")

@@ -1,8 +1,13 @@
-"""Owners vote online with the code and PIN printed on their paper ballot.
+"""Owners vote online with the code printed on their paper ballot and a second factor.
 
-- **PIN.** The ballot's PIN is an HMAC of its code under a key derived from the audit signing key
-  (engine.audit_key.derived_key): it is printed on the ballot at render time and stored nowhere,
-  not in the document's stored context, not in the register. Checking it recomputes it.
+- **Second factor.** Chosen per compound (setting `vote_second_factor`) and fixed on the round
+  when its ballots are issued, since the ballots print it (engine.voting.credentials):
+  - `pin`: an HMAC of the code under a key derived from the audit signing key, printed on the
+    ballot at render time and stored nowhere, not in the document's stored context, not in the
+    register. Checking it recomputes it.
+  - `id_last6`: the last six characters of the owner's ID number on the roll (X in either case);
+    the ballot keeps only a keyed hash of them with the owner id. The ballot prints no PIN, and
+    a PIN typed in such a round is simply a wrong answer (and the ID digits in a PIN round).
 - **Tries.** Every wrong PIN counts on the ballot's row; at `MAX_PIN_FAILURES` the ballot is
   locked (audited) until staff unlock it (audited). Unknown code, wrong PIN and locked ballot get
   the same answer, through the same work (one HMAC, one UPDATE by code), so the page never says
@@ -18,8 +23,6 @@
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -32,7 +35,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.audit_key import derived_key
 from engine.db.models import Case, OrgUnit
 from engine.db.vote_models import VoteBallot, VoteOnline, VoteRound
 from engine.domain import voting as rules
@@ -41,20 +43,16 @@ from engine.runtime.errors import Forbidden, NotFound, RuleRefused, ValidationFa
 from engine.runtime.retries import with_retries
 
 from . import register
+from .credentials import PIN_DIGITS, answer_ok, ballot_pin  # noqa: F401  (ballot_pin, PIN_DIGITS: re-exported)
 from .service import REGISTER_KEEPERS, VOTING_PROCESSES
 
 MAX_PIN_FAILURES = 5
-PIN_DIGITS = 6
 ONLINE_ACTOR = "业主网上投票"
-# One answer for an unknown code, a wrong PIN and a locked ballot.
-NOT_ACCEPTED_ZH = "选票编号或投票密码不正确。连续输错5次的选票将被锁定，须请社区工作人员核实身份后解锁。"
+# One answer for an unknown code, a wrong PIN or ID digits and a locked ballot.
+NOT_ACCEPTED_ZH = ("选票编号或验证信息（网上投票密码或身份证号后六位）不正确。"
+                   "连续输错5次的选票将被锁定，须请社区工作人员核实身份后解锁。")
+REQUIRED_ZH = "请输入选票编号和网上投票密码（或身份证号后六位）"
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read off a phone and typed back
-
-
-def ballot_pin(code: str) -> str:
-    """The PIN printed on the ballot with this code."""
-    digest = hmac.new(derived_key("ballot pin"), code.strip().upper().encode(), hashlib.sha256).digest()
-    return str(int.from_bytes(digest[:8], "big") % 10 ** PIN_DIGITS).zfill(PIN_DIGITS)
 
 
 def normalize_ballot_code(code: str) -> str:
@@ -105,16 +103,18 @@ class OnlineVoting:
 
     # --- credential check ------------------------------------------------------------------
 
-    def _pin_ok(self, code: str, pin: str) -> bool:
-        expected = ballot_pin(code)
-        return hmac.compare_digest(expected.encode(), str(pin or "").strip().encode()[:16])
-
     def _check(self, s: Session, code: str, pin: str) -> tuple[VoteBallot, Case, list]:
-        """The ballot if code and PIN are right and it is not locked; else counts the failure on
-        the ballot (if any) and raises NotAccepted after committing that count."""
-        ok = self._pin_ok(code, pin)  # computed for unknown codes too: same work either way
-        row = s.execute(select(VoteBallot.id, VoteBallot.case_id, VoteBallot.pin_locked_at)
+        """The ballot if code and second factor (the round's: PIN or ID digits) are right and it is
+        not locked; else counts the failure on the ballot (if any) and raises NotAccepted after
+        committing that count."""
+        row = s.execute(select(VoteBallot.id, VoteBallot.case_id, VoteBallot.pin_locked_at, VoteBallot.owner_id,
+                               VoteBallot.id_check, VoteRound.second_factor)
+                        .join(VoteRound, (VoteRound.case_id == VoteBallot.case_id)
+                              & (VoteRound.round == VoteBallot.round))
                         .where(VoteBallot.code == code)).first()
+        # One keyed hash for unknown codes too: same work either way.
+        ok = answer_ok(row.second_factor if row is not None else "pin", code,
+                       row.owner_id if row is not None else "", row.id_check if row is not None else None, pin)
         if row is not None and ok and row.pin_locked_at is None:
             case = self._lock_case(s, row.case_id)
             b = self._lock_ballot(s, row.id)
@@ -163,8 +163,8 @@ class OnlineVoting:
     def _guarded(self, code: str, pin: str, body):
         code = normalize_ballot_code(code)
         if not code or not str(pin or "").strip():
-            raise ValidationFailed("code and PIN are required", "请输入选票编号和投票密码",
-                                   details=[{"field": "pin", "message": "required", "message_zh": "请输入选票编号和投票密码"}])
+            raise ValidationFailed("code and PIN are required", REQUIRED_ZH,
+                                   details=[{"field": "pin", "message": "required", "message_zh": REQUIRED_ZH}])
 
         def unit():
             with self.rt.uow() as s:

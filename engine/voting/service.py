@@ -30,6 +30,7 @@ from engine.runtime.retries import with_retries
 from engine.runtime.roles import READ_ONLY_ROLES
 
 from . import register
+from .credentials import FACTOR_ID
 
 T = TypeVar("T")
 VOTING_PROCESSES = ("committee_election", "prior_review")
@@ -234,11 +235,13 @@ class VoteService:
         if doc is None:
             raise rules.VoteRefused("the ballot's document is missing", "找不到原选票文书，无法补发")
         stored = json.loads(doc.context)
-        keep = ("compound_name", "mode", "vote_title", "items", "instructions", "deadline", "ballot_box")
+        keep = ("compound_name", "mode", "vote_title", "items", "instructions", "deadline", "ballot_box",
+                "second_factor")
         context = {k: stored[k] for k in keep if stored.get(k) is not None}
         context["title"] = f"{stored.get('title', '')}（补发，原票{old.code}作废）"
         owner = {"owner_id": old.owner_id, "owner_name": old.owner_name,
-                 "units": old.units.split("、") if old.units else [], "area": old.area, "serial": old.serial}
+                 "units": old.units.split("、") if old.units else [], "area": old.area, "serial": old.serial,
+                 **({"paper_only": True} if context.get("second_factor") == FACTOR_ID and not old.id_check else {})}
         run = issue_ballots(s, context=context, owners=[owner], actor=actor.username, now=now,
                             settings=self.rt.settings, case=case, workers=1)
         return register.record_issued(s, case, run.documents, old.round, actor=actor.username, now=now,

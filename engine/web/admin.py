@@ -257,7 +257,9 @@ def key_labels(module: Any) -> dict[str, str]:
     return labels
 
 
-def editor_kind(value: Any) -> str:
+def editor_kind(value: Any, choices: Any = None) -> str:
+    if choices and isinstance(value, dict) and set(value) <= set(choices):
+        return "choices"
     if isinstance(value, dict) and value and all(isinstance(x, bool) for x in value.values()):
         return "switches"
     if isinstance(value, dict) and value and all(isinstance(x, int) and not isinstance(x, bool) for x in value.values()):
@@ -282,7 +284,9 @@ def _settings_page(request: Request, key: str, org_code: str, *, draft: Any = No
                                         if h["created_by_name"] else {}),
                     "at": h["created_at"].isoformat()} for h in editor.history]
         value = editor.current.value if draft is None else draft
-        ctx.update(current=editor.current, history=history, value=value, kind=editor_kind(module.default_setting()),
+        choices = getattr(module, "choices", None) or {}
+        ctx.update(current=editor.current, history=history, value=value,
+                   kind=editor_kind(module.default_setting(), choices), choices=choices,
                    labels=key_labels(module), default=module.default_setting(),
                    value_json=json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
     return render(request, "admin/settings.html", ctx, status_code=status_code)
@@ -300,10 +304,12 @@ async def save_setting(request: Request, key: str, v: Viewer = Depends(admin)):
         raise ValidationFailed(f"setting {key!r} is not available", f"设置项「{key}」暂不可用")
     form = await request.form()
     org_code = str(form.get("org") or "")
-    kind = editor_kind(module.default_setting())
+    kind = editor_kind(module.default_setting(), getattr(module, "choices", None))
     problems: list[str] = []
     value: Any
-    if kind == "switches":
+    if kind == "choices":  # what was picked; the validator refuses anything not offered
+        value = {k: str(form.get(f"v.{k}") or "") for k in module.default_setting()}
+    elif kind == "switches":
         value = {k: form.get(f"v.{k}") == "1" for k in module.default_setting()}
         value.update({k[2:]: form.get(k) == "1" for k in form.keys() if k.startswith("v.") and k[2:] not in value})
     elif kind == "numbers":

@@ -74,7 +74,7 @@ class Election:
 
     # --- the standard path up to the candidate publicity -------------------------------------
 
-    def start(self, kind="first", seats=7, meeting_date="2026-12-20"):
+    def start(self, kind="first", seats=7, meeting_date="2026-12-20", roll=ROLL):
         view = self.rt.start_case("committee_election", COMPOUND, self.actors["street"], {})
         self.case_number = view.case_number
         self.do("street", "open_case", {"case": {"election_kind": kind, "seats": seats, "term_years": 5}})
@@ -84,7 +84,7 @@ class Election:
             {"name": "李娜", "kind": "owner", "position": "成员"},
             {"name": "某开发公司代表", "kind": "developer", "position": "成员"},
             {"name": "黄敏", "kind": "owner", "position": "成员"}]}})
-        self.do("street", "confirm_roll", {"roll": {"file": self.upload("roll.csv", ROLL),
+        self.do("street", "confirm_roll", {"roll": {"file": self.upload("roll.csv", roll),
                                                    "inspection_place": "小区物业服务中心"}})
         self.do("street", "meeting_plan", {"meeting": {
             "meeting_name": "首次业主大会会议", "meeting_date": meeting_date, "meeting_time": "上午9:00至11:30",

@@ -97,3 +97,28 @@ def test_xlsx_problems_have_sheet_rows():
     with pytest.raises(RollError) as err:
         parse_roll(data, "roll.xlsx")
     assert [p.line for p in err.value.problems] == [2, 3]
+
+
+def test_the_optional_id_number_column_is_checked_and_kept_per_owner():
+    data = ("房号,业主编号,业主姓名,专有部分面积（㎡）,居民身份证号码\n"
+            "1-101,O1,张伟,89.50,11010519491231002x\n"
+            "1-102,O1,张伟,60.00,11010519491231002X\n"
+            "1-201,O2,李娜,75.00,\n"
+            "1-301,DEVELOPER,,120.00,\n").encode()
+    roll = parse_roll(data, "r.csv")
+    assert roll.owners["O1"].id_number == "11010519491231002X" and roll.units["1-102"].id_number.endswith("X")
+    assert roll.owners["O2"].id_number == "" and roll.owners[DEVELOPER_ID].id_number == ""
+
+
+def test_a_bad_id_number_is_refused_naming_its_row():
+    data = ("房号,业主编号,业主姓名,专有部分面积（㎡）,身份证号\n"
+            "1-101,O1,张伟,89.50,110105194912310021\n"
+            "1-102,O2,李娜,60.00,1101051949123100\n"
+            "1-103,O3,王芳,60.00,11010519491231002X\n"
+            "1-104,O3,王芳,60.00,44030419900307123X\n").encode()
+    with pytest.raises(RollError) as exc:
+        parse_roll(data, "r.csv")
+    text = exc.value.message_zh
+    assert "r.csv:2：居民身份证号码 110105194912310021 校验码不正确" in text
+    assert "r.csv:3：居民身份证号码应为18位，当前为16位" in text
+    assert "r.csv:5：业主编号 O3 的居民身份证号码与第 4 行不一致" in text and len(exc.value.problems) == 3

@@ -12,21 +12,18 @@ import pdfplumber
 import pytest
 from sqlalchemy import select
 
-from tests.voting.browser_election import ITEMS, PHONE, SHOTS, election_with_ballots_printed, no_sideways_scroll
+from tests.voting.browser_election import (
+    ITEMS,
+    SHOTS,
+    election_with_ballots_printed,
+    enter_ballot,
+    log_in,
+    no_sideways_scroll,
+    phone_context,
+)
 from tests.web.browser_support import CHROMIUM, chromium, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _login(ctx, username):
-    page = ctx.new_page()
-    page.goto("/login")
-    page.fill('input[name="username"]', username)
-    page.fill('input[name="password"]', "hongwu-demo")
-    page.click('#login-form button[type="submit"]')
-    page.wait_for_load_state()
-    assert "/login" not in page.url
-    return page
 
 
 def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_path):
@@ -46,9 +43,7 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
     owners = [r[2] for r in votes.register_rows(e.case_number, actors["street"])]
 
     with running_server(url, tmp_path) as base, chromium() as browser:
-        phone = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=base, is_mobile=True, has_touch=True)
-        phone.set_default_timeout(20000)
-        street = _login(phone, "street")
+        street = log_in(phone_context(browser, base), "street")
         street.goto(f"/cases/{e.case_number}/vote")
         for who in ("community", "branch", "cparty"):
             street.fill('#scrutineer-form input[name="username"]', who)
@@ -57,20 +52,12 @@ def test_scrutineers_enter_ballots_and_the_count_sheet_matches_the_tally(tmp_pat
         street.screenshot(path=str(SHOTS / "register-phone.png"), full_page=True)
         no_sideways_scroll(street)
 
-        pages = {who: _login(browser.new_context(viewport=PHONE, locale="zh-CN", base_url=base, is_mobile=True,
-                                                 has_touch=True), who) for who in ("community", "branch", "cparty")}
+        pages = {who: log_in(phone_context(browser, base), who) for who in ("community", "branch", "cparty")}
         plan = {code: {i: "agree" for i in ITEMS} for code in codes[:7]}
         plan[codes[3]] = {**plan[codes[3]], "C7": "disagree"}
 
         def enter(who, code, marks):
-            page = pages[who]
-            page.goto(f"/cases/{e.case_number}/vote/entry")
-            page.fill("#code", code)
-            page.click('#code-form button[type="submit"]')
-            for item, vote in marks.items():
-                page.check(f'input[name="mark:{item}"][value="{vote}"]')
-            page.click("#entry-submit")
-            return page.inner_text("#entry-done")
+            return enter_ballot(pages[who], e.case_number, code, marks)
 
         for code, marks in plan.items():
             assert "待第二人录入" in enter("community", code, marks)

@@ -23,7 +23,7 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
     from engine.db.models import Document
     from engine.runtime.clock import SystemClock
-    from engine.voting.online import ballot_pin
+    from engine.voting.online import NOT_ACCEPTED_ZH, ballot_pin
     from engine.voting.service import VoteService
 
     # Ballots were issued days ago; by the server's (real) time voting is still open.
@@ -43,7 +43,7 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
         assert owner.input_value("#code") == code
         owner.fill("#pin", "000000" if ballot_pin(code) != "000000" else "111111")
         owner.click("#vote-open")
-        assert "选票编号或投票密码不正确" in owner.inner_text("#vote-error")
+        assert NOT_ACCEPTED_ZH in owner.inner_text("#vote-error")
         owner.screenshot(path=str(SHOTS / "online-wrong-pin-phone.png"), full_page=True)
         owner.fill("#pin", ballot_pin(code))
         owner.click("#vote-open")
@@ -93,3 +93,36 @@ def test_owner_votes_online_at_390px_and_a_later_paper_entry_is_set_aside(tmp_pa
             text = "".join((p.extract_text() or "") for p in pdf.pages).replace("\n", "")
             pdf.pages[0].to_image(resolution=60).save(str(SHOTS / "online-count-sheet.png"))
     assert f"{code}（重复投票：网上投票已先行记录" in text
+
+
+def test_owner_in_an_id_compound_votes_with_the_last_six_of_the_id_number_at_390px(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
+    from engine.notices.render import vote_url
+    from engine.voting.online import NOT_ACCEPTED_ZH, ballot_pin
+    from engine.voting.service import VoteService
+    from tests.voting.browser_election import matter_with_ballots_printed, phone_context, vote_online
+    from tests.voting.test_second_factor import id_number
+
+    ids = {f"O{n:03d}": id_number(n) for n in range(1, 5)}
+    roll = ("unit_id,owner_id,owner_name,area_m2,居民身份证号码\n" + "".join(
+        f"U{n:03d},{o},业主{n},100,{i}\n" for n, (o, i) in enumerate(ids.items(), start=1))).encode()
+    item = "同意续聘物业服务企业"
+    m = matter_with_ballots_printed(tmp_path, days_ago=20, matter_code="property_company", items=[item],
+                                    roll=roll, factor="id_last6")
+    rows = VoteService(m.rt).register_rows(m.case_number, m.actors["community"])
+    code = next(r[0] for r in rows if r[2] == "O003")
+    assert ids["O003"].endswith("X")
+    with running_server(m.url, tmp_path) as base, chromium() as browser:
+        owner = phone_context(browser, base).new_page()
+        link = vote_url(f"{base}/verify/x", code, "id_last6")  # what the ballot's QR code encodes
+        owner.goto(link)
+        assert owner.inner_text('label[for="pin"]') == "身份证号后六位"
+        owner.fill("#pin", ballot_pin(code))  # a PIN means nothing in this compound
+        owner.click("#vote-open")
+        assert NOT_ACCEPTED_ZH in owner.inner_text("#vote-error")
+        assert owner.inner_text('label[for="pin"]') == "身份证号后六位"
+        owner.screenshot(path=str(SHOTS / "online-id-refused-phone.png"), full_page=True)
+        said = vote_online(owner, code, ids["O003"][-6:].lower(), {item: "agree"}, link=link)
+        assert "将计入本轮计票" in said
+        owner.screenshot(path=str(SHOTS / "online-id-receipt-phone.png"), full_page=True)

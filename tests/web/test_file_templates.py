@@ -27,14 +27,16 @@ def test_roll_template_has_chinese_headings_and_imports(app):
     x = c.get("/templates/roll.xlsx")
     assert x.status_code == 200 and "spreadsheetml" in x.headers["content-type"]
     wb = load_workbook(io.BytesIO(x.content))
-    assert [cell.value for cell in wb.worksheets[0][1]] == ["房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋"]
+    assert [cell.value for cell in wb.worksheets[0][1]] == ["房号", "业主编号", "业主姓名", "专有部分面积（㎡）", "楼栋", "居民身份证号码"]
     assert wb.sheetnames == ["填写表", "填写说明"]
     roll = parse_roll(_filled_xlsx(x.content, [["1-101", "O1", "张伟", 89.5, "1"], ["1-102", "O1", "张伟", 60, "1"],
-                                               ["2-101", "O2", "王芳", "120.25", "2"]]), "名册.xlsx")
+                                               ["2-101", "O2", "王芳", "120.25", "2", "11010519491231002x"]]),
+                      "名册.xlsx")
     assert roll.total_owners == 2 and roll.total_area == Decimal("269.75")
+    assert roll.owners["O2"].id_number == "11010519491231002X" and roll.owners["O1"].id_number == ""
 
     csv_ = c.get("/templates/roll.csv")
-    assert csv_.content.decode("utf-8-sig").strip() == "房号,业主编号,业主姓名,专有部分面积（㎡）,楼栋"
+    assert csv_.content.decode("utf-8-sig").strip() == "房号,业主编号,业主姓名,专有部分面积（㎡）,楼栋,居民身份证号码"
     roll = parse_roll(csv_.content + "1-101,O1,张伟,89.50,1\n".encode(), "名册.csv")
     assert roll.total_owners == 1
     english = parse_roll(b"unit_id,owner_id,owner_name,area_m2,building\n1-101,O1,Zhang,89.50,1\n", "roll.csv")

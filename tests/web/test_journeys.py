@@ -294,12 +294,12 @@ def test_prior_review_submission_with_documents(server, browser):
     admin.fill('#training-clock input[name="reason"]', "培训：跳过公告期与投票期")
     admin.click("#advance-clock")
     admin.wait_for_url("**moved=**")
-    assert "计票：上传选票" in admin.locator("#current-steps").inner_text()
+    assert "计票" in admin.locator("#current-steps").inner_text()
     shot(admin, "prior_review-06-training-clock")
     admin.context.close()
 
     page = as_user(browser, base, "community")
-    open_step(page, case_url, "计票：上传选票")
+    open_step(page, case_url, "计票")
     panel = page.locator("#review-panel").inner_text()
     assert "100 人" in panel and "None" not in panel, panel  # the roll's totals the votes are counted against
     votes = tmp / "先议表决选票.csv"

@@ -329,7 +329,7 @@ def test_settings_editors(app, web_rt):
     a = logged_in(app, "admin")
     tok = page_csrf(a, "/admin")
     # Every editor draws, for everywhere and for a street (an editor that raises fails here).
-    for key in ("negative_list", "prior_review_catalogue", "mediation_deadlines"):
+    for key in ("negative_list", "vote_second_factor", "prior_review_catalogue", "mediation_deadlines"):
         for org in ("", "PK-JP"):
             page = a.get(f"/admin/settings/{key}?org={org}")
             assert page.status_code == 200 and "暂不可用" not in page.text, key

@@ -1,4 +1,5 @@
-"""Owners vote online (public pages, no login: the ballot code and its PIN are the credential),
+"""Owners vote online (public pages, no login: the ballot code and its PIN or the owner's ID
+digits are the credential),
 the receipt check, and the staff's participation view and unlock."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from engine.runtime.errors import HongwuError, ValidationFailed
+from engine.voting.credentials import FACTOR_ID, FACTOR_PIN, FACTOR_ZH
 from engine.voting.online import NotAccepted, OnlineVoting, normalize_ballot_code, normalize_receipt
 
 from ..context import Viewer, check_csrf, error_payload, render, runtime, status_for, viewer
@@ -18,7 +20,7 @@ from ..labels import ACTION_ZH, REFUSED_ZH
 
 router = APIRouter(include_in_schema=False)
 ONLINE_ACTION_ZH = {"vote:online_voted": "业主网上投票", "vote:online_set_aside": "重复网上投票另列",
-                    "vote:online_pin_locked": "投票密码输错次数过多，选票锁定",
+                    "vote:online_pin_locked": "投票密码或身份证号后六位输错次数过多，选票锁定",
                     "vote:online_pin_unlocked": "解锁网上投票"}
 ACTION_ZH.update(ONLINE_ACTION_ZH)
 REFUSED_ZH.update(ONLINE_ACTION_ZH)
@@ -33,14 +35,21 @@ def _marks(form) -> dict[str, str]:
     return {k[5:]: str(v) for k, v in form.items() if k.startswith("mark:") and str(v)}
 
 
-def _form_page(request: Request, code: str, error: HongwuError | None = None, status_code: int = 200):
-    return render(request, "vote_online.html", {"step": "code", "code": code, "error": error},
-                  status_code=status_code)
+def _factor(f: Any) -> str:
+    """Which second factor the page asks for: the ballot's QR link says (presentation only — the
+    round's own factor is what is checked, and an unknown code gets the same page)."""
+    return FACTOR_ID if str(f or "") == FACTOR_ID else FACTOR_PIN
+
+
+def _form_page(request: Request, code: str, error: HongwuError | None = None, status_code: int = 200,
+               factor: str = FACTOR_PIN):
+    return render(request, "vote_online.html", {"step": "code", "code": code, "error": error, "factor": factor,
+                                                "factor_zh": FACTOR_ZH[factor]}, status_code=status_code)
 
 
 @router.get("/vote")
-def vote_start(request: Request, code: str = Query("", max_length=60)):
-    return _form_page(request, normalize_ballot_code(code))
+def vote_start(request: Request, code: str = Query("", max_length=60), f: str = Query("", max_length=16)):
+    return _form_page(request, normalize_ballot_code(code), factor=_factor(f))
 
 
 @router.get("/vote/receipt")
@@ -51,19 +60,20 @@ def receipt_page(request: Request, r: str = Query("", max_length=40)):
 
 
 @router.get("/vote/{code}")
-def vote_with_code(request: Request, code: str):
-    return _form_page(request, normalize_ballot_code(code))
+def vote_with_code(request: Request, code: str, f: str = Query("", max_length=16)):
+    return _form_page(request, normalize_ballot_code(code), factor=_factor(f))
 
 
 @router.post("/vote/open", dependencies=[Depends(check_csrf)])
-async def vote_open(request: Request, code: str = Form("", max_length=60), pin: str = Form("", max_length=16)):
+async def vote_open(request: Request, code: str = Form("", max_length=60), pin: str = Form("", max_length=16),
+                    f: str = Form("", max_length=16)):
     code = normalize_ballot_code(code)
     try:
         ballot = await run_in_threadpool(online(request).open_ballot, code, pin)
     except HongwuError as exc:
-        return _form_page(request, code, exc, status_for(exc))
+        return _form_page(request, code, exc, status_for(exc), factor=_factor(f))
     return render(request, "vote_online.html", {"step": "ballot", "code": code, "pin": pin.strip(),
-                                                "ballot": ballot.as_dict(), "vote_zh": VOTE_ZH})
+                                                "factor": _factor(f), "ballot": ballot.as_dict(), "vote_zh": VOTE_ZH})
 
 
 @router.post("/vote/cast", dependencies=[Depends(check_csrf)])
@@ -75,12 +85,13 @@ async def vote_cast(request: Request):
         out = await run_in_threadpool(online(request).cast, code, pin, _marks(form))
     except HongwuError as exc:
         if isinstance(exc, NotAccepted):
-            return _form_page(request, code, exc, status_for(exc))
+            return _form_page(request, code, exc, status_for(exc), factor=_factor(form.get("f")))
         try:  # show the ballot again with the reason (the PIN was right)
             ballot = await run_in_threadpool(online(request).open_ballot, code, pin)
         except HongwuError as again:
             return _form_page(request, code, again, status_for(again))
         return render(request, "vote_online.html", {"step": "ballot", "code": code, "pin": pin.strip(),
+                                                    "factor": _factor(form.get("f")),
                                                     "ballot": ballot.as_dict(), "vote_zh": VOTE_ZH, "error": exc,
                                                     "values": _marks(form)}, status_code=status_for(exc))
     return RedirectResponse(f"/vote/receipt?r={quote(out['receipt'])}", status_code=303)
