@@ -3,13 +3,13 @@ such as a large owner-roll import or a bulk audit export), their parameters and 
 stored result file.
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0019
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
