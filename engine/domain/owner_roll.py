@@ -338,9 +338,9 @@ def parse_roll(data: bytes, filename: str, progress: Callable[[int, int], None] 
     first_name: dict[str, tuple[str, int]] = {}
     first_id: dict[str, tuple[str, int]] = {}
     unit_lines: dict[str, int] = {}  # every unit seen, valid or not, so duplicates are always named
-    for checked, (line, cells) in enumerate(rows, start=1):
-        if progress is not None and checked % PROGRESS_ROWS == 0:
-            progress(checked, len(rows))
+    for row_number, (line, cells) in enumerate(rows, start=1):
+        if progress is not None and row_number % PROGRESS_ROWS == 0:
+            progress(row_number, len(rows))
         unit_id = _get(cells, idx, "unit_id")
         owner_id = _get(cells, idx, "owner_id")
         name = _get(cells, idx, "owner_name")
