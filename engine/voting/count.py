@@ -112,6 +112,8 @@ def count_sheet_context(*, compound_name: str, vote_title: str, rnd: int, result
             "total_owners": result.total_owners, "total_area": _amount(result.total_area),
             "participating_owners": result.participating_owners, "participating_area": _amount(result.participating_area),
             "quorum_met": result.quorum_met, "threshold_zh": threshold_zh, "rows": rows,
+            # An election counts candidates; an assembly vote on matters counts 表决事项.
+            "item_heading": "候选人" if result.seats is not None else "表决事项",
             "register": summary.get("register") or {},
             "invalid": [{"code": i["code"], "reason": i["reason_zh"]} for i in summary.get("invalid") or []],
             "duplicates": [{"code": d["code"], "reason": d["reason_zh"]} for d in summary.get("duplicates") or []],

@@ -65,5 +65,6 @@ def test_three_quarters_on_the_register(prt, actors, clock, runtime, agree, pass
     assert item["agree_owners"] == agree and decision["tally"]["participating_owners"] == 8
     sheet = _text(prt, "count_sheet")
     assert "四分之三以上" in sheet and f"{agree}/{agree * 100}" in sheet and ("通过" if passed else "未通过") in sheet
+    assert "表决事项" in sheet and "候选人" not in sheet
     result = _text(prt, "assembly_vote_result")
     assert f"{agree}/{agree * 100}" in result
