@@ -57,9 +57,9 @@ def _today(ctx: ServiceContext) -> date:
     return civil_date(ctx.now)
 
 
-def _load_roll(ctx: ServiceContext, ref: dict) -> OwnerRoll:
+def _load_roll(ctx: ServiceContext, ref: dict, progress=None) -> OwnerRoll:
     att = load_attachment(ctx.session, ref)
-    return parse_roll(att.content, att.filename)
+    return parse_roll(att.content, att.filename, progress)
 
 
 def _public(c: dict) -> dict:
@@ -131,7 +131,7 @@ def committee_check_roll(ctx: ServiceContext, task_data: dict, form_data: dict) 
     if not ref:
         ServiceContext.refuse([{"field": "roll.file", "message": "upload the owner roll", "message_zh": "请上传业主名册"}])
     else:
-        _load_roll(ctx, ref)
+        _load_roll(ctx, ref, ctx.extra.get("progress"))  # a large roll's import job shows its bar
 
 
 @service("committee_load_roll", context=True)
