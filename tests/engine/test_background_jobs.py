@@ -168,7 +168,7 @@ def test_a_failing_import_retries_becomes_an_incident_and_is_retried_from_the_li
     def broken(*a, **k):
         raise RuntimeError("磁盘已满")
 
-    monkeypatch.setattr("engine.processes.committee.parse_roll", broken)
+    monkeypatch.setattr("engine.processes.committee._shared.parse_roll", broken)
     assert run_due_jobs(rt, "w1") == 0
     assert background.get_job(rt, job_id, e.actors["street"])["attempts"] == 1
     clock.advance(seconds=61)
