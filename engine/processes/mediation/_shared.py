@@ -13,7 +13,7 @@ from engine.domain.periods import CIVIL_TZ
 from engine.runtime.services import ServiceContext
 
 PROCESS_KEY = "tiered_mediation"
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "mediation_case.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "mediation_case.schema.json"
 INTAKE_FIELDS = ("parties", "category", "facts", "source", "claims", "reported_at")
 # Per-session form fields: recorded into the level's log, then cleared so the next session starts blank.
 SESSION_FIELDS = ("session_date", "session_place", "session_attendees", "session_summary", "outcome",
