@@ -11,19 +11,16 @@ from pathlib import Path
 import pytest
 
 from tests.engine.job_support import ASYNC_BPMN, FORMS
-from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server, serve_with_jobs
 from tests.web.test_browser import log_in, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = ARTIFACTS / "export_job"
 CASES = 10
-SERVE = ("import sys, time, uvicorn, tests.engine.job_support, engine.web.audit_pages as pages;"
-         "rows = pages.readable_rows;"
-         "pages.readable_rows = lambda rt, n: (time.sleep(0.4), rows(rt, n))[1];"
-         "from engine.commands.serve import start_timer_thread;"
-         "start_timer_thread(30.0);"
-         "uvicorn.run('engine.web.app:app_from_env', factory=True, host='127.0.0.1', port=int(sys.argv[1]),"
-         " log_level='warning')")
+SERVE = serve_with_jobs(  # each case's rows read slowly, so the bar is seen moving
+    "import time, tests.engine.job_support, engine.web.audit_pages as pages\n"
+    "rows = pages.readable_rows\n"
+    "pages.readable_rows = lambda rt, n: (time.sleep(0.4), rows(rt, n))[1]")
 
 
 @pytest.fixture(scope="module")

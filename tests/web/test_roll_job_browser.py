@@ -12,20 +12,18 @@ from pathlib import Path
 import pytest
 
 from tests.engine.test_background_jobs import roll_csv
-from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server, serve_with_jobs
 from tests.web.test_browser import log_in, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = ARTIFACTS / "roll_job"
 ROWS = 2000
-SERVE = ("import sys, time, uvicorn, engine.domain.owner_roll as roll, engine.processes.committee as committee;"
-         "roll.PROGRESS_ROWS = 100; parse = committee.parse_roll;"
-         "committee.parse_roll = lambda data, name, progress=None: parse(data, name, progress and"
-         " (lambda done, total: (time.sleep(0.3), progress(done, total))));"
-         "from engine.commands.serve import start_timer_thread;"
-         "start_timer_thread(30.0);"
-         "uvicorn.run('engine.web.app:app_from_env', factory=True, host='127.0.0.1', port=int(sys.argv[1]),"
-         " log_level='warning')")
+SERVE = serve_with_jobs(  # the roll's progress reports come slowly, so the bar is seen moving
+    "import time, engine.domain.owner_roll as roll, engine.processes.committee._shared as steps\n"
+    "roll.PROGRESS_ROWS = 100\n"
+    "parse = steps.parse_roll\n"
+    "steps.parse_roll = lambda data, name, progress=None: parse(data, name, progress and"
+    " (lambda done, total: (time.sleep(0.3), progress(done, total))))")
 
 
 @pytest.fixture(scope="module")
