@@ -33,12 +33,12 @@ def safe_filename(name: str, fallback: str = "file") -> str:
 
 def store_attachment(session: Session, *, filename: str, content: bytes, actor: str, now: datetime,
                      case_id: int | None = None, task_id: str | None = None,
-                     content_type: str = "application/octet-stream") -> Attachment:
+                     content_type: str = "application/octet-stream", max_bytes: int = MAX_BYTES) -> Attachment:
     if not content:
         raise ValidationFailed(f"{filename}: the file is empty", f"{filename}：文件为空")
-    if len(content) > MAX_BYTES:
-        raise ValidationFailed(f"{filename}: larger than {MAX_BYTES // 1024 // 1024} MB",
-                               f"{filename}：文件超过 {MAX_BYTES // 1024 // 1024} MB")
+    if len(content) > max_bytes:
+        raise ValidationFailed(f"{filename}: larger than {max_bytes // 1024 // 1024} MB",
+                               f"{filename}：文件超过 {max_bytes // 1024 // 1024} MB")
     att = Attachment(case_id=case_id, task_id=task_id, filename=safe_filename(filename), content_type=content_type[:100],
                      sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content,
                      created_by=actor, created_at=now)

@@ -33,6 +33,13 @@ def runtime():
     return Runtime(settings())
 
 
+def register_job_kinds() -> None:
+    """Import the modules that register the kinds of background jobs (a worker claims only the
+    kinds it can run): the large owner-roll import and the bulk audit export."""
+    import engine.services.roll_import  # noqa: F401 - registers its job kind
+    import engine.web.audit_export  # noqa: F401 - registers its job kind
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"错误 error: {message}", err=True)
     raise typer.Exit(code)

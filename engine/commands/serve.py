@@ -29,9 +29,11 @@ def start_timer_thread(interval: float) -> threading.Event:
     import socket
 
     from engine.notifications.service import Notifications
+    from engine.runtime.background import expire_results
     from engine.runtime.jobs import run_due_jobs
 
     rt = _common.runtime()
+    _common.register_job_kinds()
     notifications = Notifications(rt)
     worker_id = f"serve:{socket.gethostname()}:{os.getpid()}"
 
@@ -46,6 +48,7 @@ def start_timer_thread(interval: float) -> threading.Event:
                     wait = 0.2  # one job at a time, so the timers are never held up for long
                 else:
                     wait = min(interval, JOB_POLL_SECONDS)
+                expire_results(rt, if_due=True)  # finished jobs' files past their keeping time
             except Exception as exc:  # keep serving; say what went wrong and back off
                 wait = min(wait * 2, 300.0)
                 typer.echo(f"计时器触发失败 timer run failed: {exc}", err=True)

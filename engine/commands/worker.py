@@ -7,6 +7,7 @@ import time
 
 import typer
 
+from engine.runtime.background import expire_results
 from engine.runtime.jobs import run_due_jobs
 
 from . import _common
@@ -21,6 +22,7 @@ def register(app: typer.Typer) -> None:
         from engine.notifications.service import Notifications
 
         rt = _common.runtime()
+        _common.register_job_kinds()
         notifications = Notifications(rt)
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
         with _common.errors_exit():
@@ -31,6 +33,7 @@ def register(app: typer.Typer) -> None:
             if once:
                 fired = rt.run_due_timers(worker_id)
                 ran = run_due_jobs(rt, worker_id)
+                expire_results(rt)
                 rt.audit_checkpoint(if_due=True)  # run from cron, --once also keeps checkpoints coming
                 notifications.run_periodic(worker_id)  # due/overdue notices, digests, the outbox
                 _common.emit({"fired": fired, "jobs": ran}, as_json,
@@ -43,6 +46,7 @@ def register(app: typer.Typer) -> None:
                     try:
                         fired = rt.run_due_timers(worker_id)
                         ran = run_due_jobs(rt, worker_id)
+                        expire_results(rt, if_due=True)
                     except Exception as exc:  # e.g. the database restarting: say so, wait longer, go on
                         backoff = min(max(backoff, interval) * 2, 300.0)
                         typer.echo(f"计时器触发失败，{backoff:.0f} 秒后重试 timer run failed, retrying in "

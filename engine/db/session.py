@@ -32,7 +32,12 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     # No pre-ping: it costs a round trip on every checkout; stale connections are recycled instead.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    # Custom plans only: psycopg prepares a statement run five times on a connection, and PostgreSQL
+    # then plans it once for any parameters — so a jurisdiction's `org_path LIKE $1 || '%'` cannot
+    # use the prefix index and reads every task of the role in the city (25 ms → 2 ms for an inbox
+    # count at 400,000 cases, bench/scale.py).
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800,
+                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
 
 
 def ping(url: str) -> None:

@@ -18,7 +18,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -301,8 +301,32 @@ def parse_area(text: str) -> Decimal | None:
 
 # --- the roll -------------------------------------------------------------------------------
 
-def parse_roll(data: bytes, filename: str) -> OwnerRoll:
-    """Parse and validate an owner roll; raise `RollError` listing every problem."""
+PROGRESS_ROWS = 500  # a long roll's import reports progress every this many rows
+
+
+def count_rows(data: bytes, filename: str) -> int:
+    """About how many rows a roll file holds, cheaply (to tell a large import before parsing it):
+    CSV lines that are not blank, less the header; an XLSX sheet's declared dimension. A file that
+    cannot be measured counts 0 (the ordinary path then refuses it with its problems)."""
+    if not _is_xlsx(data, filename):
+        return max(0, sum(1 for line in data.splitlines() if line.strip(b" ,\t\r")) - 1)
+    if xlsx_bomb_problem(data, filename) is not None:
+        return 0
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            return max(0, (wb.worksheets[0].max_row or 0) - 1)
+        finally:
+            wb.close()
+    except Exception:  # openpyxl raises many kinds for a damaged file; parse_roll says what is wrong
+        return 0
+
+
+def parse_roll(data: bytes, filename: str, progress: Callable[[int, int], None] | None = None) -> OwnerRoll:
+    """Parse and validate an owner roll; raise `RollError` listing every problem. `progress` is
+    told (rows checked, rows) every PROGRESS_ROWS rows and at the end."""
     header, rows, problems = read_table(data, filename)
     if problems:
         raise RollError(problems)
@@ -314,7 +338,9 @@ def parse_roll(data: bytes, filename: str) -> OwnerRoll:
     first_name: dict[str, tuple[str, int]] = {}
     first_id: dict[str, tuple[str, int]] = {}
     unit_lines: dict[str, int] = {}  # every unit seen, valid or not, so duplicates are always named
-    for line, cells in rows:
+    for row_number, (line, cells) in enumerate(rows, start=1):
+        if progress is not None and row_number % PROGRESS_ROWS == 0:
+            progress(row_number, len(rows))
         unit_id = _get(cells, idx, "unit_id")
         owner_id = _get(cells, idx, "owner_id")
         name = _get(cells, idx, "owner_name")
@@ -379,6 +405,8 @@ def parse_roll(data: bytes, filename: str) -> OwnerRoll:
         owner.id_number = owner.id_number or id_number
         owner.units.append(unit_id)
         owner.area_m2 += area
+    if progress is not None:
+        progress(len(rows), len(rows))
     if not problems and not units:
         problems.append(Problem(filename, None, "the roll lists no units", "名册中没有任何房屋"))
     if problems:

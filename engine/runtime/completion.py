@@ -1,7 +1,7 @@
 """Completing a task, and running the engine until only people or the clock can move the case."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,9 +113,12 @@ class Completion(RuntimeParts):
     @retried
     def complete_task(self, task_id: str, actor: Actor, data: dict | None = None,
                       expected_version: int | None = None,
-                      uploads: dict[str, PendingUpload] | None = None) -> CaseView:
+                      uploads: dict[str, PendingUpload] | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> CaseView:
         """Complete a user task with its form data. `uploads` are files the data refers to by
-        {"_pending_upload": key}; they are stored in this transaction, so a refused form keeps none."""
+        {"_pending_upload": key}; they are stored in this transaction, so a refused form keeps none.
+        `progress` is given to the task's completion guard (a background job's bar: a long check
+        such as a large owner roll's reports through `ServiceContext.extra["progress"]`)."""
         data = data if data is not None else {}
         check_data(data)
         try:
@@ -136,7 +139,8 @@ class Completion(RuntimeParts):
                         raise Conflict(
                             f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
                             f"案件 {case.case_number} 已被他人更新，请刷新后重试")
-                    view, wf, lapsed = self._complete(s, ht, case, actor, data, uploads or {}, calendar_mark)
+                    view, wf, lapsed = self._complete(s, ht, case, actor, data, uploads or {}, progress,
+                                                      calendar_mark)
                     audit.write_case_rows(s)  # the version check, refused here like any other
                 except (Forbidden, Conflict, InvariantViolated, RuleRefused) as exc:
                     exc.refused_on = (case.id, case.case_number, ht.title)
@@ -173,8 +177,8 @@ class Completion(RuntimeParts):
         raise exc
 
     def _complete(self, s: Session, ht: HumanTask, case: Case, actor: Actor, data: dict,
-                  uploads: dict[str, PendingUpload], calendar_mark: int | None = None,
-                  ) -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
+                  uploads: dict[str, PendingUpload], progress: Callable[[int, int], None] | None = None,
+                  calendar_mark: int | None = None) -> tuple[CaseView, BpmnWorkflow, Conflict | None]:
         """Complete one task inside the caller's unit of work. The third value is set when a due
         deadline lapsed the task first: the firing is saved and the completion is refused.
         `calendar_mark`: the newest holiday schedule version, if already read."""
@@ -220,8 +224,15 @@ class Completion(RuntimeParts):
         guard = loaded.human_tasks[ht.spec_name].properties.get(GUARD_PROPERTY)
         if guard:
             # A registered guard may refuse the completion (raise Forbidden / ValidationFailed);
-            # the refusal is audited by the caller, nothing else changes.
-            services.call(guard, {"task_data": task.data, "form_data": data}, wf.script_engine.service_context, task)
+            # the refusal is audited by the caller, nothing else changes. Only the guard reports
+            # progress: the steps after it would start the bar again.
+            context = wf.script_engine.service_context
+            if progress is not None:
+                context.extra["progress"] = progress
+            try:
+                services.call(guard, {"task_data": task.data, "form_data": data}, context, task)
+            finally:
+                context.extra.pop("progress", None)
         before = state.json_safe({k: task.data.get(k) for k in data})
         with engine_failures():
             with using_clock(clock):  # completing a task may start timers: they read the clock

@@ -4,7 +4,8 @@ An incident stays on its case until an operator retries the job (its attempts st
 where the process marks the step `hongwu:skippable`, skips the step with a reason (the engine
 goes on as if it had run, without its effects). Both are audited on the case's chain in the same
 transaction as the change. Operators: administrators anywhere, street staff within their street.
-The stack trace is for administrators only.
+The stack trace is for administrators only. A job that belongs to no case (a bulk audit export)
+is operated by administrators; skipping is only for continuations (a step of a case's diagram).
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import audit
-from engine.db.job_models import Job
+from engine.db.job_models import CONTINUATION, Job
 from engine.db.models import Case
 
 from .actors import Actor
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
-from .jobs import progress_view
+from .jobs import job_chain, progress_view
 
 OPERATOR_ROLES = frozenset({"admin", "street_staff"})
 MAX_REASON = 500
@@ -32,9 +33,9 @@ MAX_REASON = 500
 @dataclass
 class IncidentView:
     job_id: str
-    case_number: str
+    case_number: str | None  # None: a job of no case (e.g. a bulk audit export)
     case_title: str
-    case_version: int
+    case_version: int | None
     title: str
     status: str
     attempts: int
@@ -55,8 +56,13 @@ def may_operate(actor: Actor) -> bool:
     return actor.is_system or actor.role in OPERATOR_ROLES
 
 
-def _view(job: Job, case: Case, actor: Actor) -> IncidentView:
-    return IncidentView(job.id, case.case_number, case.title, case.version, job.title, job.status, job.attempts,
+def _covers_all(actor: Actor) -> bool:
+    return actor.is_system or (actor.role == "admin" and actor.jurisdiction_path == "")
+
+
+def _view(job: Job, case: Case | None, actor: Actor) -> IncidentView:
+    return IncidentView(job.id, case.case_number if case else None, case.title if case else "（不属于案件）",
+                        case.version if case else None, job.title, job.status, job.attempts,
                         job.max_attempts, job.last_error,
                         job.last_trace if (actor.is_system or actor.role == "admin") else None,
                         job.incident_at, bool(job.skippable), job.triggered_by)
@@ -67,8 +73,12 @@ def list_incidents(rt, actor: Actor, limit: int = 200) -> list[IncidentView]:
     if not may_operate(actor):
         raise Forbidden(f"role {actor.role} may not see incidents", "当前角色无权查看异常事件")
     with rt.uow() as s:
-        rows = s.execute(select(Job, Case).join(Case, Case.id == Job.case_id)
-                         .where(Job.status == "incident", Case.org_path.startswith(actor.jurisdiction_path))
+        # Jobs of no case are for operators who cover everything (administrators).
+        mine = Case.org_path.startswith(actor.jurisdiction_path)
+        if _covers_all(actor):
+            mine = mine | Job.case_id.is_(None)
+        rows = s.execute(select(Job, Case).outerjoin(Case, Case.id == Job.case_id)
+                         .where(Job.status == "incident", mine)
                          .order_by(Job.incident_at, Job.id).limit(limit)).all()
         return [_view(j, c, actor) for j, c in rows]
 
@@ -79,7 +89,8 @@ def case_jobs(rt, case_number: str, actor: Actor) -> list[dict[str, Any]]:
         case = rt._case_for_reading(s, case_number, actor)
         now = rt.now()
         out = []
-        for job in s.scalars(select(Job).where(Job.case_id == case.id).order_by(Job.created_at, Job.id)):
+        for job in s.scalars(select(Job).where(Job.case_id == case.id, Job.status != "done")
+                             .order_by(Job.created_at, Job.id)):
             d = progress_view(job, now)
             d.update(incident=_view(job, case, actor).as_dict(), may_operate=may_operate(actor) and not actor.read_only)
             out.append(d)
@@ -90,7 +101,11 @@ def job_progress(rt, job_id: str, actor: Actor) -> dict[str, Any]:
     """One job's progress for the polling bar; "gone" once the step has run (the job row is
     removed by the save that ran it)."""
     with rt.uow() as s:
-        row = s.execute(select(Job, Case).join(Case, Case.id == Job.case_id).where(Job.id == job_id)).first()
+        row = s.execute(select(Job, Case).outerjoin(Case, Case.id == Job.case_id).where(Job.id == job_id)).first()
+        if row is not None and row[0].kind != CONTINUATION:
+            from .background import job_view
+
+            return job_view(s, row[0], row[1], actor, rt.now())
         if row is None:
             done = s.scalar(select(audit.AuditEvent.case_id).where(audit.AuditEvent.task_id == job_id,
                                                                   audit.AuditEvent.action.in_(("job_completed", "job_skipped")))
@@ -101,20 +116,22 @@ def job_progress(rt, job_id: str, actor: Actor) -> dict[str, Any]:
             return {"id": job_id, "status": "done", "done": 1, "total": 1, "percent": 100, "eta_seconds": 0,
                     "running": False, "case_number": case.case_number}
         job, case = row
-        if not actor.covers(case.org_path):
+        if case is None or not actor.covers(case.org_path):
             raise NotFound(f"unknown job {job_id}", "任务不存在")
         return {**progress_view(job, rt.now()), "case_number": case.case_number}
 
 
-def _locked(rt, s, job_id: str, actor: Actor, expected_version: int | None) -> tuple[Job, Case]:
+def _locked(rt, s, job_id: str, actor: Actor, expected_version: int | None) -> tuple[Job, Case | None]:
     if not may_operate(actor) or actor.read_only:
         raise Forbidden(f"role {actor.role} may not handle incidents", "当前角色无权处理异常事件")
+    pg = s.get_bind().dialect.name == "postgresql"
     case_id = s.scalar(select(Job.case_id).where(Job.id == job_id))
-    case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql") if case_id else None
-    job = s.get(Job, job_id) if case is not None else None
-    if job is None or case is None or not actor.covers(case.org_path):
+    case = s.get(Case, case_id, with_for_update=pg) if case_id else None
+    job = s.get(Job, job_id, with_for_update=pg)
+    if job is None or (case is None and not (job.case_id is None and _covers_all(actor))) \
+            or (case is not None and not actor.covers(case.org_path)):
         raise NotFound(f"no incident {job_id}", "该异常事件不存在或已处理")
-    if expected_version is not None and case.version != expected_version:
+    if expected_version is not None and case is not None and case.version != expected_version:
         raise Conflict(f"case {case.case_number} changed since you opened it",
                        f"案件 {case.case_number} 已被他人更新，请刷新后重试")
     if job.status != "incident":
@@ -127,14 +144,15 @@ def retry(rt, job_id: str, actor: Actor, expected_version: int | None = None) ->
     with rt.uow() as s:
         job, case = _locked(rt, s, job_id, actor, expected_version)
         now = rt.now()
-        audit.append(s, chain=audit.case_chain(case.case_number), case_id=case.id, actor=actor.username,
+        chain, case_id = job_chain(s, job)
+        audit.append(s, chain=chain, case_id=case_id, actor=actor.username,
                      action="incident_retried", task_id=job.id, task_name=job.title,
                      detail={"attempts": job.attempts, "message_zh": job.last_error}, now=now)
         job.status, job.attempts, job.run_at = "pending", 0, now
         job.claimed_by = job.claimed_until = None
         job.incident_at = None
         job.progress_done = job.progress_total = 0
-        return {"job_id": job.id, "case_number": case.case_number, "status": "pending"}
+        return {"job_id": job.id, "case_number": case.case_number if case else None, "status": "pending"}
 
 
 def skip(rt, job_id: str, actor: Actor, reason: Any, expected_version: int | None = None) -> dict[str, Any]:
@@ -150,6 +168,8 @@ def skip(rt, job_id: str, actor: Actor, reason: Any, expected_version: int | Non
     try:
         with rt.uow() as s:
             job, case = _locked(rt, s, job_id, actor, expected_version)
+            if job.kind != CONTINUATION or case is None:
+                raise Forbidden(f"job {job.title} is not a step of a case", f"「{job.title}」不是流程中的步骤，不能跳过，只能重试")
             if not job.skippable:
                 raise Forbidden(f"step {job.title} may not be skipped", f"流程不允许跳过「{job.title}」，只能重试")
             wf, loaded = rt.workflow_for(s, case)

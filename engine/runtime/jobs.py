@@ -13,16 +13,28 @@ job becomes an *incident* on the case (engine.runtime.incidents): an operator re
 the process allows (`hongwu:skippable`), skips the step with a reason.
 
 Other properties on the same activity: `hongwu:retries` (attempts before an incident, 1…10).
+
+Jobs of other *kinds* use the same rows, claims, leases, progress, back-off and incidents. A kind
+is registered with `register_kind` by the module that owns the work (a large owner-roll import,
+`engine.services.roll_import`; a bulk audit export, `engine.web.audit_export`); `enqueue` writes
+its row with JSON parameters. A worker claims only the kinds registered in its process and runs
+the handler outside any transaction of the job's own: the handler opens its units of work (its
+effects commit with their audit events), reports progress through the same reporter, and returns
+a `JobOutcome`; the row is then marked done with the result (and the result file, stored as an
+attachment) and `job_completed` is appended — to the case's chain when the job belongs to a case,
+else to the `jobs` chain. A raised error is an attempt failed, counted exactly as a
+continuation's; skipping makes sense only for continuations.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
@@ -33,7 +45,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.db.job_models import Job
+from engine.attachments import store_attachment
+from engine.db.job_models import CONTINUATION, Job
 from engine.db.models import Case
 from engine.db.session import engine_for
 
@@ -181,7 +194,7 @@ def has_async(loaded) -> bool:
     return found
 
 
-_JOB_IDS = select(Job.id).where(Job.case_id == bindparam("case_id"))
+_JOB_IDS = select(Job.id).where(Job.case_id == bindparam("case_id"), Job.kind == CONTINUATION)
 _DELETE_JOBS = (delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
                 .execution_options(synchronize_session=False))
 
@@ -199,12 +212,13 @@ def sync_jobs(s: Session, case: Case, wf, loaded, now: datetime, actor: str,
     gone = [tid for tid in existing if tid not in wanted]
     if gone:
         conn.execute(_DELETE_JOBS, {"ids": gone})
-    new = [dict(id=tid, case_id=case.id, spec_name=t.task_spec.bpmn_id or t.task_spec.name,
+    new = [dict(id=tid, kind=CONTINUATION, case_id=case.id, spec_name=t.task_spec.bpmn_id or t.task_spec.name,
                 title=(t.task_spec.bpmn_name or t.task_spec.name)[:200], status="pending", attempts=0,
                 max_attempts=attempts_for(t.task_spec, policy), skippable=int(is_skippable(t.task_spec)),
                 run_at=now, claimed_by=None, claimed_until=None, triggered_by=actor[:64], created_at=now,
                 progress_done=0, progress_total=0, started_at=None, updated_at=None,
-                last_error=None, last_trace=None, incident_at=None)
+                last_error=None, last_trace=None, incident_at=None, params=None, result=None,
+                result_attachment_id=None)
            for tid, t in wanted.items() if tid not in existing]
     if new:
         conn.execute(cast(Table, Job.__table__).insert(), new)
@@ -268,11 +282,93 @@ def progress_view(job: Job, now: datetime) -> dict[str, Any]:
         spent = (updated - job.started_at).total_seconds()
         eta = max(0, round(spent / done * (total - done) - (now - updated).total_seconds()))
     running = bool(job.claimed_until and job.claimed_until > now and job.status == "pending")
-    return {"id": job.id, "title": job.title, "status": job.status, "running": running,
+    return {"id": job.id, "kind": job.kind, "title": job.title, "status": job.status, "running": running,
             "done": done, "total": total, "percent": round(100 * done / total) if total else 0,
             "eta_seconds": eta, "attempts": job.attempts, "max_attempts": job.max_attempts,
             "run_at": job.run_at.isoformat() if job.run_at else None, "error": job.last_error,
             "triggered_by": job.triggered_by}
+
+
+# --- kinds other than continuations ----------------------------------------------------------
+
+JOBS_CHAIN = "jobs"  # audit chain of jobs that belong to no case
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a handler is given: the row's id, kind, parameters, who queued it, its case (if any)."""
+
+    id: str
+    kind: str
+    params: dict[str, Any]
+    triggered_by: str
+    case_id: int | None
+    attempt: int
+
+
+@dataclass
+class JobOutcome:
+    """What a handler returns: the result the person sees (JSON-able) and, optionally, a file."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    filename: str | None = None
+    content: bytes | None = None
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    title: str  # Chinese, as the person knows the work
+    run: Callable[[Any, JobRequest, Callable[[int, int], None]], JobOutcome]
+    attempts: int | None = None  # default: the policy's
+
+
+_KINDS: dict[str, JobKind] = {}
+MAX_RESULT_BYTES = 200 * 1024 * 1024  # an export file kept for download (uploads stop at 20 MB)
+
+
+def register_kind(name: str, title: str, attempts: int | None = None):
+    """Decorator: `run(rt, request, progress) -> JobOutcome` handles jobs of kind `name`."""
+    def wrap(fn):
+        _KINDS[name] = JobKind(name, title, fn, attempts)
+        return fn
+    return wrap
+
+
+def kind_title(kind: str) -> str:
+    found = _KINDS.get(kind)
+    return found.title if found else kind
+
+
+def enqueue(s: Session, kind: str, *, actor: str, now: datetime, params: dict[str, Any], title: str | None = None,
+            case: Case | None = None, policy: JobPolicy | None = None) -> Job:
+    """Queue a job of a registered kind in the caller's transaction (with the caller's audit
+    event: the caller appends `job_queued` or its own)."""
+    from uuid import uuid4
+
+    spec = _KINDS.get(kind)
+    if spec is None:
+        raise ValueError(f"unknown job kind {kind!r}")
+    policy = policy or JobPolicy.from_env()
+    job = Job(id=str(uuid4()), kind=kind, case_id=case.id if case is not None else None, spec_name=kind,
+              title=(title or spec.title)[:200], status="pending", attempts=0,
+              max_attempts=spec.attempts or policy.attempts, skippable=0, run_at=now, triggered_by=actor[:64],
+              created_at=now, progress_done=0, progress_total=0, params=json.dumps(params, ensure_ascii=False))
+    s.add(job)
+    s.flush()
+    chain, case_id = job_chain(s, job)
+    audit.append(s, chain=chain, case_id=case_id, actor=actor, action="job_queued", task_id=job.id,
+                 task_name=job.title, detail={"kind": kind}, now=now)
+    return job
+
+
+def job_chain(s: Session, job: Job) -> tuple[str, int | None]:
+    """The audit chain a job's events go to: its case's, or the `jobs` chain."""
+    if job.case_id is None:
+        return JOBS_CHAIN, None
+    number = s.scalar(select(Case.case_number).where(Case.id == job.case_id))
+    return audit.case_chain(number or ""), job.case_id
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -282,8 +378,9 @@ def claim_due_jobs(rt, worker_id: str, limit: int = 5, lease_seconds: int = LEAS
     SKIP LOCKED lets workers on PostgreSQL claim disjoint jobs."""
     now = rt.now()
     until = now + timedelta(seconds=lease_seconds)
+    # A worker leaves the kinds it has no handler for to one that has (e.g. the serve thread).
     claimable = (Job.status == "pending") & (Job.run_at <= now) & \
-        or_(Job.claimed_until.is_(None), Job.claimed_until < now)
+        or_(Job.claimed_until.is_(None), Job.claimed_until < now) & Job.kind.in_([CONTINUATION, *_KINDS])
     with rt.uow() as s:
         pick = select(Job.id).where(claimable).order_by(Job.run_at, Job.created_at).limit(limit)
         if s.get_bind().dialect.name == "postgresql":
@@ -301,6 +398,55 @@ def claim_due_jobs(rt, worker_id: str, limit: int = 5, lease_seconds: int = LEAS
 def run_job(rt, job_id: str, worker_id: str) -> str:
     """Run one claimed job: "done", "gone" (the case moved on, or another worker has it), or
     "failed" / "incident" after a failed attempt (recorded in a transaction of its own)."""
+    with rt.uow() as s:
+        kind = s.scalar(select(Job.kind).where(Job.id == job_id))
+    if kind is None:
+        return "gone"
+    if kind == CONTINUATION:
+        return _run_continuation(rt, job_id, worker_id)
+    return _run_kind(rt, job_id, worker_id)
+
+
+def _run_kind(rt, job_id: str, worker_id: str) -> str:
+    """A job of a registered kind: the handler's work, then the row marked done with its result."""
+    reporter = ProgressReporter(rt.url, job_id, worker_id, rt.clock)
+    started = time.monotonic()
+    try:
+        with rt.uow() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.claimed_by != worker_id or job.status != "pending" or job.kind not in _KINDS:
+                return "gone"
+            request = JobRequest(job.id, job.kind, json.loads(job.params or "{}"), job.triggered_by, job.case_id,
+                                 job.attempts + 1)
+        outcome = _KINDS[request.kind].run(rt, request, reporter)
+        with rt.uow() as s:
+            job = s.get(Job, job_id, with_for_update=s.get_bind().dialect.name == "postgresql")
+            if job is None or job.claimed_by != worker_id:
+                return "gone"
+            now = rt.now()
+            if outcome.content is not None:
+                att = store_attachment(s, filename=outcome.filename or "result", content=outcome.content,
+                                       actor=job.triggered_by, now=now, case_id=job.case_id,
+                                       content_type=outcome.content_type, max_bytes=MAX_RESULT_BYTES)
+                job.result_attachment_id = att.id
+            live = live_progress(job_id)
+            job.progress_total = (live[1] if live else job.progress_total) or 1
+            job.progress_done = job.progress_total  # done is all of it
+            job.status, job.result, job.updated_at = "done", json.dumps(outcome.result, ensure_ascii=False), now
+            job.claimed_by = job.claimed_until = None
+            chain, case_id = job_chain(s, job)
+            audit.append(s, chain=chain, case_id=case_id, actor=f"worker:{worker_id}", action="job_completed",
+                         task_id=job.id, task_name=job.title,
+                         detail={"kind": job.kind, "attempt": job.attempts + 1,
+                                 "seconds": round(time.monotonic() - started, 3)}, now=now)
+        return "done"
+    except Exception as exc:  # the attempt failed: count it as a continuation's is counted
+        return record_failure(rt, job_id, worker_id, exc)
+    finally:
+        reporter.close()
+
+
+def _run_continuation(rt, job_id: str, worker_id: str) -> str:
     from .actors import Actor
     from .service import Derived
 
@@ -374,11 +520,11 @@ def record_failure(rt, job_id: str, worker_id: str, exc: BaseException) -> str:
     trace = "".join(traceback.format_exception(exc))[-20000:]
     log.warning("job %s failed: %s", job_id, message)
     with rt.uow() as s:
+        pg = s.get_bind().dialect.name == "postgresql"
         case_id = s.scalar(select(Job.case_id).where(Job.id == job_id))
-        if case_id is None:
-            return "gone"
-        case = s.get(Case, case_id, with_for_update=s.get_bind().dialect.name == "postgresql")
-        job = s.get(Job, job_id)
+        if case_id is not None:
+            s.get(Case, case_id, with_for_update=pg)  # the one lock order: the case first
+        job = s.get(Job, job_id, with_for_update=pg)
         if job is None or job.claimed_by != worker_id:
             return "gone"
         now = rt.now()
@@ -386,15 +532,15 @@ def record_failure(rt, job_id: str, worker_id: str, exc: BaseException) -> str:
         job.last_error, job.last_trace = message, trace
         job.claimed_by = job.claimed_until = None
         job.updated_at = now
-        chain = audit.case_chain(case.case_number)
+        chain, case_id = job_chain(s, job)
         if job.attempts >= job.max_attempts:
             job.status, job.incident_at = "incident", now
-            audit.append(s, chain=chain, case_id=case.id, actor=f"worker:{worker_id}", action="incident_raised",
+            audit.append(s, chain=chain, case_id=case_id, actor=f"worker:{worker_id}", action="incident_raised",
                          task_id=job.id, task_name=job.title,
                          detail={"attempts": job.attempts, "message_zh": message}, now=now)
             return "incident"
         job.run_at = now + rt_policy(rt).delay(job.attempts)
-        audit.append(s, chain=chain, case_id=case.id, actor=f"worker:{worker_id}", action="job_failed",
+        audit.append(s, chain=chain, case_id=case_id, actor=f"worker:{worker_id}", action="job_failed",
                      task_id=job.id, task_name=job.title,
                      detail={"attempt": job.attempts, "message_zh": message, "retry_at": job.run_at.isoformat()},
                      now=now)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -257,37 +257,40 @@ class Views(RuntimeParts):
             raise ValidationFailed(f"unknown task order {order!r}", f"不支持的排序方式「{order}」")
         check_scope(scope)
         with self.uow() as s:
-            q = (select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
-                        HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
-                        Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note,
-                        Case.clock_offset_days)
-                 .join(Case, Case.id == HumanTask.case_id)
-                 .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
-                 .where(HumanTask.org_path.startswith(actor.jurisdiction_path)))
-            q = scoped(q, actor, scope)
-            if process_key:
-                q = q.where(HumanTask.process_key == process_key)
+            q = self._open_tasks_of(actor, process_key, scope)
             if compound_code:
-                q = q.where(OrgUnit.code == compound_code)
+                q = q.where(HumanTask.compound_id.in_(select(OrgUnit.id).where(OrgUnit.code == compound_code)))
             if overdue_only:
                 q = q.where(overdue_clause(s, self.now()))
+
+            def page(where, by, limit: int, offset: int) -> list:
+                # The page's task ids first, from the index alone, and only those joined to their case
+                # and compound: joining first would look up the case of every task of the street.
+                ids = q.where(where).order_by(*by).limit(limit).offset(offset)
+                return list(s.execute(
+                    select(HumanTask.id, HumanTask.process_key, HumanTask.spec_name, HumanTask.title, HumanTask.role,
+                           HumanTask.lane, HumanTask.created_at, HumanTask.due_at, HumanTask.form,
+                           Case.case_number, Case.id, Case.version, OrgUnit.code, OrgUnit.name, HumanTask.due_note,
+                           Case.clock_offset_days)
+                    .join(Case, Case.id == HumanTask.case_id)
+                    .join(OrgUnit, OrgUnit.id == HumanTask.compound_id)
+                    .where(HumanTask.id.in_(ids)).order_by(*by)).all())
+
             if order != "due":
                 by = (HumanTask.created_at.desc(), HumanTask.id.desc()) if order == "newest" else \
                     (HumanTask.created_at, HumanTask.id)
-                rows = list(s.execute(q.order_by(*by).limit(limit).offset(offset)).all())
+                rows = page(true(), by, limit, offset)
             else:
-                rows = list(s.execute(q.where(HumanTask.due_at.is_not(None))
-                                      .order_by(HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-                                      .limit(limit).offset(offset)).all())
+                rows = page(HumanTask.due_at.is_not(None), (HumanTask.due_at, HumanTask.created_at, HumanTask.id),
+                            limit, offset)
                 if len(rows) < limit and not overdue_only:
                     skipped = offset
                     if offset:  # how many dated tasks the offset already passed over
                         n_dated = s.scalar(select(func.count()).select_from(
-                            q.where(HumanTask.due_at.is_not(None)).with_only_columns(HumanTask.id).subquery())) or 0
+                            q.where(HumanTask.due_at.is_not(None)).subquery())) or 0
                         skipped = max(0, offset - n_dated)
-                    rows += s.execute(q.where(HumanTask.due_at.is_(None))
-                                      .order_by(HumanTask.created_at, HumanTask.id)
-                                      .limit(limit - len(rows)).offset(skipped)).all()
+                    rows += page(HumanTask.due_at.is_(None), (HumanTask.created_at, HumanTask.id),
+                                 limit - len(rows), skipped)
             return [TaskView(r[0], r[9], r[10], r[1], r[2], r[3], r[4], r[5], r[12], r[13], r[6], r[7], r[8], r[11],
                              r[14], r[15] or 0) for r in rows]
 

@@ -24,7 +24,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # bpmn-js is installed by set-up (npm); it is served straight from node_modules.
 VENDOR_DIRS = {"bpmn-js": PROJECT_ROOT / "node_modules" / "bpmn-js" / "dist",
                "jsqr": PROJECT_ROOT / "node_modules" / "jsqr" / "dist"}
-AREAS = ("auth", "inbox", "tasks", "cases", "documents", "audit_pages", "admin", "dashboard", "verify", "api")
+AREAS = ("auth", "inbox", "tasks", "cases", "documents", "audit_pages", "audit_export", "admin", "dashboard", "verify", "api")
 
 OPENAPI_TAGS = [
     {"name": "session", "description": "登录 / 退出 (log in / out)"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -28,6 +28,9 @@ router = APIRouter(include_in_schema=False)
 MAX_CASES = 5000
 FORMAT = Query("csv", pattern="^(csv|xlsx|jsonl)$")
 RAW = Query(False, description="1 = the stored columns for machines (UTC, JSON)")
+MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+Progress = Callable[[int, int], None]
 # Columns of the readable export, in order.
 READABLE_HEADERS = ("案件编号", "序号", "时间（北京时间）", "办理人", "账号", "操作", "步骤", "数据变更", "说明",
                     "本条哈希", "上条哈希")
@@ -116,16 +119,24 @@ def _csv_line(row) -> str:
     return buf.getvalue()
 
 
-def _stream(request: Request, numbers: list[str], fmt: str, raw: bool) -> Iterator[str]:
-    rt = runtime(request)
+def _counted(numbers: list[str], progress: Progress | None) -> Iterator[str]:
+    """The case numbers, telling `progress` (cases done, cases) after each one."""
+    for i, n in enumerate(numbers, start=1):
+        yield n
+        if progress is not None:
+            progress(i, len(numbers))
+
+
+def stream(rt, numbers: list[str], fmt: str, raw: bool, progress: Progress | None = None) -> Iterator[str]:
+    """The CSV or JSONL export of these cases, in pieces (the sync response and the job share it)."""
     if fmt == "csv" and not raw:
         yield "\ufeff" + _csv_line(READABLE_HEADERS)  # BOM: spreadsheet programs then read UTF-8
-        for n in numbers:
+        for n in _counted(numbers, progress):
             for row in readable_rows(rt, n):
                 yield _csv_line(row)
         return
     first = True
-    for n in numbers:
+    for n in _counted(numbers, progress):
         events = audit_views.case_events(rt, n)
         if fmt == "jsonl":
             yield from audit.export_jsonl(events)
@@ -140,20 +151,19 @@ def _stream(request: Request, numbers: list[str], fmt: str, raw: bool) -> Iterat
         yield "\ufeff" + next(audit.export_csv([]))
 
 
-def _xlsx(request: Request, numbers: list[str], raw: bool) -> bytes:
+def xlsx(rt, numbers: list[str], raw: bool, progress: Progress | None = None) -> bytes:
     from openpyxl import Workbook
 
-    rt = runtime(request)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("办理记录")
     if raw:
         ws.append(list(audit.EXPORT_FIELDS))
-        for n in numbers:
+        for n in _counted(numbers, progress):
             for ev in audit_views.case_events(rt, n):
                 ws.append([audit.event_dict(ev)[f] for f in audit.EXPORT_FIELDS])
     else:
         ws.append(list(READABLE_HEADERS))
-        for n in numbers:
+        for n in _counted(numbers, progress):
             for row in readable_rows(rt, n):
                 ws.append(list(row))
     out = io.BytesIO()
@@ -161,19 +171,27 @@ def _xlsx(request: Request, numbers: list[str], raw: bool) -> bytes:
     return out.getvalue()
 
 
+def export_filename(name: str, fmt: str, raw: bool) -> str:
+    return f"{name}{'-raw' if raw else ''}.{fmt}"
+
+
 def _export(request: Request, numbers: list[str], fmt: str, name: str, raw: bool = False) -> Response:
-    disposition = {"Content-Disposition": content_disposition(f"{name}{'-raw' if raw else ''}.{fmt}")}
+    disposition = {"Content-Disposition": content_disposition(export_filename(name, fmt, raw))}
     if fmt == "xlsx":
-        return Response(_xlsx(request, numbers, raw), headers=disposition,
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
-    return StreamingResponse(_stream(request, numbers, fmt, raw), media_type=media, headers=disposition)
+        return Response(xlsx(runtime(request), numbers, raw), headers=disposition, media_type=MEDIA["xlsx"])
+    return StreamingResponse(stream(runtime(request), numbers, fmt, raw), media_type=MEDIA[fmt], headers=disposition)
 
 
 @router.get("/audit/export")
 def export_search(request: Request, v: Viewer = Depends(auditor), format: str = FORMAT, process: str = "",
                   status: str = "", compound: str = "", q: str = Query("", max_length=200), raw: bool = RAW):
     numbers = matching_case_numbers(request, v, process, status, compound, q)
+    from .audit_export import bulk_export_page
+
+    page = bulk_export_page(request, v, numbers, format, raw,
+                            {"process": process, "status": status, "compound": compound, "q": q})
+    if page is not None:  # a bulk export is made in the background
+        return page
     return _export(request, numbers, format, "审计导出", raw)
 
 

@@ -286,6 +286,9 @@ BASE_ACTION_ZH: dict[str, str] = {
     "timer_fired": "期限届满（系统自动处理）", "job_completed": "后台步骤完成", "job_failed": "后台步骤执行失败（将自动重试）",
     "incident_raised": "后台步骤多次失败，转为异常事件", "incident_retried": "重试异常步骤", "job_skipped": "跳过异常步骤", "definition_deployed": "部署流程定义",
     "deadline_recounted": "按放假安排重算期限",
+    # background jobs of other kinds (engine/runtime/background.py)
+    "job_queued": "提交后台任务", "job_refused": "后台任务未通过校验，未作任何更改", "job_result_downloaded": "下载后台任务结果",
+    "job_result_expired": "后台任务结果文件保留期满删除",
     # who does a task, comments, supervisor controls (engine/runtime/{claims,comments,supervision}.py)
     "task_claimed": "认领任务", "task_released": "退回岗位", "task_assigned": "指派任务", "task_delegated": "转办任务",
     "comment_added": "发表意见", "case_cancelled": "撤销案件", "case_suspended": "暂停办理", "case_resumed": "恢复办理",

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from engine.attachments import PendingUpload
 from engine.runtime.errors import Conflict, NotFound, ValidationFailed
+from engine.services import roll_import
 
 from . import forms
 from .context import Viewer, check_csrf, render, runtime
@@ -102,6 +103,10 @@ async def submit_task(request: Request, task_id: str, v: CurrentViewer):
     if add:
         return _render_form(request, v, info, _without_pending(values), extra_rows={add: 1})
     try:
+        # A large owner roll is validated and imported in the background (engine/services/roll_import.py).
+        job_id = await run_in_threadpool(roll_import.defer, rt, task_id, v.actor, values, expected_version, uploads)
+        if job_id is not None:
+            return RedirectResponse(f"/jobs/{job_id}", status_code=303)
         view = await run_in_threadpool(rt.complete_task, task_id, v.actor, values, expected_version, uploads)
     except ValidationFailed as exc:
         details = exc.details or [{"field": "", "message": exc.message, "message_zh": exc.message_zh}]

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from engine import audit
 from engine.db.models import OrgUnit
+from engine.domain import committee as committee_rules
 from engine.domain import negative_list
-from engine.processes import committee as proc
+from engine.processes.committee import candidates as review_steps
 from engine.runtime import invariants as inv
 from engine.runtime.errors import RuleRefused, ValidationFailed
 from engine.settings_store import put_setting
@@ -304,7 +305,7 @@ def _lawful():
             "candidate_owners": {"C1": "O1", "C2": "O2"}, "review_sheet": [],
             "voting": {"items": ["C1", "C2"], "labels": {"C1": "甲", "C2": "甲"}, "round": 1},
             "meeting": {"meeting_date": "2026-12-20"}, "candidate_publicity": {"publicity_end": "2026-12-10"}}
-    data["case_summary"] = proc.rules.list_summary(approved, [], [])
+    data["case_summary"] = committee_rules.list_summary(approved, [], [])
     return data
 
 
@@ -321,7 +322,7 @@ def test_every_committee_invariant_holds_on_lawful_data_and_bites_alone():
     assert inv.violations("committee_election", legacy, []) == []
     d = _lawful()
     d["excluded_candidates"] = [{"candidate_id": "C9", "owner_id": "O2", "name": "甲", "screening": {"matched": []}}]
-    d["case_summary"] = proc.rules.list_summary(d["approved_candidates"], d["excluded_candidates"], [])
+    d["case_summary"] = committee_rules.list_summary(d["approved_candidates"], d["excluded_candidates"], [])
     assert {i.code for i, _ in inv.violations("committee_election", d, [])} == {"committee.no_barred_owner_on_list"}
     d = _lawful()
     d["approved_candidates"][1]["review"]["street"]["approve"] = False
@@ -352,7 +353,7 @@ def test_a_service_that_would_break_an_invariant_is_refused_and_audited(election
     def counted_up(ctx, **values):  # the old way: the list changes, its summary is left as it was
         ctx.data.update(values)
 
-    monkeypatch.setattr(proc, "_set", counted_up)
+    monkeypatch.setattr(review_steps, "_set", counted_up)
     sheet = runtime.get_task(e.task("cparty", "community_review").id, e.actors["cparty"])["data"]["review_sheet"]
     e.do("cparty", "community_review", {"community_decisions": [{"candidate_id": c["candidate_id"], "approve": True}
                                                                 for c in sheet]})

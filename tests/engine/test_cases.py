@@ -1,9 +1,9 @@
 """Start, complete, branch and timer paths of the sample process through the service layer."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine import audit
-from engine.db.models import Case, HumanTask, Timer
+from engine.db.models import Case, HumanTask, OrgUnit, Timer
 from engine.runtime.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.engine.support import apply_data
 
@@ -163,3 +163,58 @@ def test_inbox_orders_due_first_then_undated_and_pages(sample, actors, clock):
     paged = [t.id for off in range(0, 5, 2) for t in sample.list_tasks(system, limit=2, offset=off)]
     assert paged == everything and len(everything) == 5
     assert sample.count_tasks(cparty) == 3
+
+
+def test_every_task_list_is_the_page_of_a_plain_sort(sample, actors, clock):
+    """list_tasks picks the page's ids before joining their cases: for every order, scope and
+    filter (and pages across the dated/undated boundary) it returns exactly the rows a plain
+    filter and sort of all open tasks gives."""
+    street, cparty = actors["street"], actors["cparty"]
+    for n, compound in enumerate(["PK-JP-XC-01", "PK-JP-XC-02", "PK-JP-WJ-01"] * 3):
+        case = sample.start_case("sample_review", compound, street)
+        if n % 3:  # two in three go on to the party's review, due in a varying number of days
+            sample.complete_task(case.tasks[0]["id"], street, apply_data(amount=5000, days=1 + (n * 5) % 9))
+        clock.advance(minutes=1)
+    held = sample.list_tasks(street)[1]
+    sample.claim_task(held.id, street)
+    clock.advance(days=4)  # some are overdue now
+    with sample.uow() as s:
+        rows = s.execute(select(HumanTask, OrgUnit.code).join(OrgUnit, OrgUnit.id == HumanTask.compound_id)).all()
+    now = clock.now()
+
+    def expected(actor, order, scope, compound, overdue, limit, offset):
+        ts = [t for t, code in rows if t.org_path.startswith(actor.jurisdiction_path) and t.role == actor.role
+              and (compound is None or code == compound) and (not overdue or (t.due_at and t.due_at < now))
+              and (scope == "all" or (t.id == held.id) == (scope == "mine"))]
+        if order == "due":
+            ts = sorted((t for t in ts if t.due_at), key=lambda t: (t.due_at, t.created_at, t.id)) + \
+                sorted((t for t in ts if not t.due_at), key=lambda t: (t.created_at, t.id))
+        else:
+            ts = sorted(ts, key=lambda t: (t.created_at, t.id), reverse=order == "newest")
+        return [t.id for t in ts[offset:offset + limit]]
+
+    checked = 0
+    for actor in (street, cparty):
+        for order in ("due", "newest", "oldest"):
+            for scope in ("all", "mine", "pool"):
+                for compound in (None, "PK-JP-XC-02"):
+                    for overdue in (False, True):
+                        for limit, offset in ((50, 0), (2, 0), (2, 2), (3, 4)):
+                            got = [t.id for t in sample.list_tasks(actor, None, compound, overdue, limit, offset,
+                                                                   order, scope)]
+                            assert got == expected(actor, order, scope, compound, overdue, limit, offset), \
+                                (actor.username, order, scope, compound, overdue, limit, offset)
+                            checked += bool(got)
+    assert checked > 60  # most combinations are not empty
+
+
+def test_postgresql_plans_every_run_for_its_own_jurisdiction(pg_url, clock):
+    """psycopg prepares a statement run five times on a connection, and PostgreSQL would then plan
+    it once for any parameters: `org_path LIKE $1 || '%'` could not use the prefix index and every
+    inbox count would read all the tasks of a role in the city. Connections plan each run."""
+    from tests.conftest import make_runtime
+
+    rt = make_runtime(pg_url, clock)
+    for _ in range(3):  # whichever pooled connection a unit of work gets
+        with rt.uow() as s:
+            assert s.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"

@@ -60,6 +60,19 @@ def running_server(url: str, tmp: Path, secret: str = "browser-test", env: dict[
         log.close()
 
 
+def serve_with_jobs(prelude: str = "") -> str:
+    """Python for `running_server(python_code=…)`: `prelude` (test doubles, imports), then the app
+    with the job and timer thread in the same process, as `hongwu serve` runs it."""
+    return "\n".join([
+        "import sys, uvicorn",
+        prelude,
+        "from engine.commands.serve import start_timer_thread",
+        "start_timer_thread(30.0)",
+        "uvicorn.run('engine.web.app:app_from_env', factory=True, host='127.0.0.1', port=int(sys.argv[1]),"
+        " log_level='warning')",
+    ])
+
+
 def demo_database(tmp: Path, bpmn_paths: list, training: bool = False) -> tuple[str, object]:
     """A fresh SQLite database under `tmp`, migrated, with the demo organisation and users and the
     given processes deployed (a training database when `training`, as `make run` makes);

@@ -41,7 +41,7 @@ MATRIX = {
     ("GET", "/cases/{case_number}/attachments/{attachment_id}"): "case",
     ("GET", "/documents/{document_id}/download"): "case",
     ("GET", "/audit"): "audit", ("GET", "/audit/verify"): "audit", ("GET", "/audit/export"): "audit",
-    ("GET", "/audit/cases/{case_number}/export"): "audit",
+    ("GET", "/audit/cases/{case_number}/export"): "audit", ("POST", "/audit/export/job"): "audit",
     ("GET", "/admin"): "admin", ("GET", "/admin/users"): "admin", ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/{username}"): "admin", ("GET", "/admin/orgs"): "admin", ("POST", "/admin/orgs"): "admin",
     ("POST", "/admin/staffing"): "admin",
@@ -131,6 +131,7 @@ def setup_world(app, rt):
 
 BODIES = {  # form or JSON bodies that pass input parsing, so the answer is about access
     ("POST", "/login"): {"data": {"username": "", "password": ""}},
+    ("POST", "/audit/export/job"): {"data": {"format": "csv"}},
     ("POST", "/cases/new"): {"data": {"process": "web_forms", "compound": "PK-JP-XC-01"}},
     ("POST", "/tasks/{task_id}"): {"data": {"name": ""}},
     ("POST", "/api/session"): {"json": {"username": "x", "password": "y"}},

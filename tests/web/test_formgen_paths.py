@@ -99,7 +99,7 @@ def test_one_of_branch_fields_render_and_read_back():
 
 
 def test_roll_totals_panel_reads_either_process_roll():
-    from engine.processes.committee import roll_totals_panel
+    from engine.processes.committee.panels import roll_totals_panel
 
     committee = {"owner_roll": {"units": 10, "owners": 9, "total_area": "1000.25", "source": "roll.csv",
                                 "ref": {"attachment_id": 3, "sha256": "b" * 64, "filename": "业主名册.csv"}}}

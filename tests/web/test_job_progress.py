@@ -11,16 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.engine.job_support import ASYNC_BPMN, FORMS
-from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, chromium, demo_database, running_server, serve_with_jobs
 from tests.web.test_browser import log_in, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = ARTIFACTS / "jobs"
-SERVE = ("import sys, uvicorn, tests.engine.job_support;"
-         "from engine.commands.serve import start_timer_thread;"
-         "start_timer_thread(30.0);"
-         "uvicorn.run('engine.web.app:app_from_env', factory=True, host='127.0.0.1', port=int(sys.argv[1]),"
-         " log_level='warning')")
+SERVE = serve_with_jobs("import tests.engine.job_support")
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ On PostgreSQL built with lz4 (Debian's is), the case state — rewritten by ever
 the time in each UPDATE and read. Values already stored keep pglz until they are rewritten.
 
 Revision ID: 0020
-Revises: 0019 (written on 0017; re-chained after 0019 when main was merged in)
+Revises: 0018 (written on 0017; re-chained after main's 0019 and 0018 when main was merged in)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
