@@ -212,12 +212,11 @@ def test_participation_counts_heads_and_area_never_figures(online, runtime):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # row locks: PostgreSQL's
 def test_concurrent_double_submissions_count_once(voting):
     """100 threads submit the same ballot at once (on its own PostgreSQL database)."""
     e, votes = voting
     rt = e.rt
-    if rt.settings.database_url.startswith("sqlite"):
-        pytest.skip("row locks: PostgreSQL only")
     ov = OnlineVoting(rt)
     code = codes(votes, e)[0]
     pin = ballot_pin(code)
