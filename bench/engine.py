@@ -6,7 +6,9 @@ Targets (2-core machine): ≥ 250 completions/s on SQLite, ≥ 200/s on PostgreS
 ≤ 2.5× the floor (PostgreSQL ≤ 3×), ≤ 30 KB stored state per case of the 25-task process.
 
 `statements_per_completion_<db>` counts what one completion (a step that readies the next) sends,
-BEGIN and COMMIT aside. It went from 13 to 6 on PostgreSQL, 13 to 9 on SQLite (issue 17 item 4):
+BEGIN and COMMIT aside. It went from 13 to 7 on PostgreSQL, 13 to 9 on SQLite (issue 17 item 4):
+  0 on PostgreSQL, SET LOCAL plan_cache_mode = auto: the connections force custom plans (for the
+    lists' jurisdiction prefixes), which would plan each statement below anew (~1 ms a completion);
   1 the locking read of the task and its case — now also brings the task's claim (was a SELECT of
     task_claim) and the newest holiday schedule mark (was a SELECT max(setting_version.id));
   2 the finished task's DELETE; 3 the next task's INSERT;
