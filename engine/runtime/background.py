@@ -121,25 +121,14 @@ def defer_completion(rt, kind: str, task_id: str, actor: Actor, data: dict[str, 
     completes the task with `data` as the person would have (engine.services.roll_import)."""
     from engine.attachments import reference, store_attachment
 
-    from .claims import holder_check
-    from .completion import _TASK_WITH_CASE
     from .errors import Conflict, Forbidden
     from .jobs import enqueue
-    from .supervision import refuse_unless_running
 
     refused = None
     with rt.uow() as s:
-        found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
-        if found is None:
-            rt._raise_gone(s, task_id, actor)
-        ht, case, claim, _calendar_mark = found
+        ht, case, claim, _calendar_mark = rt._task_to_complete(s, task_id, actor)
         try:
-            rt._authorize_task(actor, ht, case)
-            refuse_unless_running(case, "其待办任务不能办理")
-            holder_check(s, actor, ht, claim)
-            if expected_version is not None and case.version != expected_version:
-                raise Conflict(f"case {case.case_number} changed since you opened it",
-                               f"案件 {case.case_number} 已被他人更新，请刷新后重试")
+            rt._may_complete(s, actor, ht, case, claim, expected_version)
             if s.scalar(select(Job.id).where(Job.kind == kind, Job.case_id == case.id, Job.status != "done")):
                 raise Conflict(f"a {kind} job of case {case.case_number} is not finished",
                                "本案件已有一个文件正在后台导入，请等待其完成后再提交")

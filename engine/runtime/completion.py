@@ -126,27 +126,9 @@ class Completion(RuntimeParts):
         check_data(data)
         try:
             with self.uow() as s:
-                if s.get_bind().dialect.name == "postgresql":
-                    # A completion's statements are key lookups whose cached generic plans are
-                    # right; the connection's force_custom_plan (for jurisdiction prefixes in lists,
-                    # engine.db.session) would plan each of them anew, about 1 ms per completion.
-                    s.execute(_GENERIC_PLANS)
-                found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
-                if found is None:
-                    self._raise_gone(s, task_id, actor)
-                ht, case, claim, calendar_mark = found
-                if s.get_bind().dialect.name == "postgresql":
-                    # Locked, so current: its chain head is the chain's (SQLite reads it in the
-                    # write transaction instead; this read ran before that began).
-                    audit.case_row_locked(s, case)
+                ht, case, claim, calendar_mark = self._task_to_complete(s, task_id, actor)
                 try:
-                    self._authorize_task(actor, ht, case)
-                    refuse_unless_running(case, "其待办任务不能办理")
-                    holder_check(s, actor, ht, claim)
-                    if expected_version is not None and case.version != expected_version:
-                        raise Conflict(
-                            f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
-                            f"案件 {case.case_number} 已被他人更新，请刷新后重试")
+                    self._may_complete(s, actor, ht, case, claim, expected_version)
                     view, wf, lapsed = self._complete(s, ht, case, actor, data, uploads or {}, progress,
                                                       calendar_mark)
                     audit.write_case_rows(s)  # the version check, refused here like any other
@@ -167,6 +149,36 @@ class Completion(RuntimeParts):
             if ref:
                 self.record_refusal(ref[0], ref[1], actor, "complete_task", exc, task_id, ref[2])
             raise
+
+    def _task_to_complete(self, s: Session, task_id: str, actor: Actor):
+        """The open task, its case (locked on PostgreSQL), its claim and the holiday schedule's
+        mark, in one read; a task no longer open raises (a conflict naming who completed it)."""
+        if s.get_bind().dialect.name == "postgresql":
+            # A completion's statements are key lookups whose cached generic plans are right; the
+            # connection's force_custom_plan (for jurisdiction prefixes in lists, engine.db.session)
+            # would plan each of them anew, about 1 ms per completion.
+            s.execute(_GENERIC_PLANS)
+        found = s.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
+        if found is None:
+            self._raise_gone(s, task_id, actor)
+        if s.get_bind().dialect.name == "postgresql":
+            # Locked, so current: its chain head is the chain's (SQLite reads it in the write
+            # transaction instead; this read ran before that began).
+            audit.case_row_locked(s, found[1])
+        return found
+
+    def _may_complete(self, s: Session, actor: Actor, ht: HumanTask, case: Case, claim,
+                      expected_version: int | None) -> None:
+        """What every completion checks first, whatever completes it (now, or a background job
+        queued for it): the actor's role and reach, a running case, the task's holder, the version
+        the person saw. Raises Forbidden or Conflict; the caller records the refusal."""
+        self._authorize_task(actor, ht, case)
+        refuse_unless_running(case, "其待办任务不能办理")
+        holder_check(s, actor, ht, claim)
+        if expected_version is not None and case.version != expected_version:
+            raise Conflict(
+                f"case {case.case_number} changed since you opened it (version {expected_version} → {case.version})",
+                f"案件 {case.case_number} 已被他人更新，请刷新后重试")
 
     def _raise_gone(self, s: Session, task_id: str, actor: Actor) -> NoReturn:
         """No open task row: a conflict if someone completed it (say who and when), else unknown."""
