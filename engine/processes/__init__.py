@@ -1,6 +1,6 @@
 """The built-in processes: the entry point the registry imports (`engine.runtime.registry`).
 
-Each process module declares one `DESCRIPTOR` (key, case prefix, starters, title, labels,
+Each process package declares one `DESCRIPTOR` (key, case prefix, starters, title, labels,
 settings, notice kinds, report, demo cases, invariants) and registers its service tasks, pick
 lists and panels with the runtime's decorators. `common` and `notices` hold service tasks every
 process may call. Importing this package imports them all; the registry collects `DESCRIPTORS`.
