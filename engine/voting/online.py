@@ -128,9 +128,13 @@ class OnlineVoting:
     @staticmethod
     def _lock_case(s: Session, case_id: int) -> Case:
         q = select(Case).where(Case.id == case_id)
-        if s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update()
-        return s.scalars(q).one()
+        if s.get_bind().dialect.name != "postgresql":
+            return s.scalars(q).one()
+        case = s.scalars(q.with_for_update().execution_options(populate_existing=True)).one()
+        # Locked, so its chain head is current: the vote's event appends without reading it again
+        # (votes of one election queue on this row; the less they do under it, the shorter the queue).
+        audit.case_row_locked(s, case)
+        return case
 
     @staticmethod
     def _lock_ballot(s: Session, ballot_id: int) -> VoteBallot:

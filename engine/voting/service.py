@@ -76,10 +76,12 @@ class VoteService:
     def _case(self, s: Session, case_number: str, actor: Actor, lock: bool = False) -> Case:
         q = select(Case).where(Case.case_number == case_number)
         if lock and s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update()
+            q = q.with_for_update().execution_options(populate_existing=True)
         case = s.scalar(q)
         if case is None or not actor.covers(case.org_path) or case.process_key not in VOTING_PROCESSES:
             raise NotFound(f"unknown case {case_number!r}", f"案件「{case_number}」不存在")
+        if lock and s.get_bind().dialect.name == "postgresql":
+            audit.case_row_locked(s, case)  # locked: its chain head is current
         return case
 
     def _now(self, case: Case) -> datetime:
