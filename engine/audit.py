@@ -73,8 +73,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+CASE_CHAIN_PREFIX = "case:"
+
+
 def case_chain(case_number: str) -> str:
-    return f"case:{case_number}"
+    return f"{CASE_CHAIN_PREFIX}{case_number}"
 
 
 def _payload(ev: AuditEvent | Row[Any]) -> dict[str, Any]:
@@ -138,10 +141,19 @@ def _case_rows(session: Session) -> dict[int, CaseRow]:
     return session.info.setdefault(CASE_ROWS, {})
 
 
+def _case_row(session: Session, case_id: int, case_number: str | None) -> CaseRow:
+    """This transaction's CaseRow of the case, made on first use."""
+    rows = _case_rows(session)
+    row = rows.get(case_id)
+    if row is None:
+        row = rows[case_id] = CaseRow(case_id, case_number)
+    return row
+
+
 def case_row_locked(session: Session, case: Case) -> None:
     """`case` was just read under a row lock in this transaction (FOR UPDATE on PostgreSQL), so
     its chain head is current: appends start from it without reading it again."""
-    row = _case_rows(session).setdefault(case.id, CaseRow(case.id, case.case_number))
+    row = _case_row(session, case.id, case.case_number)
     if row.base_seq is None:
         row.base_seq = row.seq = case.audit_seq
         row.head = case.audit_head
@@ -150,7 +162,7 @@ def case_row_locked(session: Session, case: Case) -> None:
 def stage_case_write(session: Session, case: Case, values: dict[str, Any], expected_version: int | None) -> None:
     """Columns of `case` to write at the end of the transaction, with the chain head, by one UPDATE
     (where the version is still `expected_version`, when given). The ORM object holds them now."""
-    row = _case_rows(session).setdefault(case.id, CaseRow(case.id, case.case_number))
+    row = _case_row(session, case.id, case.case_number)
     row.case_number = case.case_number
     if row.expected_version is None:
         row.expected_version = expected_version
@@ -162,18 +174,19 @@ def stage_case_write(session: Session, case: Case, values: dict[str, Any], expec
 def write_along(session: Session, case: Case, key: str, statement: Any, params: dict[str, Any]) -> None:
     """Send `statement` (built once, its bind names its own) with `case`'s row UPDATE at the end of
     the change; a later one under the same `key` replaces it."""
-    row = _case_rows(session).setdefault(case.id, CaseRow(case.id, case.case_number))
+    row = _case_row(session, case.id, case.case_number)
     row.along[key] = (statement, params)
 
 
 def _chain_position(session: Session, chain: str, case_id: int | None) -> tuple[CaseRow | None, int, str]:
     """(the case row that keeps the chain's head, if a case chain; next seq; prev hash)."""
     conn = session.connection()
-    if chain.startswith("case:"):
+    if chain.startswith(CASE_CHAIN_PREFIX):
+        number = chain[len(CASE_CHAIN_PREFIX):]
         if case_id is None:
-            case_id = conn.execute(_CASE_ID, {"number": chain[len("case:"):]}).scalar()
+            case_id = conn.execute(_CASE_ID, {"number": number}).scalar()
         if case_id is not None:
-            row = _case_rows(session).setdefault(case_id, CaseRow(case_id, chain[len("case:"):]))
+            row = _case_row(session, case_id, number)
             if row.base_seq is None:
                 found = conn.execute(_CASE_HEAD, {"case_id": case_id}).first()
                 if found is not None:
