@@ -244,7 +244,7 @@ USERNAME = r"[A-Za-z0-9_.-]{2,64}"
 def _require_admin(actor: Actor) -> None:
     from .errors import Forbidden
 
-    if not (actor.is_system or actor.role == "admin"):
+    if not actor.is_admin:
         raise Forbidden(f"{actor.username} may not manage accounts", "仅系统管理员可以管理用户")
 
 

@@ -29,6 +29,16 @@ class Actor:
         return self.role == "system"
 
     @property
+    def is_admin(self) -> bool:
+        """The system, or an administrator (of any reach: see `covers_all`)."""
+        return self.is_system or self.role == "admin"
+
+    @property
+    def covers_all(self) -> bool:
+        """The system, or an administrator whose jurisdiction is everywhere."""
+        return self.is_admin and self.jurisdiction_path == ""
+
+    @property
     def read_only(self) -> bool:
         return self.role in READ_ONLY_ROLES
 

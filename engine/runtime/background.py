@@ -22,23 +22,19 @@ from engine.db.models import Attachment, Case
 
 from .actors import Actor
 from .errors import NotFound
-from .jobs import job_chain, kind_title, progress_view
+from .jobs import enqueue, job_chain, kind_title, progress_view, rt_policy
 
 MY_JOBS_LIMIT = 50
-
-
-def _is_admin(actor: Actor) -> bool:
-    return actor.is_system or actor.role == "admin"
 
 
 def _may_see(job: Job, case: Case | None, actor: Actor) -> bool:
     if case is not None:
         return actor.covers(case.org_path)
-    return job.triggered_by == actor.username or (_is_admin(actor) and actor.jurisdiction_path == "")
+    return job.triggered_by == actor.username or actor.covers_all
 
 
 def _may_download(job: Job, case: Case | None, actor: Actor) -> bool:
-    return _may_see(job, case, actor) and (job.triggered_by == actor.username or _is_admin(actor))
+    return _may_see(job, case, actor) and (job.triggered_by == actor.username or actor.is_admin)
 
 
 def job_view(s: Session, job: Job, case: Case | None, actor: Actor, now: datetime) -> dict[str, Any]:
@@ -99,11 +95,9 @@ def result_file(rt, job_id: str, actor: Actor) -> tuple[str, str, bytes]:
 
 def submit(rt, kind: str, actor: Actor, params: dict[str, Any], title: str | None = None) -> str:
     """Queue a job of no case for the actor (audited on the `jobs` chain); returns its id."""
-    from .jobs import enqueue
-
     with rt.uow() as s:
         return enqueue(s, kind, actor=actor.username, now=rt.now(), params=params, title=title,
-                       policy=getattr(rt, "job_policy", None)).id
+                       policy=rt_policy(rt)).id
 
 
 def _with_reference(data: Any, path: tuple[str, ...], ref: dict[str, Any]) -> Any:
@@ -122,7 +116,6 @@ def defer_completion(rt, kind: str, task_id: str, actor: Actor, data: dict[str, 
     from engine.attachments import reference, store_attachment
 
     from .errors import Conflict, Forbidden
-    from .jobs import enqueue
 
     refused = None
     with rt.uow() as s:
@@ -141,7 +134,7 @@ def defer_completion(rt, kind: str, task_id: str, actor: Actor, data: dict[str, 
             params = {"task_id": task_id, "attachment_id": att.id, "expected_version": case.version,
                       "data": _with_reference(data, path, reference(att))}
             return enqueue(s, kind, actor=actor.username, now=now, params=params, title=f"{title}：{att.filename}",
-                           case=case, policy=getattr(rt, "job_policy", None)).id
+                           case=case, policy=rt_policy(rt)).id
     assert refused is not None
     rt.record_refusal(refused[0], refused[1], actor, "complete_task", refused[3], task_id, refused[2])
     raise refused[3]

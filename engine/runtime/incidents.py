@@ -56,15 +56,11 @@ def may_operate(actor: Actor) -> bool:
     return actor.is_system or actor.role in OPERATOR_ROLES
 
 
-def _covers_all(actor: Actor) -> bool:
-    return actor.is_system or (actor.role == "admin" and actor.jurisdiction_path == "")
-
-
 def _view(job: Job, case: Case | None, actor: Actor) -> IncidentView:
     return IncidentView(job.id, case.case_number if case else None, case.title if case else "（不属于案件）",
                         case.version if case else None, job.title, job.status, job.attempts,
                         job.max_attempts, job.last_error,
-                        job.last_trace if (actor.is_system or actor.role == "admin") else None,
+                        job.last_trace if actor.is_admin else None,
                         job.incident_at, bool(job.skippable), job.triggered_by)
 
 
@@ -75,7 +71,7 @@ def list_incidents(rt, actor: Actor, limit: int = 200) -> list[IncidentView]:
     with rt.uow() as s:
         # Jobs of no case are for operators who cover everything (administrators).
         mine = Case.org_path.startswith(actor.jurisdiction_path)
-        if _covers_all(actor):
+        if actor.covers_all:
             mine = mine | Job.case_id.is_(None)
         rows = s.execute(select(Job, Case).outerjoin(Case, Case.id == Job.case_id)
                          .where(Job.status == "incident", mine)
@@ -128,7 +124,7 @@ def _locked(rt, s, job_id: str, actor: Actor, expected_version: int | None) -> t
     case_id = s.scalar(select(Job.case_id).where(Job.id == job_id))
     case = s.get(Case, case_id, with_for_update=pg) if case_id else None
     job = s.get(Job, job_id, with_for_update=pg)
-    if job is None or (case is None and not (job.case_id is None and _covers_all(actor))) \
+    if job is None or (case is None and not (job.case_id is None and actor.covers_all)) \
             or (case is not None and not actor.covers(case.org_path)):
         raise NotFound(f"no incident {job_id}", "该异常事件不存在或已处理")
     if expected_version is not None and case is not None and case.version != expected_version:

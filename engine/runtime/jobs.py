@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, delete, or_, select, update
@@ -345,8 +345,6 @@ def enqueue(s: Session, kind: str, *, actor: str, now: datetime, params: dict[st
             case: Case | None = None, policy: JobPolicy | None = None) -> Job:
     """Queue a job of a registered kind in the caller's transaction (with the caller's audit
     event: the caller appends `job_queued` or its own)."""
-    from uuid import uuid4
-
     spec = _KINDS.get(kind)
     if spec is None:
         raise ValueError(f"unknown job kind {kind!r}")

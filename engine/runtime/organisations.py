@@ -16,7 +16,7 @@ from .errors import Forbidden, ValidationFailed
 
 
 def _require_admin(actor: Actor) -> None:
-    if not (actor.is_system or actor.role == "admin"):
+    if not actor.is_admin:
         raise Forbidden(f"{actor.username} may not change the organisation", "仅系统管理员可以维护组织机构")
 
 

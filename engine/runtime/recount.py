@@ -281,7 +281,7 @@ class LoadResult:
 
 
 def _admin_only(actor: Actor) -> None:
-    if not (actor.is_system or actor.role == "admin"):
+    if not actor.is_admin:
         raise Forbidden("only administrators may load holiday schedules", "仅系统管理员可以加载放假安排")
 
 

@@ -101,7 +101,7 @@ def deploy(runtime: Runtime, paths=None, forms_dir=None, actor: Actor | None = N
     from .deploy import prepare, store
 
     actor = actor or Actor.system()
-    if not (actor.is_system or actor.role == "admin"):
+    if not actor.is_admin:
         raise Forbidden("only administrators may deploy process definitions", "仅系统管理员可以部署流程")
     bundles = prepare(paths, forms_dir)
     with runtime.uow() as s:

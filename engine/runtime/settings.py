@@ -60,7 +60,7 @@ def save_setting(rt: Any, key: str, org_code: str | None, value: Any, actor: Act
     saver = _module_or_refuse(key).save
     if saver is None:
         # Who may, then what: a refused user learns nothing about the value's problems.
-        if not (actor.is_system or actor.role == "admin"):
+        if not actor.is_admin:
             raise Forbidden(f"{actor.username} may not change setting {key}", "仅系统管理员可以修改该设置")
         check_setting(key, value)
     with rt.uow() as s:
